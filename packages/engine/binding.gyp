@@ -1,0 +1,24 @@
+{
+  # Two native targets, built by `npm install` through node-gyp (no download: headers come from the
+  # local Node). mcpj-jail is a plain executable (the jail and the seccomp supervisor); mcpj_native
+  # is a tiny N-API addon for the one thing Node cannot do itself: receive a file descriptor over a
+  # unix socket (SCM_RIGHTS), used to take the egress proxy's listening socket out of the jail.
+  "target_defaults": {
+    "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-D_GNU_SOURCE"],
+    "cflags!": ["-fno-exceptions"],
+  },
+  "targets": [
+    {
+      "target_name": "mcpj-jail",
+      "type": "executable",
+      "sources": [
+        "native/jail/main.c",
+      ],
+      "ldflags": ["-pie", "-Wl,-z,relro,-z,now"],
+    },
+    {
+      "target_name": "mcpj_native",
+      "sources": ["native/addon/fdpass.c"],
+    },
+  ],
+}

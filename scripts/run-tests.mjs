@@ -1,0 +1,40 @@
+// Runs the compiled test files with Node's built-in runner (its "# pass" / "# fail" summary is what
+// CI reads). Node 20's runner takes no globs, so the files are collected here.
+//   node scripts/run-tests.mjs               every test file
+//   node scripts/run-tests.mjs --jail-only   only *.jail.test.js (CI runs these again unprivileged)
+//   node scripts/run-tests.mjs --vm          only *.vm.test.js (run inside the cgroup v2 VM, see scripts/vm)
+//   node scripts/run-tests.mjs PATTERN...    files whose path contains one of the patterns
+// *.vm.test.js files need a cgroup v2 machine and are never part of the default run.
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync, existsSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const args = process.argv.slice(2);
+const jailOnly = args.includes("--jail-only");
+const vmOnly = args.includes("--vm");
+const patterns = args.filter((a) => !a.startsWith("--"));
+
+function walk(dir, out) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith(".test.js")) out.push(p);
+  }
+  return out;
+}
+
+let files = [];
+for (const pkg of readdirSync(join(root, "packages"))) walk(join(root, "packages", pkg, "dist", "test"), files);
+files.sort();
+files = files.filter((f) => f.endsWith(".vm.test.js") === vmOnly);
+if (jailOnly) files = files.filter((f) => f.endsWith(".jail.test.js"));
+if (patterns.length > 0) files = files.filter((f) => patterns.some((p) => relative(root, f).includes(p)));
+if (files.length === 0) {
+  process.stderr.write("run-tests: no test files found; run `npm install` (it builds dist/) first\n");
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit", cwd: root });
+process.exit(r.status ?? 1);
