@@ -1,1 +1,318 @@
-int main(void) { return 0; }
+/*
+ * mcpj-jail: applies a jail plan computed by mcp-j (TypeScript) and supervises the jail.
+ *
+ *   mcpj-jail --plan-fd N [--control-fd N] [--fdpass-fd N]
+ *   mcpj-jail --plan FILE                      (by hand, benchmarks: reports go to stderr)
+ *   mcpj-jail --probe                          (kernel features, for `mcp-j doctor`)
+ *
+ * This process is the supervisor. It stays in the host's namespaces, creates the jail with one
+ * clone (user, mount, PID, network, IPC, UTS, cgroup namespaces), writes the jail's uid/gid maps,
+ * then relays the jail's reports to mcp-j, forwards signals, runs the seccomp notification loop
+ * and exits with the server's status. See DESIGN.md "Process model".
+ */
+#include "init.h"
+#include "plan.h"
+#include "probe.h"
+#include "report.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+#define JAIL_NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: mcpj-jail --plan-fd N [--control-fd N] [--fdpass-fd N] | --plan FILE | --probe\n"
+                    "mcpj-jail is started by mcp-j; run `mcp-j -- CMD` instead.\n");
+    exit(2);
+}
+
+static int parse_fd(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end != 0 || v < 0 || v > 65535)
+        usage();
+    return (int)v;
+}
+
+static void write_file(pid_t pid, const char *name, const char *content)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        die_step("uid_map", errno, "cannot open %s", path);
+    ssize_t n = write(fd, content, strlen(content));
+    if (n != (ssize_t)strlen(content))
+        die_step("uid_map", n < 0 ? errno : EIO, "cannot write %s", path);
+    close(fd);
+}
+
+/* clone3 with CLONE_INTO_CGROUP puts the jail into its cgroup atomically (5.7+): no instant
+ * where it runs outside the limits. Without a cgroup (rlimit fallback) a plain clone does. */
+static pid_t clone_jail(const struct plan *p)
+{
+    if (p->cgroup != NULL) {
+        int cg = open(p->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cg < 0)
+            die_step("cgroup", errno, "cannot open %s", p->cgroup);
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = JAIL_NAMESPACES | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cg;
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+        int e = errno;
+        if (pid != 0)
+            close(cg);
+        if (pid < 0)
+            die_step(e == EPERM || e == ENOSPC || e == EUSERS ? "userns" : "clone", e, "clone3 into cgroup %s", p->cgroup);
+        return pid;
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(JAIL_NAMESPACES | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (pid < 0)
+        die_step(errno == EPERM || errno == ENOSPC || errno == EUSERS ? "userns" : "clone", errno, "cannot create the jail's namespaces");
+    return pid;
+}
+
+/* Forwards a descriptor the jail sent (the egress listener) to mcp-j over the fd-passing socket. */
+static void forward_fd(int fdpass, int fd)
+{
+    char tag = 'L';
+    struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    memset(&cm, 0, sizeof cm);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (fdpass < 0 || sendmsg(fdpass, &msg, MSG_NOSIGNAL) < 0)
+        die_step("network", fdpass < 0 ? EBADF : errno, "cannot hand the egress listener to mcp-j");
+}
+
+/* Reads one record from the jail socket: a report line (relayed as is) or a descriptor. Returns 0
+ * at end of stream. */
+static int relay_one(int jail_sock, int control, int fdpass, int *listener)
+{
+    char buf[4096];
+    struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } cm;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b };
+    ssize_t n = recvmsg(jail_sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 1 : 0;
+    if (n == 0)
+        return 0;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        if (buf[0] == 'S' && *listener < 0) {
+            *listener = fd;
+        } else if (buf[0] == 'L') {
+            forward_fd(fdpass, fd);
+            close(fd);
+        } else {
+            close(fd);
+        }
+        return 1;
+    }
+    ssize_t w;
+    do {
+        w = write(control, buf, (size_t)n);
+    } while (w < 0 && errno == EINTR);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    int plan_fd = -1, control = -1, fdpass = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--probe") == 0)
+            return probe_run();
+        if (i + 1 >= argc)
+            usage();
+        if (strcmp(argv[i], "--plan-fd") == 0) {
+            plan_fd = parse_fd(argv[++i]);
+        } else if (strcmp(argv[i], "--control-fd") == 0) {
+            control = parse_fd(argv[++i]);
+        } else if (strcmp(argv[i], "--fdpass-fd") == 0) {
+            fdpass = parse_fd(argv[++i]);
+        } else if (strcmp(argv[i], "--plan") == 0) {
+            plan_fd = open(argv[++i], O_RDONLY | O_CLOEXEC);
+            if (plan_fd < 0) {
+                fprintf(stderr, "mcpj-jail: cannot open plan %s: %s\n", argv[i], strerror(errno));
+                return EXIT_SETUP;
+            }
+        } else {
+            usage();
+        }
+    }
+    if (plan_fd < 0)
+        usage();
+    if (control < 0)
+        control = 2;
+    report_set_fd(control);
+    /* Our descriptors must not leak into the jail (init closes what it does not need, but a
+     * descriptor that is close-on-exec from the start cannot be forgotten). */
+    if (fcntl(control, F_SETFD, FD_CLOEXEC) < 0 || (fdpass >= 0 && fcntl(fdpass, F_SETFD, FD_CLOEXEC) < 0))
+        die_step("supervisor", errno, "FD_CLOEXEC");
+
+    struct plan p;
+    char err[256];
+    if (plan_read(plan_fd, &p, err, sizeof err) < 0)
+        die_step("plan", 0, "%s", err);
+    if (plan_fd != control)
+        close(plan_fd);
+
+    /* If mcp-j dies, so do we (and with us the jail, see below). Checked against the parent we
+     * were started by, in case it died before the signal was armed. */
+    pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        die_step("pdeathsig", errno, "PR_SET_PDEATHSIG");
+    if (getppid() != parent)
+        return EXIT_SETUP;
+
+    /* A root invoker's supplementary groups (gid 0 among them) would otherwise follow the jail:
+     * setgroups is denied inside, so this is the last chance to drop them. */
+    if (geteuid() == 0 && setgroups(0, NULL) < 0)
+        die_step("identity", errno, "cannot drop supplementary groups");
+
+    /* The jail socket carries init's and the server's reports and descriptors to us. SEQPACKET
+     * keeps records whole. */
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        die_step("supervisor", errno, "socketpair");
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) < 0)
+        die_step("supervisor", errno, "pipe");
+
+    /* Block the signals we handle before clone: init inherits the mask and collects them with
+     * sigwaitinfo, and none arriving during set-up is lost. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        die_step("supervisor", errno, "sigprocmask");
+    int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd < 0)
+        die_step("supervisor", errno, "signalfd");
+
+    pid_t init = clone_jail(&p);
+    if (init == 0) {
+        close(sv[0]);
+        close(sync[1]);
+        close(sigfd);
+        jail_init(&p, sync[0], sv[1]);
+    }
+    close(sv[1]);
+    close(sync[0]);
+
+    /* The jail's identity: jail uid/gid -> the invoker's ids (unprivileged) or host nobody (root;
+     * never host root, who owns every root-owned file the jail could reach). setgroups is denied
+     * first: the kernel requires it before an unprivileged gid_map, and it keeps the jail from
+     * dropping the groups that deny it access. */
+    char map[64];
+    write_file(init, "setgroups", "deny");
+    snprintf(map, sizeof map, "%u %u 1\n", p.jail_uid, p.host_uid);
+    write_file(init, "uid_map", map);
+    snprintf(map, sizeof map, "%u %u 1\n", p.jail_gid, p.host_gid);
+    write_file(init, "gid_map", map);
+    if (write(sync[1], "1", 1) != 1)
+        die_step("supervisor", errno, "cannot release the jail");
+    close(sync[1]);
+
+    /* We must not hold the server's stdin/stdout: EOF has to travel between mcp-j and the server. */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0)
+        die_step("supervisor", errno, "cannot detach from the server's stdio");
+    if (devnull > 1)
+        close(devnull);
+
+    struct supervisor *sup = NULL;
+    int listener = -1;
+    int status = 0, jail_open = 1;
+    for (;;) {
+        struct pollfd fds[4] = {
+            { .fd = sigfd, .events = POLLIN },
+            { .fd = jail_open ? sv[0] : -1, .events = POLLIN },
+            { .fd = control != 2 ? control : -1, .events = 0 }, /* only POLLHUP: mcp-j is gone */
+            { .fd = listener, .events = POLLIN },
+        };
+        if (poll(fds, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            die_step("supervisor", errno, "poll");
+        }
+        if (fds[1].revents) {
+            if (relay_one(sv[0], control, fdpass, &listener) == 0)
+                jail_open = 0;
+            if (listener >= 0 && sup == NULL)
+                sup = supervisor_new(&p, init, control);
+        }
+        if (fds[3].revents & POLLIN) {
+            if (supervisor_on_ready(sup, listener) < 0) {
+                close(listener);
+                listener = -1;
+            }
+        } else if (fds[3].revents & (POLLHUP | POLLERR)) {
+            /* No target left behind the filter (DESIGN rule 5). */
+            close(listener);
+            listener = -1;
+        }
+        if (fds[2].revents & (POLLHUP | POLLERR)) {
+            /* mcp-j is gone: take the jail down with us (init's death kills its namespace). */
+            kill(init, SIGKILL);
+            return EXIT_SETUP;
+        }
+        if (fds[0].revents) {
+            struct signalfd_siginfo si;
+            while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo != SIGCHLD) {
+                    kill(init, (int)si.ssi_signo);
+                    continue;
+                }
+                if (waitpid(init, &status, WNOHANG) == init) {
+                    /* Relay what init said last (its "exit" line) before leaving. */
+                    while (jail_open && relay_one(sv[0], control, fdpass, &listener) > 0) {
+                        struct pollfd pf = { .fd = sv[0], .events = POLLIN };
+                        if (poll(&pf, 1, 0) <= 0)
+                            break;
+                    }
+                    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+/*
+ * Landlock: the second, independent filesystem layer. The mount plan decides what exists in the
+ * jail; Landlock decides what may be done with it (read-only grants readable and executable,
+ * writable grants writable but never executable), and it still holds if a mount were wrong.
+ */
+#include "landlock.h"
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Debian 12's headers stop at ABI 3: define what newer kernels understand ourselves. */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#ifndef LANDLOCK_RULE_NET_PORT
+#define LANDLOCK_RULE_NET_PORT 2
+struct landlock_net_port_attr {
+    uint64_t allowed_access;
+    uint64_t port;
+};
+#endif
+#ifndef LANDLOCK_CREATE_RULESET_VERSION
+#define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#endif
+
+/* The ruleset attribute as of ABI 6; older kernels accept a shorter size (we pass the size that
+ * matches the ABI so they do not reject unknown trailing fields). */
+struct ruleset_attr_v6 {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+/* Filesystem rights each ABI knows: 1 -> bits 0..12, 2 adds REFER, 3 TRUNCATE, 5 IOCTL_DEV. */
+static uint64_t fs_rights_for_abi(int abi)
+{
+    uint64_t r = (1ULL << 13) - 1;
+    if (abi >= 2) r |= LANDLOCK_ACCESS_FS_REFER;
+    if (abi >= 3) r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+    if (abi >= 5) r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    return r;
+}
+
+/* Rights that make sense on a file (the kernel rejects directory rights on a file rule). */
+#define FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
+                     LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+int landlock_abi(void)
+{
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    return abi < 0 ? 0 : (int)abi;
+}
+
+int landlock_prepare(const struct plan *p, int *abi_out)
+{
+    int abi = landlock_abi();
+    *abi_out = abi;
+    if (abi < (int)p->ll_min_abi) {
+        if (abi == 0)
+            die_step("landlock", ENOSYS, "Landlock is not available (kernel 5.13+ with lsm=landlock needed; ABI %u required)", p->ll_min_abi);
+        die_step("landlock", ENOSYS, "Landlock ABI %d is below the required %u", abi, p->ll_min_abi);
+    }
+    if (abi == 0)
+        return -1;
+
+    struct ruleset_attr_v6 attr = {
+        .handled_access_fs = p->ll_handled_fs & fs_rights_for_abi(abi),
+        .handled_access_net = abi >= 4 ? p->ll_handled_net : 0,
+        .scoped = abi >= 6 ? p->ll_scoped : 0,
+    };
+    size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+    int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+    if (fd < 0)
+        die_step("landlock", errno, "cannot create the ruleset (ABI %d)", abi);
+
+    for (size_t i = 0; i < p->n_ll_fs_rules; i++) {
+        const struct plan_ll_fs_rule *r = &p->ll_fs_rules[i];
+        int pfd = open(r->path, O_PATH | O_CLOEXEC);
+        if (pfd < 0)
+            die_step("landlock", errno, "cannot open %s for a rule", r->path);
+        struct stat st;
+        if (fstat(pfd, &st) < 0)
+            die_step("landlock", errno, "fstat %s", r->path);
+        struct landlock_path_beneath_attr pb = {
+            .allowed_access = r->access & attr.handled_access_fs & (S_ISDIR(st.st_mode) ? ~0ULL : FILE_RIGHTS),
+            .parent_fd = pfd,
+        };
+        /* A rule with no right left after masking is legal to skip, and the kernel rejects it. */
+        if (pb.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+            die_step("landlock", errno, "cannot add the rule for %s", r->path);
+        close(pfd);
+    }
+    if (attr.handled_access_net != 0) {
+        for (size_t i = 0; i < p->n_ll_net_rules; i++) {
+            struct landlock_net_port_attr np = {
+                .allowed_access = p->ll_net_rules[i].access & attr.handled_access_net,
+                .port = p->ll_net_rules[i].port,
+            };
+            if (np.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_NET_PORT, &np, 0) < 0)
+                die_step("landlock", errno, "cannot add the network rule for port %llu", (unsigned long long)np.port);
+        }
+    }
+    return fd;
+}
+
+void landlock_enforce(int ruleset_fd)
+{
+    if (ruleset_fd < 0)
+        return;
+    /* no_new_privs is already set (restrict_self requires it without CAP_SYS_ADMIN). */
+    if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) < 0)
+        die_step("landlock", errno, "cannot enforce the ruleset");
+    close(ruleset_fd);
+}

@@ -1,0 +1,22 @@
+/*
+ * The seccomp user-notification supervisor: the hot loop that decides the syscalls the filter
+ * sends to user space (openat, connect, bind, execve, ...) with the decision tables TypeScript
+ * compiled (plan record P_SUP_TABLES). It runs in the mcpj-jail supervisor process, in the host's
+ * namespaces, and is driven by the supervisor's poll loop in main.c.
+ */
+#ifndef MCPJ_SUPERVISOR_H
+#define MCPJ_SUPERVISOR_H
+#include "plan.h"
+#include <sys/types.h>
+
+struct supervisor;
+
+/* Prepares the decision tables. init_pid is the jail init's host pid (its /proc/PID/root is the
+ * jail's root); events are written as lines to event_fd (never blocking the loop). */
+struct supervisor *supervisor_new(const struct plan *p, pid_t init_pid, int event_fd);
+
+/* Called when the listener is readable: receives and answers one notification. Returns 0, or -1
+ * when the listener is finished (POLLHUP / no targets left). */
+int supervisor_on_ready(struct supervisor *s, int listener);
+
+#endif

@@ -1,0 +1,291 @@
+// Policy + command → JailPlan. Every decision about what the jail contains is made here, in one
+// place, as data: the mount plan, the Landlock rules, the environment, the command's path.
+import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+import type { Policy } from "../policy/schema.js";
+import { parseSize } from "../policy/size.js";
+import { EXIT, JailError } from "./errors.js";
+import { resolveGrant, type ResolvedGrant } from "./grants.js";
+import { ALL_FS, FS, NET, READ, READ_EXEC, READ_WRITE, SCOPE } from "./landlock-rights.js";
+import { MountFlag, MountOp, type JailPlan, type LandlockFsRule, type MountStep, type Rlimit } from "./plan.js";
+
+/** The identity inside the jail: nobody/nogroup. */
+export const JAIL_UID = 65534;
+export const JAIL_GID = 65534;
+export const JAIL_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+const HOSTNAME = "mcp-j";
+const DEVICES = ["null", "zero", "full", "random", "urandom"];
+/** usrmerge links (or, on older layouts, real directories) next to /usr. */
+const USR_LINKS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+export interface PlanContext {
+  /** Host working directory: relative grants resolve against it. */
+  cwd: string;
+  /** mcp-j's environment: the source of --env NAME and secrets fromEnv. */
+  env: NodeJS.ProcessEnv;
+  uid: number;
+  gid: number;
+  /** Egress proxy listener port inside the jail (0: no network). */
+  netListenPort?: number;
+  /** Variables added by other layers (the egress proxy's HTTP_PROXY...). */
+  extraEnv?: Record<string, string>;
+  seccomp?: Buffer | null;
+  supervisorTables?: Buffer | null;
+  rlimits?: Rlimit[];
+  cgroup?: string | null;
+}
+
+export interface CompiledJail {
+  plan: JailPlan;
+  grants: ResolvedGrant[];
+  /** Secret values: never to be written to a log. */
+  secrets: string[];
+}
+
+const RO = MountFlag.rdonly | MountFlag.nosuid | MountFlag.nodev;
+const RW = MountFlag.nosuid | MountFlag.nodev | MountFlag.noexec;
+
+function step(op: MountOp, dest: string, extra: Partial<Omit<MountStep, "op" | "dest">> = {}): MountStep {
+  return { op, dest, src: "", data: "", flags: 0, mode: 0, ...extra };
+}
+
+/** Mount points sorted so that parents are mounted before what lies below them. */
+function depth(p: string): number {
+  return p === "/" ? 0 : p.split("/").length - 1;
+}
+
+function baseMounts(tmpBytes: number, withCerts: boolean): { mounts: MountStep[]; rules: LandlockFsRule[] } {
+  const mounts: MountStep[] = [];
+  const rules: LandlockFsRule[] = [{ path: "/", access: FS.READ_DIR }];
+
+  mounts.push(step(MountOp.Bind, "/usr", { src: "/usr", flags: RO }));
+  rules.push({ path: "/usr", access: READ_EXEC });
+  for (const l of USR_LINKS) {
+    if (!existsSync(l)) continue;
+    const st = lstatSync(l);
+    if (st.isSymbolicLink()) mounts.push(step(MountOp.Symlink, l, { src: readlinkSync(l) }));
+    else if (st.isDirectory()) {
+      mounts.push(step(MountOp.Bind, l, { src: l, flags: RO }));
+      rules.push({ path: l, access: READ_EXEC });
+    }
+  }
+
+  // /etc: only what programs need to start, and an identity that names nobody but nobody.
+  mounts.push(step(MountOp.Dir, "/etc", { mode: 0o755 }));
+  rules.push({ path: "/etc", access: READ });
+  const files: Record<string, string> = {
+    "/etc/passwd": `nobody:x:${JAIL_UID}:${JAIL_GID}:nobody:/tmp:/usr/sbin/nologin\n`,
+    "/etc/group": `nogroup:x:${JAIL_GID}:\n`,
+    "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\nservices: files\nprotocols: files\n",
+    "/etc/hosts": `127.0.0.1 localhost ${HOSTNAME}\n::1 localhost ip6-localhost\n`,
+  };
+  for (const [dest, content] of Object.entries(files)) mounts.push(step(MountOp.File, dest, { data: content, mode: 0o444 }));
+  for (const f of ["/etc/ld.so.cache", "/etc/localtime"]) {
+    if (existsSync(f)) mounts.push(step(MountOp.Bind, f, { src: f, flags: RO }));
+  }
+  if (withCerts && existsSync("/etc/ssl/certs")) mounts.push(step(MountOp.Bind, "/etc/ssl/certs", { src: "/etc/ssl/certs", flags: RO }));
+
+  // /dev: a handful of harmless devices bound from the host (mknod is impossible in a user
+  // namespace), no pts, no tty.
+  mounts.push(step(MountOp.Tmpfs, "/dev", { data: "mode=0755,size=64k", flags: MountFlag.nosuid | MountFlag.noexec }));
+  rules.push({ path: "/dev", access: FS.READ_DIR });
+  for (const d of DEVICES) {
+    mounts.push(step(MountOp.Bind, `/dev/${d}`, { src: `/dev/${d}`, flags: MountFlag.nosuid | MountFlag.noexec }));
+    rules.push({ path: `/dev/${d}`, access: FS.READ_FILE | FS.WRITE_FILE });
+  }
+  for (const [name, target] of [
+    ["fd", "/proc/self/fd"],
+    ["stdin", "/proc/self/fd/0"],
+    ["stdout", "/proc/self/fd/1"],
+    ["stderr", "/proc/self/fd/2"],
+  ] as const) {
+    mounts.push(step(MountOp.Symlink, `/dev/${name}`, { src: target }));
+  }
+
+  // /proc of the jail's own PID namespace; subset=pid hides sysctls, kcore and friends.
+  mounts.push(step(MountOp.Proc, "/proc", { data: "subset=pid" }));
+  rules.push({ path: "/proc", access: READ });
+
+  mounts.push(
+    step(MountOp.Tmpfs, "/tmp", { data: `mode=1777,size=${tmpBytes}`, flags: MountFlag.nosuid | MountFlag.nodev | MountFlag.noexec }),
+  );
+  rules.push({ path: "/tmp", access: READ_WRITE });
+  return { mounts, rules };
+}
+
+/** Maps a path inside the jail to the host path behind it, following the plan's binds and
+ * symlinks; null when nothing in the jail provides it. */
+export function jailToHost(mounts: MountStep[], jailPath: string, hops = 0): string | null {
+  if (hops > 8) return null;
+  let best: MountStep | null = null;
+  for (const m of mounts) {
+    if (m.op !== MountOp.Bind && m.op !== MountOp.Symlink) continue;
+    if (jailPath === m.dest || jailPath.startsWith(m.dest + "/")) {
+      if (best === null || m.dest.length > best.dest.length) best = m;
+    }
+  }
+  if (best === null) return null;
+  const rest = jailPath.slice(best.dest.length);
+  if (best.op === MountOp.Bind) return best.src + rest;
+  const target = isAbsolute(best.src) ? best.src : join(dirname(best.dest), best.src);
+  return jailToHost(mounts, target + rest, hops + 1);
+}
+
+function hostToJail(grants: ResolvedGrant[], hostPath: string): string | null {
+  let best: ResolvedGrant | null = null;
+  for (const g of grants) {
+    if (hostPath === g.src || hostPath.startsWith(g.src + sep)) {
+      if (best === null || g.src.length > best.src.length) best = g;
+    }
+  }
+  if (best !== null) return best.dest + hostPath.slice(best.src.length);
+  if (hostPath === "/usr" || hostPath.startsWith("/usr/")) return hostPath;
+  return null;
+}
+
+function isExecutableFile(p: string): boolean {
+  try {
+    if (!statSync(p).isFile()) return false;
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds the command inside the jail, the way execvp would there. */
+function resolveCommand(cmd: string, mounts: MountStep[], grants: ResolvedGrant[], hostCwd: string): string {
+  const hint =
+    "the jail sees /usr and your grants only: if it lives elsewhere, grant its directory with --ro DIR " +
+    "(and what it needs to run)";
+  if (cmd.includes("/")) {
+    const host = resolve(hostCwd, cmd);
+    const inJail = isAbsolute(cmd) && jailToHost(mounts, cmd) !== null ? cmd : hostToJail(grants, host);
+    const behind = inJail === null ? null : jailToHost(mounts, inJail);
+    if (inJail === null || behind === null || !existsSync(behind)) {
+      throw new JailError("E_NOT_FOUND", `${cmd}: not found inside the jail; ${hint}`, EXIT.notFound);
+    }
+    if (!isExecutableFile(behind)) {
+      throw new JailError("E_NOT_EXECUTABLE", `${cmd}: not an executable file`, EXIT.notExecutable);
+    }
+    return inJail;
+  }
+  for (const dir of JAIL_PATH.split(":")) {
+    const candidate = `${dir}/${cmd}`;
+    const behind = jailToHost(mounts, candidate);
+    if (behind !== null && isExecutableFile(behind)) return candidate;
+  }
+  throw new JailError("E_NOT_FOUND", `${cmd}: command not found inside the jail (PATH=${JAIL_PATH}); ${hint}`, EXIT.notFound);
+}
+
+function buildEnv(policy: Policy, ctx: PlanContext): { env: string[]; secrets: string[] } {
+  const env = new Map<string, string>();
+  env.set("PATH", JAIL_PATH);
+  env.set("HOME", "/tmp");
+  env.set("LANG", ctx.env.LANG ?? "C.UTF-8");
+  env.set("TERM", ctx.env.TERM ?? "dumb");
+  for (const name of policy.env.pass) {
+    const v = ctx.env[name];
+    if (v !== undefined) env.set(name, v);
+  }
+  for (const [name, v] of Object.entries(policy.env.set)) env.set(name, v);
+  const secrets: string[] = [];
+  for (const s of policy.env.secrets) {
+    let v: string | undefined;
+    if (s.fromFile !== undefined) {
+      try {
+        v = readFileSync(resolve(ctx.cwd, s.fromFile), "utf8").replace(/\r?\n$/, "");
+      } catch (e) {
+        throw new JailError("E_GRANT_INVALID", `secret ${s.name}: cannot read ${s.fromFile}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
+    } else if (s.fromEnv !== undefined) {
+      v = ctx.env[s.fromEnv];
+      if (v === undefined) throw new JailError("E_GRANT_INVALID", `secret ${s.name}: ${s.fromEnv} is not set in mcp-j's environment`);
+    }
+    if (v !== undefined) {
+      env.set(s.name, v);
+      if (v.length > 0) secrets.push(v);
+    }
+  }
+  for (const [k, v] of Object.entries(ctx.extraEnv ?? {})) env.set(k, v);
+  return { env: [...env].map(([k, v]) => `${k}=${v}`), secrets };
+}
+
+function chooseCwd(policy: Policy, grants: ResolvedGrant[], hostCwd: string): string {
+  if (policy.filesystem.cwd !== undefined) {
+    const c = policy.filesystem.cwd;
+    if (!isAbsolute(c)) throw new JailError("E_GRANT_INVALID", `--cwd ${c}: must be an absolute path inside the jail`);
+    return c;
+  }
+  // Where the user runs mcp-j, if they granted it (the common `--rw .`); the jail's /tmp otherwise.
+  let real = hostCwd;
+  try {
+    real = realpathSync(hostCwd);
+  } catch {
+    /* a cwd that vanished: it cannot be granted anyway */
+  }
+  return hostToJail(grants, real) ?? "/tmp";
+}
+
+export function compileJailPlan(policy: Policy, command: string[], ctx: PlanContext): CompiledJail {
+  if (command.length === 0 || command[0] === "") {
+    throw new JailError("E_NOT_FOUND", "no command given: mcp-j [options] -- COMMAND [ARGS...]", 2);
+  }
+  const grants = [
+    ...policy.filesystem.ro.map((g) => resolveGrant(g, false, ctx.cwd)),
+    ...policy.filesystem.rw.map((g) => resolveGrant(g, true, ctx.cwd)),
+  ];
+  const netPort = ctx.netListenPort ?? 0;
+  const { mounts, rules } = baseMounts(parseSize(policy.limits.tmpSize), netPort !== 0);
+
+  // User grants after the base, parents first; an alias symlink where the user's spelling differs.
+  const userMounts: MountStep[] = [];
+  for (const g of grants) {
+    userMounts.push(step(MountOp.Bind, g.dest, { src: g.src, flags: g.writable ? RW : RO }));
+    rules.push({ path: g.dest, access: g.writable ? READ_WRITE : READ_EXEC });
+    if (g.alias !== null && !grants.some((o) => o.dest === g.alias)) {
+      userMounts.push(step(MountOp.Symlink, g.alias, { src: g.dest }));
+    }
+  }
+  userMounts.sort((a, b) => depth(a.dest) - depth(b.dest));
+  mounts.push(...userMounts);
+  // The root tmpfs becomes read-only once everything is in place (ESCAPES 10).
+  mounts.push(step(MountOp.RemountRo, "/"));
+
+  const cwd = chooseCwd(policy, grants, ctx.cwd);
+  const [cmd, ...args] = command as [string, ...string[]];
+  const execPath = resolveCommand(cmd, mounts, grants, ctx.cwd);
+  const { env, secrets } = buildEnv(policy, ctx);
+
+  const plan: JailPlan = {
+    argv: [cmd, ...args],
+    env,
+    execPath,
+    cwd,
+    hostname: HOSTNAME,
+    hostUid: ctx.uid === 0 ? JAIL_UID : ctx.uid,
+    hostGid: ctx.uid === 0 ? JAIL_GID : ctx.gid,
+    jailUid: JAIL_UID,
+    jailGid: JAIL_GID,
+    mounts,
+    landlock: {
+      minAbi: 1,
+      handledFs: ALL_FS,
+      // TCP: connect only to the egress proxy, bind nothing (ABI 4+; a second layer behind the
+      // network namespace).
+      handledNet: NET.BIND_TCP | NET.CONNECT_TCP,
+      scoped: SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL,
+      fsRules: rules,
+      netRules: netPort !== 0 ? [{ port: netPort, access: NET.CONNECT_TCP }] : [],
+    },
+    seccomp: ctx.seccomp ?? null,
+    rlimits: ctx.rlimits ?? [
+      { resource: "CORE", soft: 0, hard: 0 },
+      { resource: "NOFILE", soft: policy.limits.openFiles, hard: policy.limits.openFiles },
+    ],
+    cgroup: ctx.cgroup ?? null,
+    netListenPort: netPort,
+    supervisorTables: ctx.supervisorTables ?? null,
+  };
+  return { plan, grants, secrets };
+}

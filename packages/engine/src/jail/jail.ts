@@ -1,0 +1,165 @@
+// A running jail: the mcpj-jail supervisor process, its control channel and its lifetime. The one
+// class of the engine, because a jail has a lifecycle: started, ready, exited.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync } from "node:fs";
+import { constants } from "node:os";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { errnoName } from "./errno.js";
+import { EXIT, JailError } from "./errors.js";
+import { helperPath, nativeAddon } from "./native.js";
+import { encodePlan } from "./plan-codec.js";
+import type { JailPlan } from "./plan.js";
+import { parseReport, type JailReport } from "./reports.js";
+import { describeSetupError } from "./setup-errors.js";
+
+export type StdioMode = "pipe" | "inherit" | "ignore";
+
+export interface JailStartOptions {
+  plan: JailPlan;
+  stdin?: StdioMode;
+  stdout?: StdioMode;
+  stderr?: StdioMode;
+  /** Receive the egress proxy's listening socket (the plan must set netListenPort). */
+  receiveListener?: boolean;
+}
+
+export interface JailReady {
+  landlockAbi: number;
+  procSubset: boolean;
+  seccomp: boolean;
+}
+
+export interface JailExit {
+  /** The exit code mcp-j should leave with: the server's, 128+N for signal N, 125-127 for set-up. */
+  code: number;
+  serverCode: number | null;
+  serverSignal: number | null;
+  /** Set when the jail could not start the server. */
+  error: JailError | null;
+}
+
+export class Jail {
+  readonly process: ChildProcess;
+  readonly ready: Promise<JailReady>;
+  readonly exited: Promise<JailExit>;
+  private readonly listeners: Array<(r: JailReport) => void> = [];
+  private fdpass: number | null = null;
+  private exitInfo: JailExit | null = null;
+
+  private constructor(opts: JailStartOptions) {
+    const helper = helperPath();
+    const args = ["--plan-fd", "3", "--control-fd", "3"];
+    const stdio: Array<StdioMode | number> = [opts.stdin ?? "pipe", opts.stdout ?? "pipe", opts.stderr ?? "inherit", "pipe"];
+    let childEnd: number | null = null;
+    if (opts.receiveListener === true) {
+      const [parentEnd, cEnd] = nativeAddon().socketpair();
+      this.fdpass = parentEnd;
+      childEnd = cEnd;
+      stdio.push(cEnd);
+      args.push("--fdpass-fd", "4");
+    }
+    // The helper gets an empty environment: nothing of mcp-j's reaches the jail except through
+    // the plan, which states the server's whole environment.
+    this.process = spawn(helper, args, { stdio, env: {} });
+    if (childEnd !== null) closeSync(childEnd);
+
+    const control = this.process.stdio[3] as unknown as Readable & Writable;
+    control.on("error", () => {
+      /* the helper died early: its exit says why */
+    });
+    control.write(encodePlan(opts.plan));
+
+    let lastError: JailError | null = null;
+    let readyResolve: (r: JailReady) => void = () => {};
+    let readyReject: (e: JailError) => void = () => {};
+    this.ready = new Promise<JailReady>((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
+    this.ready.catch(() => {});
+
+    let server: { code: number | null; signal: number | null } | null = null;
+    createInterface({ input: control, crlfDelay: Infinity }).on("line", (line) => {
+      const r = parseReport(line);
+      if (r.type === "ready") readyResolve({ landlockAbi: r.landlockAbi, procSubset: r.procSubset, seccomp: r.seccomp });
+      else if (r.type === "error") lastError = new JailError("E_SETUP", describeSetupError(r.step, r.errno, r.detail), EXIT.setup);
+      else if (r.type === "exec_failed") {
+        lastError =
+          r.errno === 2 || r.errno === 20
+            ? new JailError("E_NOT_FOUND", `${r.path}: not found inside the jail; grant its directory with --ro DIR`, EXIT.notFound)
+            : new JailError("E_NOT_EXECUTABLE", `${r.path}: cannot execute inside the jail: ${errnoName(r.errno)}`, EXIT.notExecutable);
+      } else if (r.type === "exit") server = { code: r.code, signal: r.signal };
+      if (lastError !== null) readyReject(lastError);
+      for (const l of this.listeners) l(r);
+    });
+
+    const controlClosed = new Promise<void>((res) => control.once("close", () => res()));
+    const processExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+      this.process.once("exit", (code, signal) => res({ code, signal }));
+      this.process.once("error", (err) => {
+        lastError = new JailError("E_HELPER_MISSING", `cannot start ${helper}: ${err.message}`);
+        res({ code: EXIT.setup, signal: null });
+      });
+    });
+    this.exited = Promise.all([processExited, controlClosed]).then(([p]) => {
+      const s = server as { code: number | null; signal: number | null } | null;
+      let code: number;
+      if (lastError !== null) code = lastError.exitCode;
+      else if (s !== null) code = s.signal !== null ? 128 + s.signal : (s.code ?? 0);
+      else if (p.signal !== null) code = 128 + (signalNumber(p.signal) ?? 9);
+      else code = p.code ?? EXIT.setup;
+      if (lastError === null && s === null && !readyDone) {
+        lastError = new JailError("E_SETUP", `the jail helper exited (${p.signal ?? p.code}) before the server started`);
+      }
+      readyReject(lastError ?? new JailError("E_SETUP", "the jail exited"));
+      if (this.fdpass !== null) {
+        closeSync(this.fdpass);
+        this.fdpass = null;
+      }
+      this.exitInfo = { code, serverCode: s?.code ?? null, serverSignal: s?.signal ?? null, error: lastError };
+      return this.exitInfo;
+    });
+    let readyDone = false;
+    this.ready.then(
+      () => (readyDone = true),
+      () => {},
+    );
+  }
+
+  static start(opts: JailStartOptions): Jail {
+    return new Jail(opts);
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get stdin(): Writable | null {
+    return this.process.stdin;
+  }
+
+  get stdout(): Readable | null {
+    return this.process.stdout;
+  }
+
+  /** Every report line of the helper (events included), in order. */
+  onReport(cb: (r: JailReport) => void): void {
+    this.listeners.push(cb);
+  }
+
+  /** Sends a signal to the supervisor; SIGTERM/SIGINT/SIGHUP are forwarded to the server. */
+  signal(sig: NodeJS.Signals): void {
+    if (this.exitInfo === null) this.process.kill(sig);
+  }
+
+  /** Takes the egress listener the jail created (call after `ready`). */
+  takeListener(): number {
+    if (this.fdpass === null) throw new JailError("E_SETUP", "this jail was not started with receiveListener");
+    return nativeAddon().recvFd(this.fdpass);
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals): number | undefined {
+  return constants.signals[sig];
+}

@@ -1,0 +1,34 @@
+// Where the native build put its outputs, and the addon's two functions.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { JailError } from "./errors.js";
+
+// dist/src/jail/native.js → packages/engine
+const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const release = join(pkgDir, "build", "Release");
+
+export function helperPath(): string {
+  const p = process.env.MCPJ_HELPER ?? join(release, "mcpj-jail");
+  if (!existsSync(p)) {
+    throw new JailError("E_HELPER_MISSING", `the jail helper ${p} is missing: run \`npm install\` (it builds it; needs gcc, make, python3)`);
+  }
+  return p;
+}
+
+interface NativeAddon {
+  socketpair(): [number, number];
+  recvFd(fd: number): number;
+}
+
+let addon: NativeAddon | null = null;
+
+export function nativeAddon(): NativeAddon {
+  if (addon === null) {
+    const p = join(release, "mcpj_native.node");
+    if (!existsSync(p)) throw new JailError("E_HELPER_MISSING", `${p} is missing: run \`npm install\``);
+    addon = createRequire(import.meta.url)(p) as NativeAddon;
+  }
+  return addon;
+}
