@@ -1,1 +1,40 @@
-export {};
+// @mcp-j/proxy: a strict JSON-RPC 2.0 / MCP stdio proxy. Pure TypeScript, no native code, no
+// dependency on the engine, so it runs (and is tested) on any OS.
+export { startProxy, BATCH_PROTOCOL_VERSION } from "./session.js";
+export type { ProxyOptions, ProxySession, ClientEnd, ServerEnd } from "./session.js";
+export type {
+  ProxyEvent,
+  ToolCallEvent,
+  ToolCallOutcome,
+  MessageOversizedEvent,
+  MessageInvalidEvent,
+  ResponseDroppedEvent,
+  ServerOutputNonJsonEvent,
+  ServerGoneEvent,
+  Side,
+} from "./events.js";
+
+// The pure pieces, exported so each rule can be tested (and reused) on its own.
+export { LineFramer, DEFAULT_MAX_MESSAGE_BYTES } from "./framer.js";
+export type { Frame } from "./framer.js";
+export { TopLevelIdScanner, scanTopLevel } from "./id-scan.js";
+export type { ScanSummary } from "./id-scan.js";
+export { validateMessage, toolCallParamsProblem } from "./validate.js";
+export type { Validation, Valid, Invalid } from "./validate.js";
+export { globMatch } from "./glob.js";
+export { ToolPolicy } from "./policy.js";
+export type { ToolRules } from "./policy.js";
+export { PendingTable } from "./pending.js";
+export type { PendingRequest } from "./pending.js";
+export {
+  errorResponse,
+  parseError,
+  invalidRequest,
+  invalidParams,
+  internalError,
+  deniedToolResult,
+  ProxyError,
+} from "./errors.js";
+export type { ErrorResponse, ProxyErrorCode } from "./errors.js";
+export { ErrorCode, isValidId, idKey } from "./jsonrpc.js";
+export type { JsonRpcId, JsonObject, Message, RequestMessage, NotificationMessage, ResponseMessage } from "./jsonrpc.js";

@@ -16,20 +16,61 @@ export const GrantSchema = z
   ])
   .describe("A host path granted to the jail: PATH, PATH:DEST, or { path, dest }");
 
+/** "2000" or 2000 (milliseconds), "1500ms", "2s", "1m". Normalized to milliseconds. */
+export const DurationSchema = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m)?$/, "is not a duration such as 2s or 1500ms")])
+  .transform((v) => durationToMs(v))
+  .describe("A duration: milliseconds as a number, or a number with a unit: ms, s, m");
+
+export function durationToMs(v: string | number): number {
+  if (typeof v === "number") return v;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  const mult = m[2] === "s" ? 1000 : m[2] === "m" ? 60_000 : 1;
+  return Math.round(n * mult);
+}
+
 export const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "is not an environment variable name");
 
 /** `HOST[:PORT]`, `*.example.com[:PORT]`, an IP literal, `[v6]:PORT`, or a CIDR. */
 export const NetAllowSchema = z
   .string()
-  .regex(/^(\*\.)?[A-Za-z0-9.\-_:[\]/]+$/, "is not HOST[:PORT]")
-  .refine((s) => !s.includes("://"), "is not HOST[:PORT]")
+  .refine((s) => isNetAllow(s), "is not HOST[:PORT]")
   .describe("HOST[:PORT] (port defaults to 443 and 80), *.example.com for subdomains, an IP or a CIDR");
+
+const HOSTNAME = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]+$/;
+
+/** The grammar of a network.allow entry (exported for flags.ts and tests). */
+export function isNetAllow(s: string): boolean {
+  if (s.length === 0 || s.length > 300 || s.includes("://")) return false;
+  const port = (p: string | undefined) => p === undefined || (/^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535);
+  // [v6]:PORT or [v6]
+  let m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (m) return IPV6.test(m[1]!) && m[1]!.includes(":") && port(m[2]);
+  // CIDR: v4/len or v6/len
+  m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  if (m) {
+    const len = Number(m[2]);
+    if (IPV4.test(m[1]!)) return len <= 32 && m[1]!.split(".").every((o) => Number(o) <= 255);
+    if (m[1]!.includes(":") && IPV6.test(m[1]!)) return len <= 128;
+    return false;
+  }
+  // bare IPv6 (more than one colon)
+  if ((s.match(/:/g) ?? []).length > 1) return IPV6.test(s);
+  const [host, p, ...rest] = s.split(":");
+  if (rest.length > 0 || host === undefined || !port(p)) return false;
+  if (IPV4.test(host)) return host.split(".").every((o) => Number(o) <= 255);
+  return HOSTNAME.test(host) && !/^[\d.]+$/.test(host);
+}
 
 export const SecretSchema = z
   .object({
-    name: EnvNameSchema,
-    fromFile: z.string().min(1).optional(),
-    fromEnv: EnvNameSchema.optional(),
+    name: EnvNameSchema.describe("Variable name inside the jail"),
+    fromFile: z.string().min(1).optional().describe("Read the value from this file (trailing newline dropped)"),
+    fromEnv: EnvNameSchema.optional().describe("Read the value from this variable of mcp-j's environment"),
   })
   .strict()
   .refine((s) => (s.fromFile === undefined) !== (s.fromEnv === undefined), "needs exactly one of fromFile or fromEnv")
@@ -55,7 +96,7 @@ export const EnvSchema = z
   .object({
     pass: z.array(EnvNameSchema).default([]).describe("Variables passed through from mcp-j's environment"),
     set: z.record(EnvNameSchema, z.string()).default({}).describe("Variables set to a value"),
-    secrets: z.array(SecretSchema).default([]),
+    secrets: z.array(SecretSchema).default([]).describe("Variables whose values come from a file or a variable of mcp-j's environment; redacted from logs"),
   })
   .strict();
 
@@ -79,7 +120,10 @@ export const ToolsSchema = z
 export const AuditSchema = z
   .object({
     file: z.string().min(1).optional().describe("JSON-lines audit log, appended to"),
-    verbosity: z.enum(["denials", "decisions", "all"]).default("decisions"),
+    verbosity: z
+      .enum(["denials", "decisions", "all"])
+      .default("decisions")
+      .describe("denials: only refusals; decisions: every allow/deny decision; all: also lifecycle and tool-call details"),
     rotateBytes: SizeSchema.optional().describe("Rotate the audit log when it grows past this size"),
   })
   .strict();
@@ -92,20 +136,26 @@ export const ProxySchema = z
 
 export const PolicySchema = z
   .object({
-    $schema: z.string().optional(),
+    $schema: z.string().optional().describe("Editor hint: path or URL of policy.schema.json; ignored by mcp-j"),
     extends: z.union([z.string(), z.array(z.string())]).optional().describe("Built-in profiles or files to start from"),
-    filesystem: FilesystemSchema.default({ ro: [], rw: [], exec: [], deny: [] }),
-    network: NetworkSchema.default({ allow: [] }),
-    env: EnvSchema.default({ pass: [], set: {}, secrets: [] }),
-    limits: LimitsSchema.default({ memory: "512M", pids: 256, openFiles: 1024, tmpSize: "64M" }),
-    tools: ToolsSchema.default({ allow: [], deny: [] }),
-    audit: AuditSchema.default({ verbosity: "decisions" }),
-    proxy: ProxySchema.default({ maxMessageBytes: "5M" }),
+    filesystem: FilesystemSchema.default({ ro: [], rw: [], exec: [], deny: [] }).describe("What the jail can see, write and execute"),
+    network: NetworkSchema.default({ allow: [] }).describe("Egress allowlist (default: no network)"),
+    env: EnvSchema.default({ pass: [], set: {}, secrets: [] }).describe("The server's environment (cleared, then these)"),
+    limits: LimitsSchema.default({ memory: "512M", pids: 256, openFiles: 1024, tmpSize: "64M" }).describe("Resource limits"),
+    tools: ToolsSchema.default({ allow: [], deny: [] }).describe("MCP tool policy applied by the JSON-RPC proxy"),
+    audit: AuditSchema.default({ verbosity: "decisions" }).describe("Audit log"),
+    proxy: ProxySchema.default({ maxMessageBytes: "5M" }).describe("JSON-RPC proxy limits"),
     strict: z.boolean().default(false).describe("Refuse to start when a protection layer is weaker than asked"),
-    grace: z.number().int().nonnegative().default(2000).describe("Milliseconds between stdin EOF and SIGTERM"),
+    grace: DurationSchema.default(2000).describe("Time between the client closing stdin and SIGTERM (then SIGKILL): milliseconds, or 2s"),
   })
   .strict();
 
 export type Policy = z.output<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;
 export type Grant = z.output<typeof GrantSchema>;
+/** A grant after resolvePolicy(): absolute host path and absolute jail path. */
+export interface ResolvedGrant { path: string; dest: string }
+/** What resolvePolicy() returns: a Policy whose grants are normalized to absolute { path, dest }. */
+export type ResolvedPolicy = Omit<Policy, "filesystem"> & {
+  filesystem: Omit<Policy["filesystem"], "ro" | "rw"> & { ro: ResolvedGrant[]; rw: ResolvedGrant[] };
+};

@@ -1,0 +1,159 @@
+// `mcp-j doctor`: every kernel feature the jail uses, probed for real by mcpj-jail --probe, what
+// each layer will do on this machine, and exit 0 only when the mandatory ones work.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { errnoName as errnoText, helperPath, parseReport } from "@mcp-j/engine";
+
+import { type CommandIo } from "./io.js";
+
+export interface DoctorRow {
+  feature: string;
+  status: string;
+  effect: string;
+  mandatory: boolean;
+  ok: boolean;
+}
+
+function sysctl(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
+function probe(): Map<string, { ok: boolean; errno: number; value: number }> {
+  const out = execFileSync(helperPath(), ["--probe"], { encoding: "utf8", env: {} });
+  const m = new Map<string, { ok: boolean; errno: number; value: number }>();
+  for (const line of out.split("\n")) {
+    const r = parseReport(line);
+    if (r.type === "feature") m.set(r.name, { ok: r.ok, errno: r.errno, value: r.value });
+  }
+  return m;
+}
+
+export function doctorRows(): DoctorRow[] {
+  const p = probe();
+  const get = (n: string): { ok: boolean; errno: number; value: number } => p.get(n) ?? { ok: false, errno: 0, value: 0 };
+  const rows: DoctorRow[] = [];
+  const aa = sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+  const userns = get("userns");
+  const ns = get("namespaces_mount");
+  rows.push({
+    feature: "user namespaces",
+    status: userns.ok ? "ok" : `fails: ${errnoText(userns.errno)}`,
+    effect: userns.ok
+      ? "the jail runs as uid 65534 with no capabilities"
+      : aa === "1"
+        ? "mcp-j cannot run: AppArmor restricts user namespaces (sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0)"
+        : "mcp-j cannot run: enable unprivileged user namespaces",
+    mandatory: true,
+    ok: userns.ok,
+  });
+  if (aa !== null) {
+    rows.push({
+      feature: "AppArmor userns restriction",
+      status: aa === "1" ? "on" : "off",
+      effect: aa === "1" ? "blocks unprivileged jails unless a profile allows mcp-j" : "no effect",
+      mandatory: false,
+      ok: true,
+    });
+  }
+  rows.push({
+    feature: "mount/pid/net/ipc/uts/cgroup namespaces",
+    status: ns.ok ? "ok" : `fails: ${errnoText(ns.errno)}`,
+    effect: ns.ok ? "private root (pivot_root), own /proc, network with only lo" : "mcp-j cannot run (inside a container that forbids mount?)",
+    mandatory: true,
+    ok: ns.ok,
+  });
+  const ll = get("landlock");
+  rows.push({
+    feature: "Landlock",
+    status: ll.ok ? `ABI ${ll.value}` : "unavailable",
+    effect: ll.ok
+      ? [
+          "default-deny file access",
+          ll.value >= 2 ? "no cross-directory rename/link" : "",
+          ll.value >= 3 ? "truncate controlled" : "",
+          ll.value >= 4 ? "TCP connect/bind restricted" : "no TCP rule (the network namespace still holds)",
+          ll.value >= 6 ? "abstract unix sockets and signals scoped" : "",
+        ]
+          .filter(Boolean)
+          .join("; ")
+      : "mcp-j refuses to start: Linux 5.13+ with landlock in the lsm= boot parameter is needed",
+    mandatory: true,
+    ok: ll.ok,
+  });
+  const sl = get("seccomp_listener");
+  rows.push({
+    feature: "seccomp user notification",
+    status: sl.ok ? "ok" : `fails: ${errnoText(sl.errno)}`,
+    effect: sl.ok ? "openat/connect/bind/execve decided by the supervisor" : "mcp-j cannot supervise syscalls (kernel 5.0+ needed)",
+    mandatory: true,
+    ok: sl.ok,
+  });
+  const wk = get("seccomp_wait_killable_recv");
+  rows.push({
+    feature: "  WAIT_KILLABLE_RECV",
+    status: wk.ok ? "ok" : "missing",
+    effect: wk.ok ? "signals cannot restart a notified syscall" : "a signal during a notified syscall restarts it (5.19+ fixes)",
+    mandatory: false,
+    ok: true,
+  });
+  const sw = get("seccomp_sync_wakeup");
+  rows.push({
+    feature: "  SYNC_WAKE_UP",
+    status: sw.ok ? "ok" : "missing",
+    effect: sw.ok ? "faster notification round trips" : "slightly slower supervision (6.6+ has it)",
+    mandatory: false,
+    ok: true,
+  });
+  const pg = get("pidfd_getfd");
+  rows.push({
+    feature: "pidfd_getfd",
+    status: pg.ok ? "ok" : `fails: ${errnoText(pg.errno)}`,
+    effect: pg.ok ? "connect/bind performed on a copy of the address (race-free)" : "mcp-j cannot supervise sockets (5.6+ needed)",
+    mandatory: true,
+    ok: pg.ok,
+  });
+  const io = sysctl("/proc/sys/kernel/io_uring_disabled");
+  rows.push({
+    feature: "io_uring sysctl",
+    status: io === null ? "absent" : `io_uring_disabled=${io}`,
+    effect: "io_uring is refused inside the jail by the seccomp filter either way",
+    mandatory: false,
+    ok: true,
+  });
+  const ti = sysctl("/proc/sys/dev/tty/legacy_tiocsti");
+  rows.push({
+    feature: "TIOCSTI sysctl",
+    status: ti === null ? "absent" : `legacy_tiocsti=${ti}`,
+    effect: "the jail has no controlling terminal and TIOCSTI is refused by the filter either way",
+    mandatory: false,
+    ok: true,
+  });
+  return rows;
+}
+
+export async function doctorCommand(argv: string[], io: CommandIo): Promise<number> {
+  const json = argv.includes("--json");
+  const unknown = argv.filter((a) => a !== "--json");
+  if (unknown.length > 0) {
+    io.stderr.write(`mcp-j doctor: unknown argument ${unknown[0]} (usage: mcp-j doctor [--json])\n`);
+    return 2;
+  }
+  const rows = doctorRows();
+  const ok = rows.every((r) => !r.mandatory || r.ok);
+  if (json) {
+    io.stdout.write(JSON.stringify({ ok, features: rows }, null, 2) + "\n");
+  } else {
+    const w1 = Math.max(...rows.map((r) => r.feature.length));
+    const w2 = Math.max(...rows.map((r) => r.status.length));
+    for (const r of rows) {
+      const mark = r.ok ? (r.mandatory ? "ok " : "   ") : "NO ";
+      io.stdout.write(`${mark} ${r.feature.padEnd(w1)}  ${r.status.padEnd(w2)}  ${r.effect}\n`);
+    }
+    io.stdout.write(ok ? "\nmcp-j can run here.\n" : "\nmcp-j cannot run here: fix the lines marked NO.\n");
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,108 @@
+// The mcp-j command as users run it: usage errors, exit codes, signals, lifetime.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { alive, collect, descendants, runMcpj, startMcpj, waitFor } from "./helpers.js";
+
+test("--help lists the run options and exits 0", async () => {
+  const r = await runMcpj(["--help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /--rw PATH\[:DEST\]/);
+  assert.match(r.stdout, /mcp-j doctor/);
+});
+
+test("an unknown flag is a usage error (2) naming the flag, without a stack trace", async () => {
+  const r = await runMcpj(["--frobnicate", "--", "/bin/true"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--frobnicate/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test("no command is a usage error (2)", async () => {
+  const r = await runMcpj(["--"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no command/);
+});
+
+test("a command not visible in the jail exits 127 with a hint to grant it", async () => {
+  const r = await runMcpj(["--", "no-such-command-mcpj"]);
+  assert.equal(r.code, 127);
+  assert.match(r.stderr, /no-such-command-mcpj: command not found inside the jail/);
+  assert.match(r.stderr, /--ro/);
+});
+
+test("a grant of a missing path exits 125 and names the path", async () => {
+  const r = await runMcpj(["--ro", "/no/such/path-mcpj", "--", "/bin/true"]);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /--ro \/no\/such\/path-mcpj: no such file or directory/);
+});
+
+test("the server's exit code becomes mcp-j's", async () => {
+  const r = await runMcpj(["--", "/bin/sh", "-c", "exit 7"]);
+  assert.equal(r.code, 7, r.stderr);
+});
+
+test("a server killed by signal N makes mcp-j exit 128+N", async () => {
+  const r = await runMcpj(["--", "/bin/sh", "-c", "kill -KILL $$"]);
+  assert.equal(r.code, 137, r.stderr);
+});
+
+test("SIGTERM to mcp-j reaches the server", async () => {
+  // The server traps TERM and reports it on stderr, then exits 42.
+  const child = startMcpj(["--", "/bin/sh", "-c", "trap 'echo got-term >&2; exit 42' TERM; echo started >&2; while :; do sleep 0.05; done"]);
+  const done = collect(child);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  assert.ok(await waitFor(() => err.includes("started"), 10_000), "server did not start");
+  child.kill("SIGTERM");
+  const r = await done;
+  assert.equal(r.code, 42, r.stderr);
+  assert.match(r.stderr, /got-term/);
+});
+
+test("client closes stdin: the server gets EOF, and one that ignores it is stopped (SIGTERM after --grace)", async () => {
+  const child = startMcpj(["--grace", "200ms", "--", "/bin/sh", "-c", "trap '' PIPE; echo up >&2; while :; do sleep 0.05; done"]);
+  const done = collect(child);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  child.stdin?.end();
+  const r = await done;
+  assert.equal(r.code, 143, r.stderr); // 128 + SIGTERM
+});
+
+test("a server that ignores SIGTERM is killed after the second grace period (exit 137)", async () => {
+  const child = startMcpj(["--grace", "200ms", "--", "/bin/sh", "-c", "trap '' TERM; echo up >&2; while :; do sleep 0.05; done"]);
+  const done = collect(child);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  child.stdin?.end();
+  const r = await done;
+  assert.equal(r.code, 137, r.stderr);
+});
+
+test("SIGKILL to mcp-j: the supervisor and every jail process (a daemonized grandchild too) are gone within 1 s", async () => {
+  const child = startMcpj(["--", "/bin/sh", "-c", "(setsid sleep 60 &) ; echo up >&2; sleep 60"]);
+  const done = collect(child);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  // Let the grandchild start, then look at the whole tree below mcp-j.
+  assert.ok(await waitFor(() => descendants(child.pid!).length >= 4, 5_000), "expected supervisor, init, sh and sleep processes");
+  const tree = descendants(child.pid!);
+  child.kill("SIGKILL");
+  await done;
+  const gone = await waitFor(() => tree.every((p) => !alive(p)), 1_000);
+  assert.ok(gone, `still alive after 1 s: ${tree.filter(alive).join(" ")}`);
+});
+
+test("doctor reports the kernel features and exits 0 on this machine", async () => {
+  const r = await runMcpj(["doctor"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Landlock\s+ABI \d+/);
+  assert.match(r.stdout, /user namespaces\s+ok/);
+  const j = await runMcpj(["doctor", "--json"]);
+  const parsed = JSON.parse(j.stdout) as { ok: boolean; features: Array<{ feature: string }> };
+  assert.equal(parsed.ok, true);
+  assert.ok(parsed.features.some((f) => f.feature === "seccomp user notification"));
+});

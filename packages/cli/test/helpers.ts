@@ -1,0 +1,93 @@
+// Runs the real `mcp-j` command (the bin, as users run it) for CLI tests.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+export const mcpjBin = join(repoRoot, "packages", "cli", "bin", "mcp-j.js");
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function startMcpj(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
+  return spawn(process.execPath, [mcpjBin, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd ?? repoRoot,
+  });
+}
+
+export function collect(child: ChildProcess): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  return new Promise((resolve) => child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+export async function runMcpj(args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  const child = startMcpj(args, opts);
+  const done = collect(child);
+  child.stdin?.on("error", () => {});
+  child.stdin?.end(opts.stdin ?? "");
+  return done;
+}
+
+/** Host pids of every descendant of pid (children, grandchildren...). */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    let kids: number[] = [];
+    try {
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        kids = kids.concat(
+          readFileText(`/proc/${p}/task/${t}/children`)
+            .split(/\s+/)
+            .filter(Boolean)
+            .map(Number),
+        );
+      }
+    } catch {
+      return;
+    }
+    for (const k of kids) {
+      out.push(k);
+      walk(k);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+import { readFileSync } from "node:fs";
+function readFileText(p: string): string {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    readlinkSync(`/proc/${pid}/exe`);
+    return true;
+  } catch (e) {
+    // EACCES: it exists but belongs to someone else (a jail process as seen by an unprivileged user).
+    return (e as NodeJS.ErrnoException).code === "EACCES";
+  }
+}
+
+export async function waitFor(cond: () => boolean, limitMs: number): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return cond();
+}

@@ -1,0 +1,131 @@
+// The audit event schema: one JSON object per line, for every event from every layer. Versioned: every
+// event carries `v: 1`; a change that is not backwards compatible bumps it. Documented in docs/audit.md.
+import { z } from "zod";
+
+export const AUDIT_VERSION = 1 as const;
+
+const RequestId = z.union([z.string(), z.number(), z.null()]).describe("JSON-RPC id of the request in flight, when known");
+
+const Base = {
+  v: z.literal(AUDIT_VERSION),
+  ts: z.string().describe("ISO 8601 time, UTC, millisecond precision"),
+  jail: z.string().min(1).describe("Jail id (one per mcp-j run)"),
+  request_id: RequestId.optional(),
+  pid: z.number().int().optional().describe("Pid of the jailed process involved (jail pid namespace)"),
+};
+
+const Decision = z.enum(["allow", "deny"]);
+
+export const JailStartEvent = z
+  .object({
+    ...Base,
+    type: z.literal("jail.start"),
+    server: z.string().optional().describe("Server name (mcp-j run NAME, or the wrapped client entry)"),
+    command: z.array(z.string()),
+    layers: z
+      .record(z.string(), z.union([z.boolean(), z.string(), z.number()]))
+      .describe('Each protection layer and what is in force: { userns: true, landlock: "abi 6", seccomp: true, cgroup: "v2"|"rlimits", ... }'),
+    landlock_abi: z.number().int().nullable().describe("Landlock ABI in force (null: none)"),
+    policy_sha256: z.string().optional(),
+  })
+  .strict();
+
+export const SyscallEvent = z
+  .object({
+    ...Base,
+    type: z.literal("syscall"),
+    syscall: z.string().describe("openat, open, execve, execveat, connect, bind, sendto, ..."),
+    decision: Decision,
+    path: z.string().optional().describe("Resolved path (open/exec)"),
+    access: z.enum(["read", "write", "readwrite", "create", "exec"]).optional(),
+    addr: z.string().optional().describe("Address for connect/bind/sendto: 1.2.3.4:443, [::1]:80, unix:/path"),
+    reason: z.string().optional().describe("Rule that decided: e.g. 'outside grants', 'deny glob **/.env', 'cloud metadata'"),
+    errno: z.string().optional().describe("Errno returned on deny (EACCES, EPERM, ...)"),
+  })
+  .strict();
+
+export const NetEvent = z
+  .object({
+    ...Base,
+    type: z.literal("net"),
+    decision: Decision,
+    host: z.string(),
+    port: z.number().int().min(0).max(65535),
+    method: z.string().optional().describe("CONNECT, GET, POST, ..."),
+    resolved: z.string().optional().describe("The address mcp-j checked and connected to"),
+    reason: z.string().optional(),
+    bytes_in: z.number().int().nonnegative().optional(),
+    bytes_out: z.number().int().nonnegative().optional(),
+    duration_ms: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const ToolEvent = z
+  .object({
+    ...Base,
+    type: z.literal("tool"),
+    name: z.string(),
+    decision: Decision,
+    outcome: z.enum(["ok", "error", "denied", "cancelled", "no_response"]).optional(),
+    duration_ms: z.number().nonnegative().optional(),
+    bytes: z.number().int().nonnegative().optional().describe("Size of the response"),
+    reason: z.string().optional(),
+  })
+  .strict();
+
+export const LimitEvent = z
+  .object({
+    ...Base,
+    type: z.literal("limit"),
+    limit: z.enum(["memory", "pids", "cpu", "open_files", "tmp", "message_size", "connections", "other"]),
+    event: z.string().describe("oom_kill, max, oversize_request, oversize_response, ..."),
+    value: z.number().optional().describe("The configured limit, in its unit (bytes, count)"),
+    detail: z.string().optional(),
+  })
+  .strict();
+
+export const RpcEvent = z
+  .object({
+    ...Base,
+    type: z.literal("rpc"),
+    direction: z.enum(["client", "server"]).describe("Who sent the offending message"),
+    code: z.number().int().describe("JSON-RPC error code answered or logged (-32700, -32600, ...)"),
+    detail: z.string().optional(),
+  })
+  .strict();
+
+export const ExitEvent = z
+  .object({
+    ...Base,
+    type: z.literal("exit"),
+    code: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    reason: z.string().describe("exited, signaled, oom, pids, grace_timeout, setup_failed, supervisor_died, ..."),
+    duration_ms: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const DroppedEvent = z
+  .object({
+    ...Base,
+    type: z.literal("audit.dropped"),
+    count: z.number().int().positive().describe("Events lost because the supervisor's event buffer was full"),
+  })
+  .strict();
+
+export const AuditEventSchema = z.discriminatedUnion("type", [
+  JailStartEvent,
+  SyscallEvent,
+  NetEvent,
+  ToolEvent,
+  LimitEvent,
+  RpcEvent,
+  ExitEvent,
+  DroppedEvent,
+]);
+
+export type AuditEvent = z.output<typeof AuditEventSchema>;
+export type AuditEventType = AuditEvent["type"];
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** What callers pass to write(): `v` and `ts` are filled in when absent. */
+export type AuditEventInput = DistributiveOmit<AuditEvent, "v" | "ts"> & { v?: 1; ts?: string };

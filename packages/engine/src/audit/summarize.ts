@@ -1,0 +1,185 @@
+// `mcp-j audit summarize`: per jail (one mcp-j run), what the server read, wrote, executed and
+// contacted, what was denied, which tools it ran, which limits it hit, how it ended.
+import { AuditEventSchema, type AuditEvent } from "./schema.js";
+
+export interface JailSummary {
+  jail: string;
+  server?: string;
+  command?: string[];
+  started?: string;
+  ended?: string;
+  layers?: Record<string, unknown>;
+  landlockAbi?: number | null;
+  read: string[];
+  wrote: string[];
+  executed: string[];
+  /** host:port (egress proxy) or address (direct connects the supervisor allowed). */
+  contacted: string[];
+  denied: { kind: string; what: string; reason?: string; count: number }[];
+  tools: { name: string; calls: number; denied: number; errors: number }[];
+  limits: { limit: string; event: string; count: number }[];
+  exit?: { code: number | null; signal: string | null; reason: string };
+  events: number;
+}
+
+export interface AuditSummary {
+  jails: JailSummary[];
+  /** Lines that were not valid events (JSON errors or schema mismatches). */
+  invalidLines: number;
+  totalEvents: number;
+}
+
+function add(list: string[], set: Set<string>, v: string | undefined) {
+  if (v !== undefined && !set.has(v)) {
+    set.add(v);
+    list.push(v);
+  }
+}
+
+export function summarizeAudit(lines: Iterable<string>): AuditSummary {
+  const jails = new Map<string, { s: JailSummary; sets: Record<string, Set<string>>; denied: Map<string, JailSummary["denied"][number]>; tools: Map<string, JailSummary["tools"][number]>; limits: Map<string, JailSummary["limits"][number]> }>();
+  let invalid = 0;
+  let total = 0;
+  const get = (id: string) => {
+    let j = jails.get(id);
+    if (!j) {
+      j = {
+        s: { jail: id, read: [], wrote: [], executed: [], contacted: [], denied: [], tools: [], limits: [], events: 0 },
+        sets: { read: new Set(), wrote: new Set(), executed: new Set(), contacted: new Set() },
+        denied: new Map(),
+        tools: new Map(),
+        limits: new Map(),
+      };
+      jails.set(id, j);
+    }
+    return j;
+  };
+  for (const line of lines) {
+    if (line.trim() === "") continue;
+    let ev: AuditEvent;
+    try {
+      const r = AuditEventSchema.safeParse(JSON.parse(line));
+      if (!r.success) {
+        invalid++;
+        continue;
+      }
+      ev = r.data;
+    } catch {
+      invalid++;
+      continue;
+    }
+    total++;
+    const j = get(ev.jail);
+    const s = j.s;
+    s.events++;
+    s.started ??= ev.ts;
+    s.ended = ev.ts;
+    const deny = (kind: string, what: string, reason?: string) => {
+      const key = `${kind}\0${what}\0${reason ?? ""}`;
+      const d = j.denied.get(key);
+      if (d) d.count++;
+      else {
+        const nd: JailSummary["denied"][number] = { kind, what, count: 1 };
+        if (reason !== undefined) nd.reason = reason;
+        j.denied.set(key, nd);
+        s.denied.push(nd);
+      }
+    };
+    switch (ev.type) {
+      case "jail.start":
+        if (ev.server !== undefined) s.server = ev.server;
+        s.command = ev.command;
+        s.layers = ev.layers;
+        s.landlockAbi = ev.landlock_abi;
+        s.started = ev.ts;
+        break;
+      case "syscall": {
+        const what = ev.path ?? ev.addr ?? "?";
+        if (ev.decision === "deny") {
+          deny(ev.syscall, what, ev.reason);
+          break;
+        }
+        if (/^exec/.test(ev.syscall)) add(s.executed, j.sets.executed!, ev.path);
+        else if (/^(connect|sendto|sendmsg)$/.test(ev.syscall)) add(s.contacted, j.sets.contacted!, ev.addr);
+        else if (ev.access === "write" || ev.access === "create") add(s.wrote, j.sets.wrote!, ev.path);
+        else if (ev.access === "readwrite") {
+          add(s.read, j.sets.read!, ev.path);
+          add(s.wrote, j.sets.wrote!, ev.path);
+        } else if (ev.access === "exec") add(s.executed, j.sets.executed!, ev.path);
+        else if (ev.path !== undefined) add(s.read, j.sets.read!, ev.path);
+        break;
+      }
+      case "net": {
+        const hp = `${ev.host}:${ev.port}`;
+        if (ev.decision === "deny") deny("net", hp, ev.reason);
+        else add(s.contacted, j.sets.contacted!, hp);
+        break;
+      }
+      case "tool": {
+        let t = j.tools.get(ev.name);
+        if (!t) {
+          t = { name: ev.name, calls: 0, denied: 0, errors: 0 };
+          j.tools.set(ev.name, t);
+          s.tools.push(t);
+        }
+        t.calls++;
+        if (ev.decision === "deny") {
+          t.denied++;
+          deny("tool", ev.name, ev.reason);
+        } else if (ev.outcome === "error") t.errors++;
+        break;
+      }
+      case "limit": {
+        const key = `${ev.limit}\0${ev.event}`;
+        const l = j.limits.get(key);
+        if (l) l.count++;
+        else {
+          const nl = { limit: ev.limit, event: ev.event, count: 1 };
+          j.limits.set(key, nl);
+          s.limits.push(nl);
+        }
+        break;
+      }
+      case "exit":
+        s.exit = { code: ev.code, signal: ev.signal, reason: ev.reason };
+        break;
+      case "rpc":
+      case "audit.dropped":
+        break;
+    }
+  }
+  return { jails: [...jails.values()].map((j) => j.s), invalidLines: invalid, totalEvents: total };
+}
+
+/** The human report printed by `mcp-j audit summarize`. */
+export function formatAuditSummary(sum: AuditSummary): string {
+  const out: string[] = [];
+  const list = (title: string, xs: string[]) => {
+    out.push(`  ${title} (${xs.length})${xs.length ? ":" : ""}`);
+    for (const x of xs.slice(0, 200)) out.push(`    ${x}`);
+    if (xs.length > 200) out.push(`    ... ${xs.length - 200} more`);
+  };
+  for (const j of sum.jails) {
+    const name = j.server ?? (j.command ? j.command.join(" ") : "(unknown server)");
+    out.push(`jail ${j.jail}: ${name}`);
+    if (j.started) out.push(`  from ${j.started} to ${j.ended ?? "?"}, ${j.events} events`);
+    if (j.landlockAbi !== undefined) out.push(`  landlock ABI: ${j.landlockAbi ?? "none"}`);
+    list("read", j.read);
+    list("wrote", j.wrote);
+    list("executed", j.executed);
+    list("contacted", j.contacted);
+    list(
+      "denied",
+      j.denied.map((d) => `${d.kind} ${d.what}${d.reason ? ` (${d.reason})` : ""}${d.count > 1 ? ` ×${d.count}` : ""}`),
+    );
+    list(
+      "tools",
+      j.tools.map((t) => `${t.name}: ${t.calls} call${t.calls === 1 ? "" : "s"}${t.denied ? `, ${t.denied} denied` : ""}${t.errors ? `, ${t.errors} errors` : ""}`),
+    );
+    if (j.limits.length) list("limits", j.limits.map((l) => `${l.limit} ${l.event}${l.count > 1 ? ` ×${l.count}` : ""}`));
+    if (j.exit) out.push(`  exit: ${j.exit.reason}${j.exit.code !== null ? ` code ${j.exit.code}` : ""}${j.exit.signal ? ` signal ${j.exit.signal}` : ""}`);
+    out.push("");
+  }
+  out.push(`${sum.totalEvents} events, ${sum.jails.length} jail${sum.jails.length === 1 ? "" : "s"}${sum.invalidLines ? `, ${sum.invalidLines} invalid lines skipped` : ""}`);
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,91 @@
+// The audit log writer. Guarantees:
+// - append only: the file is opened O_WRONLY|O_APPEND|O_CREAT (mode 0600), so concurrent writers and
+//   a truncating rotation never interleave inside a line;
+// - whole lines: each event is serialized (JSON.stringify escapes newlines) and written with ONE
+//   write(2) of the complete line, synchronously, so a SIGKILLed mcp-j leaves only whole lines behind;
+// - rotation: when the next line would take the file past rotateBytes, the file is renamed to FILE.1
+//   (replacing the previous FILE.1) and a new FILE is started;
+// - secrets: every string value in an event is scrubbed of each secret value before serialization
+//   (replaced by "[REDACTED]"), so a secret never reaches the disk, whatever field carries it.
+import { closeSync, fstatSync, openSync, renameSync, writeSync, constants } from "node:fs";
+import { AUDIT_VERSION, AuditEventSchema, type AuditEventInput } from "./schema.js";
+
+export interface AuditLogOptions {
+  /** Rotate when the file would exceed this many bytes (renamed to FILE.1). */
+  rotateBytes?: number;
+  /** Values that must never be written (secrets' values). Empty strings are ignored. */
+  secrets?: string[];
+  /** Validate each event against the schema (default true); an invalid event is still written, tagged `_invalid`. */
+  validate?: boolean;
+}
+
+export interface AuditLog {
+  write(event: AuditEventInput): void;
+  /** Adds values to redact from now on (e.g. secrets resolved after the log was opened). */
+  addSecrets(values: string[]): void;
+  close(): Promise<void>;
+  readonly path: string;
+}
+
+export const REDACTED = "[REDACTED]";
+
+export function redact(value: unknown, secrets: readonly string[]): unknown {
+  if (secrets.length === 0) return value;
+  if (typeof value === "string") {
+    let s = value;
+    for (const sec of secrets) if (s.includes(sec)) s = s.split(sec).join(REDACTED);
+    return s;
+  }
+  if (Array.isArray(value)) return value.map((v) => redact(v, secrets));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[redact(k, secrets) as string] = redact(v, secrets);
+    return out;
+  }
+  return value;
+}
+
+export function openAuditLog(path: string, opts: AuditLogOptions = {}): AuditLog {
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT; // Node adds O_CLOEXEC itself
+  let fd: number | undefined = openSync(path, flags, 0o600);
+  let size = fstatSync(fd).size;
+  // longest first, so a secret that contains another is redacted whole
+  let secrets = [...new Set((opts.secrets ?? []).filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+  const validate = opts.validate ?? true;
+
+  const rotate = () => {
+    closeSync(fd!);
+    renameSync(path, `${path}.1`);
+    fd = openSync(path, flags, 0o600);
+    size = fstatSync(fd).size;
+  };
+
+  return {
+    path,
+    write(event) {
+      if (fd === undefined) throw new Error("audit log is closed");
+      const full: Record<string, unknown> = { v: AUDIT_VERSION, ts: new Date().toISOString(), ...event };
+      const clean = redact(full, secrets) as Record<string, unknown>;
+      if (validate) {
+        const r = AuditEventSchema.safeParse(clean);
+        if (!r.success) clean._invalid = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+      }
+      const buf = Buffer.from(JSON.stringify(clean) + "\n", "utf8");
+      if (opts.rotateBytes !== undefined && size > 0 && size + buf.length > opts.rotateBytes) rotate();
+      // One write(2) for the whole line. A short write on a regular file only happens when the disk is
+      // full or a file size limit is hit; finish the line then rather than leave half of it.
+      let off = writeSync(fd!, buf, 0, buf.length);
+      while (off < buf.length) off += writeSync(fd!, buf, off, buf.length - off);
+      size += buf.length;
+    },
+    addSecrets(values) {
+      secrets = [...new Set([...secrets, ...values.filter((s) => s.length > 0)])].sort((a, b) => b.length - a.length);
+    },
+    async close() {
+      if (fd !== undefined) {
+        closeSync(fd);
+        fd = undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Resource limits for the jail: a cgroup v2 subtree when this machine has a usable one, rlimits
+// otherwise (DESIGN.md "Resources", issue 5). planResources is called before the jail is spawned;
+// the C helper then clones the jail into plan.cgroup.path (CLONE_INTO_CGROUP, O_PATH|O_DIRECTORY fd)
+// and applies plan.rlimits. See detect.ts for where the cgroup goes and why.
+import { detectCgroupV2, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
+import { createJailCgroup } from "./jail-cgroup.js";
+import { baseRlimits, fallbackRlimits, validateLimits, weakerLine } from "./rlimits.js";
+import type { CgroupSupport, ResourceLimits, ResourcePlan } from "./types.js";
+
+export type { CgroupEvent, CgroupRoute, CgroupSupport, JailCgroup, ResourceLimits, ResourcePlan, Rlimit } from "./types.js";
+export { detectCgroupV2, isRootCgroup, kernelHasCgroupKill, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
+export { CgroupHandle, CgroupSetupError, validJailId } from "./jail-cgroup.js";
+export { ADDRESS_SPACE_HEADROOM, baseRlimits, fallbackRlimits, weakerLine } from "./rlimits.js";
+export * from "./parse.js";
+
+/** --strict and no way to enforce the limits as asked: mcp-j refuses to start. */
+export class ResourceLimitUnavailableError extends Error {
+  override readonly name = "ResourceLimitUnavailableError";
+  readonly code = "MCPJ_NO_CGROUP_V2";
+  constructor(
+    message: string,
+    readonly support: CgroupSupport,
+  ) {
+    super(message);
+  }
+}
+
+export interface PlanOptions {
+  jailId: string;
+  strict: boolean;
+  /** Whose delegation counts (default: the effective uid). */
+  uid?: number;
+  /** Test override: use this cgroup directory as mcp-j's own cgroup. */
+  cgroupRoot?: string;
+  /** Root only: mcp-j's own cgroup is delegated to it (Delegate=yes); see detect.ts, "leaf". */
+  delegated?: boolean;
+  /** Tests: detection inputs (fixture mountinfo and /proc/self/cgroup). */
+  detect?: DetectOptions;
+  /** Event poll interval / fs.watch switch (tests). */
+  pollMs?: number;
+  useWatch?: boolean;
+}
+
+export async function planResources(limits: ResourceLimits, opts: PlanOptions): Promise<ResourcePlan> {
+  validateLimits(limits);
+  const d: DetectOptions = { ...opts.detect };
+  if (opts.uid !== undefined) d.uid = opts.uid;
+  if (opts.cgroupRoot !== undefined) d.cgroupRoot = opts.cgroupRoot;
+  if (opts.delegated !== undefined) d.delegated = opts.delegated;
+  const support = detectCgroupV2(d);
+  let reason = support.reason;
+  if (support.usable) {
+    const wantCpu = limits.cpus !== undefined;
+    const cpuOk = support.controllers.includes("cpu");
+    if (wantCpu && !cpuOk && opts.strict) {
+      throw new ResourceLimitUnavailableError(`mcp-j: --cpus ${limits.cpus} cannot be enforced: the cpu controller is not available in ${support.parentDir} (controllers: ${support.controllers.join(" ")}); refusing to start (--strict)`, support);
+    }
+    try {
+      const cgroup = await createJailCgroup({
+        route: support.route,
+        parentDir: support.parentDir,
+        jailId: opts.jailId,
+        limits,
+        controllers: [...REQUIRED_CONTROLLERS, ...(wantCpu && cpuOk ? ["cpu"] : [])],
+        hasKill: support.hasKill,
+        ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+        ...(opts.useWatch !== undefined ? { useWatch: opts.useWatch } : {}),
+      });
+      const plan: ResourcePlan = { kind: "cgroup", cgroup, rlimits: baseRlimits(limits) };
+      if (wantCpu && !cpuOk) plan.warning = `mcp-j: warning: --cpus ${limits.cpus} is not enforced: the cpu controller is not available in ${support.parentDir}`;
+      return plan;
+    } catch (e) {
+      reason = `creating the jail cgroup failed: ${(e as Error).message}`;
+    }
+  }
+  if (opts.strict) {
+    throw new ResourceLimitUnavailableError(`mcp-j: no usable cgroup v2 (${reason}); refusing to start with weaker rlimits (--strict)`, support);
+  }
+  return { kind: "rlimit", rlimits: fallbackRlimits(limits), weaker: weakerLine(limits, reason) };
+}

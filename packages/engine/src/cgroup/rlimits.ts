@@ -1,0 +1,54 @@
+// The rlimit fallback (no usable cgroup v2) and the rlimits that apply on both paths.
+import type { ResourceLimits, Rlimit } from "./types.js";
+import { formatBytes } from "./parse.js";
+
+/**
+ * Address space the jail gets beyond --memory under RLIMIT_AS. RLIMIT_AS counts reservations, not
+ * use: Node 20 reserves a V8 code range, heap cage and thread stacks before running any JavaScript
+ * and dies at start-up with RLIMIT_AS = 640 MiB ("Failed to reserve virtual memory for CodeRange";
+ * measured here: 640 MiB fails, 768 MiB starts). So RLIMIT_AS is the backstop against huge mappings
+ * and RLIMIT_DATA (private writable memory: heap, anonymous mmap; Linux 4.7+) is the memory limit.
+ */
+export const ADDRESS_SPACE_HEADROOM = 1024 * 1024 * 1024;
+
+const same = (resource: Rlimit["resource"], n: number): Rlimit => ({ resource, soft: n, hard: n });
+
+/** RLIMIT_NOFILE and RLIMIT_CORE=0: applied on the cgroup path too. */
+export function baseRlimits(limits: ResourceLimits): Rlimit[] {
+  return [same("NOFILE", limits.openFiles), same("CORE", 0)];
+}
+
+/**
+ * The rlimits to apply without a cgroup. soft = hard so the jail cannot raise them.
+ * RLIMIT_NPROC is set by the C helper inside the jail's user namespace: since Linux 5.14 it is
+ * counted per user namespace and real uid (ucounts), i.e. only the jail's own tasks (threads
+ * included, like pids.max) of uid 65534 count. It does not bind a task whose real uid is host root
+ * or that holds CAP_SYS_RESOURCE/CAP_SYS_ADMIN, which the jail's server never is (see Identity).
+ */
+export function fallbackRlimits(limits: ResourceLimits): Rlimit[] {
+  return [
+    same("AS", limits.memoryBytes + ADDRESS_SPACE_HEADROOM),
+    same("DATA", limits.memoryBytes),
+    same("NPROC", limits.pids),
+    ...baseRlimits(limits),
+  ];
+}
+
+/** The one stderr line of the fallback: which limits are weaker, and why. */
+export function weakerLine(limits: ResourceLimits, reason: string): string {
+  const parts = [
+    `memory ${formatBytes(limits.memoryBytes)} is per process (RLIMIT_DATA, RLIMIT_AS ${formatBytes(limits.memoryBytes + ADDRESS_SPACE_HEADROOM)}), not for the whole jail, and an allocation fails instead of an OOM kill being reported`,
+    `pids ${limits.pids} is RLIMIT_NPROC (tasks of the jail's uid), not pids.max`,
+    ...(limits.cpus !== undefined ? [`--cpus ${limits.cpus} is not enforced`] : []),
+    `no cgroup.kill at teardown (the PID namespace still reaps everything)`,
+  ];
+  return `mcp-j: warning: no usable cgroup v2 (${reason}); using rlimits, which are weaker: ${parts.join("; ")}. Use --strict to refuse to start instead.`;
+}
+
+export function validateLimits(l: ResourceLimits): void {
+  const posInt = (n: number) => Number.isSafeInteger(n) && n > 0;
+  if (!posInt(l.memoryBytes) || l.memoryBytes < 4096) throw new RangeError(`memory limit must be a whole number of bytes ≥ 4096, got ${l.memoryBytes}`);
+  if (!posInt(l.pids)) throw new RangeError(`pids limit must be a positive integer, got ${l.pids}`);
+  if (!posInt(l.openFiles)) throw new RangeError(`open files limit must be a positive integer, got ${l.openFiles}`);
+  if (l.cpus !== undefined && !(Number.isFinite(l.cpus) && l.cpus > 0 && l.cpus <= 4096)) throw new RangeError(`--cpus must be a positive number, got ${l.cpus}`);
+}

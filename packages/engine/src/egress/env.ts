@@ -1,0 +1,35 @@
+// The environment a jailed server gets so that its HTTP clients use the egress proxy.
+//
+// What honours these variables (the proxy URL is plain http://; HTTPS goes through it with CONNECT):
+//   curl            http_proxy (lower case only, by design), HTTPS_PROXY/https_proxy, NO_PROXY/no_proxy
+//   Python          urllib, requests, httpx, aiohttp (trust_env) read both cases
+//   Go net/http     HTTP_PROXY/HTTPS_PROXY/NO_PROXY (either case); never proxies localhost/127.0.0.1
+//   Rust reqwest, Deno, Bun, git, npm, pip, wget: both cases, or lower case
+//   Node.js         node:http/node:https and fetch IGNORE the proxy variables by default, in every
+//                   version. NODE_USE_ENV_PROXY=1 makes Node honour HTTP_PROXY/HTTPS_PROXY/NO_PROXY:
+//                   for fetch() from Node 24.0 (and the 22.x line from its backport, 22.21), for
+//                   node:http/https request() and Agents from 24.5. On Node 20 and older 22.x it is
+//                   silently ignored: fetch()/http.get() from such a server try to connect directly,
+//                   which the jail refuses (no route; the supervisor logs the connect), so they fail
+//                   closed, not open. Fixes for those servers: run them on Node >= 24 (or 22.21+), or
+//                   use a library that reads the variables (undici's EnvHttpProxyAgent,
+//                   global-agent, proxy-agent). `--use-env-proxy` (24.5+) is the same switch as a
+//                   flag; it is NOT put in NODE_OPTIONS because older Node versions refuse to start
+//                   with an unknown option there.
+// NO_PROXY keeps the jail's own loopback (its own services on 127.0.0.1 / localhost) direct.
+
+/** The variables to add to the jail's environment for a proxy listening on 127.0.0.1:`port` inside it. */
+export function proxyEnvironment(port: number): Record<string, string> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`proxyEnvironment: bad port ${port}`);
+  const url = `http://127.0.0.1:${port}`;
+  const noProxy = "localhost,127.0.0.1";
+  return {
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    http_proxy: url,
+    https_proxy: url,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    NODE_USE_ENV_PROXY: "1",
+  };
+}

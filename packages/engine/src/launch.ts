@@ -1,0 +1,49 @@
+// Everything between a resolved policy and a started jail, shared by the CLI, the library
+// transport and the jail tests, so that all three run exactly the same jail:
+// policy → resources (cgroup or rlimits) → seccomp program → plan → Jail.
+import type { Policy } from "./policy/schema.js";
+import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/compile-plan.js";
+import { Jail, type StdioMode } from "./jail/jail.js";
+
+/** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
+export const EGRESS_PORT = 3128;
+
+export interface PrepareOptions {
+  policy: Policy;
+  command: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  /** Layers that other modules add; each is optional so that the jail core works alone. */
+  seccomp?: Buffer | null;
+  supervisorTables?: Buffer | null;
+  rlimits?: PlanContext["rlimits"];
+  cgroup?: string | null;
+  extraEnv?: Record<string, string>;
+}
+
+export interface PreparedJail extends CompiledJail {
+  network: boolean;
+}
+
+export function prepareJail(o: PrepareOptions): PreparedJail {
+  const network = o.policy.network.allow.length > 0;
+  const compiled = compileJailPlan(o.policy, o.command, {
+    cwd: o.cwd,
+    env: o.env,
+    uid: o.uid ?? process.getuid?.() ?? 65534,
+    gid: o.gid ?? process.getgid?.() ?? 65534,
+    netListenPort: network ? EGRESS_PORT : 0,
+    extraEnv: o.extraEnv ?? {},
+    seccomp: o.seccomp ?? null,
+    supervisorTables: o.supervisorTables ?? null,
+    rlimits: o.rlimits,
+    cgroup: o.cgroup ?? null,
+  });
+  return { ...compiled, network };
+}
+
+export function startJail(p: PreparedJail, stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {}): Jail {
+  return Jail.start({ plan: p.plan, ...stdio, receiveListener: p.network });
+}

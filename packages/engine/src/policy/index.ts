@@ -1,0 +1,42 @@
+// Public policy API (re-exported by the engine's index).
+export * from "./schema.js";
+export { PolicyError, formatIssues, formatPath, knownKeys, type PolicyErrorCode } from "./errors.js";
+export { parseSize, parseDuration } from "./size.js";
+export { stripJsonComments, parseConfigText, detectFormat, type ConfigFormat } from "./jsonc.js";
+export { parseRunArgs, helpText, FLAGS, type RunArgs } from "./flags.js";
+export {
+  resolvePolicy,
+  checkPolicyFile,
+  resolveSecrets,
+  mergePolicyInputs,
+  splitGrant,
+  expandHome,
+  readPolicyFile,
+  type ResolveArgs,
+} from "./resolve.js";
+export {
+  BUILTIN_PROFILES,
+  JAIL_HOME,
+  builtinProfile,
+  isBuiltinProfile,
+  nodeProfile,
+  pythonProfile,
+  npxProfile,
+  npmRegistry,
+  npxCacheDir,
+  registryHost,
+  whichSync,
+  type ProfileContext,
+} from "./profiles.js";
+export {
+  policyJsonSchema,
+  policyJsonSchemaText,
+  policyReferenceMarkdown,
+  policyReferenceRows,
+  spliceReadme,
+  README_START,
+  README_END,
+} from "./docs.js";
+export { loadNamedServer, listNamedServers, serversConfigPath, ServerEntrySchema, type NamedServer, type NamedServerOptions } from "./servers.js";
+// The audit API rides along until the engine's index exports "./audit/index.js" itself (then drop this).
+export * from "../audit/index.js";

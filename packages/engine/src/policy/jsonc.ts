@@ -1,0 +1,88 @@
+// Policy and client config files: JSON with comments (and trailing commas) or YAML.
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { PolicyError } from "./errors.js";
+
+/**
+ * Removes // and /* *\/ comments and trailing commas outside strings, keeping every newline (so
+ * JSON.parse positions still map to the original lines). Strings are scanned with their escapes, so
+ * "http://x" and "a\"//b" are left alone.
+ */
+export function stripJsonComments(text: string): string {
+  let out = "";
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < n && text[j] !== '"' && text[j] !== "\n") j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === "/" && text[i + 1] === "/") {
+      while (i < n && text[i] !== "\n") i++;
+    } else if (c === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      const stop = end === -1 ? n : end + 2;
+      out += text.slice(i, stop).replace(/[^\n]/g, " ");
+      i = stop;
+    } else if (c === ",") {
+      // trailing comma: next significant char (skipping whitespace and comments) is } or ]
+      let j = i + 1;
+      for (;;) {
+        while (j < n && /\s/.test(text[j]!)) j++;
+        if (text[j] === "/" && text[j + 1] === "/") { while (j < n && text[j] !== "\n") j++; continue; }
+        if (text[j] === "/" && text[j + 1] === "*") { const e = text.indexOf("*/", j + 2); j = e === -1 ? n : e + 2; continue; }
+        break;
+      }
+      out += text[j] === "}" || text[j] === "]" ? " " : ",";
+      i++;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+export type ConfigFormat = "json" | "yaml";
+
+/** By extension (.json/.jsonc → JSON, .yaml/.yml → YAML), else by content: `{` or `[` first → JSON. */
+export function detectFormat(file: string, text: string): ConfigFormat {
+  const lower = file.toLowerCase();
+  if (lower.endsWith(".json") || lower.endsWith(".jsonc") || lower.endsWith(".json5")) return "json";
+  if (lower.endsWith(".yaml") || lower.endsWith(".yml")) return "yaml";
+  const first = stripJsonComments(text).trimStart()[0];
+  return first === "{" || first === "[" ? "json" : "yaml";
+}
+
+function lineCol(text: string, pos: number): string {
+  const before = text.slice(0, pos);
+  const line = before.split("\n").length;
+  const col = pos - before.lastIndexOf("\n");
+  return `${line}:${col}`;
+}
+
+/** Parses a JSONC or YAML document; syntax errors become PolicyError(E_POLICY_FILE) naming file:line:col. */
+export function parseConfigText(text: string, file: string, format = detectFormat(file, text)): unknown {
+  if (format === "json") {
+    const stripped = stripJsonComments(text.replace(/^\uFEFF/, ""));
+    try {
+      return JSON.parse(stripped);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const m = /position (\d+)/.exec(msg);
+      const where = m ? `:${lineCol(stripped, Number(m[1]))}` : "";
+      throw new PolicyError("E_POLICY_FILE", `${file}${where}: invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, "")}`);
+    }
+  }
+  try {
+    return parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const lp = e.linePos?.[0];
+      const where = lp ? `:${lp.line}:${lp.col}` : "";
+      throw new PolicyError("E_POLICY_FILE", `${file}${where}: invalid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
+    }
+    throw new PolicyError("E_POLICY_FILE", `${file}: invalid YAML: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -1,0 +1,171 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, existsSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { openAuditLog, summarizeAudit, formatAuditSummary, AuditEventSchema, REDACTED, type AuditEventInput } from "../src/audit/index.js";
+
+const dir = () => mkdtempSync(join(tmpdir(), "mcpj-audit-"));
+const lines = (f: string) => readFileSync(f, "utf8").split("\n").filter((l) => l !== "");
+
+const start: AuditEventInput = {
+  type: "jail.start",
+  jail: "j1",
+  server: "memory",
+  command: ["npx", "-y", "@modelcontextprotocol/server-memory"],
+  layers: { userns: true, mountns: true, netns: true, landlock: "abi 6", seccomp: true, cgroup: "rlimits" },
+  landlock_abi: 6,
+};
+
+test("events get v and ts, validate, and are one JSON object per line", async () => {
+  const f = join(dir(), "audit.jsonl");
+  const log = openAuditLog(f);
+  log.write(start);
+  log.write({ type: "syscall", jail: "j1", syscall: "openat", decision: "deny", path: "/home/u/.ssh/id_rsa", access: "read", reason: "outside grants", errno: "EACCES", pid: 7, request_id: 3 });
+  log.write({ type: "exit", jail: "j1", code: 0, signal: null, reason: "exited" });
+  await log.close();
+  const ls = lines(f);
+  assert.equal(ls.length, 3);
+  for (const l of ls) {
+    const ev = JSON.parse(l);
+    assert.equal(ev.v, 1);
+    assert.match(ev.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(ev._invalid, undefined, l);
+    assert.ok(AuditEventSchema.safeParse(ev).success);
+  }
+  assert.equal(statSync(f).mode & 0o777, 0o600);
+  assert.throws(() => log.write(start), /closed/);
+});
+
+test("appends to an existing log; a newline inside a value never splits a line", async () => {
+  const f = join(dir(), "audit.jsonl");
+  writeFileSync(f, JSON.stringify({ v: 1, ts: "2026-01-01T00:00:00.000Z", jail: "old", type: "exit", code: 0, signal: null, reason: "exited" }) + "\n");
+  const log = openAuditLog(f);
+  log.write({ type: "rpc", jail: "j", direction: "server", code: -32700, detail: "line1\nline2\r\n" });
+  await log.close();
+  const ls = lines(f);
+  assert.equal(ls.length, 2);
+  assert.equal(JSON.parse(ls[0]!).jail, "old");
+  assert.equal(JSON.parse(ls[1]!).detail, "line1\nline2\r\n");
+});
+
+test("invalid events are still written, tagged _invalid (an audit bug never loses the event)", async () => {
+  const f = join(dir(), "audit.jsonl");
+  const log = openAuditLog(f);
+  log.write({ type: "net", jail: "j", decision: "allow", host: "x", port: 99999 });
+  await log.close();
+  const ev = JSON.parse(lines(f)[0]!);
+  assert.match(ev._invalid, /port/);
+});
+
+test("secrets are redacted from every string, including nested and JSON-escaped values", async () => {
+  const f = join(dir(), "audit.jsonl");
+  const secret = 'ghp_S3cr"et\\value';
+  const log = openAuditLog(f, { secrets: [secret, ""] });
+  log.write({ ...start, command: ["srv", `--token=${secret}`] } as AuditEventInput);
+  log.write({ type: "syscall", jail: "j1", syscall: "execve", decision: "allow", path: `/tmp/${secret}/x`, access: "exec" });
+  log.addSecrets(["later-secret"]);
+  log.write({ type: "tool", jail: "j1", name: "echo", decision: "allow", reason: "said later-secret twice: later-secret" });
+  await log.close();
+  const text = readFileSync(f, "utf8");
+  assert.ok(!text.includes("S3cr"), text);
+  assert.ok(!text.includes("later-secret"), text);
+  assert.equal(JSON.parse(lines(f)[0]!).command[1], `--token=${REDACTED}`);
+  assert.equal(JSON.parse(lines(f)[2]!).reason, `said ${REDACTED} twice: ${REDACTED}`);
+});
+
+test("rotation at the size: renamed to .1, new file started, no line lost or split", async () => {
+  const d = dir();
+  const f = join(d, "audit.jsonl");
+  const log = openAuditLog(f, { rotateBytes: 2000 });
+  for (let i = 0; i < 50; i++) log.write({ type: "syscall", jail: "j", syscall: "openat", decision: "allow", path: `/data/file-${i}`, access: "read" });
+  await log.close();
+  assert.ok(existsSync(`${f}.1`));
+  assert.ok(statSync(f).size <= 2000);
+  assert.ok(statSync(`${f}.1`).size <= 2000);
+  const all = [...lines(`${f}.1`), ...lines(f)].map((l) => JSON.parse(l).path as string);
+  // only one generation is kept: the newest events, in order, ending with the last one
+  assert.equal(all[all.length - 1], "/data/file-49");
+  for (let i = 1; i < all.length; i++) assert.equal(Number(all[i]!.split("-")[1]), Number(all[i - 1]!.split("-")[1]) + 1);
+});
+
+test("a SIGKILLed writer leaves only whole lines", async () => {
+  const d = dir();
+  const f = join(d, "audit.jsonl");
+  const writer = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "..", "src", "audit", "index.js")).href;
+  const script = `
+    const { openAuditLog } = await import(${JSON.stringify(writer)});
+    const log = openAuditLog(${JSON.stringify(f)});
+    const big = "x".repeat(20000);
+    process.stdout.write("ready\\n");
+    for (let i = 0; ; i++) log.write({ type: "rpc", jail: "k", direction: "server", code: -32700, detail: i + big });
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((res) => child.stdout.once("data", () => res()));
+  await new Promise((r) => setTimeout(r, 150));
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  const text = readFileSync(f, "utf8");
+  assert.ok(text.length > 100_000, `only ${text.length} bytes written`);
+  assert.ok(text.endsWith("\n"), "last line is whole");
+  for (const l of text.split("\n").filter(Boolean)) assert.equal(JSON.parse(l).jail, "k");
+});
+
+test("summarize: per jail, read/wrote/executed/contacted/denied/tools/limits/exit", () => {
+  const ev = (e: Record<string, unknown>) => JSON.stringify({ v: 1, ts: "2026-01-01T00:00:00.000Z", ...e });
+  const input = [
+    ev({ ...start }),
+    ev({ type: "syscall", jail: "j1", syscall: "openat", decision: "allow", path: "/data/a", access: "read" }),
+    ev({ type: "syscall", jail: "j1", syscall: "openat", decision: "allow", path: "/data/a", access: "read" }),
+    ev({ type: "syscall", jail: "j1", syscall: "openat", decision: "allow", path: "/out/b", access: "create" }),
+    ev({ type: "syscall", jail: "j1", syscall: "openat", decision: "allow", path: "/out/c", access: "readwrite" }),
+    ev({ type: "syscall", jail: "j1", syscall: "execve", decision: "allow", path: "/usr/bin/node" }),
+    ev({ type: "syscall", jail: "j1", syscall: "openat", decision: "deny", path: "/home/u/.ssh/id_rsa", reason: "outside grants" }),
+    ev({ type: "syscall", jail: "j1", syscall: "openat", decision: "deny", path: "/home/u/.ssh/id_rsa", reason: "outside grants" }),
+    ev({ type: "syscall", jail: "j1", syscall: "connect", decision: "deny", addr: "169.254.169.254:80", reason: "cloud metadata" }),
+    ev({ type: "syscall", jail: "j1", syscall: "connect", decision: "allow", addr: "127.0.0.1:3128" }),
+    ev({ type: "net", jail: "j1", decision: "allow", host: "registry.npmjs.org", port: 443, bytes_in: 10 }),
+    ev({ type: "net", jail: "j1", decision: "deny", host: "evil.example", port: 443, reason: "not in allowlist" }),
+    ev({ type: "tool", jail: "j1", name: "read_graph", decision: "allow", outcome: "ok", request_id: 4 }),
+    ev({ type: "tool", jail: "j1", name: "read_graph", decision: "allow", outcome: "error", request_id: 5 }),
+    ev({ type: "tool", jail: "j1", name: "delete_entities", decision: "deny", outcome: "denied", reason: "--deny-tool delete_*" }),
+    ev({ type: "limit", jail: "j1", limit: "memory", event: "oom_kill", value: 536870912 }),
+    ev({ type: "exit", jail: "j1", code: null, signal: "SIGKILL", reason: "oom" }),
+    ev({ type: "jail.start", jail: "j2", command: ["python3", "-m", "srv"], layers: {}, landlock_abi: null }),
+    ev({ type: "syscall", jail: "j2", syscall: "openat", decision: "allow", path: "/srv/x", access: "read" }),
+    "not json",
+    '{"v":2,"type":"future"}',
+    "",
+  ];
+  const s = summarizeAudit(input);
+  assert.equal(s.invalidLines, 2);
+  assert.equal(s.totalEvents, 19);
+  assert.equal(s.jails.length, 2);
+  const j1 = s.jails[0]!;
+  assert.equal(j1.server, "memory");
+  assert.deepEqual(j1.read, ["/data/a", "/out/c"]);
+  assert.deepEqual(j1.wrote, ["/out/b", "/out/c"]);
+  assert.deepEqual(j1.executed, ["/usr/bin/node"]);
+  assert.deepEqual(j1.contacted, ["127.0.0.1:3128", "registry.npmjs.org:443"]);
+  assert.deepEqual(j1.denied, [
+    { kind: "openat", what: "/home/u/.ssh/id_rsa", reason: "outside grants", count: 2 },
+    { kind: "connect", what: "169.254.169.254:80", reason: "cloud metadata", count: 1 },
+    { kind: "net", what: "evil.example:443", reason: "not in allowlist", count: 1 },
+    { kind: "tool", what: "delete_entities", reason: "--deny-tool delete_*", count: 1 },
+  ]);
+  assert.deepEqual(j1.tools, [
+    { name: "read_graph", calls: 2, denied: 0, errors: 1 },
+    { name: "delete_entities", calls: 1, denied: 1, errors: 0 },
+  ]);
+  assert.deepEqual(j1.limits, [{ limit: "memory", event: "oom_kill", count: 1 }]);
+  assert.deepEqual(j1.exit, { code: null, signal: "SIGKILL", reason: "oom" });
+  assert.equal(j1.landlockAbi, 6);
+  assert.deepEqual(s.jails[1]!.read, ["/srv/x"]);
+  const text = formatAuditSummary(s);
+  assert.match(text, /jail j1: memory/);
+  assert.match(text, /openat \/home\/u\/\.ssh\/id_rsa \(outside grants\) ×2/);
+  assert.match(text, /jail j2: python3 -m srv/);
+  assert.match(text, /2 invalid lines skipped/);
+});

@@ -1,0 +1,106 @@
+// Test helpers for jail tests: run a command in the real jail (the same prepareJail/startJail the
+// CLI uses), compile attack programs in C, and check that nothing of a jail outlives it.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PolicySchema, type PolicyInput } from "../../src/policy/schema.js";
+import { prepareJail, startJail, type PrepareOptions } from "../../src/launch.js";
+import type { JailExit, JailReady } from "../../src/jail/jail.js";
+import type { JailReport } from "../../src/jail/reports.js";
+
+/** A directory readable by every user (the unprivileged CI run too) holding compiled test programs. */
+export const programsDir = join(tmpdir(), `mcpj-test-programs-${process.getuid?.() ?? 0}`);
+
+/** Compiles C source with the system compiler into programsDir (cached by content); returns the
+ * binary's path, which tests grant with --ro programsDir. */
+export function compileC(name: string, source: string, flags: string[] = []): string {
+  mkdirSync(programsDir, { recursive: true, mode: 0o755 });
+  chmodSync(programsDir, 0o755);
+  const hash = createHash("sha256").update(source).update(flags.join(" ")).digest("hex").slice(0, 12);
+  const out = join(programsDir, `${name}-${hash}`);
+  if (!existsSync(out)) {
+    const src = `${out}.c`;
+    writeFileSync(src, source);
+    execFileSync("cc", ["-O1", "-Wall", "-o", out, src, ...flags], { stdio: ["ignore", "ignore", "inherit"] });
+    chmodSync(out, 0o755);
+  }
+  return out;
+}
+
+export interface JailedResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  exit: JailExit;
+  ready: JailReady | null;
+  reports: JailReport[];
+  /** The jail's PID namespace ("pid:[N]"), read while it ran; null if it never started. */
+  pidNamespace: string | null;
+}
+
+export interface RunOptions extends Partial<Omit<PrepareOptions, "policy" | "command">> {
+  policy?: PolicyInput;
+  stdin?: string;
+  /** Kill the jail after this many ms (a safety net against hangs, not an assertion). */
+  killAfterMs?: number;
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const c = readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim();
+      if (c) out.push(...c.split(/\s+/).map(Number));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+function pidNamespaceOf(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+/** Host pids whose PID namespace is ns (processes left over from a jail). */
+export function processesInNamespace(ns: string): number[] {
+  const left: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    if (pidNamespaceOf(Number(d)) === ns) left.push(Number(d));
+  }
+  return left;
+}
+
+export async function runJailed(command: string[], o: RunOptions = {}): Promise<JailedResult> {
+  const policy = PolicySchema.parse(o.policy ?? {});
+  const prepared = prepareJail({ cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env, ...o, policy, command });
+  const jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const reports: JailReport[] = [];
+  jail.onReport((r) => reports.push(r));
+  let stdout = "";
+  let stderr = "";
+  jail.process.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  jail.process.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  jail.stdin?.on("error", () => {});
+  jail.stdin?.end(o.stdin ?? "");
+  const timer = setTimeout(() => jail.signal("SIGKILL"), o.killAfterMs ?? 60_000);
+  let ready: JailReady | null = null;
+  let pidNamespace: string | null = null;
+  try {
+    ready = await jail.ready;
+    const init = jail.pid !== undefined ? childrenOf(jail.pid)[0] : undefined;
+    if (init !== undefined) pidNamespace = pidNamespaceOf(init);
+  } catch {
+    /* the exit says why */
+  }
+  const exit = await jail.exited;
+  clearTimeout(timer);
+  return { code: exit.code, stdout, stderr, exit, ready, reports, pidNamespace };
+}

@@ -1,0 +1,100 @@
+// Backpressure between the two peers. Each message is written on behalf of the reader whose input
+// produced it; when a writable reports a full buffer, that reader is paused until the writable
+// drains. So a peer that does not read stops the other peer from being read (its pipe then fills
+// and the kernel blocks it), and memory stays bounded by one line per direction plus stream buffers.
+import type { Readable, Writable } from "node:stream";
+
+type PausableStream = Pick<Readable, "pause" | "resume">;
+
+export class FlowReader {
+  private readonly blockers = new Set<FlowWriter>();
+  private stopped = false;
+
+  constructor(private readonly stream: PausableStream) {}
+
+  get isPaused(): boolean {
+    return this.stopped || this.blockers.size > 0;
+  }
+
+  block(writer: FlowWriter): void {
+    if (this.blockers.size === 0 && !this.stopped) this.stream.pause();
+    this.blockers.add(writer);
+  }
+
+  unblock(writer: FlowWriter): void {
+    if (this.blockers.delete(writer) && this.blockers.size === 0 && !this.stopped) this.stream.resume();
+  }
+
+  /** Stops reading for good (the peer is gone; its output no longer matters). */
+  stop(): void {
+    this.stopped = true;
+    this.stream.pause();
+  }
+}
+
+export class FlowWriter {
+  private readonly waiting = new Set<FlowReader>();
+  private issued = 0;
+  private completed = 0;
+  private flushWaiters: Array<() => void> = [];
+  private failed = false;
+  private readonly onWritten = (): void => {
+    this.completed++;
+    if (this.completed === this.issued) this.releaseFlushWaiters();
+  };
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly onError: (error: Error) => void,
+  ) {
+    stream.on("drain", () => this.releaseReaders());
+    stream.on("error", (error: Error) => {
+      this.failed = true;
+      // No 'drain' will come from a failed stream: let the readers go, their writes are dropped.
+      this.releaseReaders();
+      this.releaseFlushWaiters();
+      this.onError(error);
+    });
+    stream.on("close", () => {
+      this.releaseReaders();
+      this.releaseFlushWaiters();
+    });
+  }
+
+  /** Whether writes still reach the peer. */
+  get isOpen(): boolean {
+    return !this.failed && !this.stream.destroyed && !this.stream.writableEnded;
+  }
+
+  /** Writes one line; when the stream is full, pauses `reader` (if any) until it drains. */
+  write(line: string, reader: FlowReader | null): void {
+    if (!this.isOpen) return;
+    this.issued++;
+    if (!this.stream.write(line, this.onWritten) && reader !== null) {
+      this.waiting.add(reader);
+      reader.block(this);
+    }
+  }
+
+  end(): void {
+    if (this.isOpen) this.stream.end();
+  }
+
+  /** Resolves once every line written so far has been handed to the OS (or the stream failed). */
+  flush(): Promise<void> {
+    if (this.completed === this.issued || !this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  private releaseReaders(): void {
+    const readers = [...this.waiting];
+    this.waiting.clear();
+    for (const reader of readers) reader.unblock(this);
+  }
+
+  private releaseFlushWaiters(): void {
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

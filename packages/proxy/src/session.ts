@@ -1,0 +1,497 @@
+// One proxy session: reads lines from both peers, validates and polices them, and forwards
+// re-serialized messages, keeping a table of pending requests per direction.
+import { performance } from "node:perf_hooks";
+import type { Readable, Writable } from "node:stream";
+import {
+  errorResponse,
+  internalError,
+  invalidParams,
+  invalidRequest,
+  parseError,
+  ProxyError,
+  type ErrorResponse,
+} from "./errors.js";
+import type { ProxyEvent, Side, ToolCallOutcome } from "./events.js";
+import { FlowReader, FlowWriter } from "./flow.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, LineFramer, type Frame } from "./framer.js";
+import {
+  ErrorCode,
+  isJsonObject,
+  isValidId,
+  showId,
+  type JsonObject,
+  type JsonRpcId,
+  type NotificationMessage,
+  type RequestMessage,
+  type ResponseMessage,
+} from "./jsonrpc.js";
+import { PendingTable, type PendingRequest } from "./pending.js";
+import { ToolPolicy } from "./policy.js";
+import type { ScanSummary } from "./id-scan.js";
+import { toolCallName, toolCallParamsProblem, validateMessage, type Invalid } from "./validate.js";
+
+export interface ProxyOptions {
+  /** Largest message (one line, without its newline) either peer may send; default 5 MiB. */
+  maxMessageBytes?: number;
+  /** Tool globs (`*`, `?`); deny wins, an empty allow list allows every tool not denied. */
+  tools?: { allow: string[]; deny: string[] };
+  /** Machine events for the JSONL audit log. */
+  onEvent?: (event: ProxyEvent) => void;
+  /** One human-readable line for stderr. */
+  log?: (line: string) => void;
+}
+
+export interface ProxySession {
+  /** Answer every pending client request with -32603 naming `cause`, stop forwarding, flush. Idempotent. */
+  serverGone(cause: string): Promise<void>;
+  /** Resolves when the server's stdout has ended (EOF): the CLI then decides the cause. */
+  readonly serverOutputEnded: Promise<void>;
+  /** Resolves when the client's input has ended (EOF), after the server's stdin was ended. */
+  readonly clientInputEnded: Promise<void>;
+  /** Number of client requests awaiting a response. */
+  pendingCount(): number;
+}
+
+export interface ClientEnd {
+  input: NodeJS.ReadableStream | Readable;
+  output: Writable;
+}
+
+export interface ServerEnd {
+  input: Writable;
+  output: Readable;
+}
+
+/** The one protocol version whose messages may be batched (2025-06-18 removed batching). */
+export const BATCH_PROTOCOL_VERSION = "2025-03-26";
+
+// Long stray lines from the server are cut in the log; the whole line is never needed to debug.
+const MAX_LOGGED_CHARS = 4096;
+const PREVIEW_CHARS = 200;
+
+export function startProxy(client: ClientEnd, server: ServerEnd, options: ProxyOptions = {}): ProxySession {
+  return new Session(client, server, checkOptions(options));
+}
+
+interface CheckedOptions {
+  maxMessageBytes: number;
+  policy: ToolPolicy;
+  onEvent: (event: ProxyEvent) => void;
+  log: (line: string) => void;
+}
+
+function checkOptions(options: ProxyOptions): CheckedOptions {
+  const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (!Number.isSafeInteger(max) || max < 1) {
+    throw new ProxyError("invalid_options", `maxMessageBytes must be a positive integer, got ${String(max)}`);
+  }
+  const tools = options.tools ?? { allow: [], deny: [] };
+  for (const glob of [...tools.allow, ...tools.deny]) {
+    if (typeof glob !== "string") throw new ProxyError("invalid_options", "tool globs must be strings");
+  }
+  return {
+    maxMessageBytes: max,
+    policy: new ToolPolicy(tools),
+    onEvent: options.onEvent ?? (() => {}),
+    log: options.log ?? (() => {}),
+  };
+}
+
+function other(side: Side): Side {
+  return side === "client" ? "server" : "client";
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return Buffer.alloc(0);
+}
+
+/** JSON.stringify recurses: a deeply nested message that JSON.parse (iterative) accepted can overflow
+ * the stack here, and must become an error for that message rather than a crash. */
+function serialize(value: unknown): string | null {
+  try {
+    return `${JSON.stringify(value)}\n`;
+  } catch {
+    return null;
+  }
+}
+
+class Session implements ProxySession {
+  readonly serverOutputEnded: Promise<void>;
+  readonly clientInputEnded: Promise<void>;
+
+  /** Requests each side sent, keyed by the side that sent them (which is the side that cancels). */
+  private readonly pendingFrom: Record<Side, PendingTable> = {
+    client: new PendingTable(),
+    server: new PendingTable(),
+  };
+  private readonly readers: Record<Side, FlowReader>;
+  private readonly writers: Record<Side, FlowWriter>;
+  private readonly framers: Record<Side, LineFramer>;
+  private negotiatedVersion: string | null = null;
+  private goneCause: string | null = null;
+  private goneDone: Promise<void> | null = null;
+
+  constructor(
+    client: ClientEnd,
+    server: ServerEnd,
+    private readonly options: CheckedOptions,
+  ) {
+    const clientInput = client.input as Readable;
+    this.readers = { client: new FlowReader(clientInput), server: new FlowReader(server.output) };
+    this.writers = {
+      client: new FlowWriter(client.output, (e) => this.say(`cannot write to the client: ${e.message}`)),
+      server: new FlowWriter(server.input, (e) => this.say(`cannot write to the server: ${e.message}`)),
+    };
+    const max = options.maxMessageBytes;
+    this.framers = {
+      client: new LineFramer(max, (frame) => this.onFrame("client", frame)),
+      server: new LineFramer(max, (frame) => this.onFrame("server", frame)),
+    };
+
+    this.clientInputEnded = new Promise((resolve) => {
+      let ended = false;
+      const onEnd = (): void => {
+        if (ended) return;
+        ended = true;
+        this.framers.client.end();
+        // The client is done: ending the server's stdin is how MCP stdio asks a server to exit.
+        this.writers.server.end();
+        resolve();
+      };
+      clientInput.on("data", (chunk: unknown) => this.framers.client.push(toBuffer(chunk)));
+      clientInput.on("end", onEnd);
+      clientInput.on("close", onEnd);
+      clientInput.on("error", (e: Error) => {
+        this.say(`cannot read from the client: ${e.message}`);
+        onEnd();
+      });
+    });
+
+    this.serverOutputEnded = new Promise((resolve) => {
+      let ended = false;
+      const onEnd = (): void => {
+        if (ended) return;
+        ended = true;
+        this.framers.server.end();
+        resolve();
+      };
+      server.output.on("data", (chunk: unknown) => this.framers.server.push(toBuffer(chunk)));
+      server.output.on("end", onEnd);
+      server.output.on("close", onEnd);
+      server.output.on("error", (e: Error) => {
+        this.say(`cannot read from the server: ${e.message}`);
+        onEnd();
+      });
+    });
+  }
+
+  pendingCount(): number {
+    return this.pendingFrom.client.size;
+  }
+
+  serverGone(cause: string): Promise<void> {
+    if (this.goneDone !== null) return this.goneDone;
+    this.goneCause = cause;
+    this.readers.server.stop();
+    const pending = this.pendingFrom.client.drain();
+    for (const request of pending) {
+      this.send("client", this.goneError(request.id), null);
+      if (request.toolName !== null) this.toolCall(request.id, request.toolName, request, "server-gone", 0);
+    }
+    // The server's own requests die with it: nobody is left to read their answers.
+    this.pendingFrom.server.drain();
+    this.emit({ type: "server_gone", cause, pending: pending.length });
+    this.say(`the server is gone (${cause}); answered ${pending.length} pending request(s) with an error`);
+    this.writers.server.end();
+    this.goneDone = this.writers.client.flush();
+    return this.goneDone;
+  }
+
+  // ---- framing --------------------------------------------------------------------------------
+
+  private onFrame(side: Side, frame: Frame): void {
+    if (side === "server" && this.goneCause !== null) return; // stop forwarding: the server is gone
+    switch (frame.kind) {
+      case "line":
+        this.onLine(side, frame.text, frame.bytes);
+        return;
+      case "undecodable":
+        this.onUnparsable(side, "the line is not valid UTF-8", "(invalid UTF-8)", frame.bytes);
+        return;
+      case "oversized":
+        this.onOversized(side, frame.bytes, frame.scan);
+        return;
+    }
+  }
+
+  private onLine(side: Side, text: string, bytes: number): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      this.onUnparsable(side, e instanceof Error ? e.message : "invalid JSON", text, bytes);
+      return;
+    }
+    try {
+      if (Array.isArray(value)) this.onBatch(side, value, bytes);
+      else if (side === "server" && (typeof value !== "object" || value === null)) {
+        // A bare scalar on a server's stdout is a stray print (console.log(42)), not protocol.
+        this.onUnparsable(side, "not a JSON-RPC message", text, bytes);
+      } else this.onValue(side, value, bytes);
+    } catch (e) {
+      // A bug of ours must cost one message, not the session: answer it if it was a request.
+      const id = isJsonObject(value) && isValidId(value["id"]) && "method" in value ? value["id"] : null;
+      const detail = e instanceof Error ? e.message : String(e);
+      this.say(`internal failure on a message from the ${side}: ${detail}`);
+      if (id !== null) this.send(side, internalError(id, "the proxy failed to handle this message"), side);
+    }
+  }
+
+  private onUnparsable(side: Side, detail: string, text: string, bytes: number): void {
+    if (side === "server") {
+      // Servers often print to stdout by mistake; that output is for people, never for the client.
+      const shown = text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}… (${bytes} bytes)` : text;
+      this.say(`server stdout (not JSON-RPC): ${shown}`);
+      this.emit({ type: "server_output_nonjson", bytes, preview: text.slice(0, PREVIEW_CHARS) });
+      return;
+    }
+    this.send("client", parseError(detail), "client");
+    this.emit({ type: "message_invalid", from: side, code: ErrorCode.ParseError, reason: detail, id: null, answered: true });
+  }
+
+  private onOversized(side: Side, bytes: number, scan: ScanSummary): void {
+    const limit = this.options.maxMessageBytes;
+    this.emit({ type: "message_oversized", from: side, bytes, limit, id: scan.id });
+    const what = `a message of ${bytes} bytes from the ${side} exceeds the ${limit}-byte limit`;
+    if (!scan.isObject) {
+      if (side === "server") {
+        this.say(`${what}; discarded (server stdout, not a JSON-RPC object)`);
+        this.emit({ type: "server_output_nonjson", bytes, preview: "(oversized)" });
+      } else {
+        this.say(`${what}; discarded`);
+        this.send("client", invalidRequest(null, `message too large (${bytes} bytes, limit ${limit})`, "request too large"), "client");
+      }
+      return;
+    }
+    if (scan.hasMethod && !scan.hasId) {
+      this.say(`${what}; notification discarded`);
+      return;
+    }
+    if (!scan.hasMethod && (scan.hasResult || scan.hasError)) {
+      const request = scan.id === null ? null : this.pendingFrom[other(side)].take(scan.id);
+      this.say(`${what}; response to id ${showId(scan.id)} discarded${request === null ? " (no pending request matched)" : ""}`);
+      if (request !== null) {
+        const error = internalError(request.id, `the ${side}'s response exceeded the ${limit}-byte limit`, "response too large");
+        this.send(other(side), error, side);
+        if (request.toolName !== null) this.toolCall(request.id, request.toolName, request, "too-large", bytes);
+      }
+      return;
+    }
+    this.say(`${what}; request ${showId(scan.id)} answered with an error`);
+    const error = invalidRequest(scan.id, `message too large (${bytes} bytes, limit ${limit})`, "request too large");
+    this.send(side, error, side);
+  }
+
+  // ---- validation -----------------------------------------------------------------------------
+
+  private onBatch(side: Side, batch: unknown[], bytes: number): void {
+    if (batch.length === 0) {
+      this.onInvalid(side, { shape: "request", id: null, code: ErrorCode.InvalidRequest, reason: "empty batch" });
+      return;
+    }
+    const allowed = this.negotiatedVersion === BATCH_PROTOCOL_VERSION;
+    const refusal = `batches are not allowed under protocol version ${this.negotiatedVersion ?? "(not negotiated yet)"}`;
+    // Each element is handled (and answered) on its own: holding every answer to assemble one array
+    // would need memory proportional to the batch, which a peer controls.
+    for (const element of batch) {
+      if (allowed) {
+        this.onValue(side, element, bytes);
+        continue;
+      }
+      const v = validateMessage(element);
+      if (!v.ok) this.onInvalid(side, v);
+      else if (v.message.kind === "request" || v.message.kind === "response") {
+        const shape = v.message.kind;
+        this.onInvalid(side, { shape, id: v.message.id, code: ErrorCode.InvalidRequest, reason: refusal });
+      } else this.onInvalid(side, { shape: "notification", id: null, code: ErrorCode.InvalidRequest, reason: refusal });
+    }
+  }
+
+  private onValue(side: Side, value: unknown, bytes: number): void {
+    const v = validateMessage(value);
+    if (!v.ok) {
+      this.onInvalid(side, v);
+      return;
+    }
+    const message = v.message;
+    if (message.kind === "request") this.onRequest(side, message);
+    else if (message.kind === "notification") this.onNotification(side, message);
+    else this.onResponse(side, message, bytes);
+  }
+
+  private onInvalid(side: Side, invalid: Pick<Invalid, "shape" | "id" | "code" | "reason">): void {
+    const { shape, id, code, reason } = invalid;
+    this.emit({ type: "message_invalid", from: side, code, reason, id, answered: shape === "request" });
+    if (shape === "notification") {
+      this.say(`invalid notification from the ${side} dropped: ${reason}`);
+      return;
+    }
+    if (shape === "response") {
+      // Answering the sender would be read as the answer to one of *its* requests with that id.
+      // Instead the request this claimed to answer is failed, so its sender is not left waiting.
+      const request = id === null ? null : this.pendingFrom[other(side)].take(id);
+      this.say(`invalid response from the ${side} (id ${showId(id)}) dropped: ${reason}`);
+      if (request !== null) {
+        this.send(other(side), internalError(request.id, `the ${side} sent an invalid response: ${reason}`), side);
+        if (request.toolName !== null) this.toolCall(request.id, request.toolName, request, "error", 0);
+      }
+      return;
+    }
+    this.say(`invalid request from the ${side} (id ${showId(id)}): ${reason}`);
+    this.send(side, invalidRequest(id, reason), side);
+  }
+
+  // ---- routing --------------------------------------------------------------------------------
+
+  private onRequest(side: Side, request: RequestMessage): void {
+    const table = this.pendingFrom[side];
+    if (table.has(request.id)) {
+      // Answering would settle the *first* request with that id in the sender's eyes; dropping the
+      // duplicate keeps exactly one answer per id.
+      const reason = `duplicate id ${showId(request.id)} of a request still pending`;
+      this.emit({ type: "message_invalid", from: side, code: ErrorCode.InvalidRequest, reason, id: request.id, answered: false });
+      this.say(`request from the ${side} dropped: ${reason}`);
+      return;
+    }
+    let toolName: string | null = null;
+    if (side === "client") {
+      if (request.method === "tools/call") {
+        const problem = toolCallParamsProblem(request.raw["params"]);
+        if (problem !== null) {
+          this.send("client", invalidParams(request.id, problem), "client");
+          this.emit({ type: "message_invalid", from: "client", code: ErrorCode.InvalidParams, reason: problem, id: request.id, answered: true });
+          this.toolCall(request.id, null, null, "invalid", 0);
+          return;
+        }
+        toolName = toolCallName(request.raw);
+        if (!this.options.policy.allows(toolName)) {
+          this.send("client", this.options.policy.denial(request.id, toolName), "client");
+          this.say(`tools/call of "${toolName}" denied by policy`);
+          this.toolCall(request.id, toolName, null, "denied", 0);
+          return;
+        }
+      }
+      if (this.goneCause !== null || !this.writers.server.isOpen) {
+        this.send("client", this.goneError(request.id), "client");
+        if (toolName !== null) this.toolCall(request.id, toolName, null, "server-gone", 0);
+        return;
+      }
+    } else if (!this.writers.client.isOpen) {
+      this.send("server", internalError(request.id, "the client is gone"), "server");
+      return;
+    }
+    const line = serialize(request.raw);
+    if (line === null) {
+      this.send(side, internalError(request.id, "the message could not be re-serialized (nested too deeply)"), side);
+      return;
+    }
+    table.add({ id: request.id, method: request.method, toolName, startedAt: performance.now() });
+    this.writers[other(side)].write(line, this.readers[side]);
+  }
+
+  private onNotification(side: Side, notification: NotificationMessage): void {
+    if (side === "client" && this.goneCause !== null) return;
+    if (notification.method === "notifications/cancelled") {
+      const params = notification.raw["params"];
+      const requestId = isJsonObject(params) ? params["requestId"] : undefined;
+      const request = isValidId(requestId) ? this.pendingFrom[side].cancel(requestId) : null;
+      if (request !== null && request.toolName !== null) {
+        this.toolCall(request.id, request.toolName, request, "cancelled", 0);
+      }
+    }
+    const line = serialize(notification.raw);
+    if (line === null) {
+      this.say(`notification from the ${side} dropped: it could not be re-serialized (nested too deeply)`);
+      return;
+    }
+    this.writers[other(side)].write(line, this.readers[side]);
+  }
+
+  private onResponse(side: Side, response: ResponseMessage, bytes: number): void {
+    const table = this.pendingFrom[other(side)];
+    const request = response.id === null ? null : table.take(response.id);
+    if (request === null) {
+      const cancelled = response.id !== null && table.takeCancelled(response.id);
+      const reason = cancelled ? "cancelled" : "unknown-id";
+      this.emit({ type: "response_dropped", from: side, id: response.id, reason });
+      this.say(`response from the ${side} dropped: ${cancelled ? "its request was cancelled" : "no pending request has"} id ${showId(response.id)}`);
+      return;
+    }
+    if (side === "server") this.inspectServerResponse(request, response);
+    const line = serialize(response.raw);
+    if (line === null) {
+      this.send(other(side), internalError(request.id, `the ${side}'s response could not be re-serialized (nested too deeply)`), side);
+      if (request.toolName !== null) this.toolCall(request.id, request.toolName, request, "error", bytes);
+      return;
+    }
+    if (request.toolName !== null) {
+      this.toolCall(request.id, request.toolName, request, toolOutcome(response), bytes);
+    }
+    this.writers[other(side)].write(line, this.readers[side]);
+  }
+
+  /** What the proxy learns from (or changes in) the server's answers to the client's requests. */
+  private inspectServerResponse(request: PendingRequest, response: ResponseMessage): void {
+    if (response.isError) return;
+    const result = response.raw["result"];
+    if (request.method === "initialize" && isJsonObject(result) && typeof result["protocolVersion"] === "string") {
+      this.negotiatedVersion = result["protocolVersion"];
+    } else if (request.method === "tools/list") {
+      // Filtering every tools/list result covers the re-list after notifications/tools/list_changed.
+      this.options.policy.filterToolsListResponse(response.raw);
+    }
+  }
+
+  // ---- output ---------------------------------------------------------------------------------
+
+  private goneError(id: JsonRpcId): ErrorResponse {
+    const cause = this.goneCause ?? "the server's input is closed";
+    return errorResponse(id, ErrorCode.InternalError, `Internal error: ${cause}`, { reason: "server-gone", cause });
+  }
+
+  private send(to: Side, message: ErrorResponse | JsonObject, onBehalfOf: Side | null): void {
+    const line = serialize(message);
+    if (line !== null) this.writers[to].write(line, onBehalfOf === null ? null : this.readers[onBehalfOf]);
+  }
+
+  private toolCall(id: JsonRpcId, name: string | null, request: PendingRequest | null, outcome: ToolCallOutcome, responseBytes: number): void {
+    const durationMs = request === null ? 0 : performance.now() - request.startedAt;
+    this.emit({ type: "tool_call", name, id, durationMs, outcome, responseBytes });
+  }
+
+  private emit(event: ProxyEvent): void {
+    try {
+      this.options.onEvent(event);
+    } catch (e) {
+      // The audit sink failing must not take the session down with it.
+      this.options.log(`mcp-j proxy: the event callback threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private say(line: string): void {
+    try {
+      this.options.log(`mcp-j proxy: ${line}`);
+    } catch {
+      // Logging is best effort.
+    }
+  }
+}
+
+function toolOutcome(response: ResponseMessage): ToolCallOutcome {
+  if (response.isError) return "error";
+  const result = response.raw["result"];
+  return isJsonObject(result) && result["isError"] === true ? "tool-error" : "ok";
+}

@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+// Boots the cgroup v2 test VM and runs one command in it (DESIGN.md, "The cgroup v2 test VM").
+//
+//   node scripts/vm/run.mjs                       runs `node /repo/scripts/run-tests.mjs --vm`
+//   node scripts/vm/run.mjs -- CMD ARG...          runs CMD ARG... (as root, cwd = the repository)
+//   environment: MCPJ_VM_TIMEOUT, MCPJ_VM_QEMU (the qemu binary), MCPJ_VM_CACHE (see setup.sh)
+//   options: --timeout SECONDS (default 900, or $MCPJ_VM_TIMEOUT), --mem MiB (1024), --smp N (2),
+//            --append "EXTRA KERNEL ARGS", --no-setup (do not run setup.sh; use the cached kernel)
+//
+// What it does:
+//   1. scripts/vm/setup.sh: host packages (installed when missing and we are root) and the Debian
+//      kernel (apt-get download + dpkg-deb -x into a cache, never installed on the host).
+//   2. an initramfs (newc cpio, uncompressed: faster to unpack under emulation than to inflate) with
+//      the static busybox, the 9p and virtio modules in dependency order (from modinfo), an /init
+//      script and the command.
+//   3. qemu-system-x86_64 with TCG (the KVM module on these machines cannot run a stock kernel), the
+//      host's /usr, /etc and the repository shared read-only over 9p. In the guest: proc, sys, dev,
+//      tmpfs on /tmp /run /root, usrmerge links, cgroup2 on /sys/fs/cgroup with +memory +pids +cpu
+//      enabled for children, then the command with its output on the serial console (= our stdout).
+//   4. The guest prints `MCPJ_VM_EXIT=<code>` and powers off; that code is our exit code. No sentinel
+//      (kernel panic, qemu died) → exit 1; timeout → qemu is SIGKILLed (by its pid) and we exit 124.
+//      qemu that cannot start → exit 2 with the reason. Nothing here ever "skips".
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, statSync, existsSync, rmSync, chmodSync, readFileSync, realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, basename } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = realpathSync(join(here, "..", ".."));
+const t0 = Date.now();
+const secs = (t = Date.now()) => ((t - t0) / 1000).toFixed(1);
+const log = (msg) => process.stderr.write(`vm: [${secs()}s] ${msg}\n`);
+function fail(code, msg) {
+  process.stderr.write(`vm: ERROR: ${msg}\n`);
+  process.exit(code);
+}
+
+// ---- arguments ------------------------------------------------------------------------------------
+const argv = process.argv.slice(2);
+let timeoutSec = Number(process.env.MCPJ_VM_TIMEOUT ?? 900);
+let memMiB = 1024;
+let smp = 2;
+let extraAppend = "";
+let runSetup = true;
+let command = ["node", "/repo/scripts/run-tests.mjs", "--vm"];
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === "--") { command = argv.slice(i + 1); break; }
+  else if (a === "--timeout") timeoutSec = Number(argv[++i]);
+  else if (a === "--mem") memMiB = Number(argv[++i]);
+  else if (a === "--smp") smp = Number(argv[++i]);
+  else if (a === "--append") extraAppend = argv[++i] ?? "";
+  else if (a === "--no-setup") runSetup = false;
+  else fail(2, `unknown argument ${a} (see the header of scripts/vm/run.mjs)`);
+}
+if (command.length === 0) fail(2, "empty command after --");
+if (!(timeoutSec > 0)) fail(2, "bad --timeout");
+
+// ---- 1. host tools and kernel ---------------------------------------------------------------------
+let kernelDir;
+if (runSetup) {
+  const r = spawnSync("bash", [join(here, "setup.sh")], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (r.error) fail(2, `cannot run scripts/vm/setup.sh: ${r.error.message}; the VM cannot start`);
+  if (r.status !== 0) fail(2, `scripts/vm/setup.sh failed (exit ${r.status ?? r.signal}); the VM cannot start`);
+  const m = /MCPJ_VM_KERNEL_DIR=(.*)$/m.exec(r.stdout);
+  if (!m) fail(2, "setup.sh did not report a kernel directory");
+  kernelDir = m[1].trim();
+} else {
+  const cache = process.env.MCPJ_VM_CACHE ?? (existsSync("/var/cache/mcp-j-vm/current") ? "/var/cache/mcp-j-vm" : join(repo, ".cache", "vm"));
+  kernelDir = join(cache, "current");
+}
+const vmlinuz = readdirSync(join(kernelDir, "boot")).find((f) => f.startsWith("vmlinuz-"));
+if (!vmlinuz) fail(2, `no vmlinuz in ${kernelDir}/boot`);
+const kver = vmlinuz.slice("vmlinuz-".length);
+const modDir = join(kernelDir, "lib", "modules", kver);
+const pkgName = existsSync(join(kernelDir, "PACKAGE")) ? readFileSync(join(kernelDir, "PACKAGE"), "utf8").trim() : basename(kernelDir);
+log(`kernel ${kver} (${pkgName})`);
+
+// ---- 2. initramfs -------------------------------------------------------------------------------
+/** name → path of every .ko in the unpacked tree (names normalised: '-' → '_'). */
+function indexModules(dir, out = new Map()) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) indexModules(p, out);
+    else if (/\.ko(\.xz|\.zst|\.gz)?$/.test(name)) out.set(name.replace(/\.ko(\.xz|\.zst|\.gz)?$/, "").replace(/-/g, "_"), p);
+  }
+  return out;
+}
+const modinfo = existsSync("/sbin/modinfo") ? "/sbin/modinfo" : "modinfo";
+const modIndex = indexModules(join(modDir, "kernel"));
+const builtin = new Set(
+  (existsSync(join(modDir, "modules.builtin")) ? readFileSync(join(modDir, "modules.builtin"), "utf8") : "")
+    .split("\n").filter(Boolean).map((l) => basename(l).replace(/\.ko$/, "").replace(/-/g, "_")),
+);
+/** Modules to insmod, dependencies first. */
+function loadOrder(roots) {
+  const order = [];
+  const state = new Map(); // name → "visiting" | "done"
+  const visit = (name) => {
+    name = name.replace(/-/g, "_");
+    if (state.get(name) === "done" || builtin.has(name)) return;
+    if (state.get(name) === "visiting") throw new Error(`module dependency cycle at ${name}`);
+    const file = modIndex.get(name);
+    if (!file) throw new Error(`module ${name} is neither in ${modDir}/kernel nor built in`);
+    state.set(name, "visiting");
+    const r = spawnSync(modinfo, ["-F", "depends", file], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`modinfo ${file} failed: ${r.stderr}`);
+    for (const dep of r.stdout.trim().split(",").filter(Boolean)) visit(dep);
+    state.set(name, "done");
+    order.push({ name, file });
+  };
+  for (const r of roots) visit(r);
+  return order;
+}
+let modules;
+try {
+  // virtio_pci: the transport of the virtio-9p-pci device; 9pnet_virtio + 9p: the file system
+  // (they pull in virtio, virtio_ring, 9pnet, netfs, fscache).
+  modules = loadOrder(["virtio_pci", "9pnet_virtio", "9p"]);
+} catch (e) {
+  fail(2, `cannot work out the 9p modules: ${e.message}`);
+}
+if (modules.some((m) => !m.file.endsWith(".ko"))) fail(2, "compressed modules are not supported by busybox insmod here; decompress first");
+
+const work = mkdtempSync(join(tmpdir(), "mcpj-vm-"));
+const cleanup = () => rmSync(work, { recursive: true, force: true });
+process.on("exit", cleanup);
+const root = join(work, "root");
+for (const d of ["proc", "sys", "dev", "tmp", "run", "root", "usr", "etc", "repo-mnt", ".mcpj/bin", ".mcpj/modules", "mnt"]) mkdirSync(join(root, d), { recursive: true });
+copyFileSync("/bin/busybox", join(root, ".mcpj", "busybox"));
+chmodSync(join(root, ".mcpj", "busybox"), 0o755);
+const insmods = modules.map((m, i) => {
+  const target = `${String(i).padStart(2, "0")}-${m.name}.ko`;
+  copyFileSync(m.file, join(root, ".mcpj", "modules", target));
+  return `insmod /.mcpj/modules/${target} || fatal "insmod ${m.name}"`;
+});
+const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+const guestEnv = { MCPJ_VM: "1", CI: process.env.CI ?? "" };
+writeFileSync(join(root, ".mcpj", "cmd"), command.map(shq).join(" ") + "\n");
+// The repository is mounted at its host path (absolute paths in source maps, symlinks and test
+// fixtures stay valid) and /repo links to it.
+const init = `#!/.mcpj/busybox sh
+# MCP-J cgroup v2 test VM init (generated by scripts/vm/run.mjs)
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/.mcpj/bin
+/.mcpj/busybox --install -s /.mcpj/bin
+fatal() { echo "MCPJ_VM_FATAL: $*"; echo "MCPJ_VM_EXIT=125"; poweroff -f; sleep 5; exit 1; }
+mount -t proc proc /proc || fatal "mount proc"
+mount -t sysfs sysfs /sys || fatal "mount sysfs"
+mount -t devtmpfs devtmpfs /dev || fatal "mount devtmpfs"
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs -o mode=1777 shm /dev/shm
+mount -t tmpfs -o mode=1777 tmp /tmp || fatal "mount /tmp"
+mount -t tmpfs -o mode=755 run /run
+mount -t tmpfs -o mode=700 roothome /root
+echo "MCPJ_VM_INIT uptime=$(cut -d' ' -f1 /proc/uptime)"
+${insmods.join("\n")}
+m9p() { mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose "$1" "$2" || fatal "mount 9p $1 on $2"; }
+m9p usr /usr
+m9p etc /etc
+# usrmerge: /bin /sbin /lib /lib64 are links into /usr, as on the host
+for d in bin sbin lib lib64; do [ -e /usr/$d ] && ln -s usr/$d /$d; done
+mkdir -p ${shq(repo)} && m9p repo ${shq(repo)}
+ln -s ${shq(repo)} /repo
+mount -t cgroup2 cgroup2 /sys/fs/cgroup || fatal "mount cgroup2"
+echo "+memory +pids +cpu" > /sys/fs/cgroup/cgroup.subtree_control || fatal "enable cgroup controllers"
+echo "MCPJ_VM_READY uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r) controllers=[$(cat /sys/fs/cgroup/cgroup.controllers)] subtree=[$(cat /sys/fs/cgroup/cgroup.subtree_control)]"
+ip link set lo up 2>/dev/null
+hostname mcpj-vm
+export HOME=/root TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb ${Object.entries(guestEnv).map(([k, v]) => `${k}=${shq(v)}`).join(" ")}
+cd ${shq(repo)}
+# Through a pipe: the command's stdout is not a terminal (node --test then prints TAP, as on the
+# host, with no colour codes); stderr joins it on the serial console.
+set -o pipefail
+sh /.mcpj/cmd < /dev/null 2>&1 | cat
+rc=$?
+echo "MCPJ_VM_EXIT=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"
+sync
+poweroff -f
+sleep 10
+`;
+writeFileSync(join(root, "init"), init, { mode: 0o755 });
+const initrd = join(work, "initrd.cpio");
+{
+  const files = spawnSync("find", [".", "-mindepth", "1"], { cwd: root, encoding: "utf8" }).stdout;
+  const r = spawnSync("sh", ["-c", `cpio -o -H newc --quiet -R 0:0 > ${shq(initrd)}`], { cwd: root, input: files, stdio: ["pipe", "inherit", "inherit"] });
+  if (r.status !== 0) fail(2, "cpio failed building the initramfs");
+}
+log(`initramfs: busybox + ${modules.map((m) => m.name).join(" ")}`);
+
+// ---- 3. boot ------------------------------------------------------------------------------------
+const qemuArgs = [
+  "-accel", "tcg,thread=multi", "-cpu", "max", "-m", String(memMiB), "-smp", String(smp),
+  "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
+  "-kernel", join(kernelDir, "boot", vmlinuz), "-initrd", initrd,
+  "-append", `console=ttyS0 panic=-1 quiet ${extraAppend}`.trim(),
+  "-virtfs", "local,path=/usr,mount_tag=usr,security_model=none,readonly=on",
+  "-virtfs", "local,path=/etc,mount_tag=etc,security_model=none,readonly=on",
+  "-virtfs", `local,path=${repo},mount_tag=repo,security_model=none,readonly=on`,
+];
+const qemuBin = process.env.MCPJ_VM_QEMU || "qemu-system-x86_64";
+log(`${qemuBin} (timeout ${timeoutSec}s): ${command.join(" ")}`);
+const tBoot = Date.now();
+let qemu;
+try {
+  qemu = spawn(qemuBin, qemuArgs, { stdio: ["ignore", "pipe", "pipe"] });
+} catch (e) {
+  fail(2, `cannot start qemu-system-x86_64: ${e.message}`);
+}
+let exitCode = null;
+let tInit = null, tReady = null, tExit = null;
+let qemuStderr = "";
+let timedOut = false;
+let buf = "";
+let sawOutput = false;
+qemu.on("error", (e) => { clearTimeout(timer); fail(2, `cannot start ${qemuBin}: ${e.message}`); });
+qemu.stderr.on("data", (d) => { qemuStderr += d; process.stderr.write(d); });
+qemu.stdout.on("data", (d) => {
+  sawOutput = true;
+  buf += d.toString("latin1"); // bytes pass through unchanged; lines are split on \n only
+  let i;
+  while ((i = buf.indexOf("\n")) >= 0) {
+    const line = buf.slice(0, i).replace(/\r$/, "");
+    buf = buf.slice(i + 1);
+    onLine(line);
+  }
+});
+let killTimer = null;
+function onLine(line) {
+  if (line.startsWith("MCPJ_VM_INIT")) tInit = Date.now();
+  if (line.startsWith("MCPJ_VM_READY")) tReady = Date.now();
+  const m = /^MCPJ_VM_EXIT=(\d+)/.exec(line);
+  if (m && exitCode === null) {
+    exitCode = Number(m[1]);
+    tExit = Date.now();
+    // The guest powers off right after; if it does not, do not wait for the big timeout.
+    killTimer = setTimeout(() => { log("guest did not power off; killing qemu"); qemu.kill("SIGKILL"); }, 15000);
+  }
+  process.stdout.write(Buffer.from(line + "\n", "latin1"));
+}
+const timer = setTimeout(() => {
+  timedOut = true;
+  log(`timeout after ${timeoutSec}s: killing qemu (pid ${qemu.pid})`);
+  try { process.kill(qemu.pid, "SIGKILL"); } catch { /* already gone */ }
+}, timeoutSec * 1000);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => { try { process.kill(qemu.pid, "SIGKILL"); } catch { /* gone */ } process.exit(130); });
+}
+qemu.on("close", (code, signal) => {
+  clearTimeout(timer);
+  if (killTimer) clearTimeout(killTimer);
+  if (buf) onLine(buf);
+  const tEnd = Date.now();
+  const span = (a, b) => (a && b ? ((b - a) / 1000).toFixed(1) + "s" : "?");
+  log(`times: boot→init ${span(tBoot, tInit)}, boot→ready ${span(tBoot, tReady)}, command ${span(tReady, tExit)}, poweroff ${span(tExit, tEnd)}, qemu total ${span(tBoot, tEnd)}, wall ${secs(tEnd)}s`);
+  if (timedOut) fail(124, `the VM run timed out after ${timeoutSec}s`);
+  if (exitCode === null) {
+    if (!sawOutput) fail(2, `qemu exited (${signal ?? code}) before the guest printed anything: the VM could not start${qemuStderr ? "" : " (no message from qemu)"}`);
+    fail(1, `the VM stopped (qemu ${signal ?? "exit " + code}) without reporting the command's exit code (kernel panic or crash?)`);
+  }
+  if (exitCode === 125) fail(125, "the VM's init failed (see MCPJ_VM_FATAL above)");
+  log(`command exited ${exitCode}`);
+  process.exit(exitCode);
+});
