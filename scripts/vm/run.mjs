@@ -17,7 +17,8 @@
 //      host's /usr, /etc and the repository shared read-only over 9p. In the guest: proc, sys, dev,
 //      tmpfs on /tmp /run /root, usrmerge links, cgroup2 on /sys/fs/cgroup with +memory +pids +cpu
 //      enabled for children, then the command with its output on the serial console (= our stdout).
-//   4. The guest prints `MCPJ_VM_EXIT=<code>` and powers off; that code is our exit code. No sentinel
+//   4. After the command, any cgroup left under /sys/fs/cgroup fails the run (teardown must leave
+//      nothing). The guest prints `MCPJ_VM_EXIT=<code>` and powers off; that code is our exit code. No sentinel
 //      (kernel panic, qemu died) → exit 1; timeout → qemu is SIGKILLed (by its pid) and we exit 124.
 //      qemu that cannot start → exit 2 with the reason. Nothing here ever "skips".
 import { spawn, spawnSync } from "node:child_process";
@@ -173,6 +174,9 @@ cd ${shq(repo)}
 set -o pipefail
 sh /.mcpj/cmd < /dev/null 2>&1 | cat
 rc=$?
+# Teardown must leave nothing in /sys/fs/cgroup: any cgroup left after the run fails it.
+left=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | tr '\n' ' ')
+if [ -n "$left" ]; then echo "MCPJ_VM_LEFTOVER_CGROUPS: $left"; [ "$rc" = 0 ] && rc=1; fi
 echo "MCPJ_VM_EXIT=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"
 sync
 poweroff -f

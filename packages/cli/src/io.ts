@@ -9,7 +9,8 @@ export interface CommandIo {
   cwd: string;
 }
 
-/** One human line on stderr, prefixed so it is told apart from the server's own stderr. */
+/** One human line on stderr, prefixed so it is told apart from the server's own stderr (lines
+ * from the layers that carry their own "mcp-j..." prefix are written as they are). */
 export function say(io: Pick<CommandIo, "stderr">, line: string): void {
-  io.stderr.write(`mcp-j: ${line}\n`);
+  io.stderr.write(line.startsWith("mcp-j") ? `${line}\n` : `mcp-j: ${line}\n`);
 }

@@ -1,11 +1,28 @@
-// One jailed session: the jail, the JSON-RPC proxy between the client and the server, and the
-// lifetime rules (DESIGN.md "Lifetime is bound both ways"; issue 5 "Lifetime"):
+// One jailed session: resources, the jail, the egress proxy, the JSON-RPC proxy between the client
+// and the server, the audit log, and the lifetime rules (DESIGN.md "Lifetime is bound both ways"):
 //   client closes stdin → server's stdin closed → SIGTERM after `grace` → SIGKILL after `grace`;
 //   server closes stdout or dies → every pending request answered with the cause → exit;
 //   mcp-j gets SIGTERM/SIGINT/SIGHUP → forwarded to the server.
 import { randomBytes } from "node:crypto";
-import { startProxy, type ProxyEvent } from "@mcp-j/proxy";
-import { JailError, parseSize, prepareJail, startJail, type JailExit, type Policy, type PreparedJail } from "@mcp-j/engine";
+import { constants } from "node:os";
+import { startProxy } from "@mcp-j/proxy";
+import {
+  EGRESS_PORT,
+  JailError,
+  parseSize,
+  planResources,
+  prepareJail,
+  proxyEnvironment,
+  ResourceLimitUnavailableError,
+  startEgressProxy,
+  startJail,
+  type EgressProxy,
+  type JailExit,
+  type Policy,
+  type PreparedJail,
+  type ResourcePlan,
+} from "@mcp-j/engine";
+import { openAuditSink } from "./audit-sink.js";
 import { type CommandIo, say } from "./io.js";
 
 /** Exit codes of mcp-j itself (the server's own code otherwise; 128+N when it died of signal N). */
@@ -18,27 +35,58 @@ export const EXIT_CODES = {
   notFound: 127,
 } as const;
 
-/** How the server ended, for the error every pending request gets. */
-function describeEnd(exit: JailExit, stoppedBy: string | null): string {
-  if (stoppedBy !== null) return `the server was stopped: ${stoppedBy}`;
-  if (exit.error !== null) return `the server could not start: ${exit.error.message}`;
-  if (exit.serverSignal !== null) return `the server was killed by signal ${exit.serverSignal}`;
-  return `the server exited with code ${exit.serverCode ?? exit.code}`;
+function mib(n: number): string {
+  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
 }
 
 export async function runSession(policy: Policy, command: string[], io: CommandIo): Promise<number> {
   const jailId = randomBytes(6).toString("hex");
+  const started = Date.now();
+  const network = policy.network.allow.length > 0;
+  const memoryBytes = parseSize(policy.limits.memory);
+
+  // 1. Resources: a cgroup v2 subtree, or rlimits (said loudly), or a refusal under --strict.
+  let resources: ResourcePlan;
+  try {
+    resources = await planResources(
+      { memoryBytes, pids: policy.limits.pids, openFiles: policy.limits.openFiles, ...(policy.limits.cpus !== undefined ? { cpus: policy.limits.cpus } : {}) },
+      { jailId, strict: policy.strict },
+    );
+  } catch (e) {
+    if (e instanceof ResourceLimitUnavailableError || e instanceof RangeError) {
+      io.stderr.write(`${e.message.startsWith("mcp-j:") ? "" : "mcp-j: "}${e.message}\n`);
+      return EXIT_CODES.setup;
+    }
+    throw e;
+  }
+  if (resources.kind === "rlimit") io.stderr.write(`${resources.weaker}\n`);
+  else if (resources.warning !== undefined) io.stderr.write(`${resources.warning}\n`);
+  const cgroup = resources.kind === "cgroup" ? resources.cgroup : null;
+
+  // 2. The plan.
   let prepared: PreparedJail;
   try {
-    prepared = prepareJail({ policy, command, cwd: io.cwd, env: io.env });
+    prepared = prepareJail({
+      policy,
+      command,
+      cwd: io.cwd,
+      env: io.env,
+      rlimits: resources.rlimits,
+      cgroup: cgroup?.path ?? null,
+      extraEnv: network ? proxyEnvironment(EGRESS_PORT) : {},
+    });
   } catch (e) {
+    await cgroup?.remove();
     if (e instanceof JailError) {
       say(io, e.message);
       return e.exitCode;
     }
     throw e;
   }
+  const audit = openAuditSink(policy, jailId, prepared.secrets);
 
+  // 3. The jail, and the proxy between the client and it (messages queue in the pipes until the
+  //    server reads them, so the proxy starts at once).
   const jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   const serverIn = jail.stdin;
   const serverOut = jail.stdout;
@@ -49,31 +97,37 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   io.stdout.on("error", () => {
     /* the client went away: nothing left to answer */
   });
-
-  const onEvent = (e: ProxyEvent): void => {
-    void e;
-    void jailId;
-  };
   const session = startProxy(
     { input: io.stdin, output: io.stdout },
     { input: serverIn, output: serverOut },
     {
       maxMessageBytes: parseSize(policy.proxy.maxMessageBytes),
       tools: { allow: policy.tools.allow, deny: policy.tools.deny },
-      onEvent,
+      onEvent: (e) => audit.proxy(e),
       log: (line) => say(io, line),
     },
   );
 
+  let oomKilled = false;
+  cgroup?.onEvent((e) => {
+    audit.cgroup(e);
+    if (e.type === "oom_kill") {
+      oomKilled = true;
+      say(io, `the server was killed: out of memory (limit ${mib(memoryBytes)}); raise it with --memory`);
+    } else if (e.type === "pids_max") {
+      say(io, `the server hit its process limit (${policy.limits.pids}); raise it with --pids`);
+    }
+  });
+
   let stoppedBy: string | null = null;
   let exited = false;
   const timers: NodeJS.Timeout[] = [];
-  const stop = (why: string, first: NodeJS.Signals, delayMs: number): void => {
+  const stop = (why: string, delayMs: number): void => {
     timers.push(
       setTimeout(() => {
         if (exited) return;
         stoppedBy = why;
-        jail.signal(first);
+        jail.signal("SIGTERM");
         timers.push(
           setTimeout(() => {
             if (!exited) jail.signal("SIGKILL");
@@ -82,25 +136,80 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       }, delayMs),
     );
   };
-
   // The client is done: the server saw EOF on stdin (the proxy ended it); give it `grace` to leave.
-  void session.clientInputEnded.then(() => stop("the client closed its input", "SIGTERM", policy.grace));
+  void session.clientInputEnded.then(() => stop("the client closed its input", policy.grace));
   // The server closed stdout: it can no longer answer; stop it (ESCAPES 54).
-  void session.serverOutputEnded.then(() => stop("it closed its output", "SIGTERM", 200));
+  void session.serverOutputEnded.then(() => stop("it closed its output", 200));
 
   const forward = (sig: NodeJS.Signals): void => jail.signal(sig);
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const s of signals) process.on(s, forward);
 
-  jail.ready.catch(() => {
-    /* reported from the exit below */
-  });
+  // 4. Once the jail is up: the audit's start event, and the egress proxy on the listener the
+  //    jail created inside its network namespace.
+  let egress: EgressProxy | null = null;
+  try {
+    const ready = await jail.ready;
+    audit.write({
+      type: "jail.start",
+      jail: jailId,
+      command,
+      landlock_abi: ready.landlockAbi > 0 ? ready.landlockAbi : null,
+      layers: {
+        userns: true,
+        landlock: ready.landlockAbi > 0 ? `abi ${ready.landlockAbi}` : false,
+        seccomp: ready.seccomp,
+        proc_subset_pid: ready.procSubset,
+        resources: resources.kind === "cgroup" ? "cgroup v2" : "rlimits",
+        network: network ? "egress proxy" : "none",
+      },
+    });
+    if (network) {
+      egress = await startEgressProxy({
+        listen: { fd: jail.takeListener() },
+        allow: policy.network.allow,
+        onEvent: (e) => audit.egress(e),
+        log: (line) => say(io, line),
+      });
+    }
+  } catch (e) {
+    if (!(e instanceof JailError)) {
+      say(io, `cannot start the egress proxy: ${(e as Error).message}`);
+      jail.signal("SIGKILL");
+    }
+    /* a JailError is reported from the exit below */
+  }
 
   const exit = await jail.exited;
   exited = true;
   for (const t of timers) clearTimeout(t);
   for (const s of signals) process.off(s, forward);
-  await session.serverGone(describeEnd(exit, stoppedBy));
+  const code = oomKilled ? EXIT_CODES.oom : exit.code;
+  await session.serverGone(describeEnd(exit, stoppedBy, oomKilled ? `out of memory (limit ${mib(memoryBytes)})` : null));
   if (exit.error !== null) say(io, exit.error.message);
-  return exit.code;
+  await egress?.close();
+  await cgroup?.remove();
+  audit.write({
+    type: "exit",
+    jail: jailId,
+    code: exit.serverCode ?? (exit.serverSignal === null ? code : null),
+    signal: exit.serverSignal !== null ? signalName(exit.serverSignal) : null,
+    reason: oomKilled ? "oom" : exit.error !== null ? "setup_failed" : stoppedBy !== null ? "stopped" : exit.serverSignal !== null ? "signaled" : "exited",
+    duration_ms: Date.now() - started,
+  });
+  await audit.close();
+  return code;
+}
+
+/** How the server ended, for the error every pending request gets. */
+function describeEnd(exit: JailExit, stoppedBy: string | null, killedFor: string | null): string {
+  if (killedFor !== null) return `the server was killed: ${killedFor}`;
+  if (stoppedBy !== null) return `the server was stopped: ${stoppedBy}`;
+  if (exit.error !== null) return `the server could not start: ${exit.error.message}`;
+  if (exit.serverSignal !== null) return `the server was killed by signal ${exit.serverSignal}`;
+  return `the server exited with code ${exit.serverCode ?? exit.code}`;
+}
+
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }

@@ -1,6 +1,6 @@
 // Runs the real `mcp-j` command (the bin, as users run it) for CLI tests.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -64,7 +64,6 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
-import { readFileSync } from "node:fs";
 function readFileText(p: string): string {
   try {
     return readFileSync(p, "utf8");
@@ -73,14 +72,13 @@ function readFileText(p: string): string {
   }
 }
 
+/** A process that still runs: exists and is not a zombie (a dead process whose parent has not
+ * reaped it yet; the host's init reaps the jail's after its supervisor died). */
 export function alive(pid: number): boolean {
-  try {
-    readlinkSync(`/proc/${pid}/exe`);
-    return true;
-  } catch (e) {
-    // EACCES: it exists but belongs to someone else (a jail process as seen by an unprivileged user).
-    return (e as NodeJS.ErrnoException).code === "EACCES";
-  }
+  const stat = readFileText(`/proc/${pid}/stat`);
+  if (stat === "") return false;
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state !== "Z" && state !== "X";
 }
 
 export async function waitFor(cond: () => boolean, limitMs: number): Promise<boolean> {

@@ -255,6 +255,22 @@ test("detect: root, delegated scope holding only mcp-j → route leaf", () => {
   }
 });
 
+test("detect: a second jail from inside mcp-j's own supervisor leaf stays on the leaf route", () => {
+  const f = fakeHierarchy({
+    ".": { root: true, controllers: "memory pids", subtree: "memory pids" },
+    "svc.scope": { controllers: "memory pids", subtree: "memory pids" },
+    "svc.scope/mcp-j": { controllers: "memory pids", subtree: "memory pids" },
+    "svc.scope/mcp-j/supervisor": { controllers: "memory pids", subtree: "", procs: "777\n" },
+  });
+  try {
+    const s = detectCgroupV2({ mountinfo: f.mountinfo, procCgroup: "0::/svc.scope/mcp-j/supervisor\n", uid: 0, pid: 777, delegated: true });
+    assert.equal(s.usable && s.route, "leaf", s.reason);
+    if (s.usable) assert.equal(s.parentDir, join(f.dir, "svc.scope"));
+  } finally {
+    f.cleanup();
+  }
+});
+
 test("detect: unprivileged in a user-manager app scope → the delegated ancestor", { skip: !isRoot && "needs root to chown the fake tree" }, () => {
   const U = 1000;
   const f = fakeHierarchy({

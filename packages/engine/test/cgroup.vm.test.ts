@@ -238,8 +238,13 @@ test("leaf route: a delegated cgroup holding only mcp-j; undone at teardown", as
     await new Promise((r) => other.on("exit", r));
     assert.equal(ownCgroup(), "/", "the test runner itself never moved");
   } finally {
-    await waitFor(() => (parseKeyedFile(read(join(svc, "cgroup.events"))).get("populated") === 0 ? true : undefined), 5000, "svc empty");
-    rmdirSync(svc);
+    // Clean up even after a failure (without hiding it): leftovers deepest first.
+    await waitFor(() => (parseKeyedFile(read(join(svc, "cgroup.events"))).get("populated") === 0 ? true : undefined), 5000, "svc empty").catch(() => undefined);
+    const rmTree = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(d, e.name));
+      try { rmdirSync(d); } catch { /* reported by the assertions */ }
+    };
+    rmTree(svc);
   }
 });
 

@@ -164,5 +164,20 @@ export function indentUnit(text: string): string {
 
 /** JSON.stringify(value) indented to sit at `indent` (first line not indented). */
 export function serializeAt(value: unknown, indent: string, unit: string): string {
-  return JSON.stringify(value, null, unit).split("\n").join("\n" + indent);
+  const ser = (v: unknown, ind: string): string => {
+    if (Array.isArray(v)) {
+      if (v.length === 0) return "[]";
+      const flat = v.every((x) => x === null || typeof x !== "object");
+      const one = `[${v.map((x) => JSON.stringify(x)).join(", ")}]`;
+      if (flat && one.length + ind.length <= 100) return one;
+      return `[\n${v.map((x) => ind + unit + ser(x, ind + unit)).join(",\n")}\n${ind}]`;
+    }
+    if (v !== null && typeof v === "object") {
+      const es = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+      if (es.length === 0) return "{}";
+      return `{\n${es.map(([k, x]) => `${ind}${unit}${JSON.stringify(k)}: ${ser(x, ind + unit)}`).join(",\n")}\n${ind}}`;
+    }
+    return JSON.stringify(v);
+  };
+  return ser(value, indent);
 }

@@ -161,8 +161,8 @@ export function unifiedDiff(a: string, b: string, nameA: string, nameB: string):
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && x[i] === y[j]) ops.push({ t: " ", s: x[i]!, ai: i++, bi: j++ });
-    else if (j < m && (i >= n || L[i]![j + 1]! >= L[i + 1]![j]!)) ops.push({ t: "+", s: y[j]!, ai: i, bi: j++ });
-    else ops.push({ t: "-", s: x[i]!, ai: i++, bi: j });
+    else if (i < n && (j >= m || L[i + 1]![j]! >= L[i]![j + 1]!)) ops.push({ t: "-", s: x[i]!, ai: i++, bi: j });
+    else ops.push({ t: "+", s: y[j]!, ai: i, bi: j++ });
   }
   const out = [`--- ${nameA}`, `+++ ${nameB}`];
   const C = 3;

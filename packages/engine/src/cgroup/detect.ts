@@ -38,6 +38,9 @@ import type { CgroupSupport } from "./types.js";
 import { cgroupDirFor, parseControllerList, parseMountInfo, parsePidList, v2PathFromProcCgroup, type MountInfoEntry } from "./parse.js";
 
 export const REQUIRED_CONTROLLERS = ["memory", "pids"] as const;
+/** Names mcp-j gives its own cgroups: X/mcp-j/<jail-id>, and X/mcp-j/supervisor on the leaf route. */
+export const MCPJ_DIR = "mcp-j";
+export const SUPERVISOR_LEAF = "supervisor";
 
 export interface DetectOptions {
   /** Fixture text instead of /proc/self/mountinfo. */
@@ -145,6 +148,20 @@ export function detectCgroupV2(opts: DetectOptions = {}): CgroupSupport {
   const mountPoint = mount.mountPoint;
   const base = { mountPoint, ownCgroup };
   const hasKill = kernelHasCgroupKill();
+
+  // Already in the supervisor leaf that this mcp-j made (a second jail on the "leaf" route): the
+  // jails still go next to it, in X/mcp-j/<id>, and the last one out undoes the set-up.
+  const leafSuffix = `/${MCPJ_DIR}/${SUPERVISOR_LEAF}`;
+  if (ownDir.endsWith(leafSuffix)) {
+    const x = ownDir.slice(0, -leafSuffix.length);
+    const st = readList(join(x, "cgroup.subtree_control")) ?? [];
+    if (missingOf(st).length === 0 && writable(join(x, MCPJ_DIR))) {
+      return {
+        usable: true, route: "leaf", ...base, parentDir: x, controllers: st, hasKill,
+        reason: `cgroup v2 at ${mountPoint}: mcp-j runs in its supervisor leaf ${ownCgroup}; jails go in ${join(x, MCPJ_DIR)}/<jail-id>`,
+      };
+    }
+  }
 
   const available = readList(join(ownDir, "cgroup.controllers"));
   if (available === undefined) return { usable: false, ...base, reason: `cannot read ${join(ownDir, "cgroup.controllers")}` };

@@ -7,9 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, watch, wri
 import { join } from "node:path";
 import type { CgroupEvent, CgroupRoute, JailCgroup, ResourceLimits } from "./types.js";
 import { cpuMaxFor, parseControllerList, parseKeyedFile, parsePidList } from "./parse.js";
+import { MCPJ_DIR, SUPERVISOR_LEAF } from "./detect.js";
 
-const MCPJ_DIR = "mcp-j";
-const SUPERVISOR_LEAF = "supervisor";
 
 export class CgroupSetupError extends Error {
   override readonly name = "CgroupSetupError";

@@ -1,0 +1,126 @@
+// Every layer's events, turned into the audit log's one schema (docs/audit.md) and, for denials,
+// one human line on stderr. The layers know nothing of the audit log; this is the one place that
+// maps their event types onto it.
+import type { ProxyEvent } from "@mcp-j/proxy";
+import { openAuditLog, parseSize, type AuditEventInput, type AuditLog, type CgroupEvent, type EgressEvent, type Policy } from "@mcp-j/engine";
+
+export interface AuditSink {
+  readonly jailId: string;
+  write(e: AuditEventInput): void;
+  proxy(e: ProxyEvent): void;
+  egress(e: EgressEvent): void;
+  cgroup(e: CgroupEvent): void;
+  close(): Promise<void>;
+}
+
+const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "audit.dropped"]);
+
+export function openAuditSink(policy: Policy, jailId: string, secrets: string[]): AuditSink {
+  const log: AuditLog | null =
+    policy.audit.file !== undefined
+      ? openAuditLog(policy.audit.file, {
+          secrets,
+          ...(policy.audit.rotateBytes !== undefined ? { rotateBytes: parseSize(policy.audit.rotateBytes) } : {}),
+        })
+      : null;
+  const keep = (e: AuditEventInput): boolean => {
+    if (policy.audit.verbosity !== "denials") return true;
+    return DENIAL_TYPES.has(e.type) || ("decision" in e && e.decision === "deny");
+  };
+  const write = (e: AuditEventInput): void => {
+    if (log !== null && keep(e)) log.write(e);
+  };
+  const id = (x: unknown): string | number | null => (typeof x === "string" || typeof x === "number" ? x : null);
+  return {
+    jailId,
+    write,
+    proxy(e) {
+      switch (e.type) {
+        case "tool_call":
+          write({
+            type: "tool",
+            jail: jailId,
+            request_id: id(e.id),
+            name: e.name ?? "",
+            decision: e.outcome === "denied" ? "deny" : "allow",
+            outcome: e.outcome === "ok" ? "ok" : e.outcome === "denied" ? "denied" : e.outcome === "cancelled" ? "cancelled" : e.outcome === "server-gone" ? "no_response" : "error",
+            duration_ms: e.durationMs,
+            bytes: e.responseBytes,
+            ...(e.outcome !== "ok" && e.outcome !== "denied" ? { reason: e.outcome } : {}),
+          });
+          break;
+        case "message_oversized":
+          write({
+            type: "limit",
+            jail: jailId,
+            request_id: id(e.id),
+            limit: "message_size",
+            event: e.from === "client" ? "oversize_request" : "oversize_response",
+            value: e.limit,
+            detail: `${e.bytes} bytes discarded`,
+          });
+          break;
+        case "message_invalid":
+          write({ type: "rpc", jail: jailId, request_id: id(e.id), direction: e.from, code: e.code, detail: e.reason });
+          break;
+        case "response_dropped":
+          write({ type: "rpc", jail: jailId, request_id: id(e.id), direction: e.from, code: -32603, detail: `response dropped: ${e.reason}` });
+          break;
+        case "server_output_nonjson":
+          write({ type: "rpc", jail: jailId, direction: "server", code: -32700, detail: `non-JSON output (${e.bytes} bytes) sent to stderr` });
+          break;
+        case "server_gone":
+          break; // the exit event says it
+      }
+    },
+    egress(e) {
+      switch (e.type) {
+        case "net_allow":
+          break; // net_close carries the same with bytes and duration
+        case "net_close":
+          write({
+            type: "net",
+            jail: jailId,
+            decision: "allow",
+            host: e.host,
+            port: e.port,
+            method: e.method,
+            resolved: e.address,
+            bytes_in: e.bytesDown,
+            bytes_out: e.bytesUp,
+            duration_ms: e.durationMs,
+            ...(e.error !== undefined ? { reason: e.error } : {}),
+          });
+          break;
+        case "net_deny":
+          write({
+            type: "net",
+            jail: jailId,
+            decision: "deny",
+            host: e.host,
+            port: e.port,
+            method: e.method,
+            ...(e.address !== undefined ? { resolved: e.address } : {}),
+            reason: e.kind !== undefined ? `${e.reason}: ${e.kind}` : e.reason,
+          });
+          break;
+        case "net_error":
+          write({ type: "limit", jail: jailId, limit: "connections", event: e.reason, detail: e.message });
+          break;
+      }
+    },
+    cgroup(e) {
+      write({
+        type: "limit",
+        jail: jailId,
+        limit: e.type === "pids_max" ? "pids" : "memory",
+        event: e.type,
+        ...(e.limitBytes !== undefined ? { value: e.limitBytes } : e.limitPids !== undefined ? { value: e.limitPids } : {}),
+        detail: `count ${e.count}`,
+      });
+    },
+    async close() {
+      await log?.close();
+    },
+  };
+}

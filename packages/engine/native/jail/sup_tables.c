@@ -1,0 +1,295 @@
+/*
+ * Decoding and matching of the supervisor's decision tables (format in sup_tables.h). The tables
+ * come from mcp-j (trusted) but are parsed defensively like the plan: bounded lengths, no NULs.
+ */
+#include "sup_tables.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t get16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t get32(const unsigned char *p) { return get16(p) | get16(p + 2) << 16; }
+
+static char *dup_str(const unsigned char *p, size_t n)
+{
+    if (memchr(p, 0, n) != NULL)
+        return NULL;
+    char *s = malloc(n + 1);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}
+
+static int push(void **arr, size_t *n, size_t elem_size, const void *elem)
+{
+    void *grown = realloc(*arr, (*n + 1) * elem_size);
+    if (grown == NULL)
+        return -1;
+    memcpy((char *)grown + *n * elem_size, elem, elem_size);
+    *arr = grown;
+    (*n)++;
+    return 0;
+}
+
+static int split_glob(struct sup_glob *g)
+{
+    g->segs = NULL;
+    g->nsegs = 0;
+    char *copy = strdup(g->text);
+    if (copy == NULL)
+        return -1;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+        char *s = strdup(tok);
+        if (s == NULL || push((void **)&g->segs, &g->nsegs, sizeof s, &s) < 0) {
+            free(copy);
+            return -1;
+        }
+    }
+    free(copy);
+    return 0;
+}
+
+static int decode_net(const unsigned char *v, size_t len, struct sup_net_rule *r)
+{
+    if (len != 24)
+        return -1;
+    r->family = v[0];
+    r->plen = v[1];
+    r->port_lo = (uint16_t)get16(v + 2);
+    r->port_hi = (uint16_t)get16(v + 4);
+    memcpy(r->addr, v + 8, 16);
+    if ((r->family != 4 && r->family != 6) || r->plen > (r->family == 4 ? 32u : 128u) || r->port_lo > r->port_hi)
+        return -1;
+    return 0;
+}
+
+int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (v == NULL)
+        return 0;
+    if (len < 8 || memcmp(v, SUP_TABLES_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "the supervisor tables do not start with %s", SUP_TABLES_MAGIC);
+        return -1;
+    }
+    size_t pos = 8;
+    for (;;) {
+        if (len - pos < 8) {
+            snprintf(err, errlen, "the supervisor tables end before their END record");
+            return -1;
+        }
+        uint32_t type = get16(v + pos), n = get32(v + pos + 4);
+        pos += 8;
+        if (len - pos < n) {
+            snprintf(err, errlen, "supervisor table record %u is truncated", type);
+            return -1;
+        }
+        const unsigned char *r = v + pos;
+        pos += n;
+        int bad = 0;
+        switch (type) {
+        case T_END:
+            return 0;
+        case T_FLAGS:
+            bad = n != 4;
+            if (!bad)
+                t->flags = get32(r);
+            break;
+        case T_PATH: {
+            struct sup_path_rule pr;
+            bad = n < 5 || (pr.rights = get32(r), (pr.path = dup_str(r + 4, n - 4)) == NULL) || pr.path[0] != '/';
+            if (!bad) {
+                pr.len = strlen(pr.path);
+                bad = push((void **)&t->paths, &t->npaths, sizeof pr, &pr) < 0;
+            }
+            break;
+        }
+        case T_DENY: {
+            struct sup_glob g;
+            bad = (g.text = dup_str(r, n)) == NULL || g.text[0] != '/' || split_glob(&g) < 0 ||
+                  push((void **)&t->denies, &t->ndenies, sizeof g, &g) < 0;
+            break;
+        }
+        case T_EXEC: {
+            char *s = dup_str(r, n);
+            bad = s == NULL || s[0] != '/' || push((void **)&t->exec, &t->nexec, sizeof s, &s) < 0;
+            break;
+        }
+        case T_CONNECT:
+        case T_BIND: {
+            struct sup_net_rule nr;
+            bad = decode_net(r, n, &nr) < 0 || (type == T_CONNECT ? push((void **)&t->connect, &t->nconnect, sizeof nr, &nr)
+                                                                   : push((void **)&t->bind, &t->nbind, sizeof nr, &nr)) < 0;
+            break;
+        }
+        case T_META: {
+            struct sup_meta m;
+            bad = n < 21 || (r[0] != 4 && r[0] != 6);
+            if (!bad) {
+                m.family = r[0];
+                memcpy(m.addr, r + 4, 16);
+                bad = (m.name = dup_str(r + 20, n - 20)) == NULL || push((void **)&t->meta, &t->nmeta, sizeof m, &m) < 0;
+            }
+            break;
+        }
+        default:
+            bad = 1;
+        }
+        if (bad) {
+            snprintf(err, errlen, "supervisor table record %u is malformed", type);
+            return -1;
+        }
+    }
+}
+
+uint32_t sup_path_rights(const struct sup_tables *t, const char *path)
+{
+    size_t best = 0;
+    uint32_t rights = 0;
+    int found = 0;
+    for (size_t i = 0; i < t->npaths; i++) {
+        const struct sup_path_rule *r = &t->paths[i];
+        int covers = r->len == 1 ? 1 /* "/" */
+                                 : strncmp(path, r->path, r->len) == 0 && (path[r->len] == 0 || path[r->len] == '/');
+        if (covers && (!found || r->len > best)) {
+            best = r->len;
+            rights = r->rights;
+            found = 1;
+        }
+    }
+    return rights;
+}
+
+/* Does pattern segs[0..np) match a prefix of path segments p[0..n)? "**" eats zero or more. */
+static int glob_match(char *const *segs, size_t np, char *const *p, size_t n)
+{
+    if (np == 0)
+        return 1; /* the pattern matched this path or an ancestor of it */
+    if (strcmp(segs[0], "**") == 0) {
+        for (size_t skip = 0; skip <= n; skip++)
+            if (glob_match(segs + 1, np - 1, p + skip, n - skip))
+                return 1;
+        return 0;
+    }
+    if (n == 0)
+        return 0;
+    return fnmatch(segs[0], p[0], 0) == 0 && glob_match(segs + 1, np - 1, p + 1, n - 1);
+}
+
+const struct sup_glob *sup_path_denied(const struct sup_tables *t, const char *path)
+{
+    if (t->ndenies == 0)
+        return NULL;
+    char buf[4096];
+    char *segs[512];
+    size_t n = 0;
+    if (strlen(path) >= sizeof buf)
+        return NULL;
+    strcpy(buf, path);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, "/", &save); tok != NULL && n < 512; tok = strtok_r(NULL, "/", &save))
+        segs[n++] = tok;
+    for (size_t i = 0; i < t->ndenies; i++)
+        if (glob_match(t->denies[i].segs, t->denies[i].nsegs, segs, n))
+            return &t->denies[i];
+    return NULL;
+}
+
+int sup_exec_allowed(const struct sup_tables *t, const char *path)
+{
+    for (size_t i = 0; i < t->nexec; i++)
+        if (strcmp(t->exec[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+static int prefix_match(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+    unsigned full = plen / 8, rest = plen % 8;
+    if (memcmp(a, b, full) != 0)
+        return 0;
+    if (rest == 0)
+        return 1;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (a[full] & mask) == (b[full] & mask);
+}
+
+static int is_mapped(const uint8_t a[16])
+{
+    static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    return memcmp(a, pfx, 12) == 0;
+}
+
+int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port)
+{
+    uint8_t v4[16] = { 0 };
+    int mapped = family == 6 && is_mapped(addr);
+    if (mapped)
+        memcpy(v4, addr + 12, 4);
+    for (size_t i = 0; i < n; i++) {
+        const struct sup_net_rule *r = &rules[i];
+        if (port < r->port_lo || port > r->port_hi)
+            continue;
+        if (r->family == family && prefix_match(r->addr, addr, r->plen))
+            return 1;
+        if (mapped && r->family == 4 && prefix_match(r->addr, v4, r->plen))
+            return 1;
+    }
+    return 0;
+}
+
+const char *sup_meta_name(const struct sup_tables *t, int family, const uint8_t addr[16])
+{
+    uint8_t v4[16] = { 0 };
+    int mapped = family == 6 && is_mapped(addr);
+    if (mapped)
+        memcpy(v4, addr + 12, 4);
+    for (size_t i = 0; i < t->nmeta; i++) {
+        const struct sup_meta *m = &t->meta[i];
+        size_t alen = m->family == 4 ? 4 : 16;
+        if (m->family == family && memcmp(m->addr, addr, alen) == 0)
+            return m->name;
+        if (mapped && m->family == 4 && memcmp(m->addr, v4, 4) == 0)
+            return m->name;
+    }
+    return NULL;
+}
+
+void sup_normalize(char *path)
+{
+    /* Work segment by segment, writing back into the same buffer (output never outruns input). */
+    char *w = path; /* output end; path[0] is '/' */
+    const char *r = path;
+    *w++ = '/';
+    while (*r) {
+        while (*r == '/')
+            r++;
+        if (*r == 0)
+            break;
+        const char *s = r;
+        while (*r && *r != '/')
+            r++;
+        size_t n = (size_t)(r - s);
+        if (n == 1 && s[0] == '.')
+            continue;
+        if (n == 2 && s[0] == '.' && s[1] == '.') {
+            if (w > path + 1) {
+                w--; /* the '/' after the last segment */
+                while (w > path + 1 && w[-1] != '/')
+                    w--;
+            }
+            continue;
+        }
+        memmove(w, s, n);
+        w += n;
+        *w++ = '/';
+    }
+    if (w > path + 1)
+        w--; /* no trailing slash */
+    *w = 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * The supervisor's decision tables: plain data compiled by TypeScript (src/supervisor/tables.ts)
+ * from the policy and the plan, carried in the plan record P_SUP_TABLES. The C side only decodes
+ * and matches; it holds no policy of its own.
+ *
+ * Wire format (little-endian), mirrored by src/supervisor/tables.ts:
+ *   magic "MCPJSUP1", then records { u16 type, u16 zero, u32 length, value }, ending with T_END.
+ *   T_FLAGS   u32 flags (SUP_F_*)
+ *   T_PATH    u32 rights (SUP_R_*), then an absolute, normalized jail path: the longest rule that
+ *             is the path or one of its ancestors gives the rights (mirror of the Landlock rules)
+ *   T_DENY    an absolute glob over jail paths, '/'-separated segments; a segment is an fnmatch(3)
+ *             pattern, "**" matches any number of segments; a glob that matches a path or any of
+ *             its ancestors denies it (so a denied directory denies what lies beneath)
+ *   T_EXEC    an absolute jail path (a real path: no symlink in it) that execve may start
+ *   T_CONNECT u8 family (4|6), u8 prefix length, u16 first port, u16 last port, u16 zero,
+ *             16 bytes address (IPv4 in the first 4): where connect() may go
+ *   T_BIND    same layout: where bind() may bind
+ *   T_META    u8 family, u8 zero x3, 16 bytes address, then a name: refused and logged by name
+ */
+#ifndef MCPJ_SUP_TABLES_H
+#define MCPJ_SUP_TABLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SUP_TABLES_MAGIC "MCPJSUP1"
+
+enum sup_record {
+    T_END = 0,
+    T_FLAGS = 1,
+    T_PATH = 2,
+    T_DENY = 3,
+    T_EXEC = 4,
+    T_CONNECT = 5,
+    T_BIND = 6,
+    T_META = 7,
+};
+
+enum sup_flags {
+    SUP_F_LOG_ALLOW = 1, /* audit allowed decisions too, not only denials */
+};
+
+enum sup_rights {
+    SUP_R_READ = 1,  /* read regular files */
+    SUP_R_WRITE = 2, /* write, create, truncate */
+    SUP_R_DIR = 4,   /* list directories */
+};
+
+struct sup_path_rule {
+    char *path;
+    size_t len;
+    uint32_t rights;
+};
+
+struct sup_glob {
+    char *text;  /* as given, for the audit */
+    char **segs; /* split on '/' */
+    size_t nsegs;
+};
+
+struct sup_net_rule {
+    int family; /* 4 or 6 */
+    unsigned plen;
+    uint16_t port_lo, port_hi;
+    uint8_t addr[16];
+};
+
+struct sup_meta {
+    int family;
+    uint8_t addr[16];
+    char *name;
+};
+
+struct sup_tables {
+    uint32_t flags;
+    struct sup_path_rule *paths;
+    size_t npaths;
+    struct sup_glob *denies;
+    size_t ndenies;
+    char **exec;
+    size_t nexec;
+    struct sup_net_rule *connect, *bind;
+    size_t nconnect, nbind;
+    struct sup_meta *meta;
+    size_t nmeta;
+};
+
+/* Decodes the tables (NULL/0: empty tables, everything denied). Returns 0 or -1 with err set. */
+int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, char *err, size_t errlen);
+
+/* Rights of the longest rule covering path (0: no rule). */
+uint32_t sup_path_rights(const struct sup_tables *t, const char *path);
+/* The deny glob matching path or one of its ancestors, or NULL. */
+const struct sup_glob *sup_path_denied(const struct sup_tables *t, const char *path);
+int sup_exec_allowed(const struct sup_tables *t, const char *path);
+/* family 4|6; for 6, an IPv4-mapped address is matched as IPv4 too. */
+int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port);
+const char *sup_meta_name(const struct sup_tables *t, int family, const uint8_t addr[16]);
+
+/* Lexical normalization of an absolute path in place: "//", "." and ".." (never above "/"). */
+void sup_normalize(char *path);
+
+#endif

@@ -1,0 +1,1 @@
+export { JailedStdioClientTransport, defaultMcpjPath, type JailedStdioServerParameters } from "./jailed-stdio.js";
