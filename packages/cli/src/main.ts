@@ -2,14 +2,21 @@
 import { helpText } from "@mcp-j/engine";
 import { doctorCommand } from "./doctor.js";
 import { type CommandIo } from "./io.js";
-import { runCommand } from "./run.js";
+import { auditCommand, policyCommand, unwrapCommand, wrapCommand } from "./commands/index.js";
+import { runCommand, runNamedCommand } from "./run.js";
 
 const VERSION = "0.1.0";
 
 function usage(): string {
   return [
     "usage: mcp-j [options] -- COMMAND [ARGS...]   run an MCP server in a jail",
-    "       mcp-j doctor                           what this machine's kernel supports",
+    "       mcp-j run NAME [options]               a server named in the servers file",
+    "       mcp-j doctor [--json]                  what this machine's kernel supports",
+    "       mcp-j policy show [options] [-- CMD]   the effective policy, fully resolved",
+    "       mcp-j policy check FILE                validate a policy file",
+    "       mcp-j wrap [--client claude|vscode|cursor|FILE] [--dry-run]   run a client's servers through mcp-j",
+    "       mcp-j unwrap [--client ...]            undo wrap",
+    "       mcp-j audit summarize FILE             what each jail read, wrote, ran, contacted, was denied",
     "",
     "options:",
     helpText(),
@@ -34,6 +41,16 @@ export async function main(argv: string[], io?: CommandIo): Promise<number> {
       return 0;
     case "doctor":
       return doctorCommand(rest, cio);
+    case "run":
+      return runNamedCommand(rest, cio);
+    case "policy":
+      return policyCommand(rest, cio);
+    case "wrap":
+      return wrapCommand(rest, cio);
+    case "unwrap":
+      return unwrapCommand(rest, cio);
+    case "audit":
+      return auditCommand(rest, cio);
     default:
       return runCommand(argv, cio);
   }

@@ -1,7 +1,7 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine";
+import { loadNamedServer, mergePolicyInputs, parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine";
 import { type CommandIo, say } from "./io.js";
 import { runSession } from "./session.js";
 
@@ -16,13 +16,64 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
       say(io, "no command given: mcp-j [options] -- COMMAND [ARGS...] (see mcp-j --help)");
       return EXIT_USAGE;
     }
-    policy = await resolvePolicy({ policyFile: args.policyFile, profiles: args.profiles, overlay: args.overlay, cwd: io.cwd, env: io.env });
+    policy = await resolvePolicy({
+      policyFile: args.policyFile,
+      profiles: args.profiles,
+      overlay: args.overlay,
+      cwd: io.cwd,
+      env: io.env,
+      command: args.command,
+    });
   } catch (e) {
-    if (e instanceof PolicyError) {
-      say(io, e.message);
-      return EXIT_USAGE;
-    }
+    if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
   }
   return runSession(policy, args.command, io);
+}
+
+/** `mcp-j run NAME [flags]`: a server named in the servers file; flags override its policy. */
+export async function runNamedCommand(argv: string[], io: CommandIo): Promise<number> {
+  // --config FILE chooses the servers file; everything else is a run flag.
+  const rest: string[] = [];
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--config" && i + 1 < argv.length) config = argv[++i];
+    else if (a.startsWith("--config=")) config = a.slice("--config=".length);
+    else rest.push(a);
+  }
+  const name = rest.shift();
+  if (name === undefined || name.startsWith("-")) {
+    say(io, "usage: mcp-j run NAME [--config FILE] [options] (NAME from the servers file, see README)");
+    return EXIT_USAGE;
+  }
+  let policy: Policy;
+  let command: string[];
+  try {
+    const server = loadNamedServer(name, { env: io.env, cwd: io.cwd, ...(config !== undefined ? { config } : {}) });
+    const args = parseRunArgs(rest);
+    if (args.command.length > 0) {
+      say(io, `mcp-j run ${name} takes no command: it comes from the servers file`);
+      return EXIT_USAGE;
+    }
+    command = server.command;
+    policy = await resolvePolicy({
+      policyFile: args.policyFile ?? server.policyFile,
+      profiles: args.profiles,
+      overlay: mergePolicyInputs(server.policy ?? {}, args.overlay),
+      cwd: io.cwd,
+      env: io.env,
+      command,
+    });
+  } catch (e) {
+    if (e instanceof PolicyError) return policyFailure(io, e);
+    throw e;
+  }
+  return runSession(policy, command, io);
+}
+
+/** One stderr line per problem; 2 for what the user can fix in the command line or the file. */
+function policyFailure(io: CommandIo, e: PolicyError): number {
+  for (const line of e.problems.length > 0 ? e.problems : [e.message]) say(io, line);
+  return e.code === "E_USAGE" || e.code === "E_POLICY" || e.code === "E_POLICY_FILE" || e.code === "E_SERVER" || e.code === "E_PROFILE" ? EXIT_USAGE : 1;
 }

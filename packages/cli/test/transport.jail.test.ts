@@ -81,7 +81,8 @@ test("transport through the real jail: SDK Client ↔ server-memory, denied tool
     const r = await client.callTool({ name: "create_entities", arguments: { entities: [{ name: "a", entityType: "t", observations: ["o"] }] } });
     assert.ok(!r.isError);
     const g = await client.callTool({ name: "read_graph", arguments: {} });
-    assert.match(JSON.stringify(g.content), /"a"/);
+    const text = (g.content as { type: string; text: string }[])[0]!.text;
+    assert.deepEqual((JSON.parse(text) as { entities: { name: string }[] }).entities.map((e) => e.name), ["a"]);
     const denied = await client.callTool({ name: "delete_entities", arguments: { entityNames: ["a"] } });
     assert.equal(denied.isError, true);
   } finally {

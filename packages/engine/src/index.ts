@@ -2,6 +2,7 @@
 export * from "./policy/index.js";
 export * from "./jail/index.js";
 export * from "./audit/index.js";
+export * from "./transport/index.js";
 export {
   planResources,
   detectCgroupV2,

@@ -1,8 +1,9 @@
 /*
  * The seccomp user-notification supervisor: the hot loop that decides the syscalls the filter
- * sends to user space (openat, connect, bind, execve, ...) with the decision tables TypeScript
- * compiled (plan record P_SUP_TABLES). It runs in the mcpj-jail supervisor process, in the host's
- * namespaces, and is driven by the supervisor's poll loop in main.c.
+ * sends to user space (openat, open, creat, connect, bind, execve, execveat) with the decision
+ * tables TypeScript compiled (plan record P_SUP_TABLES, format in sup_tables.h). It runs in the
+ * mcpj-jail supervisor process, in the host's namespaces, and is driven by the supervisor's poll
+ * loop in main.c.
  */
 #ifndef MCPJ_SUPERVISOR_H
 #define MCPJ_SUPERVISOR_H
@@ -18,5 +19,11 @@ struct supervisor *supervisor_new(const struct plan *p, pid_t init_pid, int even
 /* Called when the listener is readable: receives and answers one notification. Returns 0, or -1
  * when the listener is finished (POLLHUP / no targets left). */
 int supervisor_on_ready(struct supervisor *s, int listener);
+
+/* Audit events waiting to be written to event_fd (poll it for POLLOUT while this is true). */
+int supervisor_events_pending(const struct supervisor *s);
+/* Writes queued events; block != 0 waits until all are out (before other writers use the fd and
+ * before exit, so that lines never interleave and none is lost). s may be NULL. */
+void supervisor_flush_events(struct supervisor *s, int block);
 
 #endif

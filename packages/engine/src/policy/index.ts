@@ -38,7 +38,3 @@ export {
   README_END,
 } from "./docs.js";
 export { loadNamedServer, listNamedServers, serversConfigPath, ServerEntrySchema, type NamedServer, type NamedServerOptions } from "./servers.js";
-// The audit API rides along until the engine's index exports "./audit/index.js" itself (then drop this).
-export * from "../audit/index.js";
-// The library transport rides along until the engine index exports "./transport/index.js" itself.
-export * from "../transport/index.js";

@@ -13,12 +13,13 @@
 //           interpreter cannot be run, path rules apply: PREFIX/bin/pythonX → PREFIX, and a
 //           PREFIX/pyvenv.cfg's `home =` names the base prefix.
 //   npx     node + npm's own scripts and /bin/sh (npm exec runs package bins through sh), a
-//           jail-private npm cache ($XDG_CACHE_HOME/mcp-j/npm, created 0700, mounted read-write at
+//           jail-private npm cache ($XDG_CACHE_HOME/mcp-j/npm, created 0700 (owned by 65534 when
+//           mcp-j runs as root, since that is who the jail is then), mounted read-write at
 //           $HOME/.npm in the jail, npm_config_cache pointing there), and egress to the registry that
 //           `npm config get registry` names for this user and directory (also passed in as
 //           npm_config_registry, since the user's .npmrc is not visible in the jail).
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -29,6 +30,8 @@ const run = promisify(execFile);
 
 /** HOME inside the jail (issue #2: HOME=/tmp). */
 export const JAIL_HOME = "/tmp";
+/** Host uid/gid the jail's 65534 maps to when mcp-j runs as root. */
+const JAIL_ROOT_MAPPED_UID = 65534;
 
 export interface ProfileContext {
   cwd: string;
@@ -212,6 +215,15 @@ export async function npxProfile(ctx: ProfileContext): Promise<PolicyInput> {
   const registry = await npmRegistry(ctx);
   const cache = npxCacheDir(ctx.env);
   mkdirSync(cache, { recursive: true, mode: 0o700 });
+  // As root, the jail runs as the host's nobody (65534, never root: DESIGN.md, Identity): the cache must
+  // belong to it, or npm inside the jail cannot write there. Unprivileged, the jail's uid maps to ours.
+  if (process.getuid?.() === 0) {
+    try {
+      if (statSync(cache).uid !== JAIL_ROOT_MAPPED_UID) chownSync(cache, JAIL_ROOT_MAPPED_UID, JAIL_ROOT_MAPPED_UID);
+    } catch {
+      /* reported by npm inside the jail if it matters */
+    }
+  }
   const nodeCtx: ProfileContext = { ...ctx, command: ["node"] };
   const node = nodeProfile(nodeCtx);
   const npmExec: string[] = [];

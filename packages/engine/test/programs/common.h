@@ -22,19 +22,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *errname(int e)
+__attribute__((unused)) static const char *errname(int e)
 {
     const char *n = strerrorname_np(e);
     return n != NULL ? n : "E_UNKNOWN";
 }
 
-static void report(const char *name, const char *value)
+__attribute__((unused)) static void report(const char *name, const char *value)
 {
     printf("%s=%s\n", name, value);
     fflush(stdout);
 }
 
-static void reportf(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reportf(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3), unused));
 static void reportf(const char *name, const char *fmt, ...)
 {
     char buf[4096];

@@ -231,6 +231,22 @@ static void op(const char *spec)
             t[n] = 0;
             reportf(spec, "link:%s", t);
         }
+    } else if (strcmp(name, "lines") == 0) {
+        /* Every line of a file, as "lines PATH.N=LINE", then "lines PATH=N". */
+        FILE *f = fopen(a, "re");
+        if (f == NULL) {
+            report(spec, errname(errno));
+            return;
+        }
+        char line[4096], key[1100];
+        int n = 0;
+        while (fgets(line, sizeof line, f) != NULL) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(key, sizeof key, "%s.%d", spec, n++);
+            report(key, line);
+        }
+        fclose(f);
+        reportf(spec, "%d", n);
     } else if (strcmp(name, "ls") == 0) {
         DIR *d = opendir(a);
         if (d == NULL) {

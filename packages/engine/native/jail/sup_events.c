@@ -1,0 +1,76 @@
+#include "sup_events.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void sup_events_init(struct sup_events *e, int fd)
+{
+    memset(e, 0, sizeof *e);
+    e->fd = fd;
+    struct stat st;
+    e->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    e->buf = malloc(SUP_EVENTS_CAP);
+    if (e->buf == NULL)
+        die_step("supervisor", ENOMEM, "out of memory");
+}
+
+static int append(struct sup_events *e, const char *s, size_t n)
+{
+    if (SUP_EVENTS_CAP - e->len < n + 1)
+        return -1;
+    memcpy(e->buf + e->len, s, n);
+    e->buf[e->len + n] = '\n';
+    e->len += n + 1;
+    return 0;
+}
+
+void sup_events_emit(struct sup_events *e, const struct line *l)
+{
+    if (e->dropped > e->dropped_reported) {
+        char msg[96];
+        int n = snprintf(msg, sizeof msg, "ev act=dropped count=%llu", e->dropped - e->dropped_reported);
+        if (append(e, msg, (size_t)n) < 0) {
+            e->dropped++;
+            return;
+        }
+        e->dropped_reported = e->dropped;
+    }
+    if (append(e, l->buf, l->len) < 0)
+        e->dropped++;
+}
+
+int sup_events_pending(const struct sup_events *e) { return e->len > 0; }
+
+void sup_events_flush(struct sup_events *e, int block)
+{
+    size_t off = 0;
+    while (off < e->len) {
+        ssize_t w;
+        if (e->is_socket)
+            w = send(e->fd, e->buf + off, e->len - off, MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
+        else
+            w = write(e->fd, e->buf + off, e->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && block) {
+            struct pollfd p = { .fd = e->fd, .events = POLLOUT };
+            if (poll(&p, 1, 1000) <= 0)
+                break;
+            continue;
+        }
+        if (w <= 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                off = e->len; /* mcp-j is gone: nobody to tell */
+            break;
+        }
+        off += (size_t)w;
+    }
+    memmove(e->buf, e->buf + off, e->len - off);
+    e->len -= off;
+}

@@ -1,0 +1,235 @@
+#include "sup_worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/futex.h>
+#include <linux/landlock.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#ifndef LANDLOCK_RULE_NET_PORT
+#define LANDLOCK_RULE_NET_PORT 2
+struct landlock_net_port_attr {
+    uint64_t allowed_access;
+    uint64_t port;
+};
+#endif
+#ifndef LANDLOCK_CREATE_RULESET_VERSION
+#define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#endif
+#define FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
+                     LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+enum { W_IDLE = 0, W_POSTED = 1, W_DONE = 2, W_INIT = 3 };
+
+/* Spinning a little before sleeping saves two context switches per job when a CPU is free. */
+#define SPINS 2000
+
+static void futex_wait(uint32_t *word, uint32_t val)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static uint32_t load(uint32_t *w) { return __atomic_load_n(w, __ATOMIC_ACQUIRE); }
+static void store(uint32_t *w, uint32_t v) { __atomic_store_n(w, v, __ATOMIC_RELEASE); }
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+static void wait_until(uint32_t *w, uint32_t want)
+{
+    for (int i = 0; i < SPINS; i++) {
+        if (load(w) == want)
+            return;
+        cpu_relax();
+    }
+    for (;;) {
+        uint32_t v = load(w);
+        if (v == want)
+            return;
+        futex_wait(w, v);
+    }
+}
+
+/* The same best-effort ABI masking as landlock.c, with the rule paths opened beneath the jail's
+ * root instead of our own. */
+static uint64_t fs_rights_for_abi(int abi)
+{
+    uint64_t r = (1ULL << 13) - 1;
+    if (abi >= 2) r |= LANDLOCK_ACCESS_FS_REFER;
+    if (abi >= 3) r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+    if (abi >= 5) r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    return r;
+}
+
+struct ruleset_attr_v6 {
+    uint64_t handled_access_fs, handled_access_net, scoped;
+};
+
+static int restrict_landlock(struct sup_worker *w)
+{
+    const struct plan *p = w->plan;
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    w->landlock_abi = abi < 0 ? 0 : (int)abi;
+    if (abi <= 0) {
+        /* The jail itself started, so the plan allows running without Landlock. */
+        return p->ll_min_abi == 0 ? 0 : (w->init_step = "landlock", -ENOSYS);
+    }
+    struct ruleset_attr_v6 attr = {
+        .handled_access_fs = p->ll_handled_fs & fs_rights_for_abi((int)abi),
+        .handled_access_net = abi >= 4 ? p->ll_handled_net : 0,
+        .scoped = abi >= 6 ? p->ll_scoped : 0,
+    };
+    size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+    int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+    if (fd < 0)
+        return w->init_step = "landlock ruleset", -errno;
+    for (size_t i = 0; i < p->n_ll_fs_rules; i++) {
+        const struct plan_ll_fs_rule *r = &p->ll_fs_rules[i];
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        int pfd = (int)syscall(SYS_openat2, w->root_fd, r->path, &how, sizeof how);
+        if (pfd < 0) {
+            int e = errno;
+            close(fd);
+            return w->init_step = "landlock rule path", -e;
+        }
+        struct stat st;
+        if (fstat(pfd, &st) < 0) {
+            int e = errno;
+            close(pfd);
+            close(fd);
+            return w->init_step = "landlock rule fstat", -e;
+        }
+        struct landlock_path_beneath_attr pb = {
+            .allowed_access = r->access & attr.handled_access_fs & (S_ISDIR(st.st_mode) ? ~0ULL : FILE_RIGHTS),
+            .parent_fd = pfd,
+        };
+        if (pb.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
+            int e = errno;
+            close(pfd);
+            close(fd);
+            return w->init_step = "landlock rule", -e;
+        }
+        close(pfd);
+    }
+    if (attr.handled_access_net != 0) {
+        for (size_t i = 0; i < p->n_ll_net_rules; i++) {
+            struct landlock_net_port_attr np = { .allowed_access = p->ll_net_rules[i].access & attr.handled_access_net,
+                                                 .port = p->ll_net_rules[i].port };
+            if (np.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
+                int e = errno;
+                close(fd);
+                return w->init_step = "landlock net rule", -e;
+            }
+        }
+    }
+    /* no_new_privs and Landlock domains are per thread: the loop thread keeps its rights. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, fd, 0) < 0) {
+        int e = errno;
+        close(fd);
+        return w->init_step = "landlock restrict", -e;
+    }
+    close(fd);
+    return 0;
+}
+
+static int take_identity(struct sup_worker *w)
+{
+    /* A private fs_struct: umask(0) here (the creating job applies the target's umask itself)
+     * must not change the loop thread's. */
+    if (unshare(CLONE_FS) < 0)
+        return w->init_step = "unshare(CLONE_FS)", -errno;
+    umask(0);
+    /* setfsuid/setfsgid and capset are per thread at the syscall level (glibc broadcasts
+     * setuid() to every thread, but not these). setfsuid reports the previous value; check. */
+    setfsgid(w->plan->host_gid);
+    if ((uint32_t)setfsgid((gid_t)-1) != w->plan->host_gid)
+        return w->init_step = "setfsgid", -EPERM;
+    setfsuid(w->plan->host_uid);
+    if ((uint32_t)setfsuid((uid_t)-1) != w->plan->host_uid)
+        return w->init_step = "setfsuid", -EPERM;
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return w->init_step = "capset", -errno;
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct sup_worker *w = arg;
+    int r = take_identity(w);
+    if (r == 0 && w->landlock)
+        r = restrict_landlock(w);
+    w->init_err = -r;
+    store(&w->state, W_DONE);
+    futex_wake(&w->state);
+    if (r < 0)
+        return NULL;
+    for (;;) {
+        wait_until(&w->state, W_POSTED);
+        w->fn(w->arg);
+        store(&w->state, W_DONE);
+        futex_wake(&w->state);
+    }
+    return NULL;
+}
+
+int sup_worker_start(struct sup_worker *w, const struct plan *p, int root_fd, int landlock)
+{
+    memset(w, 0, sizeof *w);
+    w->plan = p;
+    w->root_fd = root_fd;
+    w->landlock = landlock;
+    w->state = W_INIT;
+    if ((errno = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+        w->init_err = errno;
+        w->init_step = "pthread_create";
+        return -1;
+    }
+    wait_until(&w->state, W_DONE);
+    if (w->init_err != 0) {
+        pthread_join(w->thread, NULL);
+        return -1;
+    }
+    store(&w->state, W_IDLE);
+    return 0;
+}
+
+void sup_worker_run(struct sup_worker *w, void (*fn)(void *), void *arg)
+{
+    w->fn = fn;
+    w->arg = arg;
+    store(&w->state, W_POSTED);
+    futex_wake(&w->state);
+    wait_until(&w->state, W_DONE);
+    store(&w->state, W_IDLE);
+}
