@@ -22,8 +22,11 @@
         "native/jail/init.c",
         "native/jail/probe.c",
         "native/jail/supervisor.c",
+        "native/jail/sup_tables.c",
+        "native/jail/sup_events.c",
+        "native/jail/sup_worker.c",
       ],
-      "ldflags": ["-pie", "-Wl,-z,relro,-z,now"],
+      "ldflags": ["-pie", "-Wl,-z,relro,-z,now", "-pthread"],
     },
     {
       "target_name": "mcpj_native",

@@ -17,6 +17,7 @@ import {
   startEgressProxy,
   startJail,
   type EgressProxy,
+  type Jail,
   type JailExit,
   type Policy,
   type PreparedJail,
@@ -83,11 +84,20 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     }
     throw e;
   }
-  const audit = openAuditSink(policy, jailId, prepared.secrets);
-
   // 3. The jail, and the proxy between the client and it (messages queue in the pipes until the
   //    server reads them, so the proxy starts at once).
-  const jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  let jail: Jail;
+  try {
+    jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  } catch (e) {
+    await cgroup?.remove();
+    if (e instanceof JailError) {
+      say(io, e.message);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  const audit = openAuditSink(policy, jailId, prepared.secrets);
   const serverIn = jail.stdin;
   const serverOut = jail.stdout;
   if (serverIn === null || serverOut === null) throw new Error("jail started without stdio pipes");

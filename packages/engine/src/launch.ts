@@ -4,6 +4,8 @@
 import type { Policy } from "./policy/schema.js";
 import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/compile-plan.js";
 import { Jail, type StdioMode } from "./jail/jail.js";
+import { compileFilter, hostArch } from "./seccomp/index.js";
+import { compileTables, encodeTables } from "./supervisor/tables.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
 export const EGRESS_PORT = 3128;
@@ -15,9 +17,14 @@ export interface PrepareOptions {
   env: NodeJS.ProcessEnv;
   uid?: number;
   gid?: number;
-  /** Layers that other modules add; each is optional so that the jail core works alone. */
+  /** Layers that other modules add; each is optional so that the jail core works alone.
+   * seccomp/supervisorTables: undefined compiles them from the policy (the default: the filter
+   * with user notification on, and the supervisor's decision tables); null leaves them out. */
   seccomp?: Buffer | null;
   supervisorTables?: Buffer | null;
+  /** false: the filter without user notification (no supervisor decisions, no per-syscall audit;
+   * the deny tables still apply). For benchmarks and comparisons only. Default true. */
+  supervise?: boolean;
   rlimits?: PlanContext["rlimits"];
   cgroup?: string | null;
   extraEnv?: Record<string, string>;
@@ -29,6 +36,8 @@ export interface PreparedJail extends CompiledJail {
 
 export function prepareJail(o: PrepareOptions): PreparedJail {
   const network = o.policy.network.allow.length > 0;
+  const supervise = o.supervise !== false;
+  const seccomp = o.seccomp !== undefined ? o.seccomp : compileFilter({ arch: hostArch(), notify: supervise });
   const compiled = compileJailPlan(o.policy, o.command, {
     cwd: o.cwd,
     env: o.env,
@@ -36,11 +45,25 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     gid: o.gid ?? process.getgid?.() ?? 65534,
     netListenPort: network ? EGRESS_PORT : 0,
     extraEnv: o.extraEnv ?? {},
-    seccomp: o.seccomp ?? null,
+    seccomp,
     supervisorTables: o.supervisorTables ?? null,
     rlimits: o.rlimits,
     cgroup: o.cgroup ?? null,
   });
+  // The tables are compiled from the finished plan (its Landlock rules and exec allowlist), so the
+  // supervisor and the kernel layers decide from the same data.
+  if (o.supervisorTables === undefined && seccomp !== null && supervise) {
+    compiled.plan.supervisorTables = encodeTables(
+      compileTables({
+        plan: compiled.plan,
+        exec: compiled.exec.allow,
+        deny: o.policy.filesystem.deny,
+        grants: compiled.grants,
+        proxyPort: network ? EGRESS_PORT : 0,
+        logAllow: o.policy.audit.verbosity !== "denials",
+      }),
+    );
+  }
   return { ...compiled, network };
 }
 

@@ -195,7 +195,7 @@ describe("ESCAPES 5: a setuid-root binary runs with euid 65534", () => {
     const runner = program("suid");
     const probe = program("preload", ["-shared", "-fPIC"]);
     for (const bin of suidRoot) {
-      const r = await runProgram(runner, [bin, probe]);
+      const r = await runProgram(runner, [bin, probe], { policy: { filesystem: { exec: [bin] } } });
       assert.deepEqual({ preload: r.out.get("preload"), status: r.out.get("status") }, { preload: "65534 65534 65534", status: "exit:0" }, bin);
     }
   });
@@ -207,7 +207,7 @@ describe("ESCAPES 5: a setuid-root binary runs with euid 65534", () => {
     copyFileSync(program("whoami"), copy);
     chownSync(copy, 0, 0);
     chmodSync(copy, 0o4755);
-    const r = await runProgram(program("suid"), [copy], { policy: { filesystem: { ro: [dir] } } });
+    const r = await runProgram(program("suid"), [copy], { policy: { filesystem: { ro: [dir], exec: [copy] } } });
     assert.deepEqual({ whoami: r.out.get("whoami"), status: r.out.get("status") }, { whoami: "65534 65534 65534", status: "exit:0" });
   });
 });

@@ -4,6 +4,8 @@
 // and the kernel blocks it), and memory stays bounded by one line per direction plus stream buffers.
 import type { Readable, Writable } from "node:stream";
 
+const SEPARATE_NEWLINE_CHARS = 64 * 1024;
+
 type PausableStream = Pick<Readable, "pause" | "resume">;
 
 export class FlowReader {
@@ -38,6 +40,7 @@ export class FlowWriter {
   private completed = 0;
   private flushWaiters: Array<() => void> = [];
   private failed = false;
+  private corked = false;
   private readonly onWritten = (): void => {
     this.completed++;
     if (this.completed === this.issued) this.releaseFlushWaiters();
@@ -66,14 +69,48 @@ export class FlowWriter {
     return !this.failed && !this.stream.destroyed && !this.stream.writableEnded;
   }
 
-  /** Writes one line; when the stream is full, pauses `reader` (if any) until it drains. */
-  write(line: string, reader: FlowReader | null): void {
+  /** Writes one message and its newline; when the stream is full, pauses `reader` (if any) until
+   * it drains. */
+  write(json: string, reader: FlowReader | null): void {
     if (!this.isOpen) return;
-    this.issued++;
-    if (!this.stream.write(line, this.onWritten) && reader !== null) {
-      this.waiting.add(reader);
-      reader.block(this);
+    let accepted: boolean;
+    if (json.length < SEPARATE_NEWLINE_CHARS) {
+      this.issued++;
+      accepted = this.stream.write(`${json}\n`, this.onWritten);
+    } else {
+      // Appending "\n" to a large string makes a rope that must be flattened (copied) before it
+      // is encoded; two writes cost less than that copy.
+      this.issued += 2;
+      this.stream.write(json, this.onWritten);
+      accepted = this.stream.write("\n", this.onWritten);
     }
+    if (!accepted && reader !== null) this.blockOn(reader);
+  }
+
+  /** Writes a message already encoded (without its newline), and the newline. */
+  writeBytes(data: Buffer, reader: FlowReader | null): void {
+    if (!this.isOpen) return;
+    this.issued += 2;
+    this.stream.write(data, this.onWritten);
+    if (!this.stream.write("\n", this.onWritten) && reader !== null) this.blockOn(reader);
+  }
+
+  /** Groups the writes made until `uncork`, so many small messages leave in one system call. */
+  cork(): void {
+    if (this.corked || !this.isOpen) return;
+    this.corked = true;
+    this.stream.cork();
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.stream.uncork();
+  }
+
+  private blockOn(reader: FlowReader): void {
+    this.waiting.add(reader);
+    reader.block(this);
   }
 
   end(): void {

@@ -1,11 +1,12 @@
 // Splits a byte stream into lines on 0x0A *before* decoding, so a chunk boundary that cuts a UTF-8
 // sequence in two is harmless, and never holds more than `maxBytes` of one partial line.
-import { isUtf8 } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { TopLevelIdScanner, type ScanSummary } from "./id-scan.js";
 
 export type Frame =
-  /** A complete line, decoded; `bytes` is its size on the wire (without the line ending). */
-  | { readonly kind: "line"; readonly text: string; readonly bytes: number }
+  /** A complete line, decoded; `bytes` is its size on the wire (without the line ending), `data`
+   * its bytes (without the line ending; it may share memory with the chunk it arrived in). */
+  | { readonly kind: "line"; readonly text: string; readonly bytes: number; readonly data: Buffer }
   /** A line that is not valid UTF-8 (a parse error for that line, never a crash). */
   | { readonly kind: "undecodable"; readonly bytes: number }
   /** A line longer than the limit: discarded as it streamed past, with what could be recovered. */
@@ -47,8 +48,7 @@ export class LineFramer {
       } else if (nl !== -1) {
         this.completeLine(piece);
       } else {
-        // The chunk may be a slice of a larger pooled buffer: copy, so we hold only our bytes.
-        this.parts.push(Buffer.from(piece));
+        this.parts.push(ownBytes(piece));
         this.partialBytes += piece.length;
       }
       if (nl === -1) return;
@@ -76,11 +76,16 @@ export class LineFramer {
     // Tolerate "\r\n": the "\r" belongs to the line ending, not to the message.
     if (bytes > 0 && line[bytes - 1] === CR) line = line.subarray(0, bytes - 1);
     if (line.length === 0) return; // blank lines carry nothing; skipping them is harmless
-    if (!isUtf8(line)) {
+    // ASCII (most traffic) decodes faster as latin1, with the same result; anything else must be
+    // valid UTF-8: no replacement characters, so what we parse is exactly what was sent.
+    let text: string;
+    if (isAscii(line)) text = line.toString("latin1");
+    else if (isUtf8(line)) text = line.toString("utf8");
+    else {
       this.emit({ kind: "undecodable", bytes });
       return;
     }
-    this.emit({ kind: "line", text: line.toString("utf8"), bytes });
+    this.emit({ kind: "line", text, bytes, data: line });
   }
 
   private startDiscard(piece: Buffer): void {
@@ -98,4 +103,11 @@ export class LineFramer {
     this.discard = null;
     this.emit({ kind: "oversized", bytes: discard.bytes, scan: discard.scanner.summary() });
   }
+}
+
+/** A piece of a chunk that is kept while the line completes. A small view of a large buffer would
+ * pin all of it, so it is copied; a piece that is most of its buffer is kept as is (one copy fewer
+ * on the large messages where copies cost). */
+function ownBytes(piece: Buffer): Buffer {
+  return piece.byteLength * 2 < piece.buffer.byteLength ? Buffer.from(piece) : piece;
 }

@@ -68,6 +68,14 @@ export const BATCH_PROTOCOL_VERSION = "2025-03-26";
 // Long stray lines from the server are cut in the log; the whole line is never needed to debug.
 const MAX_LOGGED_CHARS = 4096;
 const PREVIEW_CHARS = 200;
+// Below this size, encoding the string again is cheaper than comparing it with the original.
+const REUSE_BYTES_CHARS = 64 * 1024;
+
+/** A line as it arrived: its decoded text and its bytes. */
+interface Wire {
+  readonly text: string;
+  readonly data: Buffer;
+}
 
 export function startProxy(client: ClientEnd, server: ServerEnd, options: ProxyOptions = {}): ProxySession {
   return new Session(client, server, checkOptions(options));
@@ -112,7 +120,7 @@ function toBuffer(chunk: unknown): Buffer {
  * the stack here, and must become an error for that message rather than a crash. */
 function serialize(value: unknown): string | null {
   try {
-    return `${JSON.stringify(value)}\n`;
+    return JSON.stringify(value);
   } catch {
     return null;
   }
@@ -161,7 +169,7 @@ class Session implements ProxySession {
         this.writers.server.end();
         resolve();
       };
-      clientInput.on("data", (chunk: unknown) => this.framers.client.push(toBuffer(chunk)));
+      clientInput.on("data", (chunk: unknown) => this.onChunk("client", chunk));
       clientInput.on("end", onEnd);
       clientInput.on("close", onEnd);
       clientInput.on("error", (e: Error) => {
@@ -178,7 +186,7 @@ class Session implements ProxySession {
         this.framers.server.end();
         resolve();
       };
-      server.output.on("data", (chunk: unknown) => this.framers.server.push(toBuffer(chunk)));
+      server.output.on("data", (chunk: unknown) => this.onChunk("server", chunk));
       server.output.on("end", onEnd);
       server.output.on("close", onEnd);
       server.output.on("error", (e: Error) => {
@@ -212,11 +220,24 @@ class Session implements ProxySession {
 
   // ---- framing --------------------------------------------------------------------------------
 
+  private onChunk(side: Side, chunk: unknown): void {
+    // One chunk often holds many messages (a client pipelining calls): corking sends their
+    // forwarded copies and answers in one write each way instead of one per message.
+    this.writers.client.cork();
+    this.writers.server.cork();
+    try {
+      this.framers[side].push(toBuffer(chunk));
+    } finally {
+      this.writers.client.uncork();
+      this.writers.server.uncork();
+    }
+  }
+
   private onFrame(side: Side, frame: Frame): void {
     if (side === "server" && this.goneCause !== null) return; // stop forwarding: the server is gone
     switch (frame.kind) {
       case "line":
-        this.onLine(side, frame.text, frame.bytes);
+        this.onLine(side, frame.text, frame.bytes, frame.data);
         return;
       case "undecodable":
         this.onUnparsable(side, "the line is not valid UTF-8", "(invalid UTF-8)", frame.bytes);
@@ -227,7 +248,7 @@ class Session implements ProxySession {
     }
   }
 
-  private onLine(side: Side, text: string, bytes: number): void {
+  private onLine(side: Side, text: string, bytes: number, data: Buffer): void {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -240,7 +261,7 @@ class Session implements ProxySession {
       else if (side === "server" && (typeof value !== "object" || value === null)) {
         // A bare scalar on a server's stdout is a stray print (console.log(42)), not protocol.
         this.onUnparsable(side, "not a JSON-RPC message", text, bytes);
-      } else this.onValue(side, value, bytes);
+      } else this.onValue(side, value, bytes, { text, data });
     } catch (e) {
       // A bug of ours must cost one message, not the session: answer it if it was a request.
       const id = isJsonObject(value) && isValidId(value["id"]) && "method" in value ? value["id"] : null;
@@ -308,7 +329,7 @@ class Session implements ProxySession {
     // would need memory proportional to the batch, which a peer controls.
     for (const element of batch) {
       if (allowed) {
-        this.onValue(side, element, bytes);
+        this.onValue(side, element, bytes, null);
         continue;
       }
       const v = validateMessage(element);
@@ -320,16 +341,16 @@ class Session implements ProxySession {
     }
   }
 
-  private onValue(side: Side, value: unknown, bytes: number): void {
+  private onValue(side: Side, value: unknown, bytes: number, wire: Wire | null): void {
     const v = validateMessage(value);
     if (!v.ok) {
       this.onInvalid(side, v);
       return;
     }
     const message = v.message;
-    if (message.kind === "request") this.onRequest(side, message);
-    else if (message.kind === "notification") this.onNotification(side, message);
-    else this.onResponse(side, message, bytes);
+    if (message.kind === "request") this.onRequest(side, message, wire);
+    else if (message.kind === "notification") this.onNotification(side, message, wire);
+    else this.onResponse(side, message, bytes, wire);
   }
 
   private onInvalid(side: Side, invalid: Pick<Invalid, "shape" | "id" | "code" | "reason">): void {
@@ -356,7 +377,7 @@ class Session implements ProxySession {
 
   // ---- routing --------------------------------------------------------------------------------
 
-  private onRequest(side: Side, request: RequestMessage): void {
+  private onRequest(side: Side, request: RequestMessage, wire: Wire | null): void {
     const table = this.pendingFrom[side];
     if (table.has(request.id)) {
       // Answering would settle the *first* request with that id in the sender's eyes; dropping the
@@ -399,10 +420,10 @@ class Session implements ProxySession {
       return;
     }
     table.add({ id: request.id, method: request.method, toolName, startedAt: performance.now() });
-    this.writers[other(side)].write(line, this.readers[side]);
+    this.forward(side, line, wire);
   }
 
-  private onNotification(side: Side, notification: NotificationMessage): void {
+  private onNotification(side: Side, notification: NotificationMessage, wire: Wire | null): void {
     if (side === "client" && this.goneCause !== null) return;
     if (notification.method === "notifications/cancelled") {
       const params = notification.raw["params"];
@@ -417,10 +438,10 @@ class Session implements ProxySession {
       this.say(`notification from the ${side} dropped: it could not be re-serialized (nested too deeply)`);
       return;
     }
-    this.writers[other(side)].write(line, this.readers[side]);
+    this.forward(side, line, wire);
   }
 
-  private onResponse(side: Side, response: ResponseMessage, bytes: number): void {
+  private onResponse(side: Side, response: ResponseMessage, bytes: number, wire: Wire | null): void {
     const table = this.pendingFrom[other(side)];
     const request = response.id === null ? null : table.take(response.id);
     if (request === null) {
@@ -440,7 +461,7 @@ class Session implements ProxySession {
     if (request.toolName !== null) {
       this.toolCall(request.id, request.toolName, request, toolOutcome(response), bytes);
     }
-    this.writers[other(side)].write(line, this.readers[side]);
+    this.forward(side, line, wire);
   }
 
   /** What the proxy learns from (or changes in) the server's answers to the client's requests. */
@@ -456,6 +477,15 @@ class Session implements ProxySession {
   }
 
   // ---- output ---------------------------------------------------------------------------------
+
+  /** Sends a re-serialized message on to the other side. When the re-serialization is byte for byte
+   * the line that arrived (the usual case), the bytes already in hand are sent instead of encoding
+   * the string again: the same output, one large copy fewer. */
+  private forward(from: Side, json: string, wire: Wire | null): void {
+    const writer = this.writers[other(from)];
+    if (wire !== null && json.length >= REUSE_BYTES_CHARS && json === wire.text) writer.writeBytes(wire.data, this.readers[from]);
+    else writer.write(json, this.readers[from]);
+  }
 
   private goneError(id: JsonRpcId): ErrorResponse {
     const cause = this.goneCause ?? "the server's input is closed";

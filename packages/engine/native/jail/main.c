@@ -267,7 +267,9 @@ int main(int argc, char **argv)
         struct pollfd fds[4] = {
             { .fd = sigfd, .events = POLLIN },
             { .fd = jail_open ? sv[0] : -1, .events = POLLIN },
-            { .fd = control != 2 ? control : -1, .events = 0 }, /* only POLLHUP: mcp-j is gone */
+            /* POLLHUP: mcp-j is gone. POLLOUT only while supervisor events wait to be written
+             * (the event path never blocks the notification loop, see sup_events.h). */
+            { .fd = control != 2 ? control : -1, .events = supervisor_events_pending(sup) ? POLLOUT : 0 },
             { .fd = listener, .events = POLLIN },
         };
         if (poll(fds, 4, -1) < 0) {
@@ -275,7 +277,11 @@ int main(int argc, char **argv)
                 continue;
             die_step("supervisor", errno, "poll");
         }
+        if (fds[2].revents & POLLOUT)
+            supervisor_flush_events(sup, 0);
         if (fds[1].revents) {
+            /* Whole event lines first: the relayed report must not land inside a half-written one. */
+            supervisor_flush_events(sup, 1);
             if (relay_one(sv[0], control, fdpass, &listener) == 0)
                 jail_open = 0;
             if (listener >= 0 && sup == NULL)
@@ -304,7 +310,9 @@ int main(int argc, char **argv)
                     continue;
                 }
                 if (waitpid(init, &status, WNOHANG) == init) {
-                    /* Relay what init said last (its "exit" line) before leaving. */
+                    /* Relay what init said last (its "exit" line) before leaving, after the
+                     * supervisor's pending events. */
+                    supervisor_flush_events(sup, 1);
                     while (jail_open && relay_one(sv[0], control, fdpass, &listener) > 0) {
                         struct pollfd pf = { .fd = sv[0], .events = POLLIN };
                         if (poll(&pf, 1, 0) <= 0)

@@ -262,11 +262,11 @@ const char *sup_meta_name(const struct sup_tables *t, int family, const uint8_t 
 
 void sup_normalize(char *path)
 {
-    /* Work segment by segment, writing back into the same buffer (output never outruns input). */
-    char *w = path; /* output end; path[0] is '/' */
+    /* Segments are written back into the same buffer, each with its leading '/'. The output never
+     * overtakes the input: every segment read was preceded by at least one '/'. */
+    char *w = path;
     const char *r = path;
-    *w++ = '/';
-    while (*r) {
+    for (;;) {
         while (*r == '/')
             r++;
         if (*r == 0)
@@ -278,18 +278,15 @@ void sup_normalize(char *path)
         if (n == 1 && s[0] == '.')
             continue;
         if (n == 2 && s[0] == '.' && s[1] == '.') {
-            if (w > path + 1) {
-                w--; /* the '/' after the last segment */
-                while (w > path + 1 && w[-1] != '/')
-                    w--;
-            }
+            while (w > path && *--w != '/')
+                ;
             continue;
         }
+        *w++ = '/';
         memmove(w, s, n);
         w += n;
-        *w++ = '/';
     }
-    if (w > path + 1)
-        w--; /* no trailing slash */
+    if (w == path)
+        *w++ = '/';
     *w = 0;
 }

@@ -1,12 +1,12 @@
 // Policy + command → JailPlan. Every decision about what the jail contains is made here, in one
 // place, as data: the mount plan, the Landlock rules, the environment, the command's path.
-import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { Policy } from "../policy/schema.js";
 import { parseSize } from "../policy/size.js";
 import { EXIT, JailError } from "./errors.js";
 import { resolveGrant, type ResolvedGrant } from "./grants.js";
-import { ALL_FS, FS, NET, READ, READ_EXEC, READ_WRITE, SCOPE } from "./landlock-rights.js";
+import { ALL_FS, FS, NET, READ, READ_WRITE, SCOPE } from "./landlock-rights.js";
 import { MountFlag, MountOp, type JailPlan, type LandlockFsRule, type MountStep, type Rlimit } from "./plan.js";
 
 /** The identity inside the jail: nobody/nogroup. */
@@ -37,6 +37,10 @@ export interface PlanContext {
 
 export interface CompiledJail {
   plan: JailPlan;
+  /** What may be executed (real jail paths). `allow`: what execve may name (the command, the
+   * policy's exec list, the interpreters of their shebang chains); `interpreters`: ELF
+   * interpreters, which only the kernel opens for exec. Both get Landlock EXECUTE, per file. */
+  exec: ExecAllowlist;
   grants: ResolvedGrant[];
   /** Secret values: never to be written to a log. */
   secrets: string[];
@@ -59,14 +63,16 @@ function baseMounts(tmpBytes: number, withCerts: boolean): { mounts: MountStep[]
   const rules: LandlockFsRule[] = [{ path: "/", access: FS.READ_DIR }];
 
   mounts.push(step(MountOp.Bind, "/usr", { src: "/usr", flags: RO }));
-  rules.push({ path: "/usr", access: READ_EXEC });
+  // Directories are readable only: EXECUTE is granted per file on the exec allowlist (see
+  // execAllowlist below), so a binary outside it cannot be started even from /usr.
+  rules.push({ path: "/usr", access: READ });
   for (const l of USR_LINKS) {
     if (!existsSync(l)) continue;
     const st = lstatSync(l);
     if (st.isSymbolicLink()) mounts.push(step(MountOp.Symlink, l, { src: readlinkSync(l) }));
     else if (st.isDirectory()) {
       mounts.push(step(MountOp.Bind, l, { src: l, flags: RO }));
-      rules.push({ path: l, access: READ_EXEC });
+      rules.push({ path: l, access: READ });
     }
   }
 
@@ -242,7 +248,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   const userMounts: MountStep[] = [];
   for (const g of grants) {
     userMounts.push(step(MountOp.Bind, g.dest, { src: g.src, flags: g.writable ? RW : RO }));
-    rules.push({ path: g.dest, access: g.writable ? READ_WRITE : READ_EXEC });
+    rules.push({ path: g.dest, access: g.writable ? READ_WRITE : READ });
     if (g.alias !== null && !grants.some((o) => o.dest === g.alias)) {
       userMounts.push(step(MountOp.Symlink, g.alias, { src: g.dest }));
     }
@@ -255,6 +261,8 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   const cwd = chooseCwd(policy, grants, ctx.cwd);
   const [cmd, ...args] = command as [string, ...string[]];
   const execPath = resolveCommand(cmd, mounts, grants, ctx.cwd);
+  const exec = execAllowlist(execPath, policy.filesystem.exec, mounts, grants);
+  for (const f of [...exec.allow, ...exec.interpreters]) rules.push({ path: f, access: FS.EXECUTE | FS.READ_FILE });
   const { env, secrets } = buildEnv(policy, ctx);
 
   const plan: JailPlan = {
@@ -287,5 +295,140 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
     netListenPort: netPort,
     supervisorTables: ctx.supervisorTables ?? null,
   };
-  return { plan, grants, secrets };
+  return { plan, grants, secrets, exec };
+}
+
+export interface ExecAllowlist {
+  allow: string[];
+  interpreters: string[];
+}
+
+/** A jail path → the real jail path of the file behind it (symlinks resolved on the host, then
+ * mapped back), or null when it is not a file on a read-only mount of the jail: writable mounts
+ * are noexec, and Landlock gives EXECUTE on read-only files only (W^X). */
+function realJailFile(mounts: MountStep[], grants: ResolvedGrant[], jailPath: string): string | null {
+  const host = jailToHost(mounts, jailPath);
+  if (host === null) return null;
+  let real: string;
+  try {
+    real = realpathSync(host);
+    if (!statSync(real).isFile()) return null;
+  } catch {
+    return null;
+  }
+  const back = hostToJail(grants, real);
+  if (back === null) return null;
+  const g = grants.find((o) => back === o.dest || back.startsWith(o.dest + "/"));
+  if (g?.writable) return null;
+  return back;
+}
+
+function readHead(file: string, n: number, offset = 0): Buffer {
+  const fd = openSync(file, "r");
+  try {
+    const b = Buffer.alloc(n);
+    const got = readSync(fd, b, 0, n, offset);
+    return b.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** PT_INTERP of a 64-bit little-endian ELF file (x86_64, aarch64), or null. */
+export function elfInterpreter(hostFile: string): string | null {
+  try {
+    const h = readHead(hostFile, 64);
+    if (h.length < 64 || h.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return null;
+    const phoff = Number(h.readBigUInt64LE(0x20));
+    const phentsize = h.readUInt16LE(0x36);
+    const phnum = h.readUInt16LE(0x38);
+    const ph = readHead(hostFile, phentsize * phnum, phoff);
+    for (let i = 0; i < phnum; i++) {
+      const o = i * phentsize;
+      if (o + 0x28 > ph.length) break;
+      if (ph.readUInt32LE(o) !== 3 /* PT_INTERP */) continue;
+      const off = Number(ph.readBigUInt64LE(o + 0x08));
+      const size = Number(ph.readBigUInt64LE(o + 0x20));
+      if (size === 0 || size > 4096) return null;
+      return readHead(hostFile, size, off).toString("latin1").replace(/\0.*$/s, "");
+    }
+  } catch {
+    /* unreadable: nothing to add */
+  }
+  return null;
+}
+
+/** The interpreter a "#!" line names, with `/usr/bin/env NAME` resolved to NAME too. */
+function shebang(hostFile: string): string[] {
+  let line: string;
+  try {
+    const h = readHead(hostFile, 256).toString("latin1");
+    if (!h.startsWith("#!")) return [];
+    line = h.slice(2).split("\n")[0]!.trim();
+  } catch {
+    return [];
+  }
+  const words = line.split(/[ \t]+/).filter(Boolean);
+  const interp = words[0];
+  if (interp === undefined || !interp.startsWith("/")) return [];
+  const out = [interp];
+  if (interp.endsWith("/env")) {
+    const rest = words.slice(1).filter((w) => w !== "-S" && !w.startsWith("-"));
+    if (rest[0] !== undefined) out.push(rest[0]);
+  }
+  return out;
+}
+
+function lookInPath(mounts: MountStep[], name: string): string | null {
+  if (name.startsWith("/")) return name;
+  for (const dir of JAIL_PATH.split(":")) {
+    const behind = jailToHost(mounts, `${dir}/${name}`);
+    if (behind !== null && isExecutableFile(behind)) return `${dir}/${name}`;
+  }
+  return null;
+}
+
+/**
+ * The exec allowlist (DESIGN.md "Filesystem"): the command resolved to its real path, the policy's
+ * filesystem.exec entries (host paths, as resolve.ts made them), for scripts every interpreter of
+ * the shebang chain (`/usr/bin/env`, then `node`), and the ELF interpreter (PT_INTERP) of each.
+ */
+export function execAllowlist(execPath: string, extra: string[], mounts: MountStep[], grants: ResolvedGrant[]): ExecAllowlist {
+  const allow = new Set<string>();
+  const interpreters = new Set<string>();
+  const visit = (jailPath: string, depth: number): void => {
+    const real = realJailFile(mounts, grants, jailPath);
+    if (real === null || allow.has(real) || depth > 4) return;
+    allow.add(real);
+    const host = jailToHost(mounts, real);
+    if (host === null) return;
+    const interp = elfInterpreter(host);
+    if (interp !== null) {
+      const r = realJailFile(mounts, grants, interp);
+      if (r !== null) interpreters.add(r);
+    }
+    for (const s of shebang(host)) {
+      const p = lookInPath(mounts, s);
+      if (p !== null) visit(p, depth + 1);
+    }
+  };
+  visit(execPath, 0);
+  for (const e of extra) {
+    // Extra entries are host paths: the jail sees them where the grants (or /usr) put them; a
+    // bare jail path (already as the jail sees it) works too.
+    let jailPath: string | null = null;
+    if (e.startsWith("/")) {
+      try {
+        jailPath = hostToJail(grants, realpathSync(e));
+      } catch {
+        jailPath = null;
+      }
+      if (jailPath === null && jailToHost(mounts, e) !== null) jailPath = e;
+    } else {
+      jailPath = lookInPath(mounts, e);
+    }
+    if (jailPath !== null) visit(jailPath, 0);
+  }
+  for (const a of allow) interpreters.delete(a);
+  return { allow: [...allow].sort(), interpreters: [...interpreters].sort() };
 }

@@ -9,7 +9,7 @@
 
 static int open_dir_path(const char *p)
 {
-    return open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /* Copies a file byte for byte (the "download a binary and run it" step of an attack). */
@@ -155,7 +155,7 @@ static void op(const char *spec)
         CHECK_FD(spec, open(p, O_WRONLY | O_CLOEXEC));
         close(fd);
     } else if (strcmp(name, "fdpath") == 0 && b != NULL) {
-        /* /proc/self/fd/N/REL where N is an O_PATH descriptor of directory a. */
+        /* /proc/self/fd/N/REL where N is a descriptor of directory a. */
         int dfd = open_dir_path(a);
         if (dfd < 0) {
             reportf(spec, "dir:%s", errname(errno));
@@ -248,20 +248,23 @@ static void op(const char *spec)
         fclose(f);
         reportf(spec, "%d", n);
     } else if (strcmp(name, "ls") == 0) {
-        DIR *d = opendir(a);
-        if (d == NULL) {
+        /* The directory's entries, sorted, comma-separated. */
+        struct dirent **list;
+        int n = scandir(a, &list, NULL, alphasort);
+        if (n < 0) {
             report(spec, errname(errno));
             return;
         }
         char names[4096] = "";
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            size_t l = strlen(names);
-            snprintf(names + l, sizeof names - l, "%s%s", l ? "," : "", e->d_name);
+        for (int i = 0; i < n; i++) {
+            const char *nm = list[i]->d_name;
+            if (strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
+                size_t l = strlen(names);
+                snprintf(names + l, sizeof names - l, "%s%s", l ? "," : "", nm);
+            }
+            free(list[i]);
         }
-        closedir(d);
+        free(list);
         reportf(spec, "list:%s", names);
     } else
         report(spec, "BAD_OP");

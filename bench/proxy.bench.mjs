@@ -1,0 +1,179 @@
+// Benchmark: tools/call round trips against server-everything's `echo`, direct stdio vs through the
+// proxy (in-process between this client and the child's pipes; no jail), measured in the same run.
+//   node bench/proxy.bench.mjs            (after `npx tsc -b packages/proxy`)
+//   BENCH_ROUNDS=5 node bench/proxy.bench.mjs
+// Every figure is printed next to the direct baseline measured in the same run, as a ratio; the
+// rounds alternate direct/proxy so drift in machine load affects both sides alike.
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const { startProxy } = await import(join(root, "packages/proxy/dist/src/index.js"));
+const require = createRequire(import.meta.url);
+const everything = join(dirname(require.resolve("@modelcontextprotocol/server-everything/package.json")), "dist/index.js");
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CALLS = 2000;
+const WARMUP = 300;
+
+/** A bare JSON-RPC client on a pair of streams: no SDK, so its own cost does not hide the proxy's. */
+class RawClient {
+  #pending = new Map();
+  #chunks = [];
+  #nextId = 1;
+  constructor(input, output) {
+    this.output = output;
+    input.on("data", (chunk) => this.#onData(chunk));
+  }
+  #onData(chunk) {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) break;
+      let line = chunk.subarray(start, nl);
+      if (this.#chunks.length > 0) {
+        this.#chunks.push(line);
+        line = Buffer.concat(this.#chunks);
+        this.#chunks = [];
+      }
+      this.#onLine(line);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.#chunks.push(chunk.subarray(start));
+  }
+  #onLine(line) {
+    const message = JSON.parse(line.toString("utf8"));
+    if (message.id === undefined || message.method !== undefined) return; // notifications, server requests
+    const resolve = this.#pending.get(message.id);
+    if (resolve === undefined) return;
+    this.#pending.delete(message.id);
+    resolve(message);
+  }
+  request(method, params) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (m) => (m.error ? reject(new Error(m.error.message)) : resolve(m.result)));
+      this.output.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
+    });
+  }
+  notify(method) {
+    this.output.write(`${JSON.stringify({ jsonrpc: "2.0", method })}\n`);
+  }
+}
+
+async function connect(mode) {
+  const child = spawn(process.execPath, [everything, "stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+  child.stderr.resume();
+  let client;
+  if (mode === "direct") {
+    client = new RawClient(child.stdout, child.stdin);
+  } else {
+    const toProxy = new PassThrough();
+    const fromProxy = new PassThrough();
+    startProxy({ input: toProxy, output: fromProxy }, { input: child.stdin, output: child.stdout }, { tools: { allow: [], deny: ["get-env"] } });
+    client = new RawClient(fromProxy, toProxy);
+  }
+  await client.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } });
+  client.notify("notifications/initialized");
+  const close = async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.stdin.end();
+    child.kill();
+    await exited;
+  };
+  return { client, close };
+}
+
+const echo = (client, message) => client.request("tools/call", { name: "echo", arguments: { message } });
+const now = () => process.hrtime.bigint();
+const us = (ns) => Number(ns) / 1000;
+
+async function sequential(client) {
+  for (let i = 0; i < WARMUP; i++) await echo(client, "warm");
+  const samples = [];
+  const t0 = now();
+  for (let i = 0; i < CALLS; i++) {
+    const s = now();
+    await echo(client, `m${i}`);
+    samples.push(us(now() - s));
+  }
+  return { samples, seconds: Number(now() - t0) / 1e9 };
+}
+
+async function inFlight(client) {
+  await Promise.all(Array.from({ length: WARMUP }, () => echo(client, "warm")));
+  const samples = [];
+  const t0 = now();
+  await Promise.all(
+    Array.from({ length: CALLS }, (_, i) => {
+      const s = now();
+      return echo(client, `m${i}`).then(() => samples.push(us(now() - s)));
+    }),
+  );
+  return { samples, seconds: Number(now() - t0) / 1e9 };
+}
+
+function large(bytes, count) {
+  const message = "a".repeat(bytes);
+  return async (client) => {
+    await echo(client, message); // warm-up
+    const samples = [];
+    const t0 = now();
+    for (let i = 0; i < count; i++) {
+      const s = now();
+      const result = await echo(client, message);
+      if (result.content[0].text.length !== bytes + "Echo: ".length) throw new Error("short echo");
+      samples.push(us(now() - s));
+    }
+    return { samples, seconds: Number(now() - t0) / 1e9, bytes: bytes * count };
+  };
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summarize(runs) {
+  const samples = runs.flatMap((r) => r.samples).sort((a, b) => a - b);
+  const seconds = runs.reduce((s, r) => s + r.seconds, 0);
+  const bytes = runs.reduce((s, r) => s + (r.bytes ?? 0), 0);
+  return {
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    perSecond: samples.length / seconds,
+    mbPerSecond: bytes / 2 ** 20 / seconds,
+  };
+}
+
+const scenarios = [
+  ["tools/call echo, 2,000 sequential", sequential],
+  ["tools/call echo, 2,000 in flight", inFlight],
+  ["echo 1 MiB message (x20)", large(2 ** 20, 20)],
+  ["echo 4 MiB message (x8)", large(4 * 2 ** 20, 8)],
+];
+
+console.log(`proxy bench: node ${process.version}, ${ROUNDS} alternating rounds per mode, server-everything over stdio`);
+const fmt = (n, d = 0) => n.toFixed(d).padStart(9);
+for (const [name, run] of scenarios) {
+  const results = { direct: [], proxy: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of round % 2 === 0 ? ["direct", "proxy"] : ["proxy", "direct"]) {
+      const { client, close } = await connect(mode);
+      results[mode].push(await run(client));
+      await close();
+    }
+  }
+  const d = summarize(results.direct);
+  const p = summarize(results.proxy);
+  const isLarge = name.startsWith("echo");
+  console.log(`\n${name}`);
+  console.log(`            p50 µs    p99 µs     calls/s${isLarge ? "     MiB/s" : ""}`);
+  for (const [label, s] of [["direct", d], ["proxy", p]]) {
+    console.log(`  ${label.padEnd(7)}${fmt(s.p50, 1)} ${fmt(s.p99, 1)}  ${fmt(s.perSecond, 0)}${isLarge ? ` ${fmt(s.mbPerSecond, 1)}` : ""}`);
+  }
+  const throughput = isLarge ? p.mbPerSecond / d.mbPerSecond : p.perSecond / d.perSecond;
+  console.log(`  proxy vs direct: p50 ${p.p50 - d.p50 >= 0 ? "+" : ""}${(p.p50 - d.p50).toFixed(1)} µs, p99 ${p.p99 - d.p99 >= 0 ? "+" : ""}${(p.p99 - d.p99).toFixed(1)} µs, throughput ${(throughput * 100).toFixed(1)}% of direct`);
+}

@@ -1,0 +1,107 @@
+// The supervisor's audit events: "ev k=v ..." lines from the C loop (parsed by jail/reports.ts into
+// { type: "event", fields }), decoded into a typed event, and the one human line mcp-j prints on
+// stderr for a denial.
+import { errnoName } from "../jail/errno.js";
+
+export type SupervisorSyscall = "openat" | "open" | "creat" | "connect" | "bind" | "execve" | "execveat";
+
+export interface SupervisorEvent {
+  action: "allow" | "deny" | "fail" | "dropped";
+  syscall: SupervisorSyscall | null;
+  /** Host pid of the thread that made the call. */
+  pid: number | null;
+  /** openat/exec: the path in the jail (the real path when it resolved); unix sockets: the address. */
+  path?: string;
+  /** connect/bind on IP sockets. */
+  address?: string;
+  port?: number;
+  /** The errno the jailed process got (0 when allowed). */
+  errno: number;
+  /** Why it was refused: glob (a deny rule), outside (not granted), readonly, exec (not on the exec
+   * allowlist), metadata, policy (destination not allowed), link (magic link or loop), kernel
+   * (Landlock / mode bits / read-only mount), fd, family, unreadable. */
+  reason?: string;
+  /** The deny glob or the metadata endpoint's name. */
+  rule?: string;
+  /** Milliseconds since the epoch. */
+  time: number;
+  /** For "dropped": how many events the bounded buffer lost. */
+  count?: number;
+}
+
+const SYSCALLS = new Set(["openat", "open", "creat", "connect", "bind", "execve", "execveat"]);
+
+export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
+  const act = f.act;
+  if (act !== "allow" && act !== "deny" && act !== "fail" && act !== "dropped") return null;
+  const num = (k: string): number | undefined => (f[k] !== undefined && /^-?\d+$/.test(f[k]!) ? Number(f[k]) : undefined);
+  const e: SupervisorEvent = {
+    action: act,
+    syscall: f.sc !== undefined && SYSCALLS.has(f.sc) ? (f.sc as SupervisorSyscall) : null,
+    pid: num("pid") ?? null,
+    errno: num("errno") ?? 0,
+    time: num("t") ?? Date.now(),
+  };
+  if (f.path !== undefined) e.path = f.path;
+  if (f.addr !== undefined) e.address = f.addr;
+  const port = num("port");
+  if (port !== undefined) e.port = port;
+  if (f.why !== undefined) e.reason = f.why;
+  if (f.rule !== undefined) e.rule = f.rule;
+  const count = num("count");
+  if (count !== undefined) e.count = count;
+  return e;
+}
+
+function target(e: SupervisorEvent): string {
+  if (e.address !== undefined) return e.address.includes(":") ? `[${e.address}]:${e.port ?? 0}` : `${e.address}:${e.port ?? 0}`;
+  return e.path ?? "?";
+}
+
+const REASONS: Record<string, (e: SupervisorEvent) => string> = {
+  glob: (e) => `it matches the deny rule ${e.rule ?? "?"}`,
+  outside: () => "it is outside every grant (--ro/--rw)",
+  readonly: () => "the grant is read-only",
+  exec: () => "it is not on the exec allowlist (--allow-exec PATH)",
+  metadata: (e) => `it is ${e.rule ?? "a cloud metadata endpoint"}`,
+  policy: () => "the destination is not allowed (network goes through the egress proxy: HTTP_PROXY)",
+  link: () => "it goes through a /proc magic link or a symlink loop",
+  kernel: () => "the kernel refused it (Landlock, file mode or read-only mount)",
+  fd: () => "the descriptor has no path in the jail (memfd or deleted file)",
+  family: () => "the socket family is not allowed",
+  unreadable: () => "its arguments could not be read",
+};
+
+const VERB: Record<SupervisorSyscall, string> = {
+  openat: "open",
+  open: "open",
+  creat: "create",
+  connect: "connect to",
+  bind: "bind to",
+  execve: "execute",
+  execveat: "execute",
+};
+
+/** One human line for a denial (or a dropped-events notice); null for anything else. */
+export function formatDenial(e: SupervisorEvent): string | null {
+  if (e.action === "dropped") return `mcp-j: the supervisor dropped ${e.count ?? "?"} audit event(s) (the event buffer was full)`;
+  if (e.action !== "deny") return null;
+  const verb = e.syscall !== null ? VERB[e.syscall] : "use";
+  const why = e.reason !== undefined ? (REASONS[e.reason]?.(e) ?? e.reason) : "policy";
+  const err = e.errno !== 0 ? ` (${errnoName(e.errno)})` : "";
+  return `mcp-j: denied: the server tried to ${verb} ${target(e)}: ${why}${err}${e.pid !== null ? ` [pid ${e.pid}]` : ""}`;
+}
+
+/** Prints each distinct denial once (same syscall kind, target and reason). */
+export function denialReporter(write: (line: string) => void): (e: SupervisorEvent) => void {
+  const seen = new Set<string>();
+  return (e) => {
+    const line = formatDenial(e);
+    if (line === null) return;
+    const key = e.action === "dropped" ? `dropped:${e.time}` : `${e.syscall === null ? "" : VERB[e.syscall]}|${target(e)}|${e.reason ?? ""}`;
+    if (seen.has(key)) return;
+    if (seen.size > 10_000) seen.clear();
+    seen.add(key);
+    write(line);
+  };
+}
