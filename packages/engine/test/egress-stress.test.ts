@@ -284,12 +284,13 @@ test("a peer that never reads: its origin is paused (memory bounded), others pro
   }
 });
 
-test("a client that leaves while its name is being resolved: nothing is connected, nothing leaks", async () => {
+test("a client that resets while its name is being resolved is dropped at once; nothing is connected", async () => {
   let release: (v: string[]) => void = () => {};
   let connects = 0;
   const h = await startProxy({
     allow: [`slow.test:${echoPort}`, `127.0.0.1:${echoPort}`],
     resolve: () => new Promise<string[]>((r) => (release = r)),
+    resolveTimeoutMs: 600_000, // longer than waitFor's deadline: only prompt detection passes
     connect: (t) => {
       connects++;
       return net.connect({ host: t.address, port: t.port, allowHalfOpen: true });
@@ -301,12 +302,36 @@ test("a client that leaves while its name is being resolved: nothing is connecte
     s.write(`CONNECT slow.test:${echoPort} HTTP/1.1\r\n\r\n`);
     await waitFor(() => h.proxy.stats().active === 1, "the request to arrive");
     await new Promise((r) => setTimeout(r, 50));
-    s.destroy();
+    s.resetAndDestroy();
     await waitFor(() => h.proxy.stats().active === 0, "the connection to be dropped");
     release(["127.0.0.1"]);
     await new Promise((r) => setImmediate(r));
     assert.equal(connects, 0);
     assert.equal(h.events.filter((e) => e.type === "net_allow").length, 0);
+  } finally {
+    await h.proxy.close();
+  }
+});
+
+test("early data and a half-close sent before the tunnel is up are relayed in order", async () => {
+  let release: (v: string[]) => void = () => {};
+  const h = await startProxy({
+    allow: [`slow.test:${echoPort}`, `127.0.0.1:${echoPort}`],
+    resolve: () => new Promise<string[]>((r) => (release = r)),
+  });
+  try {
+    const s = net.connect(h.proxy.port, "127.0.0.1");
+    let out = "";
+    s.setEncoding("latin1");
+    s.on("data", (d: string) => (out += d));
+    const ended = new Promise((r) => s.on("end", r));
+    s.write(`CONNECT slow.test:${echoPort} HTTP/1.1\r\n\r\nearly-`);
+    s.end("bytes");
+    await waitFor(() => h.proxy.stats().active === 1, "the request to arrive");
+    await new Promise((r) => setTimeout(r, 50));
+    release(["127.0.0.1"]);
+    await ended;
+    assert.equal(out, "HTTP/1.1 200 Connection established\r\n\r\nearly-bytes");
   } finally {
     await h.proxy.close();
   }

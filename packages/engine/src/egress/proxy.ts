@@ -89,6 +89,9 @@ export const EGRESS_DEFAULTS = {
   resolveTimeoutMs: 10_000,
 } as const;
 
+/** Client bytes held (beyond the head) while a request is decided; past this the client is paused. */
+const EARLY_DATA_MAX = 64 * 1024;
+
 /** How long an error answer waits for the client to read it and hang up before the socket is destroyed. */
 const LINGER_MS = 2_000;
 
@@ -124,6 +127,11 @@ interface Conn {
   allowedAt?: number;
   closeError?: string;
   done: boolean;
+  /** Bytes the client sent after the head, held while the request is decided. */
+  early?: Buffer[];
+  earlyBytes?: number;
+  clientEnded?: boolean;
+  stopEarly?: () => void;
 }
 
 export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
@@ -253,15 +261,43 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
       }
       if (end < 0) return;
       cleanup();
-      client.pause();
       const head = buf.subarray(0, end);
       const rest = buf.subarray(end);
-      dispatch(c, head, rest).catch((e: unknown) => {
+      holdEarlyData(c, rest);
+      dispatch(c, head).catch((e: unknown) => {
         teardown(c, (e as Error)?.message ?? String(e));
       });
     };
     client.on("data", onData);
     client.on("end", onEnd);
+  }
+
+  /**
+   * While the request is being decided (resolution, connect), keep reading the client so that a
+   * reset is noticed at once, holding what it sends early (pipelined body, a TLS ClientHello) up to
+   * EARLY_DATA_MAX bytes, beyond which it is paused. A FIN here is a half-close, relayed later.
+   */
+  function holdEarlyData(c: Conn, first: Buffer): void {
+    c.early = first.length > 0 ? [first] : [];
+    c.earlyBytes = first.length;
+    c.clientEnded = false;
+    const onData = (d: Buffer) => {
+      c.early?.push(d);
+      c.earlyBytes = (c.earlyBytes ?? 0) + d.length;
+      if ((c.earlyBytes ?? 0) > EARLY_DATA_MAX) c.client.pause();
+    };
+    const onEnd = () => {
+      c.clientEnded = true;
+    };
+    c.client.on("data", onData);
+    c.client.once("end", onEnd);
+    c.stopEarly = () => {
+      c.client.off("data", onData);
+      c.client.off("end", onEnd);
+      c.client.pause();
+      c.stopEarly = undefined;
+    };
+    if (c.earlyBytes > EARLY_DATA_MAX) c.client.pause();
   }
 
   function fail(c: Conn, status: NetErrorEvent["status"], reason: NetErrorEvent["reason"], message: string, host?: string, port?: number): void {
@@ -274,7 +310,7 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
     if (!c.client.destroyed) answer(c.client, status, message);
   }
 
-  async function dispatch(c: Conn, rawHead: Buffer, rest: Buffer): Promise<void> {
+  async function dispatch(c: Conn, rawHead: Buffer): Promise<void> {
     let head: RequestHead;
     let rawHost: string;
     let port: number;
@@ -371,14 +407,16 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
       type: "net_allow", ts: c.allowedAt, id: c.id, client: c.peer, method, host: d.host, port: d.port,
       address: used.address, family: used.family, rule: d.rule,
     });
+    c.stopEarly?.();
+    const early = c.early ?? [];
+    c.early = undefined;
     if (method === "CONNECT") {
       c.client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-      if (rest.length > 0) upstream.write(rest);
     } else {
       const o2 = origin as { path: string; hostHeader: string };
-      const fwd = Buffer.from(forwardHead(head, o2.path, o2.hostHeader), "latin1");
-      upstream.write(rest.length > 0 ? Buffer.concat([fwd, rest]) : fwd);
+      early.unshift(Buffer.from(forwardHead(head, o2.path, o2.hostHeader), "latin1"));
     }
+    if (early.length > 0) upstream.write(early.length === 1 ? (early[0] as Buffer) : Buffer.concat(early));
     splice(c, upstream);
   }
 
@@ -421,7 +459,8 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
     client.setTimeout(cfg.idleTimeoutMs, idle);
     upstream.setTimeout(cfg.idleTimeoutMs, idle);
     upstream.pipe(client);
-    client.pipe(upstream);
+    if (c.clientEnded) upstream.end(); // the client half-closed while the request was decided
+    else client.pipe(upstream);
   }
 
   /** Destroys both sides (errors, timeouts, close()). */
