@@ -2,7 +2,7 @@
 // each layer will do on this machine, and exit 0 only when the mandatory ones work.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { errnoName as errnoText, helperPath, parseReport } from "@mcp-j/engine";
+import { detectCgroupV2, errnoName as errnoText, helperPath, parseReport } from "@mcp-j/engine";
 
 import { type CommandIo } from "./io.js";
 
@@ -115,6 +115,16 @@ export function doctorRows(): DoctorRow[] {
     effect: pg.ok ? "connect/bind performed on a copy of the address (race-free)" : "mcp-j cannot supervise sockets (5.6+ needed)",
     mandatory: true,
     ok: pg.ok,
+  });
+  const cg = detectCgroupV2();
+  rows.push({
+    feature: "cgroup v2 (memory, pids)",
+    status: cg.usable ? `usable (${cg.route}: ${cg.parentDir}/mcp-j)` : "not usable",
+    effect: cg.usable
+      ? `each jail gets memory.max, memory.swap.max=0, pids.max${cg.controllers.includes("cpu") ? ", cpu.max with --cpus" : ""}; OOM kills reported`
+      : `rlimits instead (weaker: per process, no OOM report); --strict refuses to start. Why: ${cg.reason}`,
+    mandatory: false,
+    ok: true,
   });
   const io = sysctl("/proc/sys/kernel/io_uring_disabled");
   rows.push({

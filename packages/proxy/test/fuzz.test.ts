@@ -236,7 +236,10 @@ test(`fuzz: ${FRAMES} random and mutated frames through a session (seed ${SEED})
 
   for (let i = 0; i < FRAMES; i++) {
     const frame = gen.frame();
-    for (const id of expectedAnswers(frame)) {
+    const crlf = gen.rand() < 0.1;
+    // The oracle reads the line as it is on the wire: a "\r" of a "\r\n" ending counts toward the
+    // limit (the framer cannot know, mid-line, that a newline will follow it).
+    for (const id of expectedAnswers(crlf ? Buffer.concat([frame, Buffer.from("\r")]) : frame)) {
       if (id === null) expectedNulls++;
       else {
         expected.set(idKey(id), (expected.get(idKey(id)) ?? 0) + 1);
@@ -244,7 +247,7 @@ test(`fuzz: ${FRAMES} random and mutated frames through a session (seed ${SEED})
       }
     }
     for (const id of cancellations(frame)) cancelled.add(idKey(id));
-    const ending = Buffer.from(gen.rand() < 0.1 ? "\r\n" : "\n");
+    const ending = Buffer.from(crlf ? "\r\n" : "\n");
     pendingBytes.push(frame, ending);
     pendingLength += frame.length + ending.length;
     if (pendingLength > 64 * 1024) await flush();

@@ -370,7 +370,9 @@ static uint32_t needed_rights(int flags, int is_dir)
     return need;
 }
 
-/* 0, or EACCES with why/rule set. */
+/* Decides on the real path: a deny glob (a finer rule than any kernel layer has), or rights the
+ * grant does not give (the tables mirror the Landlock rules, so this refuses what Landlock would,
+ * with EACCES, before anything is created or truncated). Returns 0 or EACCES with why/rule set. */
 static int decide_path(const struct sup_tables *t, const char *real, uint32_t need, const char **why, const char **rule)
 {
     const struct sup_glob *g = sup_path_denied(t, real);
@@ -456,6 +458,8 @@ static void job_create(struct open_job *j, int flags)
         j->fd = (int)syscall(SYS_openat2, pfd, base, &h2, sizeof h2);
         if (j->fd < 0)
             j->err = errno;
+        else
+            j->why = NULL;
     }
     close(pfd);
 }
@@ -515,6 +519,7 @@ static void job_open(void *arg)
     }
     if ((flags & O_PATH) && j->reopen_fd < 0) {
         j->fd = o; /* the resolution is the answer */
+        j->why = NULL;
         return;
     }
     /* Reopen the very object resolved above: no name is looked up again. The permission checks
@@ -531,7 +536,10 @@ static void job_open(void *arg)
     j->fd = open(link, rf, j->mode);
     if (j->fd < 0) {
         j->err = errno;
-    } else if (clear_nb) {
+    } else {
+        j->why = NULL; /* the kernel agreed: nothing was refused */
+    }
+    if (j->fd >= 0 && clear_nb) {
         int fl = fcntl(j->fd, F_GETFL);
         if (fl >= 0)
             fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK);

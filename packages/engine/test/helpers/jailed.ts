@@ -68,12 +68,21 @@ function pidNamespaceOf(pid: number): string | null {
   }
 }
 
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
 /** Host pids whose PID namespace is ns (processes left over from a jail). */
 export function processesInNamespace(ns: string): number[] {
   const left: number[] = [];
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
-    if (pidNamespaceOf(Number(d)) === ns) left.push(Number(d));
+    if (pidNamespaceOf(Number(d)) === ns && !isZombie(Number(d))) left.push(Number(d));
   }
   return left;
 }
@@ -102,5 +111,12 @@ export async function runJailed(command: string[], o: RunOptions = {}): Promise<
   }
   const exit = await jail.exited;
   clearTimeout(timer);
+  // Issue 5: after every jail test, no process of the test's jail remains.
+  if (pidNamespace !== null) {
+    const end = Date.now() + 1000;
+    while (processesInNamespace(pidNamespace).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const left = processesInNamespace(pidNamespace);
+    if (left.length > 0) throw new Error(`processes of the jail (${pidNamespace}) outlived it: ${left.join(" ")}`);
+  }
   return { code: exit.code, stdout, stderr, exit, ready, reports, pidNamespace };
 }
