@@ -195,7 +195,11 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   for (const t of timers) clearTimeout(t);
   for (const s of signals) process.off(s, forward);
   const code = oomKilled ? EXIT_CODES.oom : exit.code;
-  await session.serverGone(describeEnd(exit, stoppedBy, oomKilled ? `out of memory (limit ${mib(memoryBytes)})` : null));
+  // Answer every pending request; a client that no longer reads must not keep us here forever.
+  await Promise.race([
+    session.serverGone(describeEnd(exit, stoppedBy, oomKilled ? `out of memory (limit ${mib(memoryBytes)})` : null)),
+    new Promise((r) => setTimeout(r, 2000).unref()),
+  ]);
   if (exit.error !== null) say(io, exit.error.message);
   await egress?.close();
   await cgroup?.remove();

@@ -88,8 +88,8 @@ describe("ESCAPES 1, 3, 4, 6, 7, 8: identity, namespaces, mounts (identity.c)", 
     assert.deepEqual(
       {
         // uid/gid 0 have no mapping in the jail's single-line maps: the kernel rejects the id
-        // itself (EINVAL) before any permission check could answer EPERM. Stronger than EPERM
-        // (there is no root to become); ESCAPES lists EPERM, see the report.
+        // itself (EINVAL) before any permission check could answer EPERM. Stronger than EPERM:
+        // there is no root to become (ESCAPES.md item 4 says EPERM; EINVAL is what this map gives).
         setresuid0: r.out.get("setresuid0"),
         setresgid0: r.out.get("setresgid0"),
         setuid0: r.out.get("setuid0"),
@@ -124,23 +124,21 @@ describe("ESCAPES 1, 3, 4, 6, 7, 8: identity, namespaces, mounts (identity.c)", 
 
   const namespaces = ["user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time"];
 
-  it("7. setns on each namespace through a pidfd of the server itself → EPERM", (t) => {
-    // The user namespace is the one the kernel alone would not refuse with EPERM (EINVAL: one is
-    // already in it): setns is refused by the seccomp filter.
-    if (!seccomp()) return void t.skip(needsSeccomp(r.out.get("setns_pidfd_user"), "EPERM"));
+  it("7. setns on /proc/self/ns/* → EPERM", (t) => {
+    // The kernel alone answers EINVAL for the user namespace (one is already in it) and EPERM
+    // for the others (no CAP_SYS_ADMIN); the seccomp filter refuses setns outright: EPERM.
+    if (!seccomp()) return void t.skip(needsSeccomp(r.out.get("setns_user"), "EPERM"));
     assert.deepEqual(
-      Object.fromEntries(namespaces.map((n) => [n, r.out.get(`setns_pidfd_${n}`)])),
+      Object.fromEntries(namespaces.map((n) => [n, r.out.get(`setns_${n}`)])),
       Object.fromEntries(namespaces.map((n) => [n, "EPERM"])),
     );
   });
 
-  it("7. setns on /proc/self/ns/*: the namespace links do not even open (ELOOP)", (t) => {
-    // /proc/self/ns/X are magic links: the supervisor resolves opens with RESOLVE_NO_MAGICLINKS,
-    // so there is no namespace descriptor to hand to setns.
-    if (!seccomp()) return void t.skip(needsSeccomp(r.out.get("setns_net"), "open:ELOOP"));
+  it("7. setns through a pidfd of the server itself (no path needed) → EPERM", (t) => {
+    if (!seccomp()) return void t.skip(needsSeccomp(r.out.get("setns_pidfd_user"), "EPERM"));
     assert.deepEqual(
-      Object.fromEntries(namespaces.map((n) => [n, r.out.get(`setns_${n}`)])),
-      Object.fromEntries(namespaces.map((n) => [n, "open:ELOOP"])),
+      Object.fromEntries(namespaces.map((n) => [n, r.out.get(`setns_pidfd_${n}`)])),
+      Object.fromEntries(namespaces.map((n) => [n, "EPERM"])),
     );
   });
 
@@ -253,16 +251,18 @@ describe("ESCAPES 9: /proc/self/mountinfo", () => {
 });
 
 describe("ESCAPES 10: nothing can be created under a read-only grant or its submounts", () => {
-  it("in /usr, the read-only root, /etc, a --ro grant → EROFS; /dev → EACCES (Landlock)", async () => {
+  it("in /usr, the read-only root, /etc, a --ro grant: open(O_CREAT) → EACCES, mkdir/symlink/unlink → EROFS", async () => {
     const p = programsDir;
     const table = {
-      // The mount is read-only: the VFS answers before Landlock (the supervisor, which performs
-      // the opens, returns what the kernel said).
-      "creat /usr/x": "EROFS",
-      "creat /usr/bin/x": "EROFS",
-      "creat /x": "EROFS",
-      "creat /etc/x": "EROFS",
-      [`creat ${p}/x`]: "EROFS",
+      // open(O_CREAT): the supervisor's openat emulation decides on its tables, which mirror the
+      // Landlock rules, and refuses a create outside the writable grants with EACCES before
+      // anything is created (supervisor.c decide_path) — the read-only mount (EROFS) is not reached.
+      "creat /usr/x": "EACCES",
+      "creat /usr/bin/x": "EACCES",
+      "creat /x": "EACCES",
+      "creat /etc/x": "EACCES",
+      [`creat ${p}/x`]: "EACCES",
+      // Every other way of creating reaches the kernel: the read-only mount answers first.
       "mkdir /usr/x": "EROFS",
       "mkdir /x": "EROFS",
       "symlink /tmp /etc/x": "EROFS",
@@ -291,7 +291,7 @@ describe("ESCAPES 10: nothing can be created under a read-only grant or its subm
     const table: Record<string, string> = {};
     for (const s of subs) table[`mkdir /hostdev${s.slice(4)}/mcpj-x`] = "EROFS";
     table["mkdir /hostdev/mcpj-x"] = "EROFS";
-    table["creat /hostdev/mcpj-x"] = "EROFS";
+    table["creat /hostdev/mcpj-x"] = "EACCES"; // the supervisor, as above
     // nodev: a device node reached through a grant cannot be opened.
     table["open_r /hostdev/null"] = "EACCES";
     assert.deepEqual(await fsops(table, { policy: { filesystem: { ro: ["/dev:/hostdev"] } } }), table);

@@ -14,10 +14,6 @@ export class FlowReader {
 
   constructor(private readonly stream: PausableStream) {}
 
-  get isPaused(): boolean {
-    return this.stopped || this.blockers.size > 0;
-  }
-
   block(writer: FlowWriter): void {
     if (this.blockers.size === 0 && !this.stopped) this.stream.pause();
     this.blockers.add(writer);
@@ -27,10 +23,12 @@ export class FlowReader {
     if (this.blockers.delete(writer) && this.blockers.size === 0 && !this.stopped) this.stream.resume();
   }
 
-  /** Stops reading for good (the peer is gone; its output no longer matters). */
-  stop(): void {
+  /** Reads on without limit from now on, for input that is discarded: the peer is gone, but its
+   * stream must still reach its end (and a process still writing must not block on a full pipe). */
+  drainForever(): void {
     this.stopped = true;
-    this.stream.pause();
+    this.blockers.clear();
+    this.stream.resume();
   }
 }
 

@@ -203,7 +203,7 @@ class Session implements ProxySession {
   serverGone(cause: string): Promise<void> {
     if (this.goneDone !== null) return this.goneDone;
     this.goneCause = cause;
-    this.readers.server.stop();
+    this.readers.server.drainForever();
     const pending = this.pendingFrom.client.drain();
     for (const request of pending) {
       this.send("client", this.goneError(request.id), null);
@@ -212,7 +212,8 @@ class Session implements ProxySession {
     // The server's own requests die with it: nobody is left to read their answers.
     this.pendingFrom.server.drain();
     this.emit({ type: "server_gone", cause, pending: pending.length });
-    this.say(`the server is gone (${cause}); answered ${pending.length} pending request(s) with an error`);
+    // Only worth a line when someone was waiting: the end itself is the caller's to report.
+    if (pending.length > 0) this.say(`the server is gone (${cause}); answered ${pending.length} pending request(s) with an error`);
     this.writers.server.end();
     this.goneDone = this.writers.client.flush();
     return this.goneDone;
@@ -221,12 +222,19 @@ class Session implements ProxySession {
   // ---- framing --------------------------------------------------------------------------------
 
   private onChunk(side: Side, chunk: unknown): void {
-    // One chunk often holds many messages (a client pipelining calls): corking sends their
-    // forwarded copies and answers in one write each way instead of one per message.
+    if (side === "server" && this.goneCause !== null) return; // stop forwarding: the server is gone
+    const bytes = toBuffer(chunk);
+    // A chunk that holds many messages (a client pipelining calls) is forwarded corked, in one
+    // write each way instead of one per message. A lone message is not: corking costs it latency.
+    const first = bytes.indexOf(0x0a);
+    if (first === -1 || bytes.indexOf(0x0a, first + 1) === -1) {
+      this.framers[side].push(bytes);
+      return;
+    }
     this.writers.client.cork();
     this.writers.server.cork();
     try {
-      this.framers[side].push(toBuffer(chunk));
+      this.framers[side].push(bytes);
     } finally {
       this.writers.client.uncork();
       this.writers.server.uncork();

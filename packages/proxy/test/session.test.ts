@@ -239,6 +239,10 @@ test("serverGone answers every pending client request with -32603 naming the cau
   assert.deepEqual(h.eventsOf("server_gone"), [{ type: "server_gone", cause, pending: 2 }]);
   assert.deepEqual(h.eventsOf("tool_call").map((e) => e.outcome), ["server-gone"]);
   assert.ok(h.serverIn.writableEnded, "the server's stdin is ended");
+  // The dead server's output is still read (and discarded) to its end.
+  h.serverOut.end(JSON.stringify(result(1, {})));
+  await h.session.serverOutputEnded;
+  assert.equal(h.toClient.lines.length, 4);
 });
 
 test("client EOF ends the server's stdin; server EOF resolves serverOutputEnded", async () => {

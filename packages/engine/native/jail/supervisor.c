@@ -28,6 +28,20 @@
  *   2. execve/execveat allowed by the exec allowlist: Landlock grants EXECUTE per file on exactly
  *      that allowlist and every writable mount is noexec, so a path rewritten after our check
  *      still cannot start anything else (ESCAPES 38).
+ *   4. openat with O_PATH, after the same decision on the copy (the kernel's ADDFD cannot pass
+ *      an O_PATH file). An O_PATH descriptor gives no access to content, and Landlock does not
+ *      check O_PATH opens at all: the mount namespace (what exists in the jail) is the kernel
+ *      layer that decides them. Every way from such a descriptor to content comes back here and
+ *      is decided on the real path: openat relative to it, /proc/self/fd/N (reopened by the
+ *      Landlocked worker), execveat(AT_EMPTY_PATH). A racing thread can at most fstat a file
+ *      that a deny glob hides.
+ *   5. a read-only open of the target's own /proc/PID files (/proc/self/status, maps, fd/...)
+ *      when the policy has no deny glob: then every rule of the tables is also a Landlock rule of
+ *      the jail (the tables are compiled from them), and the jail's PID namespace and read-only
+ *      /proc rule are what decides, whatever path the kernel re-reads. Opened by us, these files
+ *      would describe the jail from the opener's namespaces (host uids in status, uid_map), so
+ *      they are left to the kernel. With deny globs, the non-Landlocked worker opens them from
+ *      the jail's own procfs instead (pids right; uids in the opener's user namespace).
  *   3. execve whose arguments cannot be read at all (a non-dumpable target, e.g. the server's
  *      very first execve when mcp-j runs unprivileged): the same Landlock layer as in 2 decides,
  *      and the audit says the path was unreadable.
@@ -44,6 +58,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +107,6 @@ struct supervisor {
     struct seccomp_notif_resp *resp;
     int flags_set;
     int root_fd;   /* the jail's "/", -1 until a target lets us open it */
-    int proc_fd;   /* the host's /proc, for a target's own /proc/PID files */
     struct sup_worker ll;   /* jail identity + the jail's Landlock ruleset */
     struct sup_worker proc; /* jail identity only: a target's own /proc/PID files (see open_own_proc) */
     int workers;
@@ -556,7 +570,7 @@ out:
  * write goes through the Landlocked worker, where the jail's read-only /proc rule applies). */
 struct proc_job {
     struct supervisor *s;
-    char rel[PATH_MAX]; /* "<host tgid>/rest" beneath the host's /proc */
+    const char *path; /* "/proc/<own pid in the jail>/...", normalized: the jail's own procfs */
     int flags;
     int fd, err;
 };
@@ -564,11 +578,9 @@ struct proc_job {
 static void job_proc(void *arg)
 {
     struct proc_job *j = arg;
-    struct open_how how = { .flags = (uint64_t)((j->flags & VALID_OPEN_FLAGS & ~(O_CREAT | O_TRUNC)) | O_CLOEXEC),
-                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-    if (how.flags & O_PATH)
-        how.flags &= O_PATH_FLAGS;
-    j->fd = (int)syscall(SYS_openat2, j->s->proc_fd, j->rel, &how, sizeof how);
+    struct open_how how = { .flags = (uint64_t)((j->flags & VALID_OPEN_FLAGS & ~(O_CREAT | O_TRUNC | O_PATH)) | O_CLOEXEC),
+                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    j->fd = (int)syscall(SYS_openat2, j->s->root_fd, j->path, &how, sizeof how);
     j->err = j->fd < 0 ? errno : 0;
 }
 
@@ -667,8 +679,7 @@ struct supervisor *supervisor_new(const struct plan *p, pid_t init_pid, int even
     s->sizes.seccomp_notif_resp = (uint16_t)rs;
     s->req = calloc(1, rq);
     s->resp = calloc(1, rs);
-    s->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (s->req == NULL || s->resp == NULL || s->proc_fd < 0)
+    if (s->req == NULL || s->resp == NULL)
         die_step("supervisor", errno ? errno : ENOMEM, "supervisor set-up");
     return s;
 }
@@ -790,28 +801,25 @@ static void handle_open(struct supervisor *s, int listener, const struct seccomp
                 answer(s, listener, id, ENOENT, 0, 0);
                 return;
             }
-        } else if ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC | __O_TMPFILE))) {
+        } else if ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC | __O_TMPFILE | O_PATH))) {
             const char *why = NULL, *rule = NULL;
             int err = decide_path(&s->t, path, needed_rights(flags, 0) & ~SUP_R_DIR, &why, &rule);
-            struct proc_job pj = { .s = s, .flags = flags, .fd = -1, .err = err };
-            long nsp;
-            char t2;
-            const char *prest = rest;
-            char mapped[PATH_MAX];
-            /* task/<own jail tid>/...: the host's /proc names the thread by its host tid. */
-            if (sscanf(rest, "task/%ld%c", &nsp, &t2) >= 1 && nsp == ti.nspid) {
-                const char *after = strchr(rest + 5, '/');
-                snprintf(mapped, sizeof mapped, "task/%d%s", (int)tid, after ? after : "");
-                prest = mapped;
+            if (err == 0 && s->t.ndenies == 0) {
+                /* CONTINUE case 5 (see the top of this file). */
+                e.act = "allow";
+                emit(s, &e);
+                answer_continue(s, listener, id);
+                return;
             }
-            if ((size_t)snprintf(pj.rel, sizeof pj.rel, "%d%s%s", (int)ti.tgid, *prest ? "/" : "", prest) >= sizeof pj.rel)
-                err = ENAMETOOLONG;
+            struct proc_job pj = { .s = s, .path = path, .flags = flags, .fd = -1, .err = err };
             if (err == 0)
                 sup_worker_run(&s->proc, job_proc, &pj);
             e.why = why;
             e.rule = rule;
             if (err != 0 || pj.err != 0) {
                 int ee = err ? err : pj.err;
+                if (why == NULL && (ee == ELOOP || ee == EXDEV))
+                    e.why = why = "link"; /* /proc/self/root, cwd, exe: magic links */
                 if (why != NULL) {
                     deny(s, listener, id, &e, ee);
                 } else {
@@ -841,6 +849,13 @@ static void handle_open(struct supervisor *s, int listener, const struct seccomp
     if (j.fd >= 0) {
         e.act = "allow";
         emit(s, &e);
+        if ((flags & O_PATH) && own_fd < 0) {
+            /* CONTINUE case 4 (see the top of this file): ADDFD cannot pass O_PATH files. */
+            close(j.fd);
+            if (id_valid(listener, id))
+                answer_continue(s, listener, id);
+            return;
+        }
         answer_fd(s, listener, id, j.fd, flags & O_CLOEXEC);
         return;
     }
@@ -954,13 +969,8 @@ static void handle_exec(struct supervisor *s, int listener, const struct seccomp
 
 static void format_addr(int family, const uint8_t *a, char *out, size_t cap)
 {
-    if (family == 4)
-        snprintf(out, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-    else {
-        int n = 0;
-        for (int i = 0; i < 16 && (size_t)n < cap; i += 2)
-            n += snprintf(out + n, cap - (size_t)n, "%s%x", i ? ":" : "", (unsigned)(a[i] << 8 | a[i + 1]));
-    }
+    if (inet_ntop(family == 4 ? AF_INET : AF_INET6, a, out, (socklen_t)cap) == NULL)
+        snprintf(out, cap, "?");
 }
 
 static void handle_net(struct supervisor *s, int listener, const struct seccomp_notif *req, int sc)

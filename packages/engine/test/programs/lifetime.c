@@ -3,9 +3,11 @@
  *   exit N        exit with code N
  *   raise N       kill itself with signal N (default disposition)
  *   trap          report "ready", wait for SIGTERM/SIGINT/SIGHUP, report it, exit 7
+ *   wait          report "ready", wait with every signal at its default disposition
  *   daemon        start a daemonized grandchild (double fork, setsid, stdio closed, every
  *                 catchable termination signal ignored), report it, exit 0
  *   daemon-wait   the same, then wait forever (the test kills mcp-j or the supervisor)
+ *   daemon-stdin  the same, then exit 0 at the end of stdin (the test decides when)
  * Every mode first reports the PID namespace ("ns=pid:[N]"), which the test uses to find
  * whatever is left of the jail on the host.
  */
@@ -94,8 +96,20 @@ int main(int argc, char **argv)
         reportf("got", "%d", (int)got);
         return 7;
     }
+    if (strcmp(argv[1], "wait") == 0) {
+        report("ready", "1");
+        for (;;)
+            pause();
+    }
     if (strcmp(argv[1], "daemon") == 0) {
         daemonize();
+        return 0;
+    }
+    if (strcmp(argv[1], "daemon-stdin") == 0) {
+        daemonize();
+        char b[256];
+        while (read(0, b, sizeof b) > 0)
+            ;
         return 0;
     }
     if (strcmp(argv[1], "daemon-wait") == 0) {
