@@ -186,6 +186,15 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock)
     identity_assume(p);
     arm_pdeathsig(0, jail_sock);
 
+    /* No nested user namespaces, whatever happens to the seccomp filter: creating one needs no
+     * capability, and a namespace the jail owns would hand it mount and network powers over its
+     * own copies. The limit is per user namespace; ours is set to 0 while /proc is still the
+     * host's procfs (the jail's own /proc has no sys/), like bubblewrap's --disable-userns. */
+    int uf = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+    if (uf < 0 || write(uf, "0\n", 2) != 2)
+        die_step("userns", errno, "cannot forbid nested user namespaces (max_user_namespaces)");
+    close(uf);
+
     int proc_subset = 0;
     mounts_build(p, src_fds, &proc_subset);
     free(src_fds);

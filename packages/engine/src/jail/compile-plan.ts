@@ -257,6 +257,9 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   mounts.push(...userMounts);
   // The root tmpfs becomes read-only once everything is in place (ESCAPES 10).
   mounts.push(step(MountOp.RemountRo, "/"));
+  // /dev too: its tmpfs belongs to the jail's uid; read-only, nothing new can appear there (the
+  // device binds are mounts of their own and stay writable).
+  mounts.push(step(MountOp.RemountRo, "/dev"));
 
   const cwd = chooseCwd(policy, grants, ctx.cwd);
   const [cmd, ...args] = command as [string, ...string[]];
