@@ -122,3 +122,22 @@ createInterface({ input: process.stdin }).on("line", (l) => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("--profile npx: `npx -y` downloads a server through the egress proxy into the jail-private cache and runs it", async () => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [mcpjBin, "--profile", "npx", "--", "npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"],
+    stderr: "pipe",
+    cwd: repoRoot,
+  });
+  let err = "";
+  transport.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  const client = new Client({ name: "mcpj-e2e-npx", version: "1.0.0" });
+  try {
+    await client.connect(transport);
+    const tools = await client.listTools();
+    assert.ok(tools.tools.some((t) => t.name === "read_graph"), err);
+  } finally {
+    await client.close().catch(() => {});
+  }
+});

@@ -389,6 +389,12 @@ test("disallowed names are 403 without a look-up; the apex of a wildcard is not 
       assert.equal(r.status, 403, target);
       assert.match(r.body, /is not allowed by --allow-net \(blocked\)\n$/);
     }
+    // ESCAPES 40 through the proxy: public literals need an explicit IP allow.
+    for (const target of ["1.1.1.1:443", "[2606:4700:4700::1111]:443", "16843009:443"]) {
+      const p = await connectTunnel(h.proxy.port, target);
+      assert.equal(p.status, 403, target);
+      assert.match(p.body, /port 443 is not allowed by --allow-net \(blocked\)\n$/);
+    }
     const r = await run("curl", ["-sS", "--max-time", "10", "-x", `http://127.0.0.1:${h.proxy.port}`, "http://evil.test/"]);
     assert.equal(r.stdout, "mcp-j: evil.test:80 is not allowed by --allow-net (blocked)\n");
     assert.deepEqual(h.resolves, []);

@@ -64,13 +64,14 @@ describe("ESCAPES 11, 12, 27: processes (procs.c)", () => {
 });
 
 describe("ESCAPES 13, 14, 15: devices, /proc's kernel files, cgroups", () => {
-  it("13. mknod of a device → EACCES; /dev/mem, /dev/kmsg, /dev/tty → ENOENT", async () => {
+  it("13. mknod of a device → EACCES (EROFS in /dev); /dev/mem, /dev/kmsg, /dev/tty → ENOENT", async () => {
     const table = {
       // Landlock refuses MAKE_BLOCK/MAKE_CHAR everywhere (no rule grants them) and the kernel
       // checks it before vfs_mknod's CAP_MKNOD test (which would answer EPERM): EACCES.
       "mknod_blk /tmp/blk": "EACCES",
       "mknod_chr /tmp/mem": "EACCES",
-      "mknod_blk /dev/blk": "EACCES",
+      // In /dev the read-only mount answers first.
+      "mknod_blk /dev/blk": "EROFS",
       // /dev holds null, zero, full, random, urandom and nothing else.
       "open_r /dev/mem": "ENOENT",
       "open_r /dev/kmem": "ENOENT",

@@ -45,7 +45,7 @@ enum { W_IDLE = 0, W_POSTED = 1, W_DONE = 2, W_INIT = 3 };
 #define SPINS_DONE 400
 #endif
 #ifndef SPINS_IDLE
-#define SPINS_IDLE 0
+#define SPINS_IDLE 50
 #endif
 
 static void futex_wait(uint32_t *word, uint32_t val)

