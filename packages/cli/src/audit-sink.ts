@@ -2,7 +2,7 @@
 // one human line on stderr. The layers know nothing of the audit log; this is the one place that
 // maps their event types onto it.
 import type { ProxyEvent } from "@mcp-j/proxy";
-import { openAuditLog, parseSize, type AuditEventInput, type AuditLog, type CgroupEvent, type EgressEvent, type Policy } from "@mcp-j/engine";
+import { errnoName, openAuditLog, parseSize, type AuditEventInput, type AuditLog, type CgroupEvent, type EgressEvent, type Policy, type SupervisorEvent } from "@mcp-j/engine";
 
 export interface AuditSink {
   readonly jailId: string;
@@ -10,6 +10,7 @@ export interface AuditSink {
   proxy(e: ProxyEvent): void;
   egress(e: EgressEvent): void;
   cgroup(e: CgroupEvent): void;
+  syscall(e: SupervisorEvent): void;
   close(): Promise<void>;
 }
 
@@ -117,6 +118,28 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
         event: e.type,
         ...(e.limitBytes !== undefined ? { value: e.limitBytes } : e.limitPids !== undefined ? { value: e.limitPids } : {}),
         detail: `count ${e.count}`,
+      });
+    },
+    syscall(e) {
+      if (e.action === "dropped") {
+        write({ type: "audit.dropped", jail: jailId, count: e.count ?? 1 });
+        return;
+      }
+      const exec = e.syscall === "execve" || e.syscall === "execveat";
+      const net = e.syscall === "connect" || e.syscall === "bind";
+      write({
+        type: "syscall",
+        jail: jailId,
+        ts: new Date(e.time).toISOString(),
+        ...(e.pid !== null ? { pid: e.pid } : {}),
+        syscall: e.syscall ?? "unknown",
+        decision: e.action === "allow" ? "allow" : "deny",
+        ...(e.path !== undefined ? { path: e.path } : {}),
+        ...(exec ? { access: "exec" as const } : {}),
+        ...(net && e.address !== undefined ? { addr: e.address.includes(":") ? `[${e.address}]:${e.port ?? 0}` : `${e.address}:${e.port ?? 0}` } : {}),
+        ...(net && e.address === undefined && e.path !== undefined ? { addr: `unix:${e.path}` } : {}),
+        ...(e.reason !== undefined ? { reason: e.rule !== undefined ? `${e.reason}: ${e.rule}` : e.reason } : {}),
+        ...(e.errno !== 0 ? { errno: errnoName(e.errno) } : {}),
       });
     },
     async close() {

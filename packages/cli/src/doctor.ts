@@ -2,7 +2,7 @@
 // each layer will do on this machine, and exit 0 only when the mandatory ones work.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { detectCgroupV2, errnoName as errnoText, helperPath, parseReport } from "@mcp-j/engine";
+import { detectCgroupV2, errnoName as errnoText, helperPath, JailError, parseReport } from "@mcp-j/engine";
 
 import { type CommandIo } from "./io.js";
 
@@ -152,7 +152,16 @@ export async function doctorCommand(argv: string[], io: CommandIo): Promise<numb
     io.stderr.write(`mcp-j doctor: unknown argument ${unknown[0]} (usage: mcp-j doctor [--json])\n`);
     return 2;
   }
-  const rows = doctorRows();
+  let rows: DoctorRow[];
+  try {
+    rows = doctorRows();
+  } catch (e) {
+    if (e instanceof JailError) {
+      io.stderr.write(`mcp-j doctor: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
   const ok = rows.every((r) => !r.mandatory || r.ok);
   if (json) {
     io.stdout.write(JSON.stringify({ ok, features: rows }, null, 2) + "\n");

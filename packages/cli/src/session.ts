@@ -7,6 +7,8 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
 import { startProxy } from "@mcp-j/proxy";
 import {
+  decodeEvent,
+  denialReporter,
   EGRESS_PORT,
   JailError,
   parseSize,
@@ -117,6 +119,16 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       log: (line) => say(io, line),
     },
   );
+
+  // The supervisor's decisions: every one to the audit log, each distinct denial once on stderr.
+  const reportDenial = denialReporter((line) => say(io, line));
+  jail.onReport((r) => {
+    if (r.type !== "event") return;
+    const e = decodeEvent(r.fields);
+    if (e === null) return;
+    audit.syscall(e);
+    reportDenial(e);
+  });
 
   let oomKilled = false;
   cgroup?.onEvent((e) => {

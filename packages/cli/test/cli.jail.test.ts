@@ -48,7 +48,7 @@ test("a server killed by signal N makes mcp-j exit 128+N", async () => {
 
 test("SIGTERM to mcp-j reaches the server", async () => {
   // The server traps TERM and reports it on stderr, then exits 42.
-  const child = startMcpj(["--", "/bin/sh", "-c", "trap 'echo got-term >&2; exit 42' TERM; echo started >&2; while :; do sleep 0.05; done"]);
+  const child = startMcpj(["--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap 'echo got-term >&2; exit 42' TERM; echo started >&2; while :; do sleep 0.05; done"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
@@ -60,7 +60,7 @@ test("SIGTERM to mcp-j reaches the server", async () => {
 });
 
 test("client closes stdin: the server gets EOF, and one that ignores it is stopped (SIGTERM after --grace)", async () => {
-  const child = startMcpj(["--grace", "200ms", "--", "/bin/sh", "-c", "trap '' PIPE; echo up >&2; while :; do sleep 0.05; done"]);
+  const child = startMcpj(["--grace", "200ms", "--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap '' PIPE; echo up >&2; while :; do sleep 0.05; done"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
@@ -71,7 +71,7 @@ test("client closes stdin: the server gets EOF, and one that ignores it is stopp
 });
 
 test("a server that ignores SIGTERM is killed after the second grace period (exit 137)", async () => {
-  const child = startMcpj(["--grace", "200ms", "--", "/bin/sh", "-c", "trap '' TERM; echo up >&2; while :; do sleep 0.05; done"]);
+  const child = startMcpj(["--grace", "200ms", "--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap '' TERM; echo up >&2; while :; do sleep 0.05; done"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
@@ -82,7 +82,7 @@ test("a server that ignores SIGTERM is killed after the second grace period (exi
 });
 
 test("SIGKILL to mcp-j: the supervisor and every jail process (a daemonized grandchild too) are gone within 1 s", async () => {
-  const child = startMcpj(["--", "/bin/sh", "-c", "(setsid sleep 60 &) ; echo up >&2; sleep 60"]);
+  const child = startMcpj(["--allow-exec", "sleep", "--allow-exec", "setsid", "--", "/bin/sh", "-c", "(setsid sleep 60 &) ; echo up >&2; sleep 60"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));

@@ -60,7 +60,9 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
         deny: o.policy.filesystem.deny,
         grants: compiled.grants,
         proxyPort: network ? EGRESS_PORT : 0,
-        logAllow: o.policy.audit.verbosity !== "denials",
+        // Allowed decisions only matter to an audit log that records them: without one, the
+        // supervisor reports denials only (each reported event costs a line through mcp-j).
+        logAllow: o.policy.audit.file !== undefined && o.policy.audit.verbosity !== "denials",
       }),
     );
   }

@@ -10,8 +10,8 @@
  *   -> act on the copy ourselves and answer with the result.
  *
  * What is emulated and what is continued:
- *   openat/open/creat  EMULATED, always. A worker thread with the jail's identity and its Landlock
- *                      ruleset resolves the copied path beneath the jail's root (openat2
+ *   openat/open/creat  EMULATED (except cases 4 and 5 below). A worker thread with the jail's
+ *                      identity and its Landlock ruleset resolves the copied path beneath the jail's root (openat2
  *                      RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, O_PATH), the tables decide on the
  *                      real path it reached, and the file is then reopened through that very
  *                      O_PATH descriptor (no second name lookup to race) with the requested flags;
@@ -28,6 +28,9 @@
  *   2. execve/execveat allowed by the exec allowlist: Landlock grants EXECUTE per file on exactly
  *      that allowlist and every writable mount is noexec, so a path rewritten after our check
  *      still cannot start anything else (ESCAPES 38).
+ *   3. execve whose arguments cannot be read at all (a non-dumpable target, e.g. the server's
+ *      very first execve when mcp-j runs unprivileged): the same Landlock layer as in 2 decides,
+ *      and the audit says the path was unreadable.
  *   4. openat with O_PATH, after the same decision on the copy (the kernel's ADDFD cannot pass
  *      an O_PATH file). An O_PATH descriptor gives no access to content, and Landlock does not
  *      check O_PATH opens at all: the mount namespace (what exists in the jail) is the kernel
@@ -42,9 +45,6 @@
  *      would describe the jail from the opener's namespaces (host uids in status, uid_map), so
  *      they are left to the kernel. With deny globs, the non-Landlocked worker opens them from
  *      the jail's own procfs instead (pids right; uids in the opener's user namespace).
- *   3. execve whose arguments cannot be read at all (a non-dumpable target, e.g. the server's
- *      very first execve when mcp-j runs unprivileged): the same Landlock layer as in 2 decides,
- *      and the audit says the path was unreadable.
  * If this process dies, the kernel fails every notified syscall with ENOSYS: the jail fails closed.
  */
 #include "supervisor.h"
@@ -403,6 +403,20 @@ static int decide_path(const struct sup_tables *t, const char *real, uint32_t ne
     return 0;
 }
 
+/* openat2 with RESOLVE_IN_ROOT/RESOLVE_BENEATH fails with EAGAIN when any rename or mount anywhere
+ * on the system raced a ".." step (it cannot prove the step stayed inside): retry, as the man
+ * page says, a bounded number of times. */
+static int openat2_retry(int dfd, const char *path, struct open_how *how)
+{
+    int fd = -1;
+    for (int i = 0; i < 64; i++) {
+        fd = (int)syscall(SYS_openat2, dfd, path, how, sizeof *how);
+        if (fd >= 0 || errno != EAGAIN)
+            break;
+    }
+    return fd;
+}
+
 /* ---------------------------------------------------------------- worker jobs */
 
 struct open_job {
@@ -454,7 +468,7 @@ static void job_create(struct open_job *j, int flags)
         return;
     }
     struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-    int pfd = (int)syscall(SYS_openat2, j->s->root_fd, parent, &how, sizeof how);
+    int pfd = openat2_retry(j->s->root_fd, parent, &how);
     if (pfd < 0) {
         j->err = errno;
         return;
@@ -469,7 +483,7 @@ static void job_create(struct open_job *j, int flags)
     if (j->err == 0) {
         struct open_how h2 = { .flags = (uint64_t)((flags & VALID_OPEN_FLAGS) | O_CLOEXEC), .mode = j->mode,
                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-        j->fd = (int)syscall(SYS_openat2, pfd, base, &h2, sizeof h2);
+        j->fd = openat2_retry(pfd, base, &h2);
         if (j->fd < 0)
             j->err = errno;
         else
@@ -498,7 +512,7 @@ static void job_open(void *arg)
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
             rf |= O_NOFOLLOW;
         struct open_how how = { .flags = rf, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        o = (int)syscall(SYS_openat2, s->root_fd, j->path, &how, sizeof how);
+        o = openat2_retry(s->root_fd, j->path, &how);
         if (o < 0) {
             int e = errno;
             if (e == ENOENT && (flags & O_CREAT)) {
@@ -580,7 +594,7 @@ static void job_proc(void *arg)
     struct proc_job *j = arg;
     struct open_how how = { .flags = (uint64_t)((j->flags & VALID_OPEN_FLAGS & ~(O_CREAT | O_TRUNC | O_PATH)) | O_CLOEXEC),
                             .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-    j->fd = (int)syscall(SYS_openat2, j->s->root_fd, j->path, &how, sizeof how);
+    j->fd = openat2_retry(j->s->root_fd, j->path, &how);
     j->err = j->fd < 0 ? errno : 0;
 }
 
@@ -596,7 +610,7 @@ static void job_exec(void *arg)
 {
     struct exec_job *j = arg;
     struct open_how how = { .flags = O_PATH | O_CLOEXEC | (j->nofollow ? O_NOFOLLOW : 0), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-    int o = (int)syscall(SYS_openat2, j->s->root_fd, j->path, &how, sizeof how);
+    int o = openat2_retry(j->s->root_fd, j->path, &how);
     j->err = 0;
     if (o < 0) {
         j->err = errno;

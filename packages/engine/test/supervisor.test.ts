@@ -1,0 +1,84 @@
+// The supervisor's TypeScript half: table compilation and encoding, event decoding, denial lines.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { addressBytes, compileTables, denyGlob, encodeTables, rightsOf, TABLES_MAGIC } from "../src/supervisor/tables.js";
+import { decodeEvent, denialReporter, formatDenial } from "../src/supervisor/events.js";
+import { parseReport } from "../src/jail/reports.js";
+import { FS, READ, READ_WRITE } from "../src/jail/landlock-rights.js";
+import { PolicySchema } from "../src/policy/schema.js";
+import { prepareJail } from "../src/launch.js";
+
+describe("supervisor tables", () => {
+  it("maps Landlock rights to the supervisor's coarse rights", () => {
+    assert.equal(rightsOf(READ), 1 | 4);
+    assert.equal(rightsOf(READ_WRITE), 1 | 2 | 4);
+    assert.equal(rightsOf(FS.READ_DIR), 4);
+    assert.equal(rightsOf(FS.EXECUTE | FS.READ_FILE), 1);
+  });
+
+  it("deny globs: relative ones match at any depth, host paths move to their grant's place", () => {
+    const grants = [{ src: "/home/u/proj", dest: "/work", alias: null, writable: false, isDir: true }];
+    assert.equal(denyGlob("**/.env", grants), "/**/.env");
+    assert.equal(denyGlob(".env", grants), "/**/.env");
+    assert.equal(denyGlob("secrets/*.key", grants), "/**/secrets/*.key");
+    assert.equal(denyGlob("/home/u/proj/private/", grants), "/work/private");
+    assert.equal(denyGlob("/etc/x", grants), "/etc/x");
+  });
+
+  it("IP addresses in 16 bytes, IPv4-mapped and compressed IPv6 included", () => {
+    assert.deepEqual([...addressBytes("169.254.169.254").bytes.subarray(0, 4)], [169, 254, 169, 254]);
+    assert.equal(addressBytes("::ffff:169.254.169.254").bytes.toString("hex"), "00000000000000000000ffffa9fea9fe");
+    assert.equal(addressBytes("64:ff9b::a9fe:a9fe").bytes.toString("hex"), "0064ff9b0000000000000000a9fea9fe");
+    assert.equal(addressBytes("fd00:ec2::254").bytes.toString("hex"), "fd000ec2000000000000000000000254");
+    assert.equal(addressBytes("::1").family, 6);
+  });
+
+  it("prepareJail compiles the filter and the tables by default, and leaves them out when asked", () => {
+    const policy = PolicySchema.parse({ network: { allow: ["example.com"] }, filesystem: { deny: ["**/.env"] } });
+    const p = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {} });
+    assert.ok(p.plan.seccomp && p.plan.seccomp.length > 0);
+    const t = p.plan.supervisorTables!;
+    assert.equal(t.subarray(0, 8).toString("latin1"), TABLES_MAGIC);
+    assert.ok(t.includes(Buffer.from("/**/.env")));
+    assert.ok(t.includes(Buffer.from("/usr/bin/true")));
+    assert.deepEqual(p.exec.allow, ["/usr/bin/true"]);
+    assert.ok(p.exec.interpreters.some((i) => i.includes("ld-linux")), "the ELF interpreter gets EXECUTE");
+    // Landlock EXECUTE is per file: no directory rule carries it.
+    const dirsWithExec = p.plan.landlock.fsRules.filter((r) => (r.access & FS.EXECUTE) !== 0n && !p.exec.allow.includes(r.path) && !p.exec.interpreters.includes(r.path));
+    assert.deepEqual(dirsWithExec, []);
+    const off = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {}, supervise: false });
+    assert.equal(off.plan.supervisorTables, null);
+    assert.ok(off.plan.seccomp!.length < p.plan.seccomp!.length || !off.plan.seccomp!.equals(p.plan.seccomp!));
+    const none = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {}, seccomp: null });
+    assert.equal(none.plan.seccomp, null);
+  });
+
+  it("the proxy port is the only connect destination when the egress proxy is on", () => {
+    const policy = PolicySchema.parse({});
+    const p = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {} });
+    const t = compileTables({ plan: p.plan, exec: p.exec.allow, deny: [], grants: p.grants, proxyPort: 3128, logAllow: true });
+    assert.deepEqual(t.connect, [{ address: "127.0.0.1", prefix: 32, ports: [3128, 3128] }]);
+    assert.equal(compileTables({ plan: p.plan, exec: [], deny: [], grants: [], proxyPort: 0, logAllow: false }).connect.length, 0);
+    assert.equal(t.meta.length, 5);
+    const b = encodeTables(t);
+    assert.equal(b.readUInt16LE(b.length - 8), 0, "ends with the END record");
+  });
+});
+
+describe("supervisor events", () => {
+  it("decodes an ev line and formats one human line per distinct denial", () => {
+    const r = parseReport("ev act=deny sc=connect pid=42 addr=169.254.169.254 port=80 errno=13 why=metadata rule=cloud%20metadata%20(AWS) t=1700000000000");
+    assert.equal(r.type, "event");
+    const e = decodeEvent((r as { fields: Record<string, string> }).fields)!;
+    assert.deepEqual(e, { action: "deny", syscall: "connect", pid: 42, address: "169.254.169.254", port: 80, errno: 13, reason: "metadata", rule: "cloud metadata (AWS)", time: 1700000000000 });
+    assert.equal(formatDenial(e), "mcp-j: denied: the server tried to connect to 169.254.169.254:80: it is cloud metadata (AWS) (EACCES) [pid 42]");
+    const lines: string[] = [];
+    const report = denialReporter((l) => lines.push(l));
+    report(e);
+    report({ ...e, pid: 43 });
+    report({ ...e, action: "allow" });
+    assert.equal(lines.length, 1);
+    const drop = decodeEvent({ act: "dropped", count: "7" })!;
+    assert.match(formatDenial(drop)!, /dropped 7 audit event/);
+  });
+});
