@@ -2,7 +2,7 @@
 // one human line on stderr. The layers know nothing of the audit log; this is the one place that
 // maps their event types onto it.
 import type { ProxyEvent } from "@mcp-j/proxy";
-import { errnoName, openAuditLog, parseSize, type AuditEventInput, type AuditLog, type CgroupEvent, type EgressEvent, type Policy, type SupervisorEvent } from "@mcp-j/engine";
+import { errnoName, openAuditLog, parseSize, type AuditEventInput, type AuditLog, type CgroupEvent, type EgressEvent, type Policy, type SupervisorEvent } from "@mcp-j/engine/core";
 
 export interface AuditSink {
   readonly jailId: string;

@@ -2,7 +2,7 @@
 // each layer will do on this machine, and exit 0 only when the mandatory ones work.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { detectCgroupV2, errnoName as errnoText, helperPath, JailError, parseReport } from "@mcp-j/engine";
+import { detectCgroupV2, errnoName as errnoText, helperPath, JailError, parseReport } from "@mcp-j/engine/core";
 
 import { type CommandIo } from "./io.js";
 

@@ -1,5 +1,5 @@
 // The mcp-j command: dispatch to a subcommand, or run a server in the jail.
-import { helpText } from "@mcp-j/engine";
+import { helpText } from "@mcp-j/engine/core";
 import { doctorCommand } from "./doctor.js";
 import { type CommandIo } from "./io.js";
 import { auditCommand, policyCommand, unwrapCommand, wrapCommand } from "./commands/index.js";

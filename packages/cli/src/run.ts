@@ -1,7 +1,7 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { loadNamedServer, mergePolicyInputs, parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine";
+import { loadNamedServer, mergePolicyInputs, parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
 import { runSession } from "./session.js";
 

@@ -24,7 +24,7 @@ import {
   type Policy,
   type PreparedJail,
   type ResourcePlan,
-} from "@mcp-j/engine";
+} from "@mcp-j/engine/core";
 import { openAuditSink } from "./audit-sink.js";
 import { type CommandIo, say } from "./io.js";
 
@@ -231,7 +231,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
 function describeEnd(exit: JailExit, stoppedBy: string | null, killedFor: string | null): string {
   if (killedFor !== null) return `the server was killed: ${killedFor}`;
   if (stoppedBy !== null) return `the server was stopped: ${stoppedBy}`;
-  if (exit.error !== null) return `the server could not start: ${exit.error.message}`;
+  if (exit.error !== null) return exit.started ? exit.error.message : `the server could not start: ${exit.error.message}`;
   if (exit.serverSignal !== null) return `the server was killed by signal ${exit.serverSignal}`;
   return `the server exited with code ${exit.serverCode ?? exit.code}`;
 }

@@ -106,3 +106,23 @@ test("doctor reports the kernel features and exits 0 on this machine", async () 
   assert.equal(parsed.ok, true);
   assert.ok(parsed.features.some((f) => f.feature === "seccomp user notification"));
 });
+
+test("the supervisor dies under a running server: the jail is torn down, the pending request answered, mcp-j says so", async () => {
+  const child = startMcpj(["--", "/usr/bin/python3", "-c", "import sys\nsys.stderr.write('up\\n'); sys.stderr.flush()\nsys.stdin.read()"]);
+  const done = collect(child);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  child.stdin?.write(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "tools/list" }) + "\n");
+  const tree = descendants(child.pid!);
+  const supervisor = tree[0];
+  assert.ok(supervisor !== undefined);
+  process.kill(supervisor, "SIGKILL");
+  const r = await done;
+  assert.equal(r.code, 137);
+  assert.match(r.stderr, /the jail's supervisor died \(SIGKILL\); the jail was torn down/);
+  const answer = JSON.parse(r.stdout.trim()) as { id: number; error: { code: number; message: string } };
+  assert.equal(answer.id, 5);
+  assert.equal(answer.error.code, -32603);
+  assert.ok(await waitFor(() => tree.every((p) => !alive(p)), 1_000), "every jail process is gone");
+});

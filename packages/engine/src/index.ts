@@ -1,27 +1,3 @@
 // @mcp-j/engine: policy → compiled plan → jail → events. The CLI and library hosts use this API.
-export * from "./policy/index.js";
-export * from "./jail/index.js";
-export * from "./audit/index.js";
+export * from "./core.js";
 export * from "./transport/index.js";
-export {
-  planResources,
-  detectCgroupV2,
-  ResourceLimitUnavailableError,
-  type CgroupEvent,
-  type CgroupSupport,
-  type JailCgroup,
-  type ResourceLimits,
-  type ResourcePlan,
-} from "./cgroup/index.js";
-export {
-  startEgressProxy,
-  proxyEnvironment,
-  parseAllowEntry,
-  AllowParseError,
-  type EgressEvent,
-  type EgressOptions,
-  type EgressProxy,
-} from "./egress/index.js";
-export * as seccomp from "./seccomp/index.js";
-export { decodeEvent, denialReporter, formatDenial, type SupervisorEvent, type SupervisorSyscall } from "./supervisor/index.js";
-export { EGRESS_PORT, prepareJail, startJail, type PrepareOptions, type PreparedJail } from "./launch.js";

@@ -3,7 +3,7 @@
 // rotated part.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { summarizeAudit, formatAuditSummary } from "@mcp-j/engine";
+import { summarizeAudit, formatAuditSummary } from "@mcp-j/engine/core";
 import { type CmdIo, EXIT_FAIL, EXIT_OK, EXIT_USAGE, usageError } from "./common.js";
 
 const USAGE = "usage: mcp-j audit summarize [--json] FILE...\n";

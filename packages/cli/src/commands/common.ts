@@ -1,6 +1,6 @@
 // Shared bits of the subcommands: the io shape, exit codes, error → message mapping.
 import type { Writable } from "node:stream";
-import { PolicyError } from "@mcp-j/engine";
+import { PolicyError } from "@mcp-j/engine/core";
 
 export interface CmdIo {
   stdout: Writable;

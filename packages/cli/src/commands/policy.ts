@@ -1,7 +1,7 @@
 // `mcp-j policy show [run flags] [-- CMD ARGS]`  the effective, fully-resolved policy as JSON
 // `mcp-j policy check FILE...`                   validate policy files (exit 0 valid, 2 invalid)
 // `mcp-j policy schema`                          the JSON Schema for editors
-import { parseRunArgs, resolvePolicy, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine";
+import { parseRunArgs, resolvePolicy, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine/core";
 import { type CmdIo, EXIT_OK, EXIT_USAGE, fail, usageError } from "./common.js";
 
 const USAGE = `usage: mcp-j policy show [run flags] [-- COMMAND ARGS...]

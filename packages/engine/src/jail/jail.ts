@@ -35,8 +35,10 @@ export interface JailExit {
   code: number;
   serverCode: number | null;
   serverSignal: number | null;
-  /** Set when the jail could not start the server. */
+  /** Set when the jail could not start the server, or its supervisor died under it. */
   error: JailError | null;
+  /** Whether the jail reached "ready" (the server was started). */
+  started: boolean;
 }
 
 export class Jail {
@@ -111,13 +113,17 @@ export class Jail {
       else code = p.code ?? EXIT.setup;
       if (lastError === null && s === null && !readyDone) {
         lastError = new JailError("E_SETUP", `the jail helper exited (${p.signal ?? p.code}) before the server started`);
+      } else if (lastError === null && s === null) {
+        // The supervisor died under a running server (killed, or crashed): its death took the jail
+        // with it (init's parent-death signal), and notified syscalls had failed closed meanwhile.
+        lastError = new JailError("E_SETUP", `the jail's supervisor died (${p.signal ?? `exit ${p.code}`}); the jail was torn down`, code);
       }
       readyReject(lastError ?? new JailError("E_SETUP", "the jail exited"));
       if (this.fdpass !== null) {
         closeSync(this.fdpass);
         this.fdpass = null;
       }
-      this.exitInfo = { code, serverCode: s?.code ?? null, serverSignal: s?.signal ?? null, error: lastError };
+      this.exitInfo = { code, serverCode: s?.code ?? null, serverSignal: s?.signal ?? null, error: lastError, started: readyDone };
       return this.exitInfo;
     });
     let readyDone = false;

@@ -1,6 +1,15 @@
 // Policy and client config files: JSON with comments (and trailing commas) or YAML.
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { PolicyError } from "./errors.js";
+
+// The YAML parser is loaded on first use: most runs have no YAML policy, and mcp-j's start-up is
+// on every MCP server's start-up path.
+let yamlModule: typeof Yaml | null = null;
+function yaml(): typeof Yaml {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as typeof Yaml;
+  return yamlModule;
+}
 
 /**
  * Removes // and /* *\/ comments and trailing commas outside strings, keeping every newline (so
@@ -76,9 +85,9 @@ export function parseConfigText(text: string, file: string, format = detectForma
     }
   }
   try {
-    return parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    return yaml().parse(text, { prettyErrors: true, uniqueKeys: true });
   } catch (e) {
-    if (e instanceof YAMLParseError) {
+    if (e instanceof yaml().YAMLParseError) {
       const lp = e.linePos?.[0];
       const where = lp ? `:${lp.line}:${lp.col}` : "";
       throw new PolicyError("E_POLICY_FILE", `${file}${where}: invalid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);

@@ -1,0 +1,27 @@
+// @mcp-j/engine/core: everything but the library transport, whose MCP SDK import costs ~90 ms of
+// start-up that the mcp-j command (on every MCP server's start path) does not need.
+export * from "./policy/index.js";
+export * from "./jail/index.js";
+export * from "./audit/index.js";
+export {
+  planResources,
+  detectCgroupV2,
+  ResourceLimitUnavailableError,
+  type CgroupEvent,
+  type CgroupSupport,
+  type JailCgroup,
+  type ResourceLimits,
+  type ResourcePlan,
+} from "./cgroup/index.js";
+export {
+  startEgressProxy,
+  proxyEnvironment,
+  parseAllowEntry,
+  AllowParseError,
+  type EgressEvent,
+  type EgressOptions,
+  type EgressProxy,
+} from "./egress/index.js";
+export * as seccomp from "./seccomp/index.js";
+export { decodeEvent, denialReporter, formatDenial, type SupervisorEvent, type SupervisorSyscall } from "./supervisor/index.js";
+export { EGRESS_PORT, prepareJail, startJail, type PrepareOptions, type PreparedJail } from "./launch.js";
