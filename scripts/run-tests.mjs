@@ -36,5 +36,10 @@ if (files.length === 0) {
   process.stderr.write("run-tests: no test files found; run `npm install` (it builds dist/) first\n");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit", cwd: root });
+// --test-timeout: a hung test fails (after 5 minutes) instead of hanging CI; --test-force-exit:
+// a test file whose tests are done exits even if a failed test left a child process behind.
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=300000", "--test-force-exit", ...files], {
+  stdio: "inherit",
+  cwd: root,
+});
 process.exit(r.status ?? 1);

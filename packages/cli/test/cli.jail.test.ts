@@ -60,33 +60,33 @@ test("SIGTERM to mcp-j reaches the server", async () => {
 });
 
 test("client closes stdin: the server gets EOF, and one that ignores it is stopped (SIGTERM after --grace)", async () => {
-  const child = startMcpj(["--grace", "200ms", "--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap '' PIPE; echo up >&2; while :; do sleep 0.05; done"]);
+  const child = startMcpj(["--grace", "200ms", "--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap '' PIPE; echo server-ready >&2; while :; do sleep 0.05; done"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  assert.ok(await waitFor(() => err.includes("server-ready"), 10_000));
   child.stdin?.end();
   const r = await done;
   assert.equal(r.code, 143, r.stderr); // 128 + SIGTERM
 });
 
 test("a server that ignores SIGTERM is killed after the second grace period (exit 137)", async () => {
-  const child = startMcpj(["--grace", "200ms", "--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap '' TERM; echo up >&2; while :; do sleep 0.05; done"]);
+  const child = startMcpj(["--grace", "200ms", "--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap '' TERM; echo server-ready >&2; while :; do sleep 0.05; done"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  assert.ok(await waitFor(() => err.includes("server-ready"), 10_000));
   child.stdin?.end();
   const r = await done;
   assert.equal(r.code, 137, r.stderr);
 });
 
 test("SIGKILL to mcp-j: the supervisor and every jail process (a daemonized grandchild too) are gone within 1 s", async () => {
-  const child = startMcpj(["--allow-exec", "sleep", "--allow-exec", "setsid", "--", "/bin/sh", "-c", "(setsid sleep 60 &) ; echo up >&2; sleep 60"]);
+  const child = startMcpj(["--allow-exec", "sleep", "--allow-exec", "setsid", "--", "/bin/sh", "-c", "(setsid sleep 60 &) ; echo server-ready >&2; sleep 60"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  assert.ok(await waitFor(() => err.includes("server-ready"), 10_000));
   // Let the grandchild start, then look at the whole tree below mcp-j.
   assert.ok(await waitFor(() => descendants(child.pid!).length >= 4, 5_000), "expected supervisor, init, sh and sleep processes");
   const tree = descendants(child.pid!);
@@ -108,11 +108,11 @@ test("doctor reports the kernel features and exits 0 on this machine", async () 
 });
 
 test("the supervisor dies under a running server: the jail is torn down, the pending request answered, mcp-j says so", async () => {
-  const child = startMcpj(["--", "/usr/bin/python3", "-c", "import sys\nsys.stderr.write('up\\n'); sys.stderr.flush()\nsys.stdin.read()"]);
+  const child = startMcpj(["--", "/usr/bin/python3", "-c", "import sys\nsys.stderr.write('server-ready\\n'); sys.stderr.flush()\nsys.stdin.read()"]);
   const done = collect(child);
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-  assert.ok(await waitFor(() => err.includes("up"), 10_000));
+  assert.ok(await waitFor(() => err.includes("server-ready"), 10_000));
   child.stdin?.write(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "tools/list" }) + "\n");
   const tree = descendants(child.pid!);
   const supervisor = tree[0];

@@ -14,12 +14,21 @@ export interface CliResult {
   stderr: string;
 }
 
+const running = new Set<ChildProcess>();
+// A test that fails half-way must not leave its mcp-j running (and the test file waiting on it).
+process.on("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
 export function startMcpj(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
-  return spawn(process.execPath, [mcpjBin, ...args], {
+  const child = spawn(process.execPath, [mcpjBin, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
     env: opts.env ?? process.env,
     cwd: opts.cwd ?? repoRoot,
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
 }
 
 export function collect(child: ChildProcess): Promise<CliResult> {
