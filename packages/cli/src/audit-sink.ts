@@ -126,7 +126,7 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
         return;
       }
       const exec = e.syscall === "execve" || e.syscall === "execveat";
-      const net = e.syscall === "connect" || e.syscall === "bind";
+      const net = e.syscall === "connect" || e.syscall === "bind" || e.syscall === "sendto";
       write({
         type: "syscall",
         jail: jailId,

@@ -134,13 +134,14 @@ for t in ${JSON.stringify(targets)}:
   assert.equal(denies.length, targets.length);
 });
 
-test("ESCAPES 40–44: direct connections never leave the jail (Landlock TCP rules, a namespace with only lo)", async () => {
+test("ESCAPES 40–44: direct connections never leave the jail, and each refusal is audited", async () => {
   const prog = compileC(
     "net-escape",
     readFileSync(new URL("../../test/programs/net-escape.c", import.meta.url), "utf8"),
   );
   const before = { http: httpHits, tcp: tcpConnections };
-  const r = await runMcpj(["--ro", programsDir, "--", prog, String(httpPort)]);
+  const log = join(work, "direct.jsonl");
+  const r = await runMcpj(["--audit-log", log, "--ro", programsDir, "--", prog, String(httpPort)]);
   assert.equal(r.code, 0, r.stderr);
   const got = Object.fromEntries(
     r.stderr
@@ -148,12 +149,26 @@ test("ESCAPES 40–44: direct connections never leave the jail (Landlock TCP rul
       .filter((l) => /^[a-z0-9_.]+=/.test(l))
       .map((l) => l.split("=") as [string, string]),
   );
-  // TCP connect anywhere but the proxy port: refused by Landlock before routing.
-  for (const k of ["tcp4_public", "tcp6_public", "metadata_v4", "metadata_mapped", "metadata_v6", "metadata_alibaba", "metadata_nat64", "any_v4", "any_v6", "lo2", "lo_mapped", "lo1"]) {
+  // connect anywhere but the proxy port, and sendto naming a destination outside the jail (UDP,
+  // TCP fast open): refused by the supervisor (and, behind it, Landlock's TCP rules).
+  for (const k of ["tcp4_public", "tcp6_public", "metadata_v4", "metadata_mapped", "metadata_v6", "metadata_alibaba", "metadata_nat64", "any_v4", "any_v6", "lo2", "lo_mapped", "lo1", "tcp_fastopen", "udp_sendto_dns"]) {
     assert.equal(got[k], "EACCES", `${k}: ${got[k]}`);
   }
-  // Paths Landlock does not cover: the namespace has no route out.
-  for (const k of ["tcp_fastopen", "udp_sendto_dns", "udp_sendmsg", "udp_sendmmsg"]) assert.equal(got[k], "ENETUNREACH", `${k}: ${got[k]}`);
+  // sendmsg/sendmmsg carry their address inside a msghdr, out of the filter's sight: the network
+  // namespace, which has no route out, is what stops them.
+  for (const k of ["udp_sendmsg", "udp_sendmmsg"]) assert.equal(got[k], "ENETUNREACH", `${k}: ${got[k]}`);
+  // A datagram to the jail's own loopback is the jail's business.
+  assert.equal(got.udp_sendto_lo, "OK");
+  // Each refusal is an audit event; the metadata endpoints are named as such.
+  const denied = auditLines(log).filter((e) => e.type === "syscall" && e.decision === "deny");
+  const by = (sc: string, addr: string): Record<string, unknown> | undefined => denied.find((e) => e.syscall === sc && e.addr === addr);
+  assert.equal(by("connect", "1.1.1.1:443")?.reason, "policy");
+  assert.equal(by("connect", "[2606:4700:4700::1111]:443")?.errno, "EACCES");
+  for (const a of ["169.254.169.254:80", "[::ffff:169.254.169.254]:80", "[fd00:ec2::254]:80", "100.100.100.200:80", "[64:ff9b::a9fe:a9fe]:80"]) {
+    assert.match(String(by("connect", a)?.reason), /^metadata: /, a);
+  }
+  assert.equal(by("sendto", "8.8.8.8:53")?.reason, "policy");
+  assert.equal(by("sendto", "1.1.1.1:443")?.reason, "policy");
   assert.equal(got.getaddrinfo, "EAI_NONAME");
   // And the host's loopback services saw nothing.
   assert.deepEqual({ http: httpHits, tcp: tcpConnections }, before);

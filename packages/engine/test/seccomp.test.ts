@@ -240,6 +240,7 @@ function low32(v: bigint): number {
 }
 
 function holds(c: ArgCondition, args: readonly bigint[]): boolean {
+  if (c.test === "nonZero64") return BigInt.asUintN(64, args[c.arg] ?? 0n) !== 0n;
   const v = low32(args[c.arg] ?? 0n);
   switch (c.test) {
     case "anyBitSet":
@@ -300,6 +301,7 @@ function argVectors(rules: readonly FilterRule[]): bigint[][] {
   const interesting = new Set<number>([0, 1, 2, 8, 10, 16, 17, 0x11, 0x5401, 0x5412, 0x541c, 0x0400000, 0x0040000, 0xffffffff]);
   for (const r of rules) {
     if (!r.when) continue;
+    if (r.when.test === "nonZero64") continue; // zero, all ones and the high-word-only vectors below cover it
     if ("mask" in r.when) {
       interesting.add(r.when.mask >>> 0);
       interesting.add(~r.when.mask >>> 0);
@@ -346,7 +348,8 @@ describe("seccomp: program structure", () => {
         assert.deepEqual(compileFilter({ arch, notify }), bytes);
         // The only loads are arch, nr and low words of arguments.
         for (const ins of prog) {
-          if (ins.code === 0x20) assert.ok(ins.k === 0 || ins.k === 4 || (ins.k >= 16 && (ins.k - 16) % 8 === 0), `load of ${ins.k}`);
+          // nr, arch, and the argument words (low words; the high word of a pointer argument).
+          if (ins.code === 0x20) assert.ok(ins.k === 0 || ins.k === 4 || (ins.k >= 16 && ins.k < 64 && ins.k % 4 === 0), `load of ${ins.k}`);
         }
         assert.equal(disassemble(compileFilterProgram({ arch, notify })).length, prog.length);
         assert.ok(filterListing({ arch, notify }).length > prog.length);
@@ -670,11 +673,14 @@ describe("seccomp: the policy table", () => {
       assert.deepEqual(on.map((r) => r.nr), [...on.map((r) => r.nr)].sort((a, b) => a - b));
       assert.equal(new Set(on.map((r) => r.nr)).size, on.length);
       const notified = on.filter((r) => r.action.type === "notify").map((r) => r.syscall).sort();
-      assert.deepEqual(notified, (arch === "x86_64" ? ["bind", "connect", "creat", "execve", "execveat", "open", "openat"] : ["bind", "connect", "execve", "execveat", "openat"]).sort());
+      assert.deepEqual(notified, (arch === "x86_64" ? ["bind", "connect", "creat", "execve", "execveat", "open", "openat", "sendto"] : ["bind", "connect", "execve", "execveat", "openat", "sendto"]).sort());
+      // sendto only when it names a destination (a pointer: all 64 bits count).
+      assert.deepEqual(on.find((r) => r.syscall === "sendto")?.when, { arg: 4, test: "nonZero64" });
       assert.ok(off.every((r) => r.action.type !== "notify"));
       assert.equal(on.length - off.length, notified.length);
       for (const r of on) assert.equal(syscallNumber(arch, r.syscall), r.nr);
-      for (const n of ["sendto", "sendmsg", "sendmmsg"]) assert.ok(!on.some((r) => r.syscall === n), `${n} is not in the filter`);
+      for (const n of ["sendmsg", "sendmmsg"]) assert.ok(!on.some((r) => r.syscall === n), `${n} is not in the filter`);
+      assert.ok(!off.some((r) => r.syscall === "sendto"), "sendto is not in the filter without supervision");
     }
     assert.throws(() => filterRules({ arch: "riscv64" as Arch, notify: true }), /unsupported architecture/);
   });
@@ -683,7 +689,7 @@ describe("seccomp: the policy table", () => {
     const lines = describeRules();
     assert.ok(lines.some((l) => l.includes("KILL_PROCESS") && l.includes("0xc000003e") && l.includes("0xc00000b7")));
     assert.ok(lines.some((l) => l.includes("x32")));
-    assert.ok(lines.some((l) => l.includes("sendto") && l.includes("not supervised")));
+    assert.ok(lines.some((l) => l.includes("sendmsg") && l.includes("not supervised")));
     assert.ok(lines[lines.length - 1]!.includes("ALLOW"));
     for (const g of RULE_GROUPS) assert.ok(lines.some((l) => l.includes(g.reason)), `group ${g.id} described`);
     assert.ok(describeRules({ arch: "aarch64" }).every((l) => !l.includes("x32")));

@@ -43,6 +43,7 @@ int main(int argc, char **argv){
   tcp("lo_mapped", AF_INET6, "::ffff:127.0.0.1", port);
   tcp("lo1", AF_INET, "127.0.0.1", port);
   fastopen("tcp_fastopen", "1.1.1.1", 443);
+  udp("udp_sendto_lo", "127.0.0.1", port, 0);
   udp("udp_sendto_dns", "8.8.8.8", 53, 0);
   udp("udp_sendmsg", "8.8.8.8", 53, 1);
   udp("udp_sendmmsg", "8.8.8.8", 53, 2);

@@ -38,6 +38,10 @@
  *      is decided on the real path: openat relative to it, /proc/self/fd/N (reopened by the
  *      Landlocked worker), execveat(AT_EMPTY_PATH). A racing thread can at most fstat a file
  *      that a deny glob hides.
+ *   6. sendto with a destination inside the jail (loopback, a unix socket, any other family the
+ *      filter lets through): the jail's network namespace has only lo, so whatever address the
+ *      kernel re-reads nothing it sends can leave the jail. A destination outside it is refused
+ *      here (and logged) before the kernel sees it; the refusal needs no race-free copy.
  *   5. a read-only open of the target's own /proc/PID files (/proc/self/status, maps, fd/...)
  *      when the policy has no deny glob: then every rule of the tables is also a Landlock rule of
  *      the jail (the tables are compiled from them), and the jail's PID namespace and read-only
@@ -112,8 +116,8 @@ struct supervisor {
     int workers;
 };
 
-enum { SC_OPENAT, SC_OPEN, SC_CREAT, SC_CONNECT, SC_BIND, SC_EXECVE, SC_EXECVEAT };
-static const char *const SC_NAME[] = { "openat", "open", "creat", "connect", "bind", "execve", "execveat" };
+enum { SC_OPENAT, SC_OPEN, SC_CREAT, SC_CONNECT, SC_BIND, SC_EXECVE, SC_EXECVEAT, SC_SENDTO };
+static const char *const SC_NAME[] = { "openat", "open", "creat", "connect", "bind", "execve", "execveat", "sendto" };
 
 static int syscall_kind(int nr)
 {
@@ -129,6 +133,7 @@ static int syscall_kind(int nr)
     case __NR_bind: return SC_BIND;
     case __NR_execve: return SC_EXECVE;
     case __NR_execveat: return SC_EXECVEAT;
+    case __NR_sendto: return SC_SENDTO;
     default: return -1;
     }
 }
@@ -1121,6 +1126,63 @@ static void handle_net(struct supervisor *s, int listener, const struct seccomp_
     answer(s, listener, id, j.err, 0, 0);
 }
 
+/* sendto(fd, buf, len, flags, dest, destlen) with dest != NULL: UDP datagrams and TCP fast open.
+ * Refused with EACCES when the destination is an IP address outside the jail (the metadata
+ * endpoints logged by name); everything else is CONTINUE case 6 (see the top of this file). */
+static void handle_sendto(struct supervisor *s, int listener, const struct seccomp_notif *req)
+{
+    uint64_t id = req->id;
+    pid_t tid = (pid_t)req->pid;
+    uint32_t len = (uint32_t)req->data.args[5];
+    struct ev e = { .sc = SC_SENDTO, .pid = tid };
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    /* The kernel's own limit (move_addr_to_kernel): larger is EINVAL, whatever the memory says. */
+    if (len > sizeof ss) {
+        if (id_valid(listener, id))
+            answer(s, listener, id, EINVAL, 0, 0);
+        return;
+    }
+    int r = len >= sizeof(sa_family_t) ? read_mem(tid, req->data.args[4], &ss, len) : -EINVAL;
+    if (!id_valid(listener, id))
+        return;
+    uint8_t a[16] = { 0 };
+    int fam = 0, loopback = 1;
+    uint16_t port = 0;
+    if (r == 0 && ss.ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        memcpy(a, &in->sin_addr, 4);
+        port = ntohs(in->sin_port);
+        fam = 4;
+        loopback = a[0] == 127;
+    } else if (r == 0 && ss.ss_family == AF_INET6 && len >= 24 /* SIN6_LEN_RFC2133 */) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        memcpy(a, &in6->sin6_addr, 16);
+        port = ntohs(in6->sin6_port);
+        fam = 6;
+        static const uint8_t one[16] = { [15] = 1 };
+        static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+        loopback = memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+    }
+    char abuf[INET6_ADDRSTRLEN + 8];
+    if (fam != 0) {
+        format_addr(fam, a, abuf, sizeof abuf);
+        e.addr = abuf;
+        e.port = port;
+    }
+    if (loopback) {
+        /* Unreadable or short addresses, unix sockets, loopback: the kernel answers (case 6). */
+        e.act = "allow";
+        emit(s, &e);
+        answer_continue(s, listener, id);
+        return;
+    }
+    const char *meta = sup_meta_name(&s->t, fam, a);
+    e.why = meta != NULL ? "metadata" : "policy";
+    e.rule = meta;
+    deny(s, listener, id, &e, EACCES);
+}
+
 int supervisor_on_ready(struct supervisor *s, int listener)
 {
     if (!s->flags_set) {
@@ -1151,6 +1213,9 @@ int supervisor_on_ready(struct supervisor *s, int listener)
     case SC_CONNECT:
     case SC_BIND:
         handle_net(s, listener, req, sc);
+        break;
+    case SC_SENDTO:
+        handle_sendto(s, listener, req);
         break;
     default:
         /* A syscall the filter should not have sent us: refuse like an absent supervisor. */

@@ -12,7 +12,7 @@
 // seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER|SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog).
 import { Assembler, encodeProgram, type Label, type SockFilter } from "./bpf.js";
 import { filterRules, type ArgCondition, type FilterOptions, type FilterRule, type RuleAction } from "./policy.js";
-import { ERRNO, SECCOMP_DATA, SECCOMP_RET, X32_SYSCALL_BIT, argLowOffset, auditArch, type Arch } from "./types.js";
+import { ERRNO, SECCOMP_DATA, SECCOMP_RET, X32_SYSCALL_BIT, argHighOffset, argLowOffset, auditArch, type Arch } from "./types.js";
 
 /** The architecture of this Node process, as the filter names it. */
 export function hostArch(): Arch {
@@ -112,6 +112,14 @@ function assembleFilter(options: FilterOptions, rules: readonly FilterRule[]): A
 
 /** Branch to `hit` when `cond` holds on the low 32 bits of the argument, else to `miss`. */
 function emitCondition(asm: Assembler, cond: ArgCondition, hit: Label, miss: Label, what: string): void {
+  if (cond.test === "nonZero64") {
+    // A pointer: the kernel uses all 64 bits, so both words are tested.
+    asm.ldAbs(argLowOffset(cond.arg), `${what} args[${cond.arg}] low 32 bits`);
+    asm.jmp("jset", 0xffffffff, hit, null);
+    asm.ldAbs(argHighOffset(cond.arg), `${what} args[${cond.arg}] high 32 bits`);
+    asm.jmp("jset", 0xffffffff, hit, miss);
+    return;
+  }
   // Low word only: see ArgCondition in policy.ts for why that is exactly what the kernel acts on.
   asm.ldAbs(argLowOffset(cond.arg), `${what} args[${cond.arg}] low 32 bits`);
   switch (cond.test) {

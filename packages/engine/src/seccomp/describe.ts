@@ -12,6 +12,7 @@ function actionText(a: RuleAction): string {
 }
 
 function conditionText(c: ArgCondition): string {
+  if (c.test === "nonZero64") return `when args[${c.arg}] (all 64 bits) is not NULL`;
   const arg = `args[${c.arg}] (low 32 bits)`;
   switch (c.test) {
     case "anyBitSet":
@@ -55,7 +56,9 @@ export function describeRules(options: DescribeOptions = {}): string[] {
     const refs = g.escapes.length > 0 ? ` [ESCAPES ${g.escapes.join(", ")}]` : "";
     lines.push(`seccomp: ${names}${cond} -> ${actionText(g.action)}${off}: ${g.reason}${refs}`);
   }
-  lines.push("seccomp: sendto, sendmsg, sendmmsg -> ALLOW, not supervised: the network namespace (only lo) is authoritative [ESCAPES 43]");
+  lines.push(
+    "seccomp: sendmsg, sendmmsg, and sendto without a destination -> ALLOW, not supervised: the network namespace (only lo) is authoritative [ESCAPES 43]",
+  );
   lines.push("seccomp: every other syscall -> ALLOW");
   return lines;
 }

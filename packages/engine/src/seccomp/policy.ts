@@ -48,7 +48,10 @@ export type ArgCondition =
   /** low32(arg) is one of values */
   | { readonly arg: ArgIndex; readonly test: "in"; readonly values: readonly number[] }
   /** low32(arg) is none of values */
-  | { readonly arg: ArgIndex; readonly test: "notIn"; readonly values: readonly number[] };
+  | { readonly arg: ArgIndex; readonly test: "notIn"; readonly values: readonly number[] }
+  /** the whole 64-bit arg is not 0: for POINTER arguments, which the kernel uses in full (a
+   * low-word test would miss an address such as 0x100000000) */
+  | { readonly arg: ArgIndex; readonly test: "nonZero64" };
 
 export type RuleAction =
   /** SECCOMP_RET_ERRNO | errno */
@@ -88,7 +91,8 @@ export interface FilterOptions {
   /**
    * Send openat/open/creat/connect/bind/execve/execveat to the user-space supervisor with
    * SECCOMP_RET_USER_NOTIF. When false those are allowed and only the deny tables apply.
-   * sendto/sendmsg/sendmmsg are never notified (the network namespace is authoritative).
+   * sendto with a destination address is notified too (refused and logged when it leaves the
+   * jail); sendmsg/sendmmsg are not (the network namespace is authoritative).
    */
   notify: boolean;
 }
@@ -304,6 +308,20 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
       "pidfd_getfd + connect/bind on a copied address); creat (x86_64) is open(O_CREAT|O_WRONLY|O_TRUNC) and " +
       "must not bypass it; if the supervisor is gone these fail with ENOSYS (fail closed)",
     escapes: [29, 30, 31, 32, 33, 37, 38, 39, 40, 41, 47, 48],
+  },
+  {
+    id: "supervised-sendto",
+    syscalls: ["sendto"],
+    action: NOTIFY,
+    when: { arg: 4, test: "nonZero64" },
+    argument: "const struct sockaddr *dest_addr",
+    notifyOnly: true,
+    reason:
+      "a sendto that names a destination (UDP, TCP fast open) is refused and logged by the supervisor when the " +
+      "destination is outside the jail; a plain send on a connected socket (dest_addr NULL) is not notified, and " +
+      "sendmsg/sendmmsg are never notified (their address is inside a msghdr that BPF cannot read): the network " +
+      "namespace, which has only lo, is what stops them",
+    escapes: [43, 44],
   },
 ] satisfies RuleGroup[]);
 

@@ -3,7 +3,7 @@
 // stderr for a denial.
 import { errnoName } from "../jail/errno.js";
 
-export type SupervisorSyscall = "openat" | "open" | "creat" | "connect" | "bind" | "execve" | "execveat";
+export type SupervisorSyscall = "openat" | "open" | "creat" | "connect" | "bind" | "execve" | "execveat" | "sendto";
 
 export interface SupervisorEvent {
   action: "allow" | "deny" | "fail" | "dropped";
@@ -29,7 +29,7 @@ export interface SupervisorEvent {
   count?: number;
 }
 
-const SYSCALLS = new Set(["openat", "open", "creat", "connect", "bind", "execve", "execveat"]);
+const SYSCALLS = new Set(["openat", "open", "creat", "connect", "bind", "execve", "execveat", "sendto"]);
 
 export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
   const act = f.act;
@@ -80,6 +80,7 @@ const VERB: Record<SupervisorSyscall, string> = {
   bind: "bind to",
   execve: "execute",
   execveat: "execute",
+  sendto: "send to",
 };
 
 /** One human line for a denial (or a dropped-events notice); null for anything else. */
