@@ -68,6 +68,9 @@ test("CPU burn with 16 threads is throttled to --cpus (cpu.max), and teardown le
   // Find the jail's cgroup while it runs and read what the kernel says about throttling.
   assert.ok(await waitFor(() => jailCgroups().length === 1, 20_000), "the jail's cgroup appears");
   const dir = `${CG}/mcp-j/${jailCgroups()[0]}`;
+  // The jail is cloned into its cgroup only after every limit is written: once it has processes,
+  // cpu.max is final.
+  assert.ok(await waitFor(() => readFileSync(`${dir}/cgroup.procs`, "utf8").trim() !== "", 20_000), "the jail runs in its cgroup");
   assert.equal(readFileSync(`${dir}/cpu.max`, "utf8").trim(), "20000 100000");
   const throttled = (): number => Number(/nr_throttled (\d+)/.exec(readFileSync(`${dir}/cpu.stat`, "utf8"))?.[1] ?? 0);
   assert.ok(await waitFor(() => throttled() > 5, 30_000), "the jail was throttled");
