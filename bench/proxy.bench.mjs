@@ -64,11 +64,16 @@ class RawClient {
   }
 }
 
+const mcpj = join(dirname(fileURLToPath(import.meta.url)), "..", "packages", "cli", "bin", "mcp-j.js");
+const modules = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules");
+
 async function connect(mode) {
-  const child = spawn(process.execPath, [everything, "stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+  // "mcpj": the whole product, the server in the jail behind mcp-j's proxy, over real pipes.
+  const argv = mode === "mcpj" ? [mcpj, "--ro", modules, "--deny-tool", "get-env", "--", "node", everything, "stdio"] : [everything, "stdio"];
+  const child = spawn(process.execPath, argv, { stdio: ["pipe", "pipe", "pipe"] });
   child.stderr.resume();
   let client;
-  if (mode === "direct") {
+  if (mode === "direct" || mode === "mcpj") {
     client = new RawClient(child.stdout, child.stdin);
   } else {
     const toProxy = new PassThrough();
@@ -158,9 +163,9 @@ const scenarios = [
 console.log(`proxy bench: node ${process.version}, ${ROUNDS} alternating rounds per mode, server-everything over stdio`);
 const fmt = (n, d = 0) => n.toFixed(d).padStart(9);
 for (const [name, run] of scenarios) {
-  const results = { direct: [], proxy: [] };
+  const results = { direct: [], proxy: [], mcpj: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of round % 2 === 0 ? ["direct", "proxy"] : ["proxy", "direct"]) {
+    for (const mode of round % 2 === 0 ? ["direct", "proxy", "mcpj"] : ["mcpj", "proxy", "direct"]) {
       const { client, close } = await connect(mode);
       results[mode].push(await run(client));
       await close();
@@ -168,12 +173,15 @@ for (const [name, run] of scenarios) {
   }
   const d = summarize(results.direct);
   const p = summarize(results.proxy);
+  const j = summarize(results.mcpj);
   const isLarge = name.startsWith("echo");
   console.log(`\n${name}`);
   console.log(`            p50 µs    p99 µs     calls/s${isLarge ? "     MiB/s" : ""}`);
-  for (const [label, s] of [["direct", d], ["proxy", p]]) {
+  for (const [label, s] of [["direct", d], ["proxy", p], ["mcp-j", j]]) {
     console.log(`  ${label.padEnd(7)}${fmt(s.p50, 1)} ${fmt(s.p99, 1)}  ${fmt(s.perSecond, 0)}${isLarge ? ` ${fmt(s.mbPerSecond, 1)}` : ""}`);
   }
-  const throughput = isLarge ? p.mbPerSecond / d.mbPerSecond : p.perSecond / d.perSecond;
-  console.log(`  proxy vs direct: p50 ${p.p50 - d.p50 >= 0 ? "+" : ""}${(p.p50 - d.p50).toFixed(1)} µs, p99 ${p.p99 - d.p99 >= 0 ? "+" : ""}${(p.p99 - d.p99).toFixed(1)} µs, throughput ${(throughput * 100).toFixed(1)}% of direct`);
+  for (const [label, s] of [["proxy", p], ["mcp-j", j]]) {
+    const throughput = isLarge ? s.mbPerSecond / d.mbPerSecond : s.perSecond / d.perSecond;
+    console.log(`  ${label} vs direct: p50 ${s.p50 - d.p50 >= 0 ? "+" : ""}${(s.p50 - d.p50).toFixed(1)} µs, p99 ${s.p99 - d.p99 >= 0 ? "+" : ""}${(s.p99 - d.p99).toFixed(1)} µs, throughput ${(throughput * 100).toFixed(1)}% of direct`);
+  }
 }
