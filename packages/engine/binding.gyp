@@ -13,6 +13,8 @@
       "type": "executable",
       "sources": [
         "native/jail/main.c",
+        "native/jail/fdpass.c",
+        "native/jail/wire.c",
         "native/jail/plan.c",
         "native/jail/report.c",
         "native/jail/mounts.c",

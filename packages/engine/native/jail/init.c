@@ -7,6 +7,7 @@
  * process left in the namespace: that is what makes "no process outlives the jail" hold.
  */
 #include "init.h"
+#include "fdpass.h"
 #include "identity.h"
 #include "landlock.h"
 #include "mounts.h"
@@ -52,24 +53,6 @@ static void arm_pdeathsig(pid_t expected_parent, int watch_fd)
     }
 }
 
-static void send_fd(int sock, char tag, int fd)
-{
-    struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    memset(&cm, 0, sizeof cm);
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        die_step("seccomp", errno, "cannot hand the listener to the supervisor");
-}
-
 /* close_range(3, ~0) around the two descriptors still needed until execve (both close-on-exec:
  * the jail socket and the Landlock ruleset, which landlock_enforce closes). */
 static void close_all_except(int a, int b)
@@ -103,7 +86,9 @@ static void install_seccomp(const struct plan *p, int jail_sock)
     }
     if (listener < 0)
         die_step("seccomp", errno, "cannot install the filter with a user-notification listener (kernel 5.0+ needed)");
-    send_fd(jail_sock, 'S', listener);
+    int r = fdpass_send(jail_sock, 'S', listener);
+    if (r < 0)
+        die_step("seccomp", -r, "cannot hand the listener to the supervisor");
     /* DESIGN rule 6: a listener left in the jail is a complete bypass. */
     if (close(listener) < 0)
         die_step("seccomp", errno, "cannot close the listener");

@@ -8,33 +8,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/landlock.h>
+#include <linux/openat2.h>
+#include "landlock_defs.h"
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* Debian 12's headers stop at ABI 3: define what newer kernels understand ourselves. */
-#ifndef LANDLOCK_ACCESS_FS_REFER
-#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
-#endif
-#ifndef LANDLOCK_RULE_NET_PORT
-#define LANDLOCK_RULE_NET_PORT 2
-struct landlock_net_port_attr {
-    uint64_t allowed_access;
-    uint64_t port;
-};
-#endif
-#ifndef LANDLOCK_CREATE_RULESET_VERSION
-#define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
-#endif
 
 /* The ruleset attribute as of ABI 6; older kernels accept a shorter size (we pass the size that
  * matches the ABI so they do not reject unknown trailing fields). */
@@ -64,15 +44,24 @@ int landlock_abi(void)
     return abi < 0 ? 0 : (int)abi;
 }
 
-int landlock_prepare(const struct plan *p, int *abi_out)
+/* Opens a rule's path: our own root (root_fd < 0), or beneath the jail's root as seen from the
+ * supervisor (openat2 RESOLVE_IN_ROOT, retried when a rename elsewhere raced a ".." step). */
+static int open_rule_path(int root_fd, const char *path)
+{
+    if (root_fd < 0)
+        return open(path, O_PATH | O_CLOEXEC);
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    int fd;
+    do
+        fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+    while (fd < 0 && errno == EAGAIN);
+    return fd;
+}
+
+int landlock_build(const struct plan *p, int root_fd, int *abi_out, const char **step)
 {
     int abi = landlock_abi();
     *abi_out = abi;
-    if (abi < (int)p->ll_min_abi) {
-        if (abi == 0)
-            die_step("landlock", ENOSYS, "Landlock is not available (kernel 5.13+ with lsm=landlock needed; ABI %u required)", p->ll_min_abi);
-        die_step("landlock", ENOSYS, "Landlock ABI %d is below the required %u", abi, p->ll_min_abi);
-    }
     if (abi == 0)
         return -1;
 
@@ -83,36 +72,62 @@ int landlock_prepare(const struct plan *p, int *abi_out)
     };
     size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
     int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
-    if (fd < 0)
-        die_step("landlock", errno, "cannot create the ruleset (ABI %d)", abi);
-
+    if (fd < 0) {
+        *step = "ruleset";
+        return -errno;
+    }
     for (size_t i = 0; i < p->n_ll_fs_rules; i++) {
         const struct plan_ll_fs_rule *r = &p->ll_fs_rules[i];
-        int pfd = open(r->path, O_PATH | O_CLOEXEC);
-        if (pfd < 0)
-            die_step("landlock", errno, "cannot open %s for a rule", r->path);
+        int pfd = open_rule_path(root_fd, r->path);
         struct stat st;
-        if (fstat(pfd, &st) < 0)
-            die_step("landlock", errno, "fstat %s", r->path);
+        if (pfd < 0 || fstat(pfd, &st) < 0) {
+            int e = errno;
+            if (pfd >= 0)
+                close(pfd);
+            close(fd);
+            *step = r->path;
+            return -e;
+        }
         struct landlock_path_beneath_attr pb = {
             .allowed_access = r->access & attr.handled_access_fs & (S_ISDIR(st.st_mode) ? ~0ULL : FILE_RIGHTS),
             .parent_fd = pfd,
         };
         /* A rule with no right left after masking is legal to skip, and the kernel rejects it. */
-        if (pb.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-            die_step("landlock", errno, "cannot add the rule for %s", r->path);
+        int rc = pb.allowed_access != 0 ? (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) : 0;
+        int e = errno;
         close(pfd);
-    }
-    if (attr.handled_access_net != 0) {
-        for (size_t i = 0; i < p->n_ll_net_rules; i++) {
-            struct landlock_net_port_attr np = {
-                .allowed_access = p->ll_net_rules[i].access & attr.handled_access_net,
-                .port = p->ll_net_rules[i].port,
-            };
-            if (np.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_NET_PORT, &np, 0) < 0)
-                die_step("landlock", errno, "cannot add the network rule for port %llu", (unsigned long long)np.port);
+        if (rc < 0) {
+            close(fd);
+            *step = r->path;
+            return -e;
         }
     }
+    for (size_t i = 0; attr.handled_access_net != 0 && i < p->n_ll_net_rules; i++) {
+        struct landlock_net_port_attr np = {
+            .allowed_access = p->ll_net_rules[i].access & attr.handled_access_net,
+            .port = p->ll_net_rules[i].port,
+        };
+        if (np.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
+            int e = errno;
+            close(fd);
+            *step = "network rule";
+            return -e;
+        }
+    }
+    return fd;
+}
+
+int landlock_prepare(const struct plan *p, int *abi_out)
+{
+    const char *step = "";
+    int fd = landlock_build(p, -1, abi_out, &step);
+    if (*abi_out < (int)p->ll_min_abi) {
+        if (*abi_out == 0)
+            die_step("landlock", ENOSYS, "Landlock is not available (kernel 5.13+ with lsm=landlock needed; ABI %u required)", p->ll_min_abi);
+        die_step("landlock", ENOSYS, "Landlock ABI %d is below the required %u", *abi_out, p->ll_min_abi);
+    }
+    if (fd < -1)
+        die_step("landlock", -fd, "cannot build the ruleset (ABI %d): %s", *abi_out, step);
     return fd;
 }
 

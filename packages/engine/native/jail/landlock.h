@@ -11,6 +11,11 @@ int landlock_abi(void);
  * the plan allows that (ll_min_abi == 0). Dies when the ABI is below the plan's minimum. */
 int landlock_prepare(const struct plan *p, int *abi_out);
 
+/* Builds the plan's ruleset (ABI-masked), its rule paths opened from our root (root_fd < 0) or
+ * beneath root_fd. Returns the ruleset fd; -1 when Landlock is absent (*abi_out = 0); -errno with
+ * *step naming what failed. Does not check the plan's minimum ABI (landlock_prepare does). */
+int landlock_build(const struct plan *p, int root_fd, int *abi_out, const char **step);
+
 /* Restricts the calling thread (and its future children) with the ruleset. */
 void landlock_enforce(int ruleset_fd);
 

@@ -10,6 +10,7 @@
  * then relays the jail's reports to mcp-j, forwards signals, runs the seccomp notification loop
  * and exits with the server's status. See DESIGN.md "Process model".
  */
+#include "fdpass.h"
 #include "init.h"
 #include "plan.h"
 #include "probe.h"
@@ -98,21 +99,9 @@ static pid_t clone_jail(const struct plan *p)
 /* Forwards a descriptor the jail sent (the egress listener) to mcp-j over the fd-passing socket. */
 static void forward_fd(int fdpass, int fd)
 {
-    char tag = 'L';
-    struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    memset(&cm, 0, sizeof cm);
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (fdpass < 0 || sendmsg(fdpass, &msg, MSG_NOSIGNAL) < 0)
-        die_step("network", fdpass < 0 ? EBADF : errno, "cannot hand the egress listener to mcp-j");
+    int r = fdpass < 0 ? -EBADF : fdpass_send(fdpass, 'L', fd);
+    if (r < 0)
+        die_step("network", -r, "cannot hand the egress listener to mcp-j");
 }
 
 /* Reads one record from the jail socket: a report line (relayed as is) or a descriptor. Returns 0

@@ -1,4 +1,5 @@
 #include "netif.h"
+#include "fdpass.h"
 #include "report.h"
 
 #include <arpa/inet.h>
@@ -41,20 +42,8 @@ void netif_send_listener(uint32_t port, int sock)
     if (listen(l, 128) < 0)
         die_step("network", errno, "listen");
 
-    char tag = 'L';
-    struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    memset(&cm, 0, sizeof cm);
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &l, sizeof l);
-    if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        die_step("network", errno, "cannot hand the egress listener to the supervisor");
+    int r = fdpass_send(sock, 'L', l);
+    if (r < 0)
+        die_step("network", -r, "cannot hand the egress listener to the supervisor");
     close(l);
 }

@@ -4,6 +4,7 @@
  * that names the record, never a crash.
  */
 #include "plan.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,40 +26,12 @@ static int read_full(int fd, void *buf, size_t n)
     return 0;
 }
 
-static uint32_t get32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
-
-/* Copies a wire string into a NUL-terminated heap string; refuses embedded NULs. */
-static char *dup_str(const unsigned char *p, size_t n)
-{
-    if (memchr(p, 0, n) != NULL)
-        return NULL;
-    char *s = malloc(n + 1);
-    if (s == NULL)
-        return NULL;
-    memcpy(s, p, n);
-    s[n] = 0;
-    return s;
-}
-
-/* Appends to a growable array; elem_size bytes copied from elem. */
-static int push(void **arr, size_t *n, size_t elem_size, const void *elem)
-{
-    void *grown = realloc(*arr, (*n + 1) * elem_size);
-    if (grown == NULL)
-        return -1;
-    memcpy((char *)grown + *n * elem_size, elem, elem_size);
-    *arr = grown;
-    (*n)++;
-    return 0;
-}
-
 /* Reads "u32 length + bytes" at *pos within [v, v+len). */
 static int take_lv(const unsigned char *v, size_t len, size_t *pos, const unsigned char **out, size_t *outlen)
 {
     if (len - *pos < 4)
         return -1;
-    uint32_t n = get32(v + *pos);
+    uint32_t n = wire_u32(v + *pos);
     *pos += 4;
     if (len - *pos < n)
         return -1;
@@ -73,18 +46,18 @@ static int decode_mount(const unsigned char *v, size_t len, struct plan_mount *m
     memset(m, 0, sizeof *m);
     if (len < 12)
         return -1;
-    m->op = get32(v);
-    m->flags = get32(v + 4);
-    m->mode = get32(v + 8);
+    m->op = wire_u32(v);
+    m->flags = wire_u32(v + 4);
+    m->mode = wire_u32(v + 8);
     size_t pos = 12;
     const unsigned char *s, *d, *data;
     size_t sl, dl, datal;
     if (take_lv(v, len, &pos, &s, &sl) < 0 || take_lv(v, len, &pos, &d, &dl) < 0 || take_lv(v, len, &pos, &data, &datal) < 0 || pos != len)
         return -1;
-    m->src = dup_str(s, sl);
-    m->dest = dup_str(d, dl);
+    m->src = wire_str(s, sl);
+    m->dest = wire_str(d, dl);
     /* File contents may hold anything but NUL; they are written with their length. */
-    m->data = dup_str(data, datal);
+    m->data = wire_str(data, datal);
     m->data_len = datal;
     if (m->src == NULL || m->dest == NULL || m->data == NULL)
         return -1;
@@ -110,7 +83,7 @@ int plan_read(int fd, struct plan *p, char *err, size_t errlen)
             return -1;
         }
         uint32_t type = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8;
-        uint32_t len = get32(hdr + 4);
+        uint32_t len = wire_u32(hdr + 4);
         total += 8 + (size_t)len;
         if (total > PLAN_MAX_BYTES) {
             snprintf(err, errlen, "the plan is larger than %u bytes", PLAN_MAX_BYTES);
@@ -128,51 +101,51 @@ int plan_read(int fd, struct plan *p, char *err, size_t errlen)
         char *s = NULL;
         switch (type) {
         case P_ARG:
-            bad = (s = dup_str(v, len)) == NULL || push((void **)&p->argv, &p->argc, sizeof s, &s) < 0;
+            bad = (s = wire_str(v, len)) == NULL || wire_push((void **)&p->argv, &p->argc, sizeof s, &s) < 0;
             break;
         case P_ENV:
-            bad = (s = dup_str(v, len)) == NULL || strchr(s, '=') == NULL || push((void **)&p->envp, &p->envc, sizeof s, &s) < 0;
+            bad = (s = wire_str(v, len)) == NULL || strchr(s, '=') == NULL || wire_push((void **)&p->envp, &p->envc, sizeof s, &s) < 0;
             break;
         case P_EXEC:
-            bad = (p->exec_path = dup_str(v, len)) == NULL || p->exec_path[0] != '/';
+            bad = (p->exec_path = wire_str(v, len)) == NULL || p->exec_path[0] != '/';
             break;
         case P_CWD:
-            bad = (p->cwd = dup_str(v, len)) == NULL || p->cwd[0] != '/';
+            bad = (p->cwd = wire_str(v, len)) == NULL || p->cwd[0] != '/';
             break;
         case P_HOSTNAME:
-            bad = (p->hostname = dup_str(v, len)) == NULL;
+            bad = (p->hostname = wire_str(v, len)) == NULL;
             break;
         case P_CGROUP:
-            bad = (p->cgroup = dup_str(v, len)) == NULL || p->cgroup[0] != '/';
+            bad = (p->cgroup = wire_str(v, len)) == NULL || p->cgroup[0] != '/';
             break;
         case P_HOST_UID: case P_HOST_GID: case P_JAIL_UID: case P_JAIL_GID: case P_LL_MIN_ABI: case P_NET_LISTEN:
             if (len != 4) { bad = 1; break; }
             *(type == P_HOST_UID ? &p->host_uid : type == P_HOST_GID ? &p->host_gid : type == P_JAIL_UID ? &p->jail_uid
-              : type == P_JAIL_GID ? &p->jail_gid : type == P_LL_MIN_ABI ? &p->ll_min_abi : &p->net_listen_port) = get32(v);
+              : type == P_JAIL_GID ? &p->jail_gid : type == P_LL_MIN_ABI ? &p->ll_min_abi : &p->net_listen_port) = wire_u32(v);
             break;
         case P_LL_HANDLED_FS: case P_LL_HANDLED_NET: case P_LL_SCOPED:
             if (len != 8) { bad = 1; break; }
-            *(type == P_LL_HANDLED_FS ? &p->ll_handled_fs : type == P_LL_HANDLED_NET ? &p->ll_handled_net : &p->ll_scoped) = get64(v);
+            *(type == P_LL_HANDLED_FS ? &p->ll_handled_fs : type == P_LL_HANDLED_NET ? &p->ll_handled_net : &p->ll_scoped) = wire_u64(v);
             break;
         case P_LL_FS_RULE: {
             struct plan_ll_fs_rule r = { 0, NULL };
-            bad = len < 9 || (r.access = get64(v), (r.path = dup_str(v + 8, len - 8)) == NULL) || r.path[0] != '/' ||
-                  push((void **)&p->ll_fs_rules, &p->n_ll_fs_rules, sizeof r, &r) < 0;
+            bad = len < 9 || (r.access = wire_u64(v), (r.path = wire_str(v + 8, len - 8)) == NULL) || r.path[0] != '/' ||
+                  wire_push((void **)&p->ll_fs_rules, &p->n_ll_fs_rules, sizeof r, &r) < 0;
             break;
         }
         case P_LL_NET_RULE: {
             struct plan_ll_net_rule r;
-            bad = len != 16 || (r.access = get64(v), r.port = get64(v + 8), push((void **)&p->ll_net_rules, &p->n_ll_net_rules, sizeof r, &r) < 0);
+            bad = len != 16 || (r.access = wire_u64(v), r.port = wire_u64(v + 8), wire_push((void **)&p->ll_net_rules, &p->n_ll_net_rules, sizeof r, &r) < 0);
             break;
         }
         case P_MOUNT: {
             struct plan_mount m;
-            bad = decode_mount(v, len, &m) < 0 || push((void **)&p->mounts, &p->nmounts, sizeof m, &m) < 0;
+            bad = decode_mount(v, len, &m) < 0 || wire_push((void **)&p->mounts, &p->nmounts, sizeof m, &m) < 0;
             break;
         }
         case P_RLIMIT: {
             struct plan_rlimit r;
-            bad = len != 20 || (r.resource = get32(v), r.soft = get64(v + 4), r.hard = get64(v + 12), push((void **)&p->rlimits, &p->nrlimits, sizeof r, &r) < 0);
+            bad = len != 20 || (r.resource = wire_u32(v), r.soft = wire_u64(v + 4), r.hard = wire_u64(v + 12), wire_push((void **)&p->rlimits, &p->nrlimits, sizeof r, &r) < 0);
             break;
         }
         case P_SECCOMP:
@@ -198,7 +171,7 @@ int plan_read(int fd, struct plan *p, char *err, size_t errlen)
         snprintf(err, errlen, "the plan names no command");
         return -1;
     }
-    if (push((void **)&p->argv, &p->argc, sizeof nul, &nul) < 0 || push((void **)&p->envp, &p->envc, sizeof nul, &nul) < 0) {
+    if (wire_push((void **)&p->argv, &p->argc, sizeof nul, &nul) < 0 || wire_push((void **)&p->envp, &p->envc, sizeof nul, &nul) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }

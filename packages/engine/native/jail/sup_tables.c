@@ -3,37 +3,13 @@
  * come from mcp-j (trusted) but are parsed defensively like the plan: bounded lengths, no NULs.
  */
 #include "sup_tables.h"
+#include "wire.h"
 
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t get16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static uint32_t get32(const unsigned char *p) { return get16(p) | get16(p + 2) << 16; }
-
-static char *dup_str(const unsigned char *p, size_t n)
-{
-    if (memchr(p, 0, n) != NULL)
-        return NULL;
-    char *s = malloc(n + 1);
-    if (s == NULL)
-        return NULL;
-    memcpy(s, p, n);
-    s[n] = 0;
-    return s;
-}
-
-static int push(void **arr, size_t *n, size_t elem_size, const void *elem)
-{
-    void *grown = realloc(*arr, (*n + 1) * elem_size);
-    if (grown == NULL)
-        return -1;
-    memcpy((char *)grown + *n * elem_size, elem, elem_size);
-    *arr = grown;
-    (*n)++;
-    return 0;
-}
 
 static int split_glob(struct sup_glob *g)
 {
@@ -45,7 +21,7 @@ static int split_glob(struct sup_glob *g)
     char *save = NULL;
     for (char *tok = strtok_r(copy, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
         char *s = strdup(tok);
-        if (s == NULL || push((void **)&g->segs, &g->nsegs, sizeof s, &s) < 0) {
+        if (s == NULL || wire_push((void **)&g->segs, &g->nsegs, sizeof s, &s) < 0) {
             free(copy);
             return -1;
         }
@@ -60,8 +36,8 @@ static int decode_net(const unsigned char *v, size_t len, struct sup_net_rule *r
         return -1;
     r->family = v[0];
     r->plen = v[1];
-    r->port_lo = (uint16_t)get16(v + 2);
-    r->port_hi = (uint16_t)get16(v + 4);
+    r->port_lo = (uint16_t)wire_u16(v + 2);
+    r->port_hi = (uint16_t)wire_u16(v + 4);
     memcpy(r->addr, v + 8, 16);
     if ((r->family != 4 && r->family != 6) || r->plen > (r->family == 4 ? 32u : 128u) || r->port_lo > r->port_hi)
         return -1;
@@ -83,7 +59,7 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
             snprintf(err, errlen, "the supervisor tables end before their END record");
             return -1;
         }
-        uint32_t type = get16(v + pos), n = get32(v + pos + 4);
+        uint32_t type = wire_u16(v + pos), n = wire_u32(v + pos + 4);
         pos += 8;
         if (len - pos < n) {
             snprintf(err, errlen, "supervisor table record %u is truncated", type);
@@ -98,33 +74,33 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
         case T_FLAGS:
             bad = n != 4;
             if (!bad)
-                t->flags = get32(r);
+                t->flags = wire_u32(r);
             break;
         case T_PATH: {
             struct sup_path_rule pr;
-            bad = n < 5 || (pr.rights = get32(r), (pr.path = dup_str(r + 4, n - 4)) == NULL) || pr.path[0] != '/';
+            bad = n < 5 || (pr.rights = wire_u32(r), (pr.path = wire_str(r + 4, n - 4)) == NULL) || pr.path[0] != '/';
             if (!bad) {
                 pr.len = strlen(pr.path);
-                bad = push((void **)&t->paths, &t->npaths, sizeof pr, &pr) < 0;
+                bad = wire_push((void **)&t->paths, &t->npaths, sizeof pr, &pr) < 0;
             }
             break;
         }
         case T_DENY: {
             struct sup_glob g;
-            bad = (g.text = dup_str(r, n)) == NULL || g.text[0] != '/' || split_glob(&g) < 0 ||
-                  push((void **)&t->denies, &t->ndenies, sizeof g, &g) < 0;
+            bad = (g.text = wire_str(r, n)) == NULL || g.text[0] != '/' || split_glob(&g) < 0 ||
+                  wire_push((void **)&t->denies, &t->ndenies, sizeof g, &g) < 0;
             break;
         }
         case T_EXEC: {
-            char *s = dup_str(r, n);
-            bad = s == NULL || s[0] != '/' || push((void **)&t->exec, &t->nexec, sizeof s, &s) < 0;
+            char *s = wire_str(r, n);
+            bad = s == NULL || s[0] != '/' || wire_push((void **)&t->exec, &t->nexec, sizeof s, &s) < 0;
             break;
         }
         case T_CONNECT:
         case T_BIND: {
             struct sup_net_rule nr;
-            bad = decode_net(r, n, &nr) < 0 || (type == T_CONNECT ? push((void **)&t->connect, &t->nconnect, sizeof nr, &nr)
-                                                                   : push((void **)&t->bind, &t->nbind, sizeof nr, &nr)) < 0;
+            bad = decode_net(r, n, &nr) < 0 || (type == T_CONNECT ? wire_push((void **)&t->connect, &t->nconnect, sizeof nr, &nr)
+                                                                   : wire_push((void **)&t->bind, &t->nbind, sizeof nr, &nr)) < 0;
             break;
         }
         case T_META: {
@@ -133,7 +109,7 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
             if (!bad) {
                 m.family = r[0];
                 memcpy(m.addr, r + 4, 16);
-                bad = (m.name = dup_str(r + 20, n - 20)) == NULL || push((void **)&t->meta, &t->nmeta, sizeof m, &m) < 0;
+                bad = (m.name = wire_str(r + 20, n - 20)) == NULL || wire_push((void **)&t->meta, &t->nmeta, sizeof m, &m) < 0;
             }
             break;
         }

@@ -1,10 +1,10 @@
 #include "sup_worker.h"
+#include "landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/futex.h>
-#include <linux/landlock.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <string.h>
@@ -13,28 +13,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#ifndef LANDLOCK_ACCESS_FS_REFER
-#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
-#endif
-#ifndef LANDLOCK_RULE_NET_PORT
-#define LANDLOCK_RULE_NET_PORT 2
-struct landlock_net_port_attr {
-    uint64_t allowed_access;
-    uint64_t port;
-};
-#endif
-#ifndef LANDLOCK_CREATE_RULESET_VERSION
-#define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
-#endif
-#define FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
-                     LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 enum { W_IDLE = 0, W_POSTED = 1, W_DONE = 2, W_INIT = 3 };
 
@@ -86,80 +64,20 @@ static void wait_until(uint32_t *w, uint32_t want, int spins)
     }
 }
 
-/* The same best-effort ABI masking as landlock.c, with the rule paths opened beneath the jail's
- * root instead of our own. */
-static uint64_t fs_rights_for_abi(int abi)
-{
-    uint64_t r = (1ULL << 13) - 1;
-    if (abi >= 2) r |= LANDLOCK_ACCESS_FS_REFER;
-    if (abi >= 3) r |= LANDLOCK_ACCESS_FS_TRUNCATE;
-    if (abi >= 5) r |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-    return r;
-}
-
-struct ruleset_attr_v6 {
-    uint64_t handled_access_fs, handled_access_net, scoped;
-};
-
+/* The jail's own Landlock ruleset, its rule paths opened beneath the jail's root: the opener is
+ * then bound exactly as the jailed process is (landlock.c builds both). */
 static int restrict_landlock(struct sup_worker *w)
 {
     const struct plan *p = w->plan;
-    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-    w->landlock_abi = abi < 0 ? 0 : (int)abi;
-    if (abi <= 0) {
+    const char *step = "";
+    int fd = landlock_build(p, w->root_fd, &w->landlock_abi, &step);
+    if (fd == -1) {
         /* The jail itself started, so the plan allows running without Landlock. */
         return p->ll_min_abi == 0 ? 0 : (w->init_step = "landlock", -ENOSYS);
     }
-    struct ruleset_attr_v6 attr = {
-        .handled_access_fs = p->ll_handled_fs & fs_rights_for_abi((int)abi),
-        .handled_access_net = abi >= 4 ? p->ll_handled_net : 0,
-        .scoped = abi >= 6 ? p->ll_scoped : 0,
-    };
-    size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
-    int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
-    if (fd < 0)
-        return w->init_step = "landlock ruleset", -errno;
-    for (size_t i = 0; i < p->n_ll_fs_rules; i++) {
-        const struct plan_ll_fs_rule *r = &p->ll_fs_rules[i];
-        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        int pfd;
-        do
-            pfd = (int)syscall(SYS_openat2, w->root_fd, r->path, &how, sizeof how);
-        while (pfd < 0 && errno == EAGAIN); /* a rename elsewhere raced a ".." step */
-        if (pfd < 0) {
-            int e = errno;
-            close(fd);
-            return w->init_step = "landlock rule path", -e;
-        }
-        struct stat st;
-        if (fstat(pfd, &st) < 0) {
-            int e = errno;
-            close(pfd);
-            close(fd);
-            return w->init_step = "landlock rule fstat", -e;
-        }
-        struct landlock_path_beneath_attr pb = {
-            .allowed_access = r->access & attr.handled_access_fs & (S_ISDIR(st.st_mode) ? ~0ULL : FILE_RIGHTS),
-            .parent_fd = pfd,
-        };
-        if (pb.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
-            int e = errno;
-            close(pfd);
-            close(fd);
-            return w->init_step = "landlock rule", -e;
-        }
-        close(pfd);
-    }
-    if (attr.handled_access_net != 0) {
-        for (size_t i = 0; i < p->n_ll_net_rules; i++) {
-            struct landlock_net_port_attr np = { .allowed_access = p->ll_net_rules[i].access & attr.handled_access_net,
-                                                 .port = p->ll_net_rules[i].port };
-            if (np.allowed_access != 0 && syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
-                int e = errno;
-                close(fd);
-                return w->init_step = "landlock net rule", -e;
-            }
-        }
+    if (fd < 0) {
+        w->init_step = "landlock ruleset";
+        return fd;
     }
     /* no_new_privs and Landlock domains are per thread: the loop thread keeps its rights. */
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, fd, 0) < 0) {

@@ -7,7 +7,7 @@
 //   (replacing the previous FILE.1) and a new FILE is started;
 // - secrets: every string value in an event is scrubbed of each secret value before serialization
 //   (replaced by "[REDACTED]"), so a secret never reaches the disk, whatever field carries it.
-import { closeSync, fstatSync, openSync, renameSync, writeSync, constants } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync, constants } from "node:fs";
 import { AUDIT_VERSION, AuditEventSchema, type AuditEventInput } from "./schema.js";
 
 export interface AuditLogOptions {
@@ -45,10 +45,25 @@ export function redact(value: unknown, secrets: readonly string[]): unknown {
   return value;
 }
 
+function endsWithNewline(path: string, size: number): boolean {
+  const rfd = openSync(path, "r");
+  try {
+    const b = Buffer.alloc(1);
+    readSync(rfd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(rfd);
+  }
+}
+
 export function openAuditLog(path: string, opts: AuditLogOptions = {}): AuditLog {
   const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT; // Node adds O_CLOEXEC itself
   let fd: number | undefined = openSync(path, flags, 0o600);
   let size = fstatSync(fd).size;
+  // A SIGKILL can cut a write(2) to a regular file between two pages (the kernel checks for fatal
+  // signals per page): a writer killed mid-line leaves a torn last line. Terminate it before
+  // appending, so every line this writer adds is whole and readers can skip the one bad line.
+  if (size > 0 && !endsWithNewline(path, size)) size += writeSync(fd, "\n");
   // longest first, so a secret that contains another is redacted whole
   let secrets = [...new Set((opts.secrets ?? []).filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
   const validate = opts.validate ?? true;
