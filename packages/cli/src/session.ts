@@ -65,6 +65,13 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   if (resources.kind === "rlimit") io.stderr.write(`${resources.weaker}\n`);
   else if (resources.warning !== undefined) io.stderr.write(`${resources.warning}\n`);
   const cgroup = resources.kind === "cgroup" ? resources.cgroup : null;
+  // A jail that cannot be planned or started: say why, leave nothing behind.
+  const startFailed = async (e: unknown): Promise<number> => {
+    await cgroup?.remove();
+    if (!(e instanceof JailError)) throw e;
+    say(io, e.message);
+    return e.exitCode;
+  };
 
   // 2. The plan.
   let prepared: PreparedJail;
@@ -79,12 +86,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       extraEnv: network ? proxyEnvironment(EGRESS_PORT) : {},
     });
   } catch (e) {
-    await cgroup?.remove();
-    if (e instanceof JailError) {
-      say(io, e.message);
-      return e.exitCode;
-    }
-    throw e;
+    return startFailed(e);
   }
   // 3. The jail, and the proxy between the client and it (messages queue in the pipes until the
   //    server reads them, so the proxy starts at once).
@@ -92,12 +94,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   try {
     jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   } catch (e) {
-    await cgroup?.remove();
-    if (e instanceof JailError) {
-      say(io, e.message);
-      return e.exitCode;
-    }
-    throw e;
+    return startFailed(e);
   }
   const audit = openAuditSink(policy, jailId, prepared.secrets);
   const serverIn = jail.stdin;

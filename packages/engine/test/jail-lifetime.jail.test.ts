@@ -16,19 +16,7 @@ import { prepareJail, startJail } from "../src/launch.js";
 import type { Jail } from "../src/jail/jail.js";
 import { PolicySchema } from "../src/policy/schema.js";
 import { hostDir, program, removeDir, withPrograms } from "./programs/index.js";
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
-      const c = readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim();
-      if (c) out.push(...c.split(/\s+/).map(Number));
-    }
-  } catch {
-    /* gone */
-  }
-  return out;
-}
+import { childrenOf } from "./helpers/jailed.js";
 
 /** A process that still exists and is not a zombie waiting to be reaped. */
 function alive(pid: number): boolean {

@@ -47,7 +47,8 @@ export interface RunOptions extends Partial<Omit<PrepareOptions, "policy" | "com
   killAfterMs?: number;
 }
 
-function childrenOf(pid: number): number[] {
+/** Host pids of the direct children of pid. */
+export function childrenOf(pid: number): number[] {
   const out: number[] = [];
   try {
     for (const t of readdirSync(`/proc/${pid}/task`)) {
