@@ -57,6 +57,7 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
       compileTables({
         plan: compiled.plan,
         exec: compiled.exec.allow,
+        loaders: compiled.exec.interpreters,
         deny: o.policy.filesystem.deny,
         grants: compiled.grants,
         proxyPort: network ? EGRESS_PORT : 0,

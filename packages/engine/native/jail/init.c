@@ -144,6 +144,9 @@ __attribute__((noreturn)) static void server_exec(const struct plan *p, int rule
 void jail_init(const struct plan *p, int sync_fd, int jail_sock)
 {
     report_set_fd(jail_sock);
+    /* Nothing of the supervisor's crosses into the jail: not mcp-j's control socket, not the
+     * fd-passing socket. Only stdio, the sync pipe and the jail socket stay. */
+    close_all_except(sync_fd, jail_sock);
 
     /* Wait until the supervisor has written our uid/gid maps: until then we have no identity in
      * this namespace. EOF means the supervisor died: give up quietly. */

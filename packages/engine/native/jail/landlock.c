@@ -58,12 +58,13 @@ static int open_rule_path(int root_fd, const char *path)
     return fd;
 }
 
-int landlock_build(const struct plan *p, int root_fd, int *abi_out, const char **step)
+int landlock_build(const struct plan *p, int root_fd, int *abi_out, int *fd_out, const char **step)
 {
     int abi = landlock_abi();
     *abi_out = abi;
+    *fd_out = -1;
     if (abi == 0)
-        return -1;
+        return 0;
 
     struct ruleset_attr_v6 attr = {
         .handled_access_fs = p->ll_handled_fs & fs_rights_for_abi(abi),
@@ -114,20 +115,22 @@ int landlock_build(const struct plan *p, int root_fd, int *abi_out, const char *
             return -e;
         }
     }
-    return fd;
+    *fd_out = fd;
+    return 0;
 }
 
 int landlock_prepare(const struct plan *p, int *abi_out)
 {
     const char *step = "";
-    int fd = landlock_build(p, -1, abi_out, &step);
+    int fd;
+    int r = landlock_build(p, -1, abi_out, &fd, &step);
     if (*abi_out < (int)p->ll_min_abi) {
         if (*abi_out == 0)
             die_step("landlock", ENOSYS, "Landlock is not available (kernel 5.13+ with lsm=landlock needed; ABI %u required)", p->ll_min_abi);
         die_step("landlock", ENOSYS, "Landlock ABI %d is below the required %u", *abi_out, p->ll_min_abi);
     }
-    if (fd < -1)
-        die_step("landlock", -fd, "cannot build the ruleset (ABI %d): %s", *abi_out, step);
+    if (r < 0)
+        die_step("landlock", -r, "cannot build the ruleset (ABI %d): %s", *abi_out, step);
     return fd;
 }
 

@@ -12,9 +12,10 @@ int landlock_abi(void);
 int landlock_prepare(const struct plan *p, int *abi_out);
 
 /* Builds the plan's ruleset (ABI-masked), its rule paths opened from our root (root_fd < 0) or
- * beneath root_fd. Returns the ruleset fd; -1 when Landlock is absent (*abi_out = 0); -errno with
- * *step naming what failed. Does not check the plan's minimum ABI (landlock_prepare does). */
-int landlock_build(const struct plan *p, int root_fd, int *abi_out, const char **step);
+ * beneath root_fd. Returns 0 with the ruleset in *fd_out (-1 when Landlock is absent: *abi_out is
+ * then 0), or -errno with *step naming what failed. The status is kept apart from the descriptor
+ * so that no error can read as "no Landlock". Does not check the plan's minimum ABI. */
+int landlock_build(const struct plan *p, int root_fd, int *abi_out, int *fd_out, const char **step);
 
 /* Restricts the calling thread (and its future children) with the ruleset. */
 void landlock_enforce(int ruleset_fd);

@@ -91,9 +91,11 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
                   wire_push((void **)&t->denies, &t->ndenies, sizeof g, &g) < 0;
             break;
         }
-        case T_EXEC: {
+        case T_EXEC:
+        case T_LOADER: {
             char *s = wire_str(r, n);
-            bad = s == NULL || s[0] != '/' || wire_push((void **)&t->exec, &t->nexec, sizeof s, &s) < 0;
+            bad = s == NULL || s[0] != '/' ||
+                  (type == T_EXEC ? wire_push((void **)&t->exec, &t->nexec, sizeof s, &s) : wire_push((void **)&t->loaders, &t->nloaders, sizeof s, &s)) < 0;
             break;
         }
         case T_CONNECT:
@@ -180,6 +182,14 @@ int sup_exec_allowed(const struct sup_tables *t, const char *path)
 {
     for (size_t i = 0; i < t->nexec; i++)
         if (strcmp(t->exec[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+int sup_is_loader(const struct sup_tables *t, const char *path)
+{
+    for (size_t i = 0; i < t->nloaders; i++)
+        if (strcmp(t->loaders[i], path) == 0)
             return 1;
     return 0;
 }

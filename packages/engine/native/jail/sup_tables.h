@@ -16,6 +16,8 @@
  *             16 bytes address (IPv4 in the first 4): where connect() may go
  *   T_BIND    same layout: where bind() may bind
  *   T_META    u8 family, u8 zero x3, 16 bytes address, then a name: refused and logged by name
+ *   T_LOADER  an absolute jail path of an ELF interpreter: a process whose executable it is was
+ *             started by an exec race and is killed
  */
 #ifndef MCPJ_SUP_TABLES_H
 #define MCPJ_SUP_TABLES_H
@@ -34,6 +36,7 @@ enum sup_record {
     T_CONNECT = 5,
     T_BIND = 6,
     T_META = 7,
+    T_LOADER = 8,
 };
 
 enum sup_flags {
@@ -79,6 +82,8 @@ struct sup_tables {
     size_t ndenies;
     char **exec;
     size_t nexec;
+    char **loaders;
+    size_t nloaders;
     struct sup_net_rule *connect, *bind;
     size_t nconnect, nbind;
     struct sup_meta *meta;
@@ -93,6 +98,7 @@ uint32_t sup_path_rights(const struct sup_tables *t, const char *path);
 /* The deny glob matching path or one of its ancestors, or NULL. */
 const struct sup_glob *sup_path_denied(const struct sup_tables *t, const char *path);
 int sup_exec_allowed(const struct sup_tables *t, const char *path);
+int sup_is_loader(const struct sup_tables *t, const char *path);
 /* family 4|6; for 6, an IPv4-mapped address is matched as IPv4 too. */
 int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port);
 const char *sup_meta_name(const struct sup_tables *t, int family, const uint8_t addr[16]);

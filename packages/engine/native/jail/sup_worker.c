@@ -70,14 +70,15 @@ static int restrict_landlock(struct sup_worker *w)
 {
     const struct plan *p = w->plan;
     const char *step = "";
-    int fd = landlock_build(p, w->root_fd, &w->landlock_abi, &step);
-    if (fd == -1) {
-        /* The jail itself started, so the plan allows running without Landlock. */
-        return p->ll_min_abi == 0 ? 0 : (w->init_step = "landlock", -ENOSYS);
+    int fd;
+    int r = landlock_build(p, w->root_fd, &w->landlock_abi, &fd, &step);
+    if (r < 0) {
+        w->init_step = "landlock ruleset";
+        return r;
     }
     if (fd < 0) {
-        w->init_step = "landlock ruleset";
-        return fd;
+        /* No Landlock: the jail itself started, so the plan allows running without it. */
+        return p->ll_min_abi == 0 ? 0 : (w->init_step = "landlock", -ENOSYS);
     }
     /* no_new_privs and Landlock domains are per thread: the loop thread keeps its rights. */
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_landlock_restrict_self, fd, 0) < 0) {

@@ -64,6 +64,7 @@
 #include <linux/seccomp.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -776,9 +777,12 @@ static void handle_open(struct supervisor *s, int listener, const struct seccomp
     int r = compose(tid, dirfd, raw, path, sizeof path);
     struct tinfo ti = { 0, -1, -1, 022 };
     int need_info = r == 0 && needs_rewrite(path);
-    if (need_info || (flags & (O_CREAT | __O_TMPFILE)))
-        if (target_info(tid, &ti) < 0)
-            return; /* gone */
+    if ((need_info || (flags & (O_CREAT | __O_TMPFILE))) && target_info(tid, &ti) < 0) {
+        /* Gone, normally; if the notification still lives, it must not wait forever. */
+        if (id_valid(listener, id))
+            answer(s, listener, id, EACCES, 0, 0);
+        return;
+    }
     if (need_info && rewrite_self(path, &ti, rewritten, sizeof rewritten))
         strcpy(path, rewritten);
     /* 2. The copy belongs to a live notification. */
@@ -810,6 +814,12 @@ static void handle_open(struct supervisor *s, int listener, const struct seccomp
              * We take its file with pidfd_getfd and the Landlocked worker reopens it, so the
              * reopen is checked like the jail's own would be. */
             int pfd = (int)syscall(SYS_pidfd_open, ti.tgid, 0);
+            /* Still valid after pidfd_open: the target was alive when the pidfd was taken, so
+             * the pidfd is the target's and not a process that recycled its pid. */
+            if (pfd >= 0 && !id_valid(listener, id)) {
+                close(pfd);
+                return;
+            }
             own_fd = pfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pfd, fdnum, 0);
             if (pfd >= 0)
                 close(pfd);
@@ -1013,8 +1023,11 @@ static void handle_net(struct supervisor *s, int listener, const struct seccomp_
     int r = read_mem(tid, addr, &j.addr, len);
     j.len = len;
     struct tinfo ti;
-    if (r == 0 && (r = target_info(tid, &ti)) < 0)
+    if (r == 0 && (r = target_info(tid, &ti)) < 0) {
+        if (id_valid(listener, id))
+            answer(s, listener, id, EACCES, 0, 0);
         return;
+    }
     if (!id_valid(listener, id))
         return;
     if (r < 0) {
@@ -1023,6 +1036,11 @@ static void handle_net(struct supervisor *s, int listener, const struct seccomp_
     }
     /* 2. The socket itself, from the target (the notification is valid: ti.tgid is ours). */
     int pfd = (int)syscall(SYS_pidfd_open, ti.tgid, 0);
+    /* Still valid after pidfd_open: the pidfd is the target's, not a recycled pid's. */
+    if (pfd >= 0 && !id_valid(listener, id)) {
+        close(pfd);
+        return;
+    }
     int fd = pfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pfd, sockfd, 0);
     int gerr = errno;
     if (pfd >= 0)
@@ -1149,7 +1167,8 @@ static void handle_sendto(struct supervisor *s, int listener, const struct secco
     uint8_t a[16] = { 0 };
     int fam = 0, loopback = 1;
     uint16_t port = 0;
-    if (r == 0 && ss.ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+    /* udp_sendmsg reads an AF_UNSPEC address as AF_INET (for old programs): so do we. */
+    if (r == 0 && (ss.ss_family == AF_INET || ss.ss_family == AF_UNSPEC) && len >= sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
         memcpy(a, &in->sin_addr, 4);
         port = ntohs(in->sin_port);
@@ -1183,6 +1202,39 @@ static void handle_sendto(struct supervisor *s, int listener, const struct secco
     deny(s, listener, id, &e, EACCES);
 }
 
+/* The loader race (ESCAPES 38): the ELF interpreter must be executable for any dynamic binary to
+ * start, so Landlock cannot stop a thread that rewrites an approved execve path to it, and the
+ * loader run as a program maps any readable binary it is given. The supervisor never approves an
+ * exec of the loader itself, so a process whose executable is the loader got there by that race:
+ * it is killed at its first notified syscall, which comes before the loader can open the binary
+ * it was asked to run. Returns 1 when the notification's process was such a loader. */
+static int kill_racing_loader(struct supervisor *s, int listener, const struct seccomp_notif *req, int sc)
+{
+    if (s->t.nloaders == 0)
+        return 0;
+    char link[48], exe[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)req->pid);
+    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    /* Unreadable: the process is gone, or not dumpable, which a freshly executed loader is. */
+    if (n <= 0)
+        return 0;
+    exe[n] = 0;
+    if (!sup_is_loader(&s->t, exe))
+        return 0;
+    /* Right after an exec the process has one thread, so its tid is its tgid. The pidfd is taken
+     * before the validity check: a valid notification means it names the racing process. */
+    int pfd = (int)syscall(SYS_pidfd_open, req->pid, 0);
+    if (id_valid(listener, req->id)) {
+        if (pfd >= 0 && syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0)
+            kill(req->pid, SIGKILL);
+        struct ev e = { .sc = sc < 0 ? SC_EXECVE : sc, .pid = req->pid, .path = exe, .why = "loader" };
+        deny(s, listener, req->id, &e, EACCES);
+    }
+    if (pfd >= 0)
+        close(pfd);
+    return 1;
+}
+
 int supervisor_on_ready(struct supervisor *s, int listener)
 {
     if (!s->flags_set) {
@@ -1200,6 +1252,10 @@ int supervisor_on_ready(struct supervisor *s, int listener)
     }
     const struct seccomp_notif *req = s->req;
     int sc = syscall_kind(req->data.nr);
+    if (kill_racing_loader(s, listener, req, sc)) {
+        sup_events_flush(&s->ev, 0);
+        return 0;
+    }
     switch (sc) {
     case SC_OPENAT:
     case SC_OPEN:

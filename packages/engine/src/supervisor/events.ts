@@ -63,6 +63,7 @@ const REASONS: Record<string, (e: SupervisorEvent) => string> = {
   outside: () => "it is outside every grant (--ro/--rw)",
   readonly: () => "the grant is read-only",
   exec: () => "it is not on the exec allowlist (--allow-exec PATH)",
+  loader: () => "the ELF loader was running as a program (an execve path rewritten after approval): the process was killed",
   metadata: (e) => `it is ${e.rule ?? "a cloud metadata endpoint"}`,
   policy: () => "the destination is not allowed (network goes through the egress proxy: HTTP_PROXY)",
   link: () => "it goes through a /proc magic link or a symlink loop",

@@ -7,6 +7,7 @@
 //   PATH    u32 rights (1 read files, 2 write/create/truncate, 4 list directories), jail path
 //   DENY    absolute glob over jail paths ("**" = any number of segments, fnmatch(3) per segment)
 //   EXEC    real jail path that execve may name
+//   LOADER  real jail path of an ELF interpreter: a process running it as its program is killed
 //   CONNECT u8 family (4|6), u8 prefix length, u16 first port, u16 last port, u16 0, 16-byte address
 //   BIND    same layout
 //   META    u8 family, 3 zero bytes, 16-byte address, name
@@ -17,7 +18,7 @@ import type { JailPlan } from "../jail/plan.js";
 
 export const TABLES_MAGIC = "MCPJSUP1";
 
-export const T = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7 } as const;
+export const T = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8 } as const;
 export const RIGHT = { read: 1, write: 2, dir: 4 } as const;
 export const FLAG = { logAllow: 1 } as const;
 
@@ -47,6 +48,8 @@ export interface SupervisorTables {
   paths: { path: string; rights: number }[];
   deny: string[];
   exec: string[];
+  /** ELF interpreters: executable for the kernel's sake, never as a program (the exec race). */
+  loaders: string[];
   connect: NetRule[];
   bind: NetRule[];
   meta: MetaAddress[];
@@ -56,6 +59,8 @@ export interface TablesInput {
   plan: JailPlan;
   /** Real jail paths execve may name (CompiledJail.exec.allow). */
   exec: string[];
+  /** ELF interpreters (CompiledJail.exec.interpreters). */
+  loaders?: string[];
   /** policy.filesystem.deny, as the user wrote them. */
   deny: string[];
   grants: ResolvedGrant[];
@@ -100,6 +105,7 @@ export function compileTables(i: TablesInput): SupervisorTables {
     paths: [...paths].map(([path, rights]) => ({ path, rights })),
     deny: [...new Set(i.deny.map((g) => denyGlob(g, i.grants)))],
     exec: [...new Set(i.exec)],
+    loaders: [...new Set(i.loaders ?? [])],
     connect,
     // Binding stays inside the jail's network namespace; loopback only (Landlock decides TCP ports).
     bind: [
@@ -166,6 +172,7 @@ export function encodeTables(t: SupervisorTables): Buffer {
   for (const p of t.paths) rec(T.path, Buffer.concat([u32(p.rights), str(p.path)]));
   for (const d of t.deny) rec(T.deny, str(d));
   for (const e of t.exec) rec(T.exec, str(e));
+  for (const l of t.loaders) rec(T.loader, str(l));
   for (const c of t.connect) rec(T.connect, net(c));
   for (const b of t.bind) rec(T.bind, net(b));
   for (const m of t.meta) {
