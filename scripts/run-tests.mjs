@@ -38,7 +38,9 @@ if (files.length === 0) {
 }
 // --test-timeout: a hung test fails (after 5 minutes) instead of hanging CI; --test-force-exit:
 // a test file whose tests are done exits even if a failed test left a child process behind.
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=300000", "--test-force-exit", ...files], {
+// In the VM (software emulation) one file at a time: its cgroup tests watch the whole tree.
+const concurrency = vmOnly ? 1 : 2;
+const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${concurrency}`, "--test-timeout=300000", "--test-force-exit", ...files], {
   stdio: "inherit",
   cwd: root,
 });

@@ -11,7 +11,8 @@ const inVm = process.env.MCPJ_VM === "1" && readFileSync("/proc/self/mountinfo",
 // Never anywhere but in the VM: these create cgroups, and the hosts' cgroups are not ours.
 if (!inVm) throw new Error("limits.vm.test.js runs only inside the test VM (node scripts/vm/run.mjs)");
 
-const jailCgroups = (): string[] => (existsSync(`${CG}/mcp-j`) ? readdirSync(`${CG}/mcp-j`).filter((d) => !d.includes(".")) : []);
+// The CLI's jails (12 hex digits); other VM test files create cgroups of their own beside them.
+const jailCgroups = (): string[] => (existsSync(`${CG}/mcp-j`) ? readdirSync(`${CG}/mcp-j`).filter((d) => /^[0-9a-f]{12}$/.test(d)) : []);
 
 test("memory bomb: the jail is OOM-killed at --memory, the pending request is answered, mcp-j exits 122", async () => {
   // A JSON-RPC server that allocates 1 GiB when called.
