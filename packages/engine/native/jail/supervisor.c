@@ -115,6 +115,10 @@ struct supervisor {
     struct sup_worker ll;   /* jail identity + the jail's Landlock ruleset */
     struct sup_worker proc; /* jail identity only: a target's own /proc/PID files (see open_own_proc) */
     int workers;
+    /* Threads whose executable was checked not to be the ELF loader since the last execve
+     * notification (any execve clears it): the check costs a readlink per notification otherwise. */
+    pid_t not_loader[64];
+    unsigned n_not_loader, next_not_loader;
 };
 
 enum { SC_OPENAT, SC_OPEN, SC_CREAT, SC_CONNECT, SC_BIND, SC_EXECVE, SC_EXECVEAT, SC_SENDTO };
@@ -1212,6 +1216,14 @@ static int kill_racing_loader(struct supervisor *s, int listener, const struct s
 {
     if (s->t.nloaders == 0)
         return 0;
+    if (sc == SC_EXECVE || sc == SC_EXECVEAT) {
+        /* An exec may turn any of these threads into a new program: check them all again. */
+        s->n_not_loader = s->next_not_loader = 0;
+    } else {
+        for (unsigned i = 0; i < s->n_not_loader; i++)
+            if (s->not_loader[i] == (pid_t)req->pid)
+                return 0;
+    }
     char link[48], exe[PATH_MAX];
     snprintf(link, sizeof link, "/proc/%d/exe", (int)req->pid);
     ssize_t n = readlink(link, exe, sizeof exe - 1);
@@ -1219,8 +1231,16 @@ static int kill_racing_loader(struct supervisor *s, int listener, const struct s
     if (n <= 0)
         return 0;
     exe[n] = 0;
-    if (!sup_is_loader(&s->t, exe))
+    if (!sup_is_loader(&s->t, exe)) {
+        const unsigned cap = sizeof s->not_loader / sizeof s->not_loader[0];
+        if (sc != SC_EXECVE && sc != SC_EXECVEAT) {
+            s->not_loader[s->next_not_loader] = (pid_t)req->pid;
+            s->next_not_loader = (s->next_not_loader + 1) % cap;
+            if (s->n_not_loader < cap)
+                s->n_not_loader++;
+        }
         return 0;
+    }
     /* Right after an exec the process has one thread, so its tid is its tgid. The pidfd is taken
      * before the validity check: a valid notification means it names the racing process. */
     int pfd = (int)syscall(SYS_pidfd_open, req->pid, 0);
