@@ -21,10 +21,12 @@
  *                      jail, so its TCP port rules apply) connects/binds it.
  * CONTINUE is used only where a kernel layer enforces the same rule whatever the target's memory
  * says when the kernel re-reads it:
- *   1. connect/bind on an AF_UNIX socket (the socket's own family, read from the socket, not from
- *      the racy address): a unix socket only reaches unix addresses; pathname sockets resolve in
- *      the jail's mount namespace under Landlock (host sockets do not exist there, ESCAPES 48),
- *      abstract ones in the jail's network namespace (plus Landlock's abstract-socket scope, 47).
+ *   1. bind, and connect to an abstract or unnamed address, on an AF_UNIX socket (the socket's own
+ *      family, read from the socket, not from the racy address): a unix socket only reaches unix
+ *      addresses; a pathname bind creates a socket file (Landlock's MAKE_SOCK right decides);
+ *      abstract addresses live in the jail's network namespace (plus Landlock's abstract-socket
+ *      scope, ESCAPES 47). A connect to a PATHNAME is emulated (job_unix_connect): Landlock does
+ *      not check it, and a host socket inside a grant must obey the tables and deny globs.
  *   2. execve/execveat allowed by the exec allowlist: Landlock grants EXECUTE per file on exactly
  *      that allowlist and every writable mount is noexec, so a path rewritten after our check
  *      still cannot start anything else (ESCAPES 38).
@@ -650,6 +652,46 @@ static void job_net(void *arg)
     j->err = r < 0 ? errno : 0;
 }
 
+/* connect() of a unix socket to a pathname: the path is resolved beneath the jail's root once, the
+ * tables decide on the socket file it reached, and the socket is connected through that very
+ * inode (/proc/self/fd/N of our O_PATH descriptor), so a racing thread cannot change what is
+ * connected. Connecting needs write permission on the socket file: read-only grants (a host
+ * agent's socket under a granted home) are refused, like deny globs. */
+struct unix_job {
+    struct supervisor *s;
+    int fd;             /* the target's socket, taken with pidfd_getfd */
+    const char *path;   /* absolute jail path */
+    int err;
+    const char *why, *rule;
+    char real[PATH_MAX];
+};
+
+static void job_unix_connect(void *arg)
+{
+    struct unix_job *j = arg;
+    j->err = 0;
+    j->why = j->rule = NULL;
+    snprintf(j->real, sizeof j->real, "%s", j->path);
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    int o = openat2_retry(j->s->root_fd, j->path, &how);
+    if (o < 0) {
+        j->err = errno;
+        return;
+    }
+    struct stat st;
+    if (fstat(o, &st) < 0 || dpath(o, j->real, sizeof j->real) < 0) {
+        j->err = errno;
+    } else if (!S_ISSOCK(st.st_mode)) {
+        j->err = ECONNREFUSED; /* what the kernel answers for a path that is not a socket */
+    } else if ((j->err = decide_path(&j->s->t, j->real, SUP_R_WRITE, &j->why, &j->rule)) == 0) {
+        struct sockaddr_un via = { .sun_family = AF_UNIX };
+        snprintf(via.sun_path, sizeof via.sun_path, "/proc/self/fd/%d", o);
+        if (connect(j->fd, (struct sockaddr *)&via, sizeof via) < 0)
+            j->err = errno;
+    }
+    close(o);
+}
+
 /* ---------------------------------------------------------------- set-up */
 
 /* The jail's root, opened once from a target (or init) and verified to belong to a live
@@ -1063,8 +1105,6 @@ static void handle_net(struct supervisor *s, int listener, const struct seccomp_
     int family = j.addr.ss_family;
     char abuf[INET6_ADDRSTRLEN + 8];
     if (domain == AF_UNIX) {
-        /* CONTINUE case 1 (see the top of this file). */
-        close(fd);
         char p[sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
         const struct sockaddr_un *un = (const struct sockaddr_un *)&j.addr;
         size_t pl = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
@@ -1079,6 +1119,31 @@ static void handle_net(struct supervisor *s, int listener, const struct seccomp_
             p[pl] = 0;
         }
         e.path = p;
+        if (!j.is_bind && family == AF_UNIX && pl > 0 && p[0] != '@' && p[0] != 0) {
+            /* A connect to a pathname socket: emulated (job_unix_connect). */
+            char path[PATH_MAX];
+            int cr = compose(tid, AT_FDCWD, p, path, sizeof path);
+            if (cr < 0 || (cr = ensure_root(s, listener, id, tid)) < 0) {
+                close(fd);
+                if (cr != -ENOENT)
+                    deny(s, listener, id, &e, -cr == ENAMETOOLONG ? ENAMETOOLONG : EACCES);
+                return;
+            }
+            struct unix_job u = { .s = s, .fd = fd, .path = path };
+            sup_worker_run(&s->ll, job_unix_connect, &u);
+            close(fd);
+            e.path = u.real;
+            e.err = u.err;
+            e.why = u.why;
+            e.rule = u.rule;
+            e.act = u.err == 0 ? "allow" : u.why != NULL ? "deny" : "fail";
+            emit(s, &e);
+            answer(s, listener, id, u.err, 0, 0);
+            return;
+        }
+        /* CONTINUE case 1 (see the top of this file): bind (creating a socket file is Landlock's
+         * MAKE_SOCK right), abstract and unnamed addresses. */
+        close(fd);
         e.act = "allow";
         emit(s, &e);
         answer_continue(s, listener, id);
