@@ -9,12 +9,10 @@ import { startProxy } from "@mcp-j/proxy";
 import {
   decodeEvent,
   denialReporter,
-  EGRESS_PORT,
   JailError,
   parseSize,
   planResources,
   prepareJail,
-  proxyEnvironment,
   ResourceLimitUnavailableError,
   startEgressProxy,
   startJail,
@@ -83,7 +81,6 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       env: io.env,
       rlimits: resources.rlimits,
       cgroup: cgroup?.path ?? null,
-      extraEnv: network ? proxyEnvironment(EGRESS_PORT) : {},
     });
   } catch (e) {
     return startFailed(e);

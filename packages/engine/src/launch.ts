@@ -4,6 +4,7 @@
 import type { Policy } from "./policy/schema.js";
 import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/compile-plan.js";
 import { Jail, type StdioMode } from "./jail/jail.js";
+import { proxyEnvironment } from "./egress/env.js";
 import { compileFilter, hostArch } from "./seccomp/index.js";
 import { compileTables, encodeTables } from "./supervisor/tables.js";
 
@@ -44,7 +45,8 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     uid: o.uid ?? process.getuid?.() ?? 65534,
     gid: o.gid ?? process.getgid?.() ?? 65534,
     netListenPort: network ? EGRESS_PORT : 0,
-    extraEnv: o.extraEnv ?? {},
+    // The egress proxy's variables come with the network: every caller of prepareJail gets them.
+    extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
     seccomp,
     supervisorTables: o.supervisorTables ?? null,
     rlimits: o.rlimits,

@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
+#include "seccomp_defs.h"
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,12 +29,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
-#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
-#endif
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
 
 /* Re-arms the parent-death signal after a credential change (which clears it) and closes the race
  * where the parent died before it was armed. */

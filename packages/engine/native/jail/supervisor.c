@@ -63,7 +63,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <linux/seccomp.h>
+#include "seccomp_defs.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -79,16 +79,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Debian 12's 6.1 headers lack what 6.6 added. */
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-#ifndef SECCOMP_ADDFD_FLAG_SEND
-#define SECCOMP_ADDFD_FLAG_SEND (1UL << 1)
-#endif
+/* Debian 12's 6.1 headers lack these. */
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif

@@ -3,6 +3,7 @@
 // differs, a symlink at that path points to it, so both spellings work inside the jail.
 import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, normalize, resolve } from "node:path";
+import { splitGrant } from "../policy/resolve.js";
 import type { Grant } from "../policy/schema.js";
 import { JailError } from "./errors.js";
 
@@ -15,14 +16,6 @@ export interface ResolvedGrant {
   alias: string | null;
   writable: boolean;
   isDir: boolean;
-}
-
-/** Splits "PATH:DEST" at the last ':' that is followed by an absolute path. */
-export function splitGrant(g: Grant): { path: string; dest: string | undefined } {
-  if (typeof g !== "string") return { path: g.path, dest: g.dest };
-  const i = g.lastIndexOf(":/");
-  if (i > 0) return { path: g.slice(0, i), dest: g.slice(i + 1) };
-  return { path: g, dest: undefined };
 }
 
 function checkJailPath(p: string, what: string): string {

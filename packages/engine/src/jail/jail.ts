@@ -79,7 +79,12 @@ export class Jail {
       readyResolve = res;
       readyReject = rej;
     });
-    this.ready.catch(() => {});
+    // Whether the server was started: decides how an exit without a server status is reported.
+    let readyDone = false;
+    this.ready.then(
+      () => (readyDone = true),
+      () => {},
+    );
 
     let server: { code: number | null; signal: number | null } | null = null;
     createInterface({ input: control, crlfDelay: Infinity }).on("line", (line) => {
@@ -126,11 +131,6 @@ export class Jail {
       this.exitInfo = { code, serverCode: s?.code ?? null, serverSignal: s?.signal ?? null, error: lastError, started: readyDone };
       return this.exitInfo;
     });
-    let readyDone = false;
-    this.ready.then(
-      () => (readyDone = true),
-      () => {},
-    );
   }
 
   static start(opts: JailStartOptions): Jail {
