@@ -43,7 +43,6 @@ function mib(n: number): string {
 export async function runSession(policy: Policy, command: string[], io: CommandIo): Promise<number> {
   const jailId = randomBytes(6).toString("hex");
   const started = Date.now();
-  const network = policy.network.allow.length > 0;
   const memoryBytes = parseSize(policy.limits.memory);
 
   // 1. Resources: a cgroup v2 subtree, or rlimits (said loudly), or a refusal under --strict.
@@ -94,6 +93,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     return startFailed(e);
   }
   const audit = openAuditSink(policy, jailId, prepared.secrets);
+  const network = prepared.network;
   const serverIn = jail.stdin;
   const serverOut = jail.stdout;
   if (serverIn === null || serverOut === null) throw new Error("jail started without stdio pipes");

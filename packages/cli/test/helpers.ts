@@ -98,3 +98,14 @@ export async function waitFor(cond: () => boolean, limitMs: number): Promise<boo
   }
   return cond();
 }
+
+/** ESCAPES 49: forks until fork fails, then prints "forked=N errno=NAME" on stderr. */
+export const FORK_BOMB_PY = `import errno, os, sys, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(30); os._exit(0)
+        n += 1
+except OSError as e:
+    sys.stderr.write("forked=%d errno=%s\\n" % (n, errno.errorcode[e.errno]))`;

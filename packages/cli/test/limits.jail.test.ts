@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { collect, runMcpj, startMcpj, waitFor } from "./helpers.js";
+import { collect, runMcpj, startMcpj, waitFor, FORK_BOMB_PY } from "./helpers.js";
 
 const hasCgroup2Memory = (() => {
   try {
@@ -25,16 +25,7 @@ test("no usable cgroup v2: one stderr line says which limits are weaker; --stric
 
 test("ESCAPES 49: a fork bomb fails with EAGAIN at --pids (RLIMIT_NPROC in the jail's namespace)", async () => {
   const r = await runMcpj([
-    "--pids", "40", "--", "/usr/bin/python3", "-c",
-    `import errno, os, sys, time
-n = 0
-try:
-    while True:
-        if os.fork() == 0:
-            time.sleep(30); os._exit(0)
-        n += 1
-except OSError as e:
-    sys.stderr.write("forked=%d errno=%s\\n" % (n, errno.errorcode[e.errno]))`,
+    "--pids", "40", "--", "/usr/bin/python3", "-c", FORK_BOMB_PY,
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /errno=EAGAIN/);

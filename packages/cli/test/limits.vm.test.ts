@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { collect, mcpjBin, runMcpj, waitFor } from "./helpers.js";
+import { collect, mcpjBin, runMcpj, waitFor, FORK_BOMB_PY } from "./helpers.js";
 
 const CG = "/sys/fs/cgroup";
 const inVm = process.env.MCPJ_VM === "1" && readFileSync("/proc/self/mountinfo", "utf8").includes(" /sys/fs/cgroup rw") && existsSync(`${CG}/cgroup.subtree_control`);
@@ -40,16 +40,7 @@ for line in sys.stdin:
 test("fork bomb: fork fails with EAGAIN at --pids, the host and mcp-j stay responsive", async () => {
   const r = await runMcpj([
     // A long --grace: under emulation the loop can outlast the default 2 s after stdin closes.
-    "--pids", "32", "--grace", "60s", "--", "/usr/bin/python3", "-c",
-    `import os, sys, time
-n = 0
-try:
-    while True:
-        if os.fork() == 0:
-            time.sleep(30); os._exit(0)
-        n += 1
-except OSError as e:
-    sys.stderr.write("forked=%d errno=%s\\n" % (n, __import__("errno").errorcode[e.errno]))`,
+    "--pids", "32", "--grace", "60s", "--", "/usr/bin/python3", "-c", FORK_BOMB_PY,
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /errno=EAGAIN/);
