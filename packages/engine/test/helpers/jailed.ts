@@ -2,7 +2,7 @@
 // CLI uses), compile attack programs in C, and check that nothing of a jail outlives it.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PolicySchema, type PolicyInput } from "../../src/policy/schema.js";
@@ -21,12 +21,62 @@ export function compileC(name: string, source: string, flags: string[] = []): st
   const hash = createHash("sha256").update(source).update(flags.join(" ")).digest("hex").slice(0, 12);
   const out = join(programsDir, `${name}-${hash}`);
   if (!existsSync(out)) {
-    const src = `${out}.c`;
+    // Test files run in parallel and may compile the same program: each compiles under its own
+    // name and renames into place, so nobody ever runs a half-written binary.
+    const tmp = `${out}.${process.pid}.tmp`;
+    const src = `${tmp}.c`;
     writeFileSync(src, source);
-    execFileSync("cc", ["-O1", "-Wall", "-o", out, src, ...flags], { stdio: ["ignore", "ignore", "inherit"] });
-    chmodSync(out, 0o755);
+    try {
+      execFileSync("cc", ["-O1", "-Wall", "-o", tmp, src, ...flags], { stdio: ["ignore", "ignore", "inherit"] });
+      chmodSync(tmp, 0o755);
+      renameSync(tmp, out);
+    } finally {
+      rmSync(src, { force: true });
+      rmSync(tmp, { force: true });
+    }
   }
   return out;
+}
+
+/** What this kernel does, measured on the host (no jail) by running a small program once. */
+export interface HostKernel {
+  /** The i386 ABI (`int $0x80`) exists: without IA32 emulation the CPU raises SIGSEGV instead. */
+  ia32: boolean;
+  /** memfd_create knows MFD_NOEXEC_SEAL (6.3+); older kernels refuse the flag with EINVAL. */
+  memfdNoexecSeal: boolean;
+}
+
+let hostKernelCache: HostKernel | undefined;
+export function hostKernel(): HostKernel {
+  if (hostKernelCache) return hostKernelCache;
+  const probe = compileC(
+    "host-kernel-probe",
+    `#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) {
+#if defined(__x86_64__)
+        long r;
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+#endif
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    printf("ia32=%d\\n", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    printf("memfd_noexec_seal=%d\\n", memfd_create("x", MFD_CLOEXEC | 0x0008) >= 0);
+    return 0;
+}
+`,
+  );
+  const out = execFileSync(probe, { encoding: "utf8" });
+  hostKernelCache = { ia32: /ia32=1/.test(out), memfdNoexecSeal: /memfd_noexec_seal=1/.test(out) };
+  return hostKernelCache;
 }
 
 export interface JailedResult {
