@@ -38,7 +38,19 @@ export interface PreparedJail extends CompiledJail {
 export function prepareJail(o: PrepareOptions): PreparedJail {
   const network = o.policy.network.allow.length > 0;
   const supervise = o.supervise !== false;
-  const seccomp = o.seccomp !== undefined ? o.seccomp : compileFilter({ arch: hostArch(), notify: supervise });
+  const fs = o.policy.filesystem;
+  const seccomp =
+    o.seccomp !== undefined
+      ? o.seccomp
+      : compileFilter({
+          arch: hostArch(),
+          notify: supervise,
+          // Deny rules cover every path call; a grant may hold a host unix socket that datagrams
+          // could reach. Without them, the kernel layers decide what the supervisor would.
+          supervisePaths: fs.deny.length > 0,
+          superviseSendmsg: fs.ro.length + fs.rw.length > 0,
+        });
+  const tables = o.supervisorTables === undefined && seccomp !== null && supervise;
   const compiled = compileJailPlan(o.policy, o.command, {
     cwd: o.cwd,
     env: o.env,
@@ -49,12 +61,13 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
     seccomp,
     supervisorTables: o.supervisorTables ?? null,
+    deputySeccomp: tables || o.supervisorTables ? compileFilter({ arch: hostArch(), notify: false, role: "deputy" }) : null,
     rlimits: o.rlimits,
     cgroup: o.cgroup ?? null,
   });
   // The tables are compiled from the finished plan (its Landlock rules and exec allowlist), so the
   // supervisor and the kernel layers decide from the same data.
-  if (o.supervisorTables === undefined && seccomp !== null && supervise) {
+  if (tables) {
     compiled.plan.supervisorTables = encodeTables(
       compileTables({
         plan: compiled.plan,

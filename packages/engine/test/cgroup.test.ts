@@ -118,7 +118,7 @@ test("cpuMaxFor, formatBytes, kernelHasCgroupKill, validJailId", () => {
 });
 
 // ---- the rlimit fallback -------------------------------------------------------------------------
-test("fallbackRlimits: AS with headroom, DATA, NPROC, NOFILE, CORE=0, soft = hard", () => {
+test("fallbackRlimits: AS with headroom, DATA, NPROC, NOFILE, CORE=0, MSGQUEUE, soft = hard", () => {
   const r = fallbackRlimits(limits);
   assert.deepEqual(r, [
     { resource: "AS", soft: 512 * MiB + ADDRESS_SPACE_HEADROOM, hard: 512 * MiB + ADDRESS_SPACE_HEADROOM },
@@ -126,6 +126,7 @@ test("fallbackRlimits: AS with headroom, DATA, NPROC, NOFILE, CORE=0, soft = har
     { resource: "NPROC", soft: 256, hard: 256 },
     { resource: "NOFILE", soft: 1024, hard: 1024 },
     { resource: "CORE", soft: 0, hard: 0 },
+    { resource: "MSGQUEUE", soft: 200 * 1024, hard: 200 * 1024 },
   ]);
 });
 
@@ -133,7 +134,7 @@ test("planResources without cgroup v2 (fixture): rlimit plan and one weaker line
   const plan = await planResources({ ...limits, cpus: 2 }, { jailId: "t", strict: false, detect: { mountinfo: V1_ONLY_MOUNTINFO, procCgroup: "4:memory:/\n" } });
   assert.equal(plan.kind, "rlimit");
   if (plan.kind !== "rlimit") return;
-  assert.deepEqual(plan.rlimits.map((r) => r.resource), ["AS", "DATA", "NPROC", "NOFILE", "CORE"]);
+  assert.deepEqual(plan.rlimits.map((r) => r.resource), ["AS", "DATA", "NPROC", "NOFILE", "CORE", "MSGQUEUE"]);
   assert.ok(!plan.weaker.includes("\n"), "one line");
   assert.match(plan.weaker, /no usable cgroup v2 \(no cgroup2 file system is mounted \(hybrid cgroups: memory is on cgroup v1/);
   assert.match(plan.weaker, /memory 512 MiB is per process/);

@@ -129,9 +129,10 @@ describe("ESCAPES 10: an existing file of a --ro grant cannot be changed", () =>
 describe("ESCAPES 34: Landlock", () => {
   it("truncate a Landlock-read-only file → EACCES; rename/link across directories or out → EXDEV", async () => {
     const table = {
-      // /proc is a writable mount, the files are the jail's own: only Landlock's READ-only rule
-      // stands here (a file of a --ro grant meets the read-only mount first: see ESCAPES 10).
-      "truncate /proc/self/comm": "EACCES",
+      // /proc is a read-only mount (the layer that holds where Landlock has no truncate control,
+      // ABI < 3): it answers first. Opening for writing meets the supervisor's tables (the
+      // mirror of Landlock's READ-only rule) first.
+      "truncate /proc/self/comm": "EROFS",
       "open_w /proc/self/comm": "EACCES",
       "open_w /proc/self/attr/current": "EACCES",
       // No REFER right: moving or linking between directories → EXDEV, even within one grant.

@@ -1,7 +1,7 @@
 // The supervisor's TypeScript half: table compilation and encoding, event decoding, denial lines.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addressBytes, compileTables, denyGlob, encodeTables, rightsOf, TABLES_MAGIC } from "../src/supervisor/tables.js";
+import { addressBytes, compileTables, denyGlob, encodeTables, PROTOCOL, rightsOf, TABLES_MAGIC } from "../src/supervisor/tables.js";
 import { decodeEvent, denialReporter, formatDenial } from "../src/supervisor/events.js";
 import { parseReport } from "../src/jail/reports.js";
 import { FS, READ, READ_WRITE } from "../src/jail/landlock-rights.js";
@@ -57,7 +57,9 @@ describe("supervisor tables", () => {
     const policy = PolicySchema.parse({});
     const p = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {} });
     const t = compileTables({ plan: p.plan, exec: p.exec.allow, deny: [], grants: p.grants, proxyPort: 3128, logAllow: true });
-    assert.deepEqual(t.connect, [{ address: "127.0.0.1", prefix: 32, ports: [3128, 3128] }]);
+    assert.deepEqual(t.connect, [{ address: "127.0.0.1", prefix: 32, ports: [3128, 3128], protocols: PROTOCOL.tcp }]);
+    // Binding mirrors Landlock's TCP rules (none): UDP on loopback only.
+    assert.ok(t.bind.every((b) => b.protocols === PROTOCOL.udp));
     assert.equal(compileTables({ plan: p.plan, exec: [], deny: [], grants: [], proxyPort: 0, logAllow: false }).connect.length, 0);
     assert.equal(t.meta.length, 5);
     const b = encodeTables(t);

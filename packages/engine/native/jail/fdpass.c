@@ -4,23 +4,32 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int fdpass_send(int sock, char tag, int fd)
+int fdpass_send_record(int sock, const void *buf, size_t len, int fd, int flags)
 {
-    struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int))];
     } cm;
     memset(&cm, 0, sizeof cm);
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (fd >= 0) {
+        msg.msg_control = cm.buf;
+        msg.msg_controllen = sizeof cm.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
     ssize_t r;
-    do {
-        r = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    } while (r < 0 && errno == EINTR);
+    do
+        r = sendmsg(sock, &msg, flags | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
     return r < 0 ? -errno : 0;
+}
+
+int fdpass_send(int sock, char tag, int fd)
+{
+    return fdpass_send_record(sock, &tag, 1, fd, 0);
 }

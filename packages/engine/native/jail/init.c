@@ -7,6 +7,7 @@
  * process left in the namespace: that is what makes "no process outlives the jail" hold.
  */
 #include "init.h"
+#include "deputy.h"
 #include "fdpass.h"
 #include "identity.h"
 #include "landlock.h"
@@ -20,6 +21,7 @@
 #include "seccomp_defs.h"
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -47,13 +49,18 @@ static void arm_pdeathsig(pid_t expected_parent, int watch_fd)
     }
 }
 
-/* close_range(3, ~0) around the two descriptors still needed until execve (both close-on-exec:
- * the jail socket and the Landlock ruleset, which landlock_enforce closes). */
-static void close_all_except(int a, int b)
+/* close_range(3, ~0) around the descriptors still needed (each made close-on-exec: the jail socket,
+ * the Landlock ruleset, the deputy's pid pipe). keep[] is sorted here; -1 entries are ignored. */
+static void close_all_except(int *keep, int n)
 {
-    int keep[2] = { a < b ? a : b, a < b ? b : a };
+    for (int i = 1; i < n; i++)
+        for (int k = i; k > 0 && keep[k - 1] > keep[k]; k--) {
+            int t = keep[k];
+            keep[k] = keep[k - 1];
+            keep[k - 1] = t;
+        }
     unsigned int from = 3;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < n; i++) {
         if (keep[i] < 3)
             continue;
         if ((unsigned int)keep[i] > from && close_range(from, (unsigned int)keep[i] - 1, 0) < 0)
@@ -66,64 +73,99 @@ static void close_all_except(int a, int b)
         die_step("close_range", errno, "close_range");
 }
 
-/* Installs the filter TypeScript compiled. It is the very last restriction: after it, every
- * execve is decided by the supervisor, which must therefore already hold the listener. */
-static void install_seccomp(const struct plan *p, int jail_sock)
+/* Installs a filter TypeScript compiled. The supervised server's is the very last restriction and
+ * comes with a listener (jail_sock >= 0): after it, every execve is decided by the supervisor, which
+ * must therefore already hold the listener. The deputy's, and an unsupervised server's, have no
+ * notification. */
+static void install_seccomp(const unsigned char *prog_bytes, size_t len, int jail_sock, uint32_t downgrades)
 {
-    struct sock_fprog prog = { .len = (unsigned short)(p->seccomp_len / 8), .filter = (struct sock_filter *)p->seccomp };
+    struct sock_fprog prog = { .len = (unsigned short)(len / 8), .filter = (struct sock_filter *)prog_bytes };
+    if (jail_sock < 0) {
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+            die_step("seccomp", errno, "cannot install the filter");
+        return;
+    }
     unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    /* The supervisor takes the listener from us with pidfd_getfd (below): that needs us dumpable
+     * until the execve, which recomputes it. Nothing of the server's runs before then. */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+        die_step("seccomp", errno, "PR_SET_DUMPABLE");
     int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-    if (listener < 0 && errno == EINVAL) {
-        /* WAIT_KILLABLE_RECV is 5.19+; without it a signal during a notified syscall restarts it. */
+    if (listener < 0 && errno == EINVAL && (downgrades & PD_WAIT_KILLABLE)) {
+        /* WAIT_KILLABLE_RECV is 5.19+; without it a signal during a notified syscall restarts it
+         * (a downgrade the plan accepted: reported). */
         flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
         listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+        if (listener >= 0) {
+            struct line l;
+            line_start(&l, "downgrade");
+            line_int(&l, "downgrades", PD_WAIT_KILLABLE);
+            line_send(&l, jail_sock);
+        }
+    } else if (listener < 0 && errno == EINVAL) {
+        die_step("downgrade", EINVAL, "seccomp=wait_killable_recv");
     }
     if (listener < 0)
         die_step("seccomp", errno, "cannot install the filter with a user-notification listener (kernel 5.0+ needed)");
-    int r = fdpass_send(jail_sock, 'S', listener);
-    if (r < 0)
-        die_step("seccomp", -r, "cannot hand the listener to the supervisor");
+    /* From here every notified syscall waits for a supervisor that has the listener, and sendmsg
+     * may be one of them: so the listener is not sent (SCM_RIGHTS needs sendmsg). Its number goes
+     * in a report line (send, a plain write: never notified), the supervisor takes it with
+     * pidfd_getfd from the process that sent the line (SO_PASSCRED gives it our pid), and says so
+     * with one byte back; we wait for that byte (read: never notified) before we close our copy. */
+    struct line l;
+    line_start(&l, "listener");
+    line_int(&l, "fd", listener);
+    line_send(&l, jail_sock);
+    char ack;
+    ssize_t n;
+    do
+        n = read(jail_sock, &ack, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        die_step("seccomp", n < 0 ? errno : EPIPE, "the supervisor did not take the listener");
     /* DESIGN rule 6: a listener left in the jail is a complete bypass. */
     if (close(listener) < 0)
         die_step("seccomp", errno, "cannot close the listener");
 }
 
-__attribute__((noreturn)) static void server_exec(const struct plan *p, int ruleset, int jail_sock)
+/* What every process of the jail goes through before it runs anything of the server's: the
+ * signal mask back to normal, the rlimits (while hard limits can still be lowered for good), the
+ * jail's identity with no capability, the parent-death signal re-armed after it, only the
+ * descriptors in keep[], and no_new_privs (Landlock requires it without CAP_SYS_ADMIN). */
+static void jail_process_prelude(const struct plan *p, int *keep, int nkeep)
 {
-    /* Signals were blocked in the supervisor before clone so none is lost during set-up; the
-     * server starts with a clean mask like any process. */
+    /* Signals were blocked in the supervisor before clone so none is lost during set-up. */
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
         die_step("signals", errno, "sigprocmask");
-
-    /* rlimits while we may still lower hard limits for good. */
     for (size_t i = 0; i < p->nrlimits; i++) {
         struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
         if (setrlimit((int)p->rlimits[i].resource, &rl) < 0)
             die_step("rlimit", errno, "setrlimit(%u)", p->rlimits[i].resource);
     }
-
     identity_drop(p);
     arm_pdeathsig(1, -1);
-
     /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
     if (setsid() < 0)
         die_step("setsid", errno, "setsid");
+    /* Only stdin, stdout, stderr cross into the server; the rest stays until execve at most. */
+    close_all_except(keep, nkeep);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        die_step("no_new_privs", errno, "PR_SET_NO_NEW_PRIVS");
+}
 
-    /* Only stdin, stdout, stderr cross into the server. The jail socket stays until execve (to
-     * report an exec failure), marked close-on-exec. */
-    close_all_except(jail_sock, ruleset);
-
+/* The server's last steps: its working directory, the jail's Landlock ruleset (once more when
+ * the deputy already applied it, so the deputy's domain is the parent of the server's), the
+ * filter with its listener, execve. */
+__attribute__((noreturn)) static void server_exec(const struct plan *p, int ruleset, int jail_sock)
+{
     const char *cwd = p->cwd ? p->cwd : "/";
     if (chdir(cwd) < 0)
         die_step("cwd", errno, "cannot enter the working directory %s", cwd);
-
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        die_step("no_new_privs", errno, "PR_SET_NO_NEW_PRIVS");
     landlock_enforce(ruleset);
     if (p->seccomp != NULL)
-        install_seccomp(p, jail_sock);
+        install_seccomp(p->seccomp, p->seccomp_len, p->sup_tables != NULL ? jail_sock : -1, p->downgrades);
 
     execve(p->exec_path, p->argv, p->envp);
     int e = errno;
@@ -135,12 +177,71 @@ __attribute__((noreturn)) static void server_exec(const struct plan *p, int rule
     _exit(e == ENOENT || e == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC);
 }
 
-void jail_init(const struct plan *p, int sync_fd, int jail_sock)
+/* The deputy (deputy.h), then the server made from it. Runs in init's child; reports the
+ * server's pid to init on pid_pipe (the server is init's child: CLONE_PARENT). */
+__attribute__((noreturn)) static void deputy_exec(const struct plan *p, int ruleset, int jail_sock, int pid_pipe, struct dep_shared *sh)
+{
+    /* A second handle on the ruleset: enforcing closes one, and the server enforces it again. */
+    int again = ruleset >= 0 ? fcntl(ruleset, F_DUPFD_CLOEXEC, 3) : -1;
+    if (ruleset >= 0 && again < 0)
+        die_step("landlock", errno, "dup");
+    int keep[] = { jail_sock, ruleset, again, pid_pipe };
+    jail_process_prelude(p, keep, 4);
+    landlock_enforce(ruleset);
+
+    /* The deputy's socket to the supervisor: made here, so that only the deputy and the
+     * supervisor ever hold it. */
+    int ds[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ds) < 0)
+        die_step("deputy", errno, "socketpair");
+    int r = fdpass_send(jail_sock, 'D', ds[0]);
+    if (r < 0)
+        die_step("deputy", -r, "cannot hand the deputy's socket to the supervisor");
+    if (close(ds[0]) < 0)
+        die_step("deputy", errno, "close");
+
+    /* The server: a sibling of ours for init (CLONE_PARENT: init reaps it and sends it the
+     * signals), a child of our Landlock domain. */
+    pid_t server = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (server < 0)
+        die_step("fork", errno, "cannot start the server process");
+    if (server == 0) {
+        if (close(ds[1]) < 0 || close(pid_pipe) < 0)
+            die_step("deputy", errno, "close");
+        arm_pdeathsig(1, -1);
+        /* A session of its own, not the deputy's (kill(0, ...) in the server must not reach us). */
+        if (setsid() < 0)
+            die_step("setsid", errno, "setsid");
+        server_exec(p, again, jail_sock);
+    }
+    if ((again >= 0 && close(again) < 0) || close(jail_sock) < 0)
+        die_step("deputy", errno, "close");
+    /* We must not hold the server's stdio: EOF has to travel between mcp-j and the server. */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
+        die_step("deputy", errno, "cannot detach from the server's stdio");
+    if (devnull > 2 && close(devnull) < 0)
+        die_step("deputy", errno, "close");
+    if (write(pid_pipe, &server, sizeof server) != (ssize_t)sizeof server || close(pid_pipe) < 0)
+        die_step("deputy", errno, "cannot tell init the server's pid");
+
+    /* Nothing of the jail may read or write our memory or descriptors (ptrace is refused to a
+     * process that is not dumpable and has no capability), and the filter comes last. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_NAME, "mcpj-deputy", 0, 0, 0) < 0)
+        die_step("deputy", errno, "prctl");
+    if (p->deputy_seccomp == NULL)
+        die_step("deputy", EINVAL, "the plan has supervisor tables but no deputy filter");
+    install_seccomp(p->deputy_seccomp, p->deputy_seccomp_len, -1, 0);
+    deputy_main(p, ds[1], sh);
+}
+
+void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shared *sh)
 {
     report_set_fd(jail_sock);
     /* Nothing of the supervisor's crosses into the jail: not mcp-j's control socket, not the
      * fd-passing socket. Only stdio, the sync pipe and the jail socket stay. */
-    close_all_except(sync_fd, jail_sock);
+    int keep[] = { sync_fd, jail_sock };
+    close_all_except(keep, 2);
 
     /* Wait until the supervisor has written our uid/gid maps: until then we have no identity in
      * this namespace. EOF means the supervisor died: give up quietly. */
@@ -168,14 +269,25 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock)
     identity_assume(p);
     arm_pdeathsig(0, jail_sock);
 
-    /* No nested user namespaces, whatever happens to the seccomp filter: creating one needs no
-     * capability, and a namespace the jail owns would hand it mount and network powers over its
-     * own copies. The limit is per user namespace; ours is set to 0 while /proc is still the
-     * host's procfs (the jail's own /proc has no sys/), like bubblewrap's --disable-userns. */
-    int uf = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
-    if (uf < 0 || write(uf, "0\n", 2) != 2)
-        die_step("userns", errno, "cannot forbid nested user namespaces (max_user_namespaces)");
-    close(uf);
+    /* Limits of the jail's user namespace (/proc/sys/user/, per namespace): no nested user
+     * namespaces whatever happens to the seccomp filter (creating one needs no capability, and a
+     * namespace the jail owns would hand it mount and network powers over its own copies), and
+     * caps on the per-user kernel objects (inotify, fanotify) so that what the jail uses is not
+     * taken from the invoking user's own quota. Written while /proc is still the host's procfs
+     * (the jail's own /proc has no sys/), like bubblewrap's --disable-userns. */
+    for (size_t i = 0; i < p->nsysctls; i++) {
+        const struct plan_sysctl *c = &p->sysctls[i];
+        char path[256];
+        snprintf(path, sizeof path, "/proc/sys/user/%s", c->name);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && c->optional)
+            continue; /* the kernel has no such limit (and no such object class to cap) */
+        size_t n = strlen(c->value);
+        if (fd < 0 || write(fd, c->value, n) != (ssize_t)n)
+            die_step("sysctl", errno, "cannot set %s", path);
+        if (close(fd) < 0)
+            die_step("sysctl", errno, "cannot set %s", path);
+    }
 
     int proc_subset = 0;
     mounts_build(p, src_fds, &proc_subset);
@@ -184,13 +296,41 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock)
     /* The ruleset is built here, where the jail's paths resolve, and enforced by the server only:
      * init must stay able to reap and signal. */
     int abi = 0;
-    int ruleset = landlock_prepare(p, &abi);
+    uint32_t downgrades = proc_subset ? 0 : PD_PROC_SUBSET;
+    int ruleset = landlock_prepare(p, &abi, &downgrades);
 
-    pid_t server = fork();
-    if (server < 0)
-        die_step("fork", errno, "cannot start the server process");
-    if (server == 0)
-        server_exec(p, ruleset, jail_sock);
+    pid_t server;
+    if (p->sup_tables != NULL) {
+        /* Supervised: the deputy first, which starts the server and tells us its pid. */
+        int pp[2];
+        if (pipe2(pp, O_CLOEXEC) < 0)
+            die_step("fork", errno, "pipe");
+        pid_t deputy = fork();
+        if (deputy < 0)
+            die_step("fork", errno, "cannot start the deputy");
+        if (deputy == 0) {
+            close(pp[0]);
+            deputy_exec(p, ruleset, jail_sock, pp[1], sh);
+        }
+        if (close(pp[1]) < 0)
+            die_step("fork", errno, "close");
+        ssize_t n;
+        do
+            n = read(pp[0], &server, sizeof server);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof server)
+            _exit(EXIT_SETUP); /* the deputy reported why it failed */
+        close(pp[0]);
+    } else {
+        server = fork();
+        if (server < 0)
+            die_step("fork", errno, "cannot start the server process");
+        if (server == 0) {
+            int keep[] = { jail_sock, ruleset };
+            jail_process_prelude(p, keep, 2);
+            server_exec(p, ruleset, jail_sock);
+        }
+    }
 
     if (ruleset >= 0)
         close(ruleset);
@@ -211,6 +351,7 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock)
     line_start(&l, "ready");
     line_int(&l, "landlock_abi", abi);
     line_int(&l, "proc_subset", proc_subset);
+    line_int(&l, "downgrades", downgrades);
     line_int(&l, "seccomp", p->seccomp != NULL);
     line_send(&l, jail_sock);
 

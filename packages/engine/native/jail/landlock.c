@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include "landlock_defs.h"
 #include <stdint.h>
 #include <sys/prctl.h>
@@ -44,21 +43,24 @@ int landlock_abi(void)
     return abi < 0 ? 0 : (int)abi;
 }
 
-/* Opens a rule's path: our own root (root_fd < 0), or beneath the jail's root as seen from the
- * supervisor (openat2 RESOLVE_IN_ROOT, retried when a rename elsewhere raced a ".." step). */
-static int open_rule_path(int root_fd, const char *path)
+/* What the plan asks for that this ABI cannot give (PD_* bits). */
+static uint32_t downgrades_for(const struct plan *p, int abi)
 {
-    if (root_fd < 0)
-        return open(path, O_PATH | O_CLOEXEC);
-    struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-    int fd;
-    do
-        fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-    while (fd < 0 && errno == EAGAIN);
-    return fd;
+    uint32_t d = 0;
+    if (abi < 2 && (p->ll_handled_fs & LANDLOCK_ACCESS_FS_REFER))
+        d |= PD_LANDLOCK_REFER;
+    if (abi < 3 && (p->ll_handled_fs & LANDLOCK_ACCESS_FS_TRUNCATE))
+        d |= PD_LANDLOCK_TRUNCATE;
+    if (abi < 4 && p->ll_handled_net != 0)
+        d |= PD_LANDLOCK_NET;
+    if (abi < 5 && (p->ll_handled_fs & LANDLOCK_ACCESS_FS_IOCTL_DEV))
+        d |= PD_LANDLOCK_IOCTL_DEV;
+    if (abi < 6 && p->ll_scoped != 0)
+        d |= PD_LANDLOCK_SCOPE;
+    return d;
 }
 
-int landlock_build(const struct plan *p, int root_fd, int *abi_out, int *fd_out, const char **step)
+static int landlock_build(const struct plan *p, int *abi_out, int *fd_out, const char **step)
 {
     int abi = landlock_abi();
     *abi_out = abi;
@@ -79,7 +81,7 @@ int landlock_build(const struct plan *p, int root_fd, int *abi_out, int *fd_out,
     }
     for (size_t i = 0; i < p->n_ll_fs_rules; i++) {
         const struct plan_ll_fs_rule *r = &p->ll_fs_rules[i];
-        int pfd = open_rule_path(root_fd, r->path);
+        int pfd = open(r->path, O_PATH | O_CLOEXEC);
         struct stat st;
         if (pfd < 0 || fstat(pfd, &st) < 0) {
             int e = errno;
@@ -119,16 +121,24 @@ int landlock_build(const struct plan *p, int root_fd, int *abi_out, int *fd_out,
     return 0;
 }
 
-int landlock_prepare(const struct plan *p, int *abi_out)
+int landlock_prepare(const struct plan *p, int *abi_out, uint32_t *downgrades)
 {
     const char *step = "";
     int fd;
-    int r = landlock_build(p, -1, abi_out, &fd, &step);
+    int r = landlock_build(p, abi_out, &fd, &step);
     if (*abi_out < (int)p->ll_min_abi) {
         if (*abi_out == 0)
             die_step("landlock", ENOSYS, "Landlock is not available (kernel 5.13+ with lsm=landlock needed; ABI %u required)", p->ll_min_abi);
         die_step("landlock", ENOSYS, "Landlock ABI %d is below the required %u", *abi_out, p->ll_min_abi);
     }
+    /* The layers this ABI lacks: taken only when the plan accepts each (TypeScript decided). */
+    uint32_t d = *abi_out > 0 ? downgrades_for(p, *abi_out) : 0;
+    if (d & ~p->downgrades) {
+        if (fd >= 0)
+            close(fd);
+        die_step("downgrade", ENOSYS, "landlock=%u abi=%d", d & ~p->downgrades, *abi_out);
+    }
+    *downgrades |= d;
     if (r < 0)
         die_step("landlock", -r, "cannot build the ruleset (ABI %d): %s", *abi_out, step);
     return fd;

@@ -15,6 +15,7 @@
 #include "plan.h"
 #include "probe.h"
 #include "report.h"
+#include "seccomp_defs.h"
 #include "supervisor.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -104,40 +106,81 @@ static void forward_fd(int fdpass, int fd)
         die_step("network", -r, "cannot hand the egress listener to mcp-j");
 }
 
-/* Reads one record from the jail socket: a report line (relayed as is) or a descriptor. Returns 0
- * at end of stream. */
-static int relay_one(int jail_sock, int control, int fdpass, int *listener)
+/* The seccomp listener of the process that sent a "listener fd=N" record (its pid from the
+ * record's credentials: SO_PASSCRED), taken with pidfd_getfd; then one byte back, which the
+ * server waits for before it closes its copy (init.c says why it is not sent with SCM_RIGHTS). */
+static void take_listener(int jail_sock, struct supervisor *sup, const char *line, pid_t pid)
+{
+    int n = -1;
+    if (sscanf(line, "listener fd=%d", &n) != 1 || n < 0 || pid <= 0)
+        die_step("seccomp", EINVAL, "malformed listener record");
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0)
+        die_step("seccomp", errno, "pidfd_open of the server");
+    int fd = (int)syscall(SYS_pidfd_getfd, pfd, n, 0);
+    if (fd < 0)
+        die_step("seccomp", errno, "cannot take the listener from the server (pidfd_getfd)");
+    close(pfd);
+    supervisor_set_listener(sup, fd);
+    ssize_t w;
+    do
+        w = send(jail_sock, "1", 1, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w != 1)
+        die_step("seccomp", errno, "cannot release the server");
+}
+
+/* Reads one record from the jail socket: a report line (relayed as is), the listener's number, or
+ * a descriptor (the egress listener, forwarded; the deputy's socket, kept). Returns 0 at end of
+ * stream. */
+static int relay_one(int jail_sock, int control, int fdpass, struct supervisor *sup)
 {
     char buf[4096];
-    struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+    struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
     union {
         struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int))];
+        char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
     } cm;
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof cm.b };
     ssize_t n = recvmsg(jail_sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     if (n < 0)
         return errno == EAGAIN || errno == EINTR ? 1 : 0;
-    if (n == 0)
-        return 0;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        if (buf[0] == 'S' && *listener < 0) {
-            *listener = fd;
-        } else if (buf[0] == 'L') {
-            forward_fd(fdpass, fd);
-            close(fd);
-        } else {
-            close(fd);
+    int fd = -1;
+    pid_t sender = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+            memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred cr;
+            memcpy(&cr, CMSG_DATA(c), sizeof cr);
+            sender = cr.pid;
         }
+    }
+    if (n == 0 && fd < 0)
+        return 0;
+    if (fd >= 0) {
+        if (n > 0 && buf[0] == 'D' && sup != NULL)
+            supervisor_set_deputy(sup, fd);
+        else if (n > 0 && buf[0] == 'L')
+            forward_fd(fdpass, fd);
+        if (!(n > 0 && buf[0] == 'D' && sup != NULL) && close(fd) < 0)
+            die_step("supervisor", errno, "close");
         return 1;
     }
-    ssize_t w;
-    do {
-        w = write(control, buf, (size_t)n);
-    } while (w < 0 && errno == EINTR);
+    buf[n] = 0;
+    if (sup != NULL && strncmp(buf, "listener ", 9) == 0) {
+        take_listener(jail_sock, sup, buf, sender);
+        return 1;
+    }
+    size_t off = 0;
+    while (off < (size_t)n) {
+        ssize_t w = write(control, buf + off, (size_t)n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 0; /* mcp-j is gone: main's poll sees it hang up */
+        off += (size_t)w;
+    }
     return 1;
 }
 
@@ -200,6 +243,10 @@ int main(int argc, char **argv)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         die_step("supervisor", errno, "socketpair");
+    /* Each record comes with its sender's pid (in our namespace): the listener is taken from it. */
+    int on = 1;
+    if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0)
+        die_step("supervisor", errno, "SO_PASSCRED");
     int sync[2];
     if (pipe2(sync, O_CLOEXEC) < 0)
         die_step("supervisor", errno, "pipe");
@@ -218,12 +265,21 @@ int main(int argc, char **argv)
     if (sigfd < 0)
         die_step("supervisor", errno, "signalfd");
 
+    /* The page the supervisor and the deputy spin on (dep_proto.h): shared memory made before
+     * clone reaches the deputy through init; the server's copy is gone at its execve. */
+    struct dep_shared *shared = NULL;
+    if (p.sup_tables != NULL) {
+        shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED)
+            die_step("supervisor", errno, "mmap");
+    }
+
     pid_t init = clone_jail(&p);
     if (init == 0) {
         close(sv[0]);
         close(sync[1]);
         close(sigfd);
-        jail_init(&p, sync[0], sv[1]);
+        jail_init(&p, sync[0], sv[1], shared);
     }
     close(sv[1]);
     close(sync[0]);
@@ -249,19 +305,19 @@ int main(int argc, char **argv)
     if (devnull > 1)
         close(devnull);
 
-    struct supervisor *sup = NULL;
-    int listener = -1;
+    struct supervisor *sup = shared != NULL ? supervisor_new(&p, init, control, shared) : NULL;
     int status = 0, jail_open = 1;
     for (;;) {
-        struct pollfd fds[4] = {
+        struct pollfd fds[7] = {
             { .fd = sigfd, .events = POLLIN },
             { .fd = jail_open ? sv[0] : -1, .events = POLLIN },
             /* POLLHUP: mcp-j is gone. POLLOUT only while supervisor events wait to be written
              * (the event path never blocks the notification loop, see sup_events.h). */
             { .fd = control != 2 ? control : -1, .events = supervisor_events_pending(sup) ? POLLOUT : 0 },
-            { .fd = listener, .events = POLLIN },
+            { .fd = -1 },
         };
-        if (poll(fds, 4, -1) < 0) {
+        supervisor_pollfds(sup, fds + 4);
+        if (poll(fds, 7, -1) < 0) {
             if (errno == EINTR)
                 continue;
             die_step("supervisor", errno, "poll");
@@ -271,21 +327,11 @@ int main(int argc, char **argv)
         if (fds[1].revents) {
             /* Whole event lines first: the relayed report must not land inside a half-written one. */
             supervisor_flush_events(sup, 1);
-            if (relay_one(sv[0], control, fdpass, &listener) == 0)
+            if (relay_one(sv[0], control, fdpass, sup) == 0)
                 jail_open = 0;
-            if (listener >= 0 && sup == NULL)
-                sup = supervisor_new(&p, init, control);
         }
-        if (fds[3].revents & POLLIN) {
-            if (supervisor_on_ready(sup, listener) < 0) {
-                close(listener);
-                listener = -1;
-            }
-        } else if (fds[3].revents & (POLLHUP | POLLERR)) {
-            /* No target left behind the filter (DESIGN rule 5). */
-            close(listener);
-            listener = -1;
-        }
+        if (sup != NULL)
+            supervisor_on_poll(sup, fds + 4);
         if (fds[2].revents & (POLLHUP | POLLERR)) {
             /* mcp-j is gone: take the jail down with us (init's death kills its namespace). */
             kill(init, SIGKILL);
@@ -302,7 +348,7 @@ int main(int argc, char **argv)
                     /* Relay what init said last (its "exit" line) before leaving, after the
                      * supervisor's pending events. */
                     supervisor_flush_events(sup, 1);
-                    while (jail_open && relay_one(sv[0], control, fdpass, &listener) > 0) {
+                    while (jail_open && relay_one(sv[0], control, fdpass, sup) > 0) {
                         struct pollfd pf = { .fd = sv[0], .events = POLLIN };
                         if (poll(&pf, 1, 0) <= 0)
                             break;

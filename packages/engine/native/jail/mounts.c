@@ -22,6 +22,7 @@
 #define BASE "/tmp"        /* where the staging tmpfs is mounted, in our namespace only */
 #define NEWROOT "/newroot" /* paths after the first pivot */
 #define OLDROOT "/oldroot"
+#define MASK_FILE "mask-empty" /* in the staging tmpfs, "/" after the first pivot */
 
 static int pivot_root(const char *new_root, const char *put_old)
 {
@@ -143,8 +144,11 @@ static void remount_tree(const char *dest, unsigned long flags)
             found = 1;
         }
     }
+    int failed = ferror(f);
     free(line);
     fclose(f);
+    if (failed)
+        die_step("mount", EIO, "cannot read mountinfo");
     if (!found)
         die_step("mount", ENOENT, "bind mount of %s not found in mountinfo", dest);
 }
@@ -205,7 +209,34 @@ static void do_file(const struct plan_mount *m, const char *dest)
         die_step("mount", errno, "cannot write %s", m->dest);
 }
 
-static void apply(const struct plan_mount *m, int src_fd, int *proc_subset)
+/* A deny rule's match hidden (docs/design.md, "Deny rules"): a directory under an empty read-only
+ * tmpfs, anything else under an empty read-only file, both with mode 0 (the jail, owner or not,
+ * holds no capability that bypasses it: EACCES for the name and for anything looked up beneath). What is there is looked at now, not trusted
+ * from the plan: a name that vanished since mcp-j looked needs no mask, a symlink is left alone
+ * (what it leads to is decided where it leads), and a mount point cannot be renamed, unlinked or
+ * replaced from inside the jail. */
+static void mask(const char *dest, const char *shown)
+{
+    struct stat st;
+    if (lstat(dest, &st) < 0) {
+        if (errno == ENOENT)
+            return;
+        die_step("mask", errno, "%s", shown);
+    }
+    if (S_ISLNK(st.st_mode))
+        return;
+    unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (S_ISDIR(st.st_mode)) {
+        if (mount("tmpfs", dest, "tmpfs", ro, "mode=0000,size=4k") < 0)
+            die_step("mask", errno, "%s", shown);
+        return;
+    }
+    if (mount("/" MASK_FILE, dest, NULL, MS_BIND, NULL) < 0)
+        die_step("mask", errno, "%s", shown);
+    remount_one(dest, ro);
+}
+
+static void apply(const struct plan *p, const struct plan_mount *m, int src_fd, int *proc_subset)
 {
     char dest[PATH_MAX], src[PATH_MAX];
     join(dest, sizeof dest, NEWROOT, m->dest);
@@ -222,17 +253,27 @@ static void apply(const struct plan_mount *m, int src_fd, int *proc_subset)
         if (close(src_fd) < 0)
             die_step("mount", errno, "close");
         break;
-    case M_PROC:
+    case M_PROC: {
         mkdir_p(dest, 0555);
         /* subset=pid (5.8+) hides everything in /proc that is not a process: sysctls, kcore,
          * sysrq-trigger. Older kernels reject the option; a plain proc mount is still private to
-         * the jail's PID namespace, so fall back and report which one we got. */
+         * the jail's PID namespace: the fall-back is a downgrade, taken only if the plan accepts
+         * it. Read-only when the plan says so (no write or truncate of /proc files whatever
+         * Landlock's ABI). */
+        unsigned long f = MS_NOSUID | MS_NODEV | MS_NOEXEC | plan_flags(m->flags);
         *proc_subset = 1;
-        if (m->data[0] == 0 || mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, m->data) < 0) {
+        if (m->data[0] == 0 || mount("proc", dest, "proc", f, m->data) < 0) {
+            int e = errno;
+            if (!(p->downgrades & PD_PROC_SUBSET))
+                die_step("downgrade", e, "proc=subset");
             *proc_subset = 0;
-            if (mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+            if (mount("proc", dest, "proc", f, NULL) < 0)
                 die_step("proc", errno, "cannot mount /proc in the jail's PID namespace");
         }
+        break;
+    }
+    case M_MASK:
+        mask(dest, m->dest);
         break;
     case M_DIR:
         mkdir_p(dest, m->mode ? m->mode : 0755);
@@ -274,6 +315,11 @@ void mounts_build(const struct plan *p, const int *src_fds, int *proc_subset)
         die_step("mount", errno, "cannot prepare the staging directory");
     if (mount("tmpfs", "newroot", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4m") < 0)
         die_step("mount", errno, "cannot mount the root tmpfs");
+    /* The empty file masks are bound from (see mask()): it lives on the staging tmpfs, which is
+     * detached later while the binds keep it. */
+    int ef = open(MASK_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+    if (ef < 0 || close(ef) < 0)
+        die_step("mount", errno, "cannot create the mask file");
 
     /* 3. First pivot: the staging tmpfs becomes "/", the host's root moves to /oldroot. Grant
      *    sources are then read from /oldroot, so a grant under the host's /tmp is not hidden by
@@ -285,7 +331,7 @@ void mounts_build(const struct plan *p, const int *src_fds, int *proc_subset)
 
     /* 4. The plan, in order (TypeScript sorted it so parents come before children). */
     for (size_t i = 0; i < p->nmounts; i++)
-        apply(&p->mounts[i], src_fds[i], proc_subset);
+        apply(p, &p->mounts[i], src_fds[i], proc_subset);
 
     /* 5. Detach the host's root: from here no path leads out of the jail's tree. */
     if (umount2(OLDROOT, MNT_DETACH) < 0)

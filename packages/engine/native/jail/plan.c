@@ -61,10 +61,53 @@ static int decode_mount(const unsigned char *v, size_t len, struct plan_mount *m
     m->data_len = datal;
     if (m->src == NULL || m->dest == NULL || m->data == NULL)
         return -1;
-    if (m->op < M_TMPFS || m->op > M_REMOUNT_RO || m->dest[0] != '/')
+    if (m->op < M_TMPFS || m->op > M_MASK || m->dest[0] != '/')
+        return -1;
+    if (m->op == M_MASK && strcmp(m->data, "dir") != 0 && strcmp(m->data, "file") != 0)
         return -1;
     return 0;
 }
+
+static int decode_sysctl(const unsigned char *v, size_t len, struct plan_sysctl *s)
+{
+    if (len < 4)
+        return -1;
+    uint32_t flags = wire_u32(v);
+    if (flags > 1)
+        return -1;
+    s->optional = (int)flags;
+    size_t pos = 4;
+    const unsigned char *n, *val;
+    size_t nl, vl;
+    if (take_lv(v, len, &pos, &n, &nl) < 0 || take_lv(v, len, &pos, &val, &vl) < 0 || pos != len)
+        return -1;
+    s->name = wire_str(n, nl);
+    s->value = wire_str(val, vl);
+    /* A name under /proc/sys/user/: no path of its own. */
+    if (s->name == NULL || s->value == NULL || s->name[0] == 0 || strchr(s->name, '/') != NULL || strcmp(s->name, "..") == 0)
+        return -1;
+    return 0;
+}
+
+/* A u32 or u64 record into its field. */
+static int take_u32(const unsigned char *v, size_t len, uint32_t *out)
+{
+    if (len != 4)
+        return -1;
+    *out = wire_u32(v);
+    return 0;
+}
+
+static int take_u64(const unsigned char *v, size_t len, uint64_t *out)
+{
+    if (len != 8)
+        return -1;
+    *out = wire_u64(v);
+    return 0;
+}
+
+/* A BPF program: struct sock_filter is 8 bytes; the kernel caps programs at 4096 instructions. */
+static int filter_ok(size_t len) { return len != 0 && len % 8 == 0 && len / 8 <= 4096; }
 
 int plan_read(int fd, struct plan *p, char *err, size_t errlen)
 {
@@ -101,41 +144,57 @@ int plan_read(int fd, struct plan *p, char *err, size_t errlen)
         char *s = NULL;
         switch (type) {
         case P_ARG:
-            bad = (s = wire_str(v, len)) == NULL || wire_push((void **)&p->argv, &p->argc, sizeof s, &s) < 0;
+            s = wire_str(v, len);
+            bad = s == NULL || wire_push((void **)&p->argv, &p->argc, sizeof s, &s) < 0;
             break;
         case P_ENV:
-            bad = (s = wire_str(v, len)) == NULL || strchr(s, '=') == NULL || wire_push((void **)&p->envp, &p->envc, sizeof s, &s) < 0;
+            s = wire_str(v, len);
+            bad = s == NULL || strchr(s, '=') == NULL || wire_push((void **)&p->envp, &p->envc, sizeof s, &s) < 0;
             break;
         case P_EXEC:
-            bad = (p->exec_path = wire_str(v, len)) == NULL || p->exec_path[0] != '/';
+            p->exec_path = wire_str(v, len);
+            bad = p->exec_path == NULL || p->exec_path[0] != '/';
             break;
         case P_CWD:
-            bad = (p->cwd = wire_str(v, len)) == NULL || p->cwd[0] != '/';
+            p->cwd = wire_str(v, len);
+            bad = p->cwd == NULL || p->cwd[0] != '/';
             break;
         case P_HOSTNAME:
-            bad = (p->hostname = wire_str(v, len)) == NULL;
+            p->hostname = wire_str(v, len);
+            bad = p->hostname == NULL;
             break;
         case P_CGROUP:
-            bad = (p->cgroup = wire_str(v, len)) == NULL || p->cgroup[0] != '/';
+            p->cgroup = wire_str(v, len);
+            bad = p->cgroup == NULL || p->cgroup[0] != '/';
             break;
-        case P_HOST_UID: case P_HOST_GID: case P_JAIL_UID: case P_JAIL_GID: case P_LL_MIN_ABI: case P_NET_LISTEN:
-            if (len != 4) { bad = 1; break; }
-            *(type == P_HOST_UID ? &p->host_uid : type == P_HOST_GID ? &p->host_gid : type == P_JAIL_UID ? &p->jail_uid
-              : type == P_JAIL_GID ? &p->jail_gid : type == P_LL_MIN_ABI ? &p->ll_min_abi : &p->net_listen_port) = wire_u32(v);
-            break;
-        case P_LL_HANDLED_FS: case P_LL_HANDLED_NET: case P_LL_SCOPED:
-            if (len != 8) { bad = 1; break; }
-            *(type == P_LL_HANDLED_FS ? &p->ll_handled_fs : type == P_LL_HANDLED_NET ? &p->ll_handled_net : &p->ll_scoped) = wire_u64(v);
-            break;
+        case P_HOST_UID: bad = take_u32(v, len, &p->host_uid); break;
+        case P_HOST_GID: bad = take_u32(v, len, &p->host_gid); break;
+        case P_JAIL_UID: bad = take_u32(v, len, &p->jail_uid); break;
+        case P_JAIL_GID: bad = take_u32(v, len, &p->jail_gid); break;
+        case P_LL_MIN_ABI: bad = take_u32(v, len, &p->ll_min_abi); break;
+        case P_NET_LISTEN: bad = take_u32(v, len, &p->net_listen_port); break;
+        case P_DOWNGRADES: bad = take_u32(v, len, &p->downgrades); break;
+        case P_LL_HANDLED_FS: bad = take_u64(v, len, &p->ll_handled_fs); break;
+        case P_LL_HANDLED_NET: bad = take_u64(v, len, &p->ll_handled_net); break;
+        case P_LL_SCOPED: bad = take_u64(v, len, &p->ll_scoped); break;
         case P_LL_FS_RULE: {
             struct plan_ll_fs_rule r = { 0, NULL };
-            bad = len < 9 || (r.access = wire_u64(v), (r.path = wire_str(v + 8, len - 8)) == NULL) || r.path[0] != '/' ||
-                  wire_push((void **)&p->ll_fs_rules, &p->n_ll_fs_rules, sizeof r, &r) < 0;
+            bad = len < 9;
+            if (!bad) {
+                r.access = wire_u64(v);
+                r.path = wire_str(v + 8, len - 8);
+                bad = r.path == NULL || r.path[0] != '/' || wire_push((void **)&p->ll_fs_rules, &p->n_ll_fs_rules, sizeof r, &r) < 0;
+            }
             break;
         }
         case P_LL_NET_RULE: {
             struct plan_ll_net_rule r;
-            bad = len != 16 || (r.access = wire_u64(v), r.port = wire_u64(v + 8), wire_push((void **)&p->ll_net_rules, &p->n_ll_net_rules, sizeof r, &r) < 0);
+            bad = len != 16;
+            if (!bad) {
+                r.access = wire_u64(v);
+                r.port = wire_u64(v + 8);
+                bad = wire_push((void **)&p->ll_net_rules, &p->n_ll_net_rules, sizeof r, &r) < 0;
+            }
             break;
         }
         case P_MOUNT: {
@@ -145,16 +204,40 @@ int plan_read(int fd, struct plan *p, char *err, size_t errlen)
         }
         case P_RLIMIT: {
             struct plan_rlimit r;
-            bad = len != 20 || (r.resource = wire_u32(v), r.soft = wire_u64(v + 4), r.hard = wire_u64(v + 12), wire_push((void **)&p->rlimits, &p->nrlimits, sizeof r, &r) < 0);
+            bad = len != 20;
+            if (!bad) {
+                r.resource = wire_u32(v);
+                r.soft = wire_u64(v + 4);
+                r.hard = wire_u64(v + 12);
+                bad = wire_push((void **)&p->rlimits, &p->nrlimits, sizeof r, &r) < 0;
+            }
+            break;
+        }
+        case P_SYSCTL: {
+            struct plan_sysctl sc;
+            bad = decode_sysctl(v, len, &sc) < 0 || wire_push((void **)&p->sysctls, &p->nsysctls, sizeof sc, &sc) < 0;
             break;
         }
         case P_SECCOMP:
-            /* struct sock_filter is 8 bytes; the kernel caps programs at 4096 instructions. */
-            bad = len == 0 || len % 8 != 0 || len / 8 > 4096;
-            if (!bad) { p->seccomp = v; p->seccomp_len = len; v = NULL; }
+            bad = !filter_ok(len);
+            if (!bad) {
+                p->seccomp = v;
+                p->seccomp_len = len;
+                v = NULL;
+            }
+            break;
+        case P_DEPUTY_SECCOMP:
+            bad = !filter_ok(len);
+            if (!bad) {
+                p->deputy_seccomp = v;
+                p->deputy_seccomp_len = len;
+                v = NULL;
+            }
             break;
         case P_SUP_TABLES:
-            p->sup_tables = v; p->sup_tables_len = len; v = NULL;
+            p->sup_tables = v;
+            p->sup_tables_len = len;
+            v = NULL;
             break;
         default:
             bad = 1;

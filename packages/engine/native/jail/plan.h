@@ -38,7 +38,25 @@ enum plan_record {
     P_RLIMIT = 18,      /* u32 resource, u64 soft, u64 hard */
     P_CGROUP = 19,      /* cgroup v2 directory the jail is cloned into */
     P_NET_LISTEN = 20,  /* u32 port: create the egress listener on 127.0.0.1:port in the jail */
-    P_SUP_TABLES = 21,  /* the supervisor's decision tables (see supervisor.h) */
+    P_SUP_TABLES = 21,  /* the supervisor's decision tables (see sup_tables.h) */
+    P_DEPUTY_SECCOMP = 22, /* struct sock_filter[] bytes: the deputy's filter (no notification) */
+    P_DOWNGRADES = 23,  /* u32 PD_* bits: the weaker layers this plan accepts (see below) */
+    P_SYSCTL = 24,      /* u32 flags (1: optional, skipped when the kernel lacks it), then the name
+                         * (under /proc/sys/user/) and the value, each as u32 length + bytes */
+};
+
+/* Downgrades: a layer the running kernel cannot give as planned. TypeScript decides which ones a
+ * plan accepts (all of them compensated by another layer, and under --strict nothing else); the
+ * helper never falls back on its own: a downgrade the plan does not accept stops the start with
+ * step "downgrade", and the ones taken are reported in the ready line. */
+enum plan_downgrade {
+    PD_PROC_SUBSET = 1,        /* /proc without subset=pid (kernel < 5.8) */
+    PD_WAIT_KILLABLE = 2,      /* no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (kernel < 5.19) */
+    PD_LANDLOCK_REFER = 4,     /* Landlock ABI < 2 */
+    PD_LANDLOCK_TRUNCATE = 8,  /* ABI < 3 */
+    PD_LANDLOCK_NET = 16,      /* ABI < 4: no TCP bind/connect rules */
+    PD_LANDLOCK_IOCTL_DEV = 32, /* ABI < 5 */
+    PD_LANDLOCK_SCOPE = 64,    /* ABI < 6: no abstract unix socket or signal scoping */
 };
 
 enum mount_op {
@@ -48,7 +66,9 @@ enum mount_op {
     M_DIR = 4,       /* mkdir dest, mode */
     M_FILE = 5,      /* create dest with data as content, mode */
     M_SYMLINK = 6,   /* symlink src -> dest */
-    M_REMOUNT_RO = 7 /* make the mount at dest read-only (used for the root after it is built) */
+    M_REMOUNT_RO = 7, /* make the mount at dest read-only (used for the root after it is built) */
+    M_MASK = 8        /* hide what is at dest (a deny rule's match): an empty read-only directory
+                       * or file mounted over it; data = "dir" or "file" */
 };
 
 enum mount_flag {
@@ -78,6 +98,11 @@ struct plan_rlimit {
     uint64_t soft, hard;
 };
 
+struct plan_sysctl {
+    char *name, *value;
+    int optional;
+};
+
 struct plan {
     char **argv; /* NULL-terminated */
     size_t argc;
@@ -100,6 +125,11 @@ struct plan {
     uint32_t net_listen_port; /* 0: no egress listener */
     unsigned char *sup_tables;
     size_t sup_tables_len;
+    unsigned char *deputy_seccomp;
+    size_t deputy_seccomp_len;
+    uint32_t downgrades;
+    struct plan_sysctl *sysctls;
+    size_t nsysctls;
 };
 
 /* Reads and validates a plan from fd. Returns 0, or -1 with a message in err. */

@@ -38,6 +38,7 @@ static int decode_net(const unsigned char *v, size_t len, struct sup_net_rule *r
     r->plen = v[1];
     r->port_lo = (uint16_t)wire_u16(v + 2);
     r->port_hi = (uint16_t)wire_u16(v + 4);
+    r->protocols = (uint16_t)wire_u16(v + 6);
     memcpy(r->addr, v + 8, 16);
     if ((r->family != 4 && r->family != 6) || r->plen > (r->family == 4 ? 32u : 128u) || r->port_lo > r->port_hi)
         return -1;
@@ -78,7 +79,12 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
             break;
         case T_PATH: {
             struct sup_path_rule pr;
-            bad = n < 5 || (pr.rights = wire_u32(r), (pr.path = wire_str(r + 4, n - 4)) == NULL) || pr.path[0] != '/';
+            bad = n < 5;
+            if (!bad) {
+                pr.rights = wire_u32(r);
+                pr.path = wire_str(r + 4, n - 4);
+                bad = pr.path == NULL || pr.path[0] != '/';
+            }
             if (!bad) {
                 pr.len = strlen(pr.path);
                 bad = wire_push((void **)&t->paths, &t->npaths, sizeof pr, &pr) < 0;
@@ -94,15 +100,27 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
         case T_EXEC:
         case T_LOADER: {
             char *s = wire_str(r, n);
-            bad = s == NULL || s[0] != '/' ||
-                  (type == T_EXEC ? wire_push((void **)&t->exec, &t->nexec, sizeof s, &s) : wire_push((void **)&t->loaders, &t->nloaders, sizeof s, &s)) < 0;
+            bad = s == NULL || s[0] != '/';
+            if (!bad && type == T_EXEC)
+                bad = wire_push((void **)&t->exec, &t->nexec, sizeof s, &s) < 0;
+            else if (!bad)
+                bad = wire_push((void **)&t->loaders, &t->nloaders, sizeof s, &s) < 0;
+            break;
+        }
+        case T_PROC: {
+            char *s = wire_str(r, n);
+            bad = s == NULL || s[0] == 0 || strchr(s, '/') != NULL ||
+                  wire_push((void **)&t->proc_private, &t->nproc_private, sizeof s, &s) < 0;
             break;
         }
         case T_CONNECT:
         case T_BIND: {
             struct sup_net_rule nr;
-            bad = decode_net(r, n, &nr) < 0 || (type == T_CONNECT ? wire_push((void **)&t->connect, &t->nconnect, sizeof nr, &nr)
-                                                                   : wire_push((void **)&t->bind, &t->nbind, sizeof nr, &nr)) < 0;
+            bad = decode_net(r, n, &nr) < 0;
+            if (!bad && type == T_CONNECT)
+                bad = wire_push((void **)&t->connect, &t->nconnect, sizeof nr, &nr) < 0;
+            else if (!bad)
+                bad = wire_push((void **)&t->bind, &t->nbind, sizeof nr, &nr) < 0;
             break;
         }
         case T_META: {
@@ -132,8 +150,9 @@ uint32_t sup_path_rights(const struct sup_tables *t, const char *path)
     int found = 0;
     for (size_t i = 0; i < t->npaths; i++) {
         const struct sup_path_rule *r = &t->paths[i];
-        int covers = r->len == 1 ? 1 /* "/" */
-                                 : strncmp(path, r->path, r->len) == 0 && (path[r->len] == 0 || path[r->len] == '/');
+        int covers = 1; /* the rule for "/" covers everything */
+        if (r->len > 1)
+            covers = strncmp(path, r->path, r->len) == 0 && (path[r->len] == 0 || path[r->len] == '/');
         if (covers && (!found || r->len > best)) {
             best = r->len;
             rights = r->rights;
@@ -159,23 +178,108 @@ static int glob_match(char *const *segs, size_t np, char *const *p, size_t n)
     return fnmatch(segs[0], p[0], 0) == 0 && glob_match(segs + 1, np - 1, p + 1, n - 1);
 }
 
+/* What a path that cannot be matched is refused by: longer than PATH_MAX or deeper than any path
+ * the kernel resolves. Matching part of it could let a denied name through, so it is refused. */
+static const struct sup_glob too_long = { .text = "(path too long to match the deny rules)" };
+
+#define MAX_SEGS 2048 /* a 4096-byte path has at most 2048 segments ("/a" each) */
+
 const struct sup_glob *sup_path_denied(const struct sup_tables *t, const char *path)
 {
     if (t->ndenies == 0)
         return NULL;
     char buf[4096];
-    char *segs[512];
+    char *segs[MAX_SEGS];
     size_t n = 0;
     if (strlen(path) >= sizeof buf)
-        return NULL;
+        return &too_long;
     strcpy(buf, path);
     char *save = NULL;
-    for (char *tok = strtok_r(buf, "/", &save); tok != NULL && n < 512; tok = strtok_r(NULL, "/", &save))
+    for (char *tok = strtok_r(buf, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+        if (n == MAX_SEGS)
+            return &too_long;
         segs[n++] = tok;
+    }
     for (size_t i = 0; i < t->ndenies; i++)
         if (glob_match(t->denies[i].segs, t->denies[i].nsegs, segs, n))
             return &t->denies[i];
     return NULL;
+}
+
+/* Could a path strictly below p[0..n) match the pattern segs[0..np)? (The path itself matching is
+ * sup_path_denied's business.) */
+static int glob_below(char *const *segs, size_t np, char *const *p, size_t n)
+{
+    if (n == 0)
+        return np > 0;
+    if (np == 0)
+        return 0;
+    if (strcmp(segs[0], "**") == 0) {
+        for (size_t skip = 0; skip <= n; skip++)
+            if (glob_below(segs + 1, np - 1, p + skip, n - skip))
+                return 1;
+        return 0;
+    }
+    return fnmatch(segs[0], p[0], 0) == 0 && glob_below(segs + 1, np - 1, p + 1, n - 1);
+}
+
+static int split_path(char *buf, char **segs, size_t *n)
+{
+    char *save = NULL;
+    *n = 0;
+    for (char *tok = strtok_r(buf, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+        if (*n == MAX_SEGS)
+            return -1;
+        segs[(*n)++] = tok;
+    }
+    return 0;
+}
+
+int sup_glob_moves_out(const struct sup_tables *t, const char *from, const char *to)
+{
+    if (t->ndenies == 0)
+        return 0;
+    char fb[4096], tb[4096];
+    char *fs[MAX_SEGS], *ts[MAX_SEGS];
+    size_t nf, nt;
+    if (strlen(from) >= sizeof fb || strlen(to) >= sizeof tb)
+        return 1;
+    strcpy(fb, from);
+    strcpy(tb, to);
+    if (split_path(fb, fs, &nf) < 0 || split_path(tb, ts, &nt) < 0)
+        return 1;
+    for (size_t i = 0; i < t->ndenies; i++) {
+        const struct sup_glob *g = &t->denies[i];
+        if (glob_below(g->segs, g->nsegs, fs, nf) && !glob_below(g->segs, g->nsegs, ts, nt))
+            return 1;
+    }
+    return 0;
+}
+
+int sup_glob_index(const struct sup_tables *t, const struct sup_glob *g)
+{
+    if (g < t->denies || g >= t->denies + t->ndenies)
+        return -1;
+    return (int)(g - t->denies);
+}
+
+enum sup_verdict sup_decide(const struct sup_tables *t, const char *path, uint32_t need, const struct sup_glob **glob)
+{
+    *glob = sup_path_denied(t, path);
+    if (*glob != NULL)
+        return SUP_GLOB;
+    uint32_t rights = sup_path_rights(t, path);
+    if ((rights & need) == need)
+        return SUP_OK;
+    return (rights & (SUP_R_READ | SUP_R_WRITE)) ? SUP_READONLY : SUP_OUTSIDE;
+}
+
+int sup_proc_private(const struct sup_tables *t, const char *name)
+{
+    for (size_t i = 0; i < t->nproc_private; i++)
+        if (strcmp(t->proc_private[i], name) == 0)
+            return 1;
+    return 0;
 }
 
 int sup_exec_allowed(const struct sup_tables *t, const char *path)
@@ -211,7 +315,7 @@ static int is_mapped(const uint8_t a[16])
     return memcmp(a, pfx, 12) == 0;
 }
 
-int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port)
+int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port, uint16_t protocol)
 {
     uint8_t v4[16] = { 0 };
     int mapped = family == 6 && is_mapped(addr);
@@ -220,6 +324,8 @@ int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, cons
     for (size_t i = 0; i < n; i++) {
         const struct sup_net_rule *r = &rules[i];
         if (port < r->port_lo || port > r->port_hi)
+            continue;
+        if (r->protocols != 0 && (r->protocols & protocol) == 0)
             continue;
         if (r->family == family && prefix_match(r->addr, addr, r->plen))
             return 1;

@@ -12,12 +12,14 @@
  *             pattern, "**" matches any number of segments; a glob that matches a path or any of
  *             its ancestors denies it (so a denied directory denies what lies beneath)
  *   T_EXEC    an absolute jail path (a real path: no symlink in it) that execve may start
- *   T_CONNECT u8 family (4|6), u8 prefix length, u16 first port, u16 last port, u16 zero,
- *             16 bytes address (IPv4 in the first 4): where connect() may go
+ *   T_CONNECT u8 family (4|6), u8 prefix length, u16 first port, u16 last port, u16 protocols
+ *             (SUP_P_*, 0 for any), 16 bytes address (IPv4 in the first 4): where connect() may go
  *   T_BIND    same layout: where bind() may bind
  *   T_META    u8 family, u8 zero x3, 16 bytes address, then a name: refused and logged by name
  *   T_LOADER  an absolute jail path of an ELF interpreter: a process whose executable it is was
  *             started by an exec race and is killed
+ *   T_PROC    the name of a /proc/PID entry private to its process (mem, environ, fd, ...): opened
+ *             for another process of the jail it is refused, as ptrace is
  */
 #ifndef MCPJ_SUP_TABLES_H
 #define MCPJ_SUP_TABLES_H
@@ -37,6 +39,12 @@ enum sup_record {
     T_BIND = 6,
     T_META = 7,
     T_LOADER = 8,
+    T_PROC = 9,
+};
+
+enum sup_protocols {
+    SUP_P_TCP = 1,
+    SUP_P_UDP = 2,
 };
 
 enum sup_flags {
@@ -65,6 +73,7 @@ struct sup_net_rule {
     int family; /* 4 or 6 */
     unsigned plen;
     uint16_t port_lo, port_hi;
+    uint16_t protocols; /* SUP_P_*, 0: any */
     uint8_t addr[16];
 };
 
@@ -88,6 +97,8 @@ struct sup_tables {
     size_t nconnect, nbind;
     struct sup_meta *meta;
     size_t nmeta;
+    char **proc_private;
+    size_t nproc_private;
 };
 
 /* Decodes the tables (NULL/0: empty tables, everything denied). Returns 0 or -1 with err set. */
@@ -95,12 +106,26 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
 
 /* Rights of the longest rule covering path (0: no rule). */
 uint32_t sup_path_rights(const struct sup_tables *t, const char *path);
-/* The deny glob matching path or one of its ancestors, or NULL. */
+/* The deny glob matching path or one of its ancestors, or NULL. A path too long or too deep to
+ * match is denied (a static entry whose text says so): never fail open. */
 const struct sup_glob *sup_path_denied(const struct sup_tables *t, const char *path);
+/* Would renaming from -> to carry something a deny glob could match below from to where the glob
+ * no longer reaches? (Fails closed on paths too long to match.) */
+int sup_glob_moves_out(const struct sup_tables *t, const char *from, const char *to);
+/* Index of g in t->denies (for events), or -1 for the "too long" entry. */
+int sup_glob_index(const struct sup_tables *t, const struct sup_glob *g);
+
+enum sup_verdict { SUP_OK = 0, SUP_GLOB, SUP_READONLY, SUP_OUTSIDE };
+/* The decision on a real jail path for the rights asked (SUP_R_*): a deny glob (*glob set), or
+ * rights the grant does not give. The tables mirror the Landlock rules, so this refuses what
+ * Landlock would, before anything is created or truncated. */
+enum sup_verdict sup_decide(const struct sup_tables *t, const char *path, uint32_t need, const struct sup_glob **glob);
+/* Is NAME (the first segment after /proc/PID/) private to its process? */
+int sup_proc_private(const struct sup_tables *t, const char *name);
 int sup_exec_allowed(const struct sup_tables *t, const char *path);
 int sup_is_loader(const struct sup_tables *t, const char *path);
 /* family 4|6; for 6, an IPv4-mapped address is matched as IPv4 too. */
-int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port);
+int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port, uint16_t protocol);
 const char *sup_meta_name(const struct sup_tables *t, int family, const uint8_t addr[16]);
 
 /* Lexical normalization of an absolute path in place: "//", "." and ".." (never above "/"). */

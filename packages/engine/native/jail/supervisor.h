@@ -1,24 +1,30 @@
 /*
- * The seccomp user-notification supervisor: the hot loop that decides the syscalls the filter
- * sends to user space (openat, open, creat, connect, bind, execve, execveat) with the decision
- * tables TypeScript compiled (plan record P_SUP_TABLES, format in sup_tables.h). It runs in the
- * mcpj-jail supervisor process, in the host's namespaces, and is driven by the supervisor's poll
- * loop in main.c.
+ * The seccomp user-notification supervisor: decides the syscalls the filter sends to user space
+ * with the tables TypeScript compiled (plan record P_SUP_TABLES, format in sup_tables.h), and has
+ * the deputy (deputy.c, inside the jail) perform what it allows. It runs in the mcpj-jail
+ * supervisor process, in the host's namespaces, driven by main.c's poll loop.
  */
 #ifndef MCPJ_SUPERVISOR_H
 #define MCPJ_SUPERVISOR_H
+#include "dep_proto.h"
 #include "plan.h"
+
+#include <poll.h>
 #include <sys/types.h>
 
 struct supervisor;
 
-/* Prepares the decision tables. init_pid is the jail init's host pid (its /proc/PID/root is the
- * jail's root); events are written as lines to event_fd (never blocking the loop). */
-struct supervisor *supervisor_new(const struct plan *p, pid_t init_pid, int event_fd);
+/* Prepares the decision tables. init_pid is the jail init's host pid; events are written as
+ * lines to event_fd (never blocking the loop); shared is the page both sides spin on. */
+struct supervisor *supervisor_new(const struct plan *p, pid_t init_pid, int event_fd, struct dep_shared *shared);
+/* The deputy's socket ('D' from the jail) and the seccomp listener ('S'). */
+void supervisor_set_deputy(struct supervisor *s, int fd);
+void supervisor_set_listener(struct supervisor *s, int fd);
 
-/* Called when the listener is readable: receives and answers one notification. Returns 0, or -1
- * when the listener is finished (POLLHUP / no targets left). */
-int supervisor_on_ready(struct supervisor *s, int listener);
+/* The three descriptors to poll (listener, deputy, timer); fd -1 where there is nothing. */
+int supervisor_pollfds(const struct supervisor *s, struct pollfd fds[3]);
+/* Handles what poll reported on them. Returns -1 once the listener is finished (no target left). */
+int supervisor_on_poll(struct supervisor *s, const struct pollfd fds[3]);
 
 /* Audit events waiting to be written to event_fd (poll it for POLLOUT while this is true). */
 int supervisor_events_pending(const struct supervisor *s);

@@ -13,7 +13,7 @@ export interface ResourceLimits {
 }
 
 export interface Rlimit {
-  resource: "AS" | "DATA" | "NPROC" | "NOFILE" | "CORE";
+  resource: "AS" | "DATA" | "NPROC" | "NOFILE" | "CORE" | "MSGQUEUE";
   soft: number;
   hard: number;
 }

@@ -5,6 +5,10 @@ import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { Policy } from "../policy/schema.js";
 import { parseSize } from "../policy/size.js";
 import { EXIT, JailError } from "./errors.js";
+import { denyMasks, jailDenyGlobs, type MaskScan } from "./deny-mask.js";
+import { acceptedDowngrades } from "./downgrades.js";
+import { usernsLimits } from "./userns-limits.js";
+import { baseRlimits } from "../cgroup/rlimits.js";
 import { resolveGrant, type ResolvedGrant } from "./grants.js";
 import { ALL_FS, FS, NET, READ, READ_WRITE, SCOPE } from "./landlock-rights.js";
 import { MountFlag, MountOp, type JailPlan, type LandlockFsRule, type MountStep, type Rlimit } from "./plan.js";
@@ -31,6 +35,7 @@ export interface PlanContext {
   extraEnv?: Record<string, string>;
   seccomp?: Buffer | null;
   supervisorTables?: Buffer | null;
+  deputySeccomp?: Buffer | null;
   rlimits?: Rlimit[];
   cgroup?: string | null;
 }
@@ -44,6 +49,10 @@ export interface CompiledJail {
   grants: ResolvedGrant[];
   /** Secret values: never to be written to a log. */
   secrets: string[];
+  /** The deny rules as globs over jail paths, one per view of a granted file. */
+  denyGlobs: string[];
+  /** What the deny rules matched when the plan was made (masked in the mount tree). */
+  masked: MaskScan;
 }
 
 const RO = MountFlag.rdonly | MountFlag.nosuid | MountFlag.nodev;
@@ -108,8 +117,10 @@ function baseMounts(tmpBytes: number, withCerts: boolean): { mounts: MountStep[]
     mounts.push(step(MountOp.Symlink, `/dev/${name}`, { src: target }));
   }
 
-  // /proc of the jail's own PID namespace; subset=pid hides sysctls, kcore and friends.
-  mounts.push(step(MountOp.Proc, "/proc", { data: "subset=pid" }));
+  // /proc of the jail's own PID namespace; subset=pid hides sysctls, kcore and friends. Read-only:
+  // Landlock gives it read rights only, and the mount flag keeps it so on kernels whose Landlock has
+  // no truncate control (ABI < 3), so the same holds everywhere.
+  mounts.push(step(MountOp.Proc, "/proc", { data: "subset=pid", flags: MountFlag.rdonly }));
   rules.push({ path: "/proc", access: READ });
 
   mounts.push(
@@ -255,6 +266,10 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   }
   userMounts.sort((a, b) => depth(a.dest) - depth(b.dest));
   mounts.push(...userMounts);
+  // Deny rules' kernel layer: their matches inside the grants, hidden (after every grant is bound).
+  const denyGlobs = jailDenyGlobs(policy.filesystem.deny, grants);
+  const scan = denyMasks(grants, denyGlobs);
+  for (const m of scan.masks) mounts.push(step(MountOp.Mask, m.dest, { data: m.kind }));
   // The root tmpfs becomes read-only once everything is in place (ESCAPES 10).
   mounts.push(step(MountOp.RemountRo, "/"));
   // /dev too: its tmpfs belongs to the jail's uid; read-only, nothing new can appear there (the
@@ -290,15 +305,15 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
       netRules: netPort !== 0 ? [{ port: netPort, access: NET.CONNECT_TCP }] : [],
     },
     seccomp: ctx.seccomp ?? null,
-    rlimits: ctx.rlimits ?? [
-      { resource: "CORE", soft: 0, hard: 0 },
-      { resource: "NOFILE", soft: policy.limits.openFiles, hard: policy.limits.openFiles },
-    ],
+    rlimits: ctx.rlimits ?? baseRlimits({ openFiles: policy.limits.openFiles }),
     cgroup: ctx.cgroup ?? null,
     netListenPort: netPort,
     supervisorTables: ctx.supervisorTables ?? null,
+    deputySeccomp: ctx.deputySeccomp ?? null,
+    downgrades: acceptedDowngrades(policy.strict),
+    sysctls: usernsLimits(),
   };
-  return { plan, grants, secrets, exec };
+  return { plan, grants, secrets, exec, denyGlobs, masked: scan };
 }
 
 export interface ExecAllowlist {

@@ -9,7 +9,8 @@ export type JailErrorCode =
   | "E_NOT_EXECUTABLE"
   | "E_SETUP" // mcpj-jail reported a failing step
   | "E_HELPER_MISSING" // mcpj-jail was not built
-  | "E_KERNEL"; // a mandatory kernel feature is missing
+  | "E_KERNEL" // a mandatory kernel feature is missing
+  | "E_DENY_SCAN"; // a grant too large to look through for the deny rules' matches
 
 export const EXIT = { setup: 125, notExecutable: 126, notFound: 127 } as const;
 

@@ -28,6 +28,8 @@ export interface JailReady {
   landlockAbi: number;
   procSubset: boolean;
   seccomp: boolean;
+  /** Downgrade bits taken at set-up (plan.ts Downgrade); a later "downgrade" report may add some. */
+  downgrades: number;
 }
 
 export interface JailExit {
@@ -89,7 +91,7 @@ export class Jail {
     let server: { code: number | null; signal: number | null } | null = null;
     createInterface({ input: control, crlfDelay: Infinity }).on("line", (line) => {
       const r = parseReport(line);
-      if (r.type === "ready") readyResolve({ landlockAbi: r.landlockAbi, procSubset: r.procSubset, seccomp: r.seccomp });
+      if (r.type === "ready") readyResolve({ landlockAbi: r.landlockAbi, procSubset: r.procSubset, seccomp: r.seccomp, downgrades: r.downgrades });
       else if (r.type === "error") lastError = new JailError("E_SETUP", describeSetupError(r.step, r.errno, r.detail), EXIT.setup);
       else if (r.type === "exec_failed") {
         lastError =

@@ -28,10 +28,13 @@ const Rec = {
   cgroup: 19,
   netListen: 20,
   supTables: 21,
+  deputySeccomp: 22,
+  downgrades: 23,
+  sysctl: 24,
 } as const;
 
 // Linux resource numbers (asm-generic; the same on x86_64 and aarch64).
-const RLIMIT_NUMBER = { CORE: 4, FSIZE: 1, DATA: 2, NPROC: 6, NOFILE: 7, AS: 9 } as const;
+const RLIMIT_NUMBER = { CORE: 4, FSIZE: 1, DATA: 2, NPROC: 6, NOFILE: 7, AS: 9, MSGQUEUE: 12 } as const;
 
 /** Thrown for a plan that cannot be encoded (a NUL in a string). Never user input at this point. */
 export class PlanEncodingError extends Error {
@@ -104,6 +107,9 @@ export function encodePlan(plan: JailPlan): Buffer {
   if (plan.cgroup !== null) rec(Rec.cgroup, str(plan.cgroup, "cgroup path"));
   if (plan.netListenPort !== 0) rec(Rec.netListen, u32(plan.netListenPort));
   if (plan.supervisorTables !== null) rec(Rec.supTables, plan.supervisorTables);
+  if (plan.deputySeccomp !== null) rec(Rec.deputySeccomp, plan.deputySeccomp);
+  rec(Rec.downgrades, u32(plan.downgrades));
+  for (const c of plan.sysctls) rec(Rec.sysctl, Buffer.concat([u32(c.optional ? 1 : 0), lv(str(c.name, "sysctl name")), lv(str(c.value, "sysctl value"))]));
   rec(Rec.end, Buffer.alloc(0));
   return Buffer.concat(parts);
 }

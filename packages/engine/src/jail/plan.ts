@@ -10,6 +10,29 @@ export const enum MountOp {
   File = 5,
   Symlink = 6,
   RemountRo = 7,
+  /** Hide what is at dest (a deny rule's match) under an empty read-only dir or file. */
+  Mask = 8,
+}
+
+/** A layer the running kernel cannot give as planned, which a plan may accept (mirror of
+ * native/jail/plan.h's PD_*). The helper never falls back on its own. */
+export const Downgrade = {
+  procSubset: 1,
+  waitKillable: 2,
+  landlockRefer: 4,
+  landlockTruncate: 8,
+  landlockNet: 16,
+  landlockIoctlDev: 32,
+  landlockScope: 64,
+} as const;
+export type DowngradeName = keyof typeof Downgrade;
+
+/** A limit of the jail's user namespace, written to /proc/sys/user/NAME by init. */
+export interface Sysctl {
+  name: string;
+  value: string;
+  /** Skipped when the kernel has no such limit. */
+  optional: boolean;
 }
 
 export const MountFlag = {
@@ -43,7 +66,7 @@ export interface LandlockNetRule {
 }
 
 export interface Rlimit {
-  resource: "AS" | "DATA" | "NPROC" | "NOFILE" | "CORE" | "FSIZE";
+  resource: "AS" | "DATA" | "NPROC" | "NOFILE" | "CORE" | "FSIZE" | "MSGQUEUE";
   soft: number;
   hard: number;
 }
@@ -77,4 +100,9 @@ export interface JailPlan {
   netListenPort: number;
   /** Supervisor decision tables (opaque bytes, see supervisor tables), or null. */
   supervisorTables: Buffer | null;
+  /** The deputy's seccomp program (no notification); required with supervisor tables. */
+  deputySeccomp: Buffer | null;
+  /** Downgrade bits the plan accepts. */
+  downgrades: number;
+  sysctls: Sysctl[];
 }

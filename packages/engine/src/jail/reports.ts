@@ -2,7 +2,8 @@
 // parsed into typed values.
 
 export type JailReport =
-  | { type: "ready"; landlockAbi: number; procSubset: boolean; seccomp: boolean }
+  | { type: "ready"; landlockAbi: number; procSubset: boolean; seccomp: boolean; downgrades: number }
+  | { type: "downgrade"; downgrades: number }
   | { type: "error"; step: string; errno: number; detail: string }
   | { type: "exec_failed"; errno: number; path: string }
   | { type: "exit"; code: number | null; signal: number | null }
@@ -32,7 +33,9 @@ export function parseReport(line: string): JailReport {
   const num = (k: string): number => Number(f[k] ?? "0");
   switch (type) {
     case "ready":
-      return { type, landlockAbi: num("landlock_abi"), procSubset: f.proc_subset === "1", seccomp: f.seccomp === "1" };
+      return { type, landlockAbi: num("landlock_abi"), procSubset: f.proc_subset === "1", seccomp: f.seccomp === "1", downgrades: num("downgrades") };
+    case "downgrade":
+      return { type, downgrades: num("downgrades") };
     case "error":
       return { type, step: f.step ?? "?", errno: num("errno"), detail: f.detail ?? "" };
     case "exec_failed":

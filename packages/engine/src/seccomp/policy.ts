@@ -20,11 +20,11 @@
 //   EAFNOSUPPORT for socket families: the errno the kernel gives for a family it was built without
 //   (ESCAPES.md 46), so libraries that probe (AF_NETLINK in getaddrinfo, AF_VSOCK, AF_ALG) fall back.
 //
-// Not notified on purpose: sendto/sendmsg/sendmmsg (with or without a destination address). The jail's
-// network namespace holds only `lo`, so it, not the filter, is the authoritative layer for IP traffic
-// (ESCAPES.md 43); abstract unix addresses are per network namespace as well, and pathname unix
-// sockets resolve in the jail's mount namespace under Landlock. Notifying them would put every
-// datagram of every server through the supervisor for no security gain.
+// Two filters: the server's (every jail process), and the deputy's (the jail process that performs
+// what the supervisor decides: docs/design.md, "The deputy"), which has no notification and may use
+// openat2 and unshare(CLONE_FS). The jail's network namespace holds only `lo`, so it, not the filter,
+// is the authoritative layer for IP traffic (ESCAPES.md 43); the supervisor only adds audit and the
+// refusal of destinations outside the jail.
 import type { Arch, ErrnoName } from "./types.js";
 import { ARCHES } from "./types.js";
 import { syscallNumber } from "./syscalls.js";
@@ -81,10 +81,19 @@ export interface RuleGroup {
   readonly argument?: string;
   /** Only in the filter when FilterOptions.notify is true. */
   readonly notifyOnly?: boolean;
+  /** Only when the policy has deny rules (FilterOptions.supervisePaths). */
+  readonly pathsOnly?: boolean;
+  /** Only when a unix socket of the host could be reached (FilterOptions.superviseSendmsg). */
+  readonly sendmsgOnly?: boolean;
+  /** The filters the group is part of (default: both). */
+  readonly roles?: readonly FilterRole[];
   readonly reason: string;
   /** ESCAPES.md items this group is (part of) the answer to. */
   readonly escapes: readonly number[];
 }
+
+/** The server's filter (every jail process), or the deputy's (docs/design.md, "The deputy"). */
+export type FilterRole = "server" | "deputy";
 
 export interface FilterOptions {
   arch: Arch;
@@ -92,9 +101,18 @@ export interface FilterOptions {
    * Send openat/open/creat/connect/bind/execve/execveat to the user-space supervisor with
    * SECCOMP_RET_USER_NOTIF. When false those are allowed and only the deny tables apply.
    * sendto with a destination address is notified too (refused and logged when it leaves the
-   * jail); sendmsg/sendmmsg are not (the network namespace is authoritative).
+   * jail). Never for the deputy, which nothing supervises.
    */
   notify: boolean;
+  /** Default "server". */
+  role?: FilterRole;
+  /** The path operations deny rules must cover (truncate, unlink, rename, link, chmod, ...) are
+   * notified too: only when the policy has deny rules, since otherwise Landlock and the mounts
+   * decide exactly what the tables would. */
+  supervisePaths?: boolean;
+  /** sendmsg/sendmmsg are notified too: only when a grant could hold a host unix socket (their
+   * destination lies in a msghdr that BPF cannot read). */
+  superviseSendmsg?: boolean;
 }
 
 // Flag values (<linux/sched.h>, <asm-generic/ioctls.h>, <linux/memfd.h>, <linux/socket.h>,
@@ -152,6 +170,7 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
     id: "openat2",
     syscalls: ["openat2"],
     action: ENOSYS,
+    roles: ["server"],
     reason:
       "its flags and resolve mode live in struct open_how in target memory and the supervisor emulates " +
       "openat only; on ENOSYS libc and programs use openat, which is supervised",
@@ -207,8 +226,59 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
     id: "namespaces",
     syscalls: ["unshare", "setns"],
     action: EPERM,
+    roles: ["server"],
     reason: "no new or foreign namespaces (a new user namespace would hand out capabilities inside it)",
     escapes: [6, 7],
+  },
+  {
+    id: "namespaces-deputy",
+    syscalls: ["unshare"],
+    action: EPERM,
+    when: { arg: 0, test: "anyBitSet", mask: CLONE_NS_MASK },
+    argument: "int flags",
+    roles: ["deputy"],
+    reason: "the deputy unshares its threads' cwd and umask (CLONE_FS) and nothing else",
+    escapes: [6],
+  },
+  {
+    id: "setns-deputy",
+    syscalls: ["setns"],
+    action: EPERM,
+    roles: ["deputy"],
+    reason: "no foreign namespaces",
+    escapes: [7],
+  },
+  {
+    id: "landlock",
+    syscalls: ["landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"],
+    action: ENOSYS,
+    reason:
+      "a jail process that sandboxed itself further with Landlock would get its supervised calls performed " +
+      "by the deputy with the jail's rights, not its own: refused as absent, so such a program knows it is " +
+      "not sandboxed by its own rules (the jail's rules still apply)",
+    escapes: [57],
+  },
+  {
+    id: "signal-init",
+    syscalls: ["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open"],
+    action: EPERM,
+    when: { arg: 0, test: "in", values: [1] },
+    argument: "pid_t pid (tgid for tgkill and rt_tgsigqueueinfo)",
+    roles: ["server"],
+    reason:
+      "no signal to the jail's init (pid 1), on every kernel: Landlock's signal scope does it from ABI 6, this " +
+      "does it below (the PID namespace already drops signals init has no handler for)",
+    escapes: [12, 27],
+  },
+  {
+    id: "xattr-at",
+    syscalls: ["setxattrat", "removexattrat", "file_setattr"],
+    action: ENOSYS,
+    roles: ["server"],
+    reason:
+      "their arguments live in structs in target memory, so deny rules could not be applied to them; on ENOSYS " +
+      "programs use setxattr/removexattr/ioctl, which are supervised when there are deny rules",
+    escapes: [59],
   },
   {
     id: "clone-namespaces",
@@ -310,6 +380,34 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
     escapes: [29, 30, 31, 32, 33, 37, 38, 39, 40, 41, 47, 48],
   },
   {
+    id: "supervised-paths",
+    syscalls: [
+      "truncate", "unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
+      "symlinkat", "mkdir", "mkdirat", "mknod", "mknodat", "chmod", "fchmodat", "fchmodat2", "chown", "lchown",
+      "fchownat", "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "removexattr", "lremovexattr",
+    ],
+    action: NOTIFY,
+    notifyOnly: true,
+    pathsOnly: true,
+    reason:
+      "deny rules cover every call that takes a path inside a grant, not only open and exec: the deputy performs " +
+      "each on the directory it resolved, after deciding on the names involved (only with deny rules: " +
+      "otherwise Landlock and the mounts decide exactly what the tables would)",
+    escapes: [59],
+  },
+  {
+    id: "supervised-sendmsg",
+    syscalls: ["sendmsg", "sendmmsg"],
+    action: NOTIFY,
+    notifyOnly: true,
+    sendmsgOnly: true,
+    reason:
+      "a datagram to a unix path (or to a connected unix datagram socket, whose message may be given a name by a " +
+      "racing thread) gets the decision connect() would, and is sent by the deputy; other sockets are CONTINUEd " +
+      "(a stream ignores the name, and IP stays in the network namespace)",
+    escapes: [61],
+  },
+  {
     id: "supervised-sendto",
     syscalls: ["sendto"],
     action: NOTIFY,
@@ -318,9 +416,8 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
     notifyOnly: true,
     reason:
       "a sendto that names a destination (UDP, TCP fast open) is refused and logged by the supervisor when the " +
-      "destination is outside the jail; a plain send on a connected socket (dest_addr NULL) is not notified, and " +
-      "sendmsg/sendmmsg are never notified (their address is inside a msghdr that BPF cannot read): the network " +
-      "namespace, which has only lo, is what stops them",
+      "destination is outside the jail, and sent by the deputy when it is a unix path; a plain send on a connected " +
+      "socket (dest_addr NULL, a register, not memory) is not notified",
     escapes: [43, 44],
   },
 ] satisfies RuleGroup[]);
@@ -338,8 +435,12 @@ export function filterRules(options: FilterOptions): FilterRule[] {
   if (!ARCHES.includes(options.arch)) throw new Error(`seccomp: unsupported architecture ${String(options.arch)}`);
   const rules: FilterRule[] = [];
   const seen = new Map<number, string>();
+  const role = options.role ?? "server";
   for (const g of RULE_GROUPS) {
-    if (g.notifyOnly && !options.notify) continue;
+    if (!(g.roles ?? ["server", "deputy"]).includes(role)) continue;
+    if (g.notifyOnly && (!options.notify || role === "deputy")) continue;
+    if (g.pathsOnly && !options.supervisePaths) continue;
+    if (g.sendmsgOnly && !options.superviseSendmsg) continue;
     for (const syscall of g.syscalls) {
       const nr = syscallNumber(options.arch, syscall);
       if (nr === undefined) continue;

@@ -3,7 +3,51 @@
 // stderr for a denial.
 import { errnoName } from "../jail/errno.js";
 
-export type SupervisorSyscall = "openat" | "open" | "creat" | "connect" | "bind" | "execve" | "execveat" | "sendto";
+/** Every syscall the supervisor decides, and the verb a denial line uses for it (the C side names
+ * them in native/jail/sup_answer.c, SC_NAME). */
+const VERB = {
+  openat: "open",
+  open: "open",
+  creat: "create",
+  connect: "connect to",
+  bind: "bind to",
+  execve: "execute",
+  execveat: "execute",
+  sendto: "send to",
+  sendmsg: "send to",
+  sendmmsg: "send to",
+  truncate: "truncate",
+  unlink: "remove",
+  unlinkat: "remove",
+  rmdir: "remove",
+  rename: "rename",
+  renameat: "rename",
+  renameat2: "rename",
+  link: "link",
+  linkat: "link",
+  symlink: "create the symlink",
+  symlinkat: "create the symlink",
+  mkdir: "create the directory",
+  mkdirat: "create the directory",
+  mknod: "create",
+  mknodat: "create",
+  chmod: "change the mode of",
+  fchmodat: "change the mode of",
+  fchmodat2: "change the mode of",
+  chown: "change the owner of",
+  lchown: "change the owner of",
+  fchownat: "change the owner of",
+  utime: "change the times of",
+  utimes: "change the times of",
+  futimesat: "change the times of",
+  utimensat: "change the times of",
+  setxattr: "set an attribute of",
+  lsetxattr: "set an attribute of",
+  removexattr: "remove an attribute of",
+  lremovexattr: "remove an attribute of",
+} as const;
+
+export type SupervisorSyscall = keyof typeof VERB;
 
 export interface SupervisorEvent {
   action: "allow" | "deny" | "fail" | "dropped";
@@ -19,7 +63,8 @@ export interface SupervisorEvent {
   errno: number;
   /** Why it was refused: glob (a deny rule), outside (not granted), readonly, exec (not on the exec
    * allowlist), metadata, policy (destination not allowed), link (magic link or loop), kernel
-   * (Landlock / mode bits / read-only mount), fd, family, unreadable. */
+   * (Landlock / mode bits / read-only mount), fd, family, unreadable, proc (another process's
+   * private /proc entry), socket (a unix datagram with control data), deputy, busy. */
   reason?: string;
   /** The deny glob or the metadata endpoint's name. */
   rule?: string;
@@ -29,7 +74,7 @@ export interface SupervisorEvent {
   count?: number;
 }
 
-const SYSCALLS = new Set(["openat", "open", "creat", "connect", "bind", "execve", "execveat", "sendto"]);
+const SYSCALLS = new Set<string>(Object.keys(VERB));
 
 export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
   const act = f.act;
@@ -71,17 +116,10 @@ const REASONS: Record<string, (e: SupervisorEvent) => string> = {
   fd: () => "the descriptor has no path in the jail (memfd or deleted file)",
   family: () => "the socket family is not allowed",
   unreadable: () => "its arguments could not be read",
-};
-
-const VERB: Record<SupervisorSyscall, string> = {
-  openat: "open",
-  open: "open",
-  creat: "create",
-  connect: "connect to",
-  bind: "bind to",
-  execve: "execute",
-  execveat: "execute",
-  sendto: "send to",
+  proc: () => "it is another process's private /proc entry (or the jail's deputy)",
+  socket: () => "unix datagrams with control data (descriptors, credentials) are not carried",
+  deputy: () => "the jail's deputy is gone (a jail process killed it): supervised calls fail",
+  busy: () => "the jail's deputy is too far behind",
 };
 
 /** One human line for a denial (or a dropped-events notice); null for anything else. */

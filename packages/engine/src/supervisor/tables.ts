@@ -8,17 +8,28 @@
 //   DENY    absolute glob over jail paths ("**" = any number of segments, fnmatch(3) per segment)
 //   EXEC    real jail path that execve may name
 //   LOADER  real jail path of an ELF interpreter: a process running it as its program is killed
-//   CONNECT u8 family (4|6), u8 prefix length, u16 first port, u16 last port, u16 0, 16-byte address
+//   CONNECT u8 family (4|6), u8 prefix length, u16 first port, u16 last port, u16 protocols
+//           (1 TCP, 2 UDP, 0 any), 16-byte address
 //   BIND    same layout
 //   META    u8 family, 3 zero bytes, 16-byte address, name
+//   PROC    name of a /proc/PID entry private to its process
 import { isIP } from "node:net";
 import type { ResolvedGrant } from "../jail/grants.js";
 import { FS } from "../jail/landlock-rights.js";
+import { jailDenyGlobs } from "../jail/deny-mask.js";
 import type { JailPlan } from "../jail/plan.js";
 
 export const TABLES_MAGIC = "MCPJSUP1";
 
-export const T = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8 } as const;
+export const T = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9 } as const;
+export const PROTOCOL = { any: 0, tcp: 1, udp: 2 } as const;
+
+/** /proc/PID entries the kernel guards with a ptrace access check: opened for another process of
+ * the jail they are refused, as ptrace itself is (ESCAPES 17, 57). */
+export const PROC_PRIVATE: readonly string[] = Object.freeze([
+  "mem", "environ", "auxv", "maps", "smaps", "smaps_rollup", "numa_maps", "pagemap", "stack", "syscall", "fd", "fdinfo",
+  "map_files", "ns", "personality", "io", "timers", "timerslack_ns", "root", "cwd", "exe", "wchan", "attr",
+]);
 export const RIGHT = { read: 1, write: 2, dir: 4 } as const;
 export const FLAG = { logAllow: 1 } as const;
 
@@ -27,6 +38,8 @@ export interface NetRule {
   address: string;
   prefix: number;
   ports: [number, number];
+  /** PROTOCOL bits; absent: any. */
+  protocols?: number;
 }
 
 export interface MetaAddress {
@@ -53,6 +66,7 @@ export interface SupervisorTables {
   connect: NetRule[];
   bind: NetRule[];
   meta: MetaAddress[];
+  procPrivate: readonly string[];
 }
 
 export interface TablesInput {
@@ -81,38 +95,32 @@ export function rightsOf(access: bigint): number {
   return r;
 }
 
-/** A deny glob as a pattern over absolute jail paths. Relative globs (".env", "**\/.env",
- * "secrets/*.key") match at any depth; absolute ones naming a host path inside a grant are moved
- * to where the grant appears in the jail. */
+/** The first view of a deny glob (kept for callers that want one); compileTables uses every view. */
 export function denyGlob(glob: string, grants: ResolvedGrant[]): string {
-  let g = glob.trim().replace(/\/+$/, "");
-  if (g === "") g = "**";
-  if (!g.startsWith("/")) return "/" + (g.startsWith("**/") || g === "**" ? g : `**/${g}`);
-  for (const gr of [...grants].sort((a, b) => b.src.length - a.src.length)) {
-    if (g === gr.src || g.startsWith(gr.src + "/")) return gr.dest + g.slice(gr.src.length);
-  }
-  return g;
+  return jailDenyGlobs([glob], grants)[0]!;
 }
 
 export function compileTables(i: TablesInput): SupervisorTables {
   const paths = new Map<string, number>();
   for (const r of i.plan.landlock.fsRules) paths.set(r.path, (paths.get(r.path) ?? 0) | rightsOf(r.access));
   const connect: NetRule[] = [];
-  if (i.proxyPort !== 0) connect.push({ address: "127.0.0.1", prefix: 32, ports: [i.proxyPort, i.proxyPort] });
+  if (i.proxyPort !== 0) connect.push({ address: "127.0.0.1", prefix: 32, ports: [i.proxyPort, i.proxyPort], protocols: PROTOCOL.tcp });
   connect.push(...(i.loopbackConnect ?? []));
   return {
     logAllow: i.logAllow,
     paths: [...paths].map(([path, rights]) => ({ path, rights })),
-    deny: [...new Set(i.deny.map((g) => denyGlob(g, i.grants)))],
+    deny: jailDenyGlobs(i.deny, i.grants),
     exec: [...new Set(i.exec)],
     loaders: [...new Set(i.loaders ?? [])],
     connect,
-    // Binding stays inside the jail's network namespace; loopback only (Landlock decides TCP ports).
+    // Binding stays inside the jail's network namespace: UDP on loopback only. No TCP bind, as in the
+    // Landlock rules (which lack a TCP layer below ABI 4: then these are what refuses it).
     bind: [
-      { address: "127.0.0.0", prefix: 8, ports: [0, 65535] },
-      { address: "::1", prefix: 128, ports: [0, 65535] },
+      { address: "127.0.0.0", prefix: 8, ports: [0, 65535], protocols: PROTOCOL.udp },
+      { address: "::1", prefix: 128, ports: [0, 65535], protocols: PROTOCOL.udp },
     ],
     meta: [...METADATA_ADDRESSES],
+    procPrivate: PROC_PRIVATE,
   };
 }
 
@@ -157,6 +165,7 @@ function net(r: NetRule): Buffer {
   h[1] = r.prefix;
   h.writeUInt16LE(r.ports[0], 2);
   h.writeUInt16LE(r.ports[1], 4);
+  h.writeUInt16LE(r.protocols ?? PROTOCOL.any, 6);
   return Buffer.concat([h, bytes]);
 }
 
@@ -181,6 +190,7 @@ export function encodeTables(t: SupervisorTables): Buffer {
     h[0] = family;
     rec(T.meta, Buffer.concat([h, bytes, str(m.name)]));
   }
+  for (const p of t.procPrivate) rec(T.proc, str(p));
   rec(T.end, Buffer.alloc(0));
   return Buffer.concat(parts);
 }

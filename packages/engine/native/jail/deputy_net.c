@@ -1,0 +1,170 @@
+/*
+ * The deputy's socket jobs, on the target's own socket (a duplicate the supervisor took with
+ * pidfd_getfd): connect and bind to an IP address the supervisor decided; connect, bind and send
+ * to a unix path decided here on the socket file reached. Done by a jail process, the peer sees the
+ * jail's credentials (SO_PEERCRED, SCM_CREDENTIALS), and Landlock's TCP rules apply.
+ */
+#include "deputy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int blocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+int dep_inet(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
+{
+    (void)d;
+    if (j->fd < 0 || j->h.payload_len > sizeof(struct sockaddr_storage)) {
+        r->err = EINVAL;
+        return 0;
+    }
+    struct sockaddr_storage ss;
+    memcpy(&ss, j->payload, j->h.payload_len);
+    int k;
+    if (j->h.sub == DNET_BIND) {
+        k = bind(j->fd, (struct sockaddr *)&ss, j->h.payload_len);
+    } else {
+        /* A blocking connect waits for the handshake (or a full backlog): on a worker. */
+        if (!may_block && blocking(j->fd))
+            return DEP_DEFER;
+        k = connect(j->fd, (struct sockaddr *)&ss, j->h.payload_len);
+    }
+    r->err = k < 0 ? errno : 0;
+    if (r->err == EACCES || r->err == EPERM)
+        r->why = WHY_KERNEL;
+    return 0;
+}
+
+/* "/proc/self/fd/N" as a unix address: the socket file our descriptor N holds, with no second
+ * lookup of the name the target gave. */
+static socklen_t via_fd(struct sockaddr_un *un, int fd)
+{
+    memset(un, 0, sizeof *un);
+    un->sun_family = AF_UNIX;
+    int n = snprintf(un->sun_path, sizeof un->sun_path, "/proc/self/fd/%d", fd);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+}
+
+/* The socket file a path reaches, decided (connecting or sending needs write permission: a
+ * read-only grant reaches no host agent's socket). Returns its O_PATH descriptor or -errno. */
+static int socket_file(struct deputy *d, const struct djob *j, struct dres *r)
+{
+    int o = dep_resolve(d, j->p1, 0);
+    if (o < 0)
+        return o;
+    struct stat st;
+    int e = fstat(o, &st) < 0 ? errno : -dep_fd_path(o, r->real, sizeof r->real);
+    /* Decided first: a denied name is refused as such, even where a mask hides the socket. */
+    if (e == 0)
+        e = dep_decide(d, r->real, SUP_R_WRITE, j->h.nspid, r);
+    if (e == 0 && !S_ISSOCK(st.st_mode))
+        e = ECONNREFUSED; /* what the kernel answers for a path that is not a socket */
+    if (e != 0) {
+        close(o);
+        return -e;
+    }
+    return o;
+}
+
+static int unix_bind(struct deputy *d, const struct djob *j, struct dres *r)
+{
+    /* The name is created in the directory decided on: bound relative to it (our own cwd, this
+     * thread's fs_struct), so a symlink planted in the path meanwhile cannot move it. */
+    char base[NAME_MAX + 2];
+    int pfd = dep_parent(d, j->p1, base, sizeof base, r->real, sizeof r->real);
+    if (pfd < 0)
+        return pfd == -EBUSY ? EADDRINUSE : -pfd;
+    int e = dep_decide(d, r->real, SUP_R_WRITE, j->h.nspid, r);
+    struct sockaddr_un un = { .sun_family = AF_UNIX };
+    if (e == 0 && strlen(base) >= sizeof un.sun_path)
+        e = EINVAL;
+    if (e == 0 && fchdir(pfd) < 0)
+        e = errno;
+    if (e == 0) {
+        memcpy(un.sun_path, base, strlen(base) + 1);
+        if (bind(j->fd, (struct sockaddr *)&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(base) + 1)) < 0)
+            e = errno;
+        if (fchdir(d->root) < 0 && e == 0)
+            e = errno;
+    }
+    close(pfd);
+    return e;
+}
+
+int dep_unix(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
+{
+    if (j->fd < 0) {
+        r->err = EBADF;
+        return 0;
+    }
+    int e = 0;
+    if (j->h.sub == DNET_BIND) {
+        e = unix_bind(d, j, r);
+    } else if (j->h.sub == DNET_CONNECT) {
+        if (!may_block && blocking(j->fd))
+            return DEP_DEFER; /* a full backlog makes a blocking connect wait */
+        int o = socket_file(d, j, r);
+        if (o < 0) {
+            e = -o;
+        } else {
+            struct sockaddr_un un;
+            socklen_t len = via_fd(&un, o);
+            if (connect(j->fd, (struct sockaddr *)&un, len) < 0)
+                e = errno;
+            close(o);
+        }
+    } else {
+        /* A datagram: to the path decided on, to an abstract name (the jail's own network
+         * namespace), or to the connected peer. */
+        int flags = j->h.flags | MSG_NOSIGNAL;
+        if (!may_block && blocking(j->fd) && !(flags & MSG_DONTWAIT))
+            flags |= MSG_DONTWAIT; /* try without waiting; a full queue goes to a worker */
+        struct sockaddr_un un;
+        socklen_t len = 0;
+        int o = -1;
+        if (j->p1[0] == '@') {
+            memset(&un, 0, sizeof un);
+            un.sun_family = AF_UNIX;
+            size_t n = strlen(j->p1 + 1);
+            if (n + 1 > sizeof un.sun_path)
+                n = sizeof un.sun_path - 1;
+            memcpy(un.sun_path + 1, j->p1 + 1, n);
+            len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+        } else if (j->p1[0] != 0) {
+            o = socket_file(d, j, r);
+            if (o < 0)
+                e = -o;
+            else
+                len = via_fd(&un, o);
+        }
+        if (e == 0) {
+            ssize_t n = sendto(j->fd, j->payload, j->h.payload_len, flags, len ? (struct sockaddr *)&un : NULL, len);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && flags != (j->h.flags | MSG_NOSIGNAL)) {
+                if (o >= 0)
+                    close(o);
+                return DEP_DEFER;
+            }
+            if (n < 0)
+                e = errno;
+            else
+                r->val = n;
+        }
+        if (o >= 0)
+            close(o);
+    }
+    r->err = e;
+    if (e == EACCES && r->why == WHY_NONE)
+        r->why = WHY_KERNEL;
+    return 0;
+}

@@ -1,0 +1,384 @@
+/*
+ * connect, bind, sendto, sendmsg, sendmmsg.
+ *
+ * IP: the address is copied once and decided here (metadata endpoints by name, then the tables,
+ * which mirror Landlock's TCP rules); the deputy then connects or binds the target's own socket
+ * (pidfd_getfd) to our copy, so Landlock's port rules apply to the jail's domain. The network
+ * namespace (only lo) is the kernel layer behind it: whatever the kernel re-reads, nothing sent
+ * from the jail leaves it, which is why a datagram with an IP destination may be CONTINUEd.
+ *
+ * Unix sockets: a pathname is resolved and decided by the deputy on the socket file it reached
+ * (deny rules, and write permission in the tables: a read-only grant reaches no host agent), then
+ * connected, bound or sent to through that very inode, so the peer sees the jail's credentials in
+ * SO_PEERCRED (the deputy's: the jail's uid, gid and a jail pid). Datagrams to a path are emulated
+ * whether the path is in the call or in the socket's connection: a racing thread could otherwise
+ * add a name to a message after it was decided. Abstract and unnamed addresses are CONTINUEd: they
+ * live in the jail's network namespace (and Landlock's scope, ABI 6). A stream socket ignores or
+ * refuses a name in sendmsg, so it is CONTINUEd too.
+ */
+#include "sup_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct sock {
+    int fd;      /* our duplicate of the target's socket */
+    int domain;  /* AF_* */
+    int type;    /* SOCK_STREAM, SOCK_DGRAM, ... */
+    pid_t tgid;
+};
+
+/* The target's socket sockfd. Returns 0, SUP_GONE, or -errno. */
+static int take_socket(struct supervisor *s, const struct seccomp_notif *req, int sockfd, struct sock *k)
+{
+    struct tinfo ti;
+    k->fd = -1;
+    if (sup_target_info((pid_t)req->pid, &ti) < 0)
+        return sup_id_valid(s->listener, req->id) ? -EBADF : SUP_GONE;
+    k->tgid = ti.tgid;
+    int fd = sup_target_fd(s->listener, req->id, ti.tgid, sockfd);
+    if (fd < 0)
+        return fd;
+    socklen_t l = sizeof k->domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &k->domain, &l) < 0) {
+        close(fd);
+        return -ENOTSOCK;
+    }
+    l = sizeof k->type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &k->type, &l) < 0) {
+        close(fd);
+        return -ENOTSOCK;
+    }
+    k->fd = fd;
+    return 0;
+}
+
+/* After the address was copied (r: 0 or -errno): the socket, or the notification answered (or
+ * gone). Returns 1 when k holds the socket. */
+static int socket_after(struct supervisor *s, const struct seccomp_notif *req, int r, struct sock *k, struct ev *e)
+{
+    if (r == 0)
+        r = take_socket(s, req, (int)req->data.args[0], k);
+    else if (!sup_id_valid(s->listener, req->id))
+        r = SUP_GONE;
+    if (r < 0) {
+        sup_fail(s, req->id, e, r);
+        return 0;
+    }
+    return 1;
+}
+
+/* sun_path of a copied address: "@name" for abstract, "" for unnamed. */
+static void unix_path(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap)
+{
+    const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+    size_t pl = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+    if (pl > sizeof un->sun_path)
+        pl = sizeof un->sun_path;
+    if (pl + 1 > cap)
+        pl = cap - 1;
+    if (pl > 0 && un->sun_path[0] == 0) {
+        out[0] = '@';
+        memcpy(out + 1, un->sun_path + 1, pl - 1);
+        out[pl] = 0;
+    } else {
+        memcpy(out, un->sun_path, pl);
+        out[pl] = 0;
+    }
+}
+
+struct inet {
+    int fam; /* 4, 6, or 0 (AF_UNSPEC) */
+    uint8_t a[16];
+    uint16_t port;
+    char text[INET6_ADDRSTRLEN + 8];
+};
+
+/* Reads an IP address; AF_UNSPEC as IPv4 when the caller says so (udp_sendmsg does). Returns 0,
+ * or -EINVAL/-EAFNOSUPPORT like the kernel. */
+static int inet_of(const struct sockaddr_storage *ss, socklen_t len, int unspec_is_v4, struct inet *in)
+{
+    memset(in, 0, sizeof *in);
+    int family = ss->ss_family;
+    if ((family == AF_INET || (family == AF_UNSPEC && unspec_is_v4)) && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        memcpy(in->a, &a->sin_addr, 4);
+        in->port = ntohs(a->sin_port);
+        in->fam = 4;
+    } else if (family == AF_INET6 && len >= 24 /* SIN6_LEN_RFC2133 */) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        memcpy(in->a, &a->sin6_addr, 16);
+        in->port = ntohs(a->sin6_port);
+        in->fam = 6;
+    } else if (family == AF_UNSPEC) {
+        return 0; /* connect(AF_UNSPEC) dissolves an association: reaches nothing */
+    } else {
+        return family == AF_INET || family == AF_INET6 ? -EINVAL : -EAFNOSUPPORT;
+    }
+    if (inet_ntop(in->fam == 4 ? AF_INET : AF_INET6, in->a, in->text, sizeof in->text) == NULL)
+        snprintf(in->text, sizeof in->text, "?");
+    return 0;
+}
+
+static int is_loopback(const struct inet *in)
+{
+    static const uint8_t one[16] = { [15] = 1 };
+    static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+    if (in->fam == 4)
+        return in->a[0] == 127;
+    return memcmp(in->a, one, 16) == 0 || (memcmp(in->a, mapped, 12) == 0 && in->a[12] == 127);
+}
+
+/* A destination outside the jail: refused and reported (metadata endpoints by name). */
+static void deny_inet(struct supervisor *s, uint64_t id, struct ev *e, const struct inet *in)
+{
+    const char *meta = sup_meta_name(&s->t, in->fam, in->a);
+    e->addr = in->text;
+    e->port = in->port;
+    e->why = meta != NULL ? "metadata" : "policy";
+    e->rule = meta;
+    sup_deny(s, id, e, EACCES);
+}
+
+/* A pathname unix address, composed against the target's cwd, as a job for the deputy. */
+static void post_unix(struct supervisor *s, const struct seccomp_notif *req, int sc, struct sock *k, const char *sun, int sub,
+                      const void *payload, uint32_t payload_len, int flags, uint64_t aux)
+{
+    static struct tpath tp;
+    struct ev e = { .sc = sc, .pid = (pid_t)req->pid, .path = sun };
+    int r = sup_target_compose(s->listener, req->id, (pid_t)req->pid, AT_FDCWD, sun, sub == DNET_BIND ? TP_INFO : 0, &tp);
+    if (r < 0) {
+        sup_fail(s, req->id, &e, r);
+        return;
+    }
+    struct job j;
+    memset(&j, 0, sizeof j);
+    j.h.op = DOP_UNIX;
+    j.h.sub = (uint16_t)sub;
+    j.h.flags = flags;
+    j.h.umask = tp.have_ti ? tp.ti.umask : 022;
+    j.h.payload_len = payload_len;
+    j.payload = payload;
+    j.p1 = tp.path;
+    j.fd = k->fd;
+    j.aux = aux;
+    sup_post(s, req, sc, ANS_VALUE, 0, &j, tp.path, NULL, 0, k->tgid);
+}
+
+void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int sc)
+{
+    uint64_t id = req->id;
+    int is_bind = sc == SC_BIND;
+    uint32_t len = (uint32_t)req->data.args[2];
+    struct ev e = { .sc = sc, .pid = (pid_t)req->pid };
+
+    /* 1. The address, copied once, within the kernel's own limits. */
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    int r = 0;
+    if (len > sizeof ss || len < sizeof(sa_family_t))
+        r = -EINVAL;
+    else
+        r = sup_read_mem((pid_t)req->pid, req->data.args[1], &ss, len);
+    struct sock k = { .fd = -1 };
+    if (!socket_after(s, req, r, &k, &e))
+        return;
+
+    /* 2. Unix sockets: pathnames go to the deputy; abstract and unnamed addresses stay in the
+     *    jail's network namespace (CONTINUE). */
+    if (k.domain == AF_UNIX) {
+        char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
+        unix_path(&ss, len, sun, sizeof sun);
+        if (ss.ss_family == AF_UNIX && sun[0] != 0 && sun[0] != '@') {
+            post_unix(s, req, sc, &k, sun, is_bind ? DNET_BIND : DNET_CONNECT, NULL, 0, 0, 0);
+        } else {
+            e.path = sun;
+            e.act = "allow";
+            sup_emit(s, &e);
+            sup_answer_continue(s, id);
+        }
+        close(k.fd);
+        return;
+    }
+    if (k.domain != AF_INET && k.domain != AF_INET6) {
+        close(k.fd);
+        e.why = "family";
+        sup_deny(s, id, &e, EACCES);
+        return;
+    }
+
+    /* 3. IP: decided on the copy. */
+    struct inet in;
+    r = inet_of(&ss, len, 0, &in);
+    if (r < 0 || (is_bind && in.fam == 0)) {
+        close(k.fd);
+        sup_finish(s, id, &e, r < 0 ? -r : EAFNOSUPPORT, 0);
+        return;
+    }
+    if (in.fam != 0) {
+        e.addr = in.text;
+        e.port = in.port;
+        uint16_t proto = k.type == SOCK_STREAM ? SUP_P_TCP : k.type == SOCK_DGRAM ? SUP_P_UDP : 0;
+        const char *meta = sup_meta_name(&s->t, in.fam, in.a);
+        int ok = is_bind ? sup_net_allowed(s->t.bind, s->t.nbind, in.fam, in.a, in.port, proto)
+                         : sup_net_allowed(s->t.connect, s->t.nconnect, in.fam, in.a, in.port, proto);
+        if (meta != NULL || !ok) {
+            close(k.fd);
+            deny_inet(s, id, &e, &in);
+            return;
+        }
+    }
+
+    /* 4. The deputy acts on our copy of the address, as the jail. */
+    struct job j;
+    memset(&j, 0, sizeof j);
+    j.h.op = DOP_INET;
+    j.h.sub = is_bind ? DNET_BIND : DNET_CONNECT;
+    j.h.payload_len = len;
+    j.payload = &ss;
+    j.fd = k.fd;
+    sup_post(s, req, sc, ANS_VALUE, 0, &j, NULL, in.fam ? in.text : NULL, in.port, k.tgid);
+    close(k.fd);
+}
+
+/* Gathers up to DEP_MAX_PAYLOAD bytes of iovecs from the target. Returns the length or -errno
+ * (EMSGSIZE beyond the bound). */
+static int gather(pid_t tid, uint64_t iov_addr, uint64_t iovlen, unsigned char *out)
+{
+    if (iovlen > 1024)
+        return -EMSGSIZE;
+    struct iovec iov[1024];
+    int r = sup_read_mem(tid, iov_addr, iov, (size_t)iovlen * sizeof iov[0]);
+    if (r < 0)
+        return r;
+    size_t total = 0;
+    for (uint64_t i = 0; i < iovlen; i++) {
+        if (iov[i].iov_len > DEP_MAX_PAYLOAD - total)
+            return -EMSGSIZE;
+        r = sup_read_mem(tid, (uint64_t)(uintptr_t)iov[i].iov_base, out + total, iov[i].iov_len);
+        if (r < 0)
+            return r;
+        total += iov[i].iov_len;
+    }
+    return (int)total;
+}
+
+void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int sc)
+{
+    uint64_t id = req->id;
+    pid_t tid = (pid_t)req->pid;
+    struct ev e = { .sc = sc, .pid = tid };
+    static unsigned char payload[DEP_MAX_PAYLOAD];
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t namelen = 0;
+    uint64_t data = 0, iov = 0, iovlen = 0, controllen = 0, datalen = 0;
+    int flags = 0, r = 0, named = 0;
+    uint64_t msglen_addr = sc == SC_SENDMMSG ? req->data.args[1] + offsetof(struct mmsghdr, msg_len) : 0;
+
+    /* 1. The destination and the data's whereabouts, copied once. For sendmmsg, the first
+     *    message only: sendmmsg may send fewer messages than asked, and says how many. */
+    if (sc == SC_SENDTO) {
+        data = req->data.args[1];
+        datalen = req->data.args[2];
+        flags = (int)req->data.args[3];
+        namelen = (socklen_t)req->data.args[5];
+        named = req->data.args[4] != 0;
+        if (namelen > sizeof ss)
+            r = -EINVAL;
+        else if (named && namelen > 0)
+            r = sup_read_mem(tid, req->data.args[4], &ss, namelen);
+    } else {
+        struct msghdr m;
+        if (sc == SC_SENDMMSG && req->data.args[2] == 0) {
+            sup_answer(s, id, 0, 0);
+            return;
+        }
+        r = sup_read_mem(tid, req->data.args[1], &m, sizeof m);
+        if (r == 0) {
+            flags = (int)(sc == SC_SENDMMSG ? req->data.args[3] : req->data.args[2]);
+            named = m.msg_name != NULL && m.msg_namelen > 0;
+            namelen = m.msg_namelen;
+            iov = (uint64_t)(uintptr_t)m.msg_iov;
+            iovlen = m.msg_iovlen;
+            controllen = m.msg_controllen;
+            if (named && namelen > sizeof ss)
+                r = -EINVAL;
+            else if (named)
+                r = sup_read_mem(tid, (uint64_t)(uintptr_t)m.msg_name, &ss, namelen);
+        }
+    }
+    struct sock k = { .fd = -1 };
+    if (!socket_after(s, req, r, &k, &e))
+        return;
+
+    /* 2. Unix datagrams: emulated, named or not (see the top of this file). */
+    if (k.domain == AF_UNIX && k.type == SOCK_DGRAM) {
+        char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2] = "";
+        if (named)
+            unix_path(&ss, namelen, sun, sizeof sun);
+        int n;
+        if (controllen > 0) {
+            n = -EOPNOTSUPP;
+            e.why = "socket"; /* control data (descriptors, credentials) is not carried */
+        } else if (sc == SC_SENDTO) {
+            n = datalen > DEP_MAX_PAYLOAD ? -EMSGSIZE : sup_read_mem(tid, data, payload, (size_t)datalen);
+            if (n == 0)
+                n = (int)datalen;
+        } else {
+            n = gather(tid, iov, iovlen, payload);
+        }
+        if (n >= 0 && !sup_id_valid(s->listener, id))
+            n = SUP_GONE;
+        if (n < 0) {
+            close(k.fd);
+            e.path = sun[0] ? sun : NULL;
+            sup_fail(s, id, &e, n);
+            return;
+        }
+        if (sun[0] == 0 || sun[0] == '@') {
+            /* To the connected peer, or an abstract name: the deputy sends our copy as is. */
+            struct job j;
+            memset(&j, 0, sizeof j);
+            j.h.op = DOP_UNIX;
+            j.h.sub = DNET_SEND;
+            j.h.flags = flags;
+            j.h.payload_len = (uint32_t)n;
+            j.payload = payload;
+            j.fd = k.fd;
+            j.p1 = sun[0] == '@' ? sun : "";
+            j.aux = msglen_addr;
+            sup_post(s, req, sc, ANS_VALUE, 0, &j, sun[0] ? sun : NULL, NULL, 0, k.tgid);
+        } else {
+            post_unix(s, req, sc, &k, sun, DNET_SEND, payload, (uint32_t)n, flags, msglen_addr);
+        }
+        close(k.fd);
+        return;
+    }
+
+    /* 3. Everything else is bounded by the network namespace: refuse and report an IP
+     *    destination outside the jail, let the kernel do the rest. */
+    if (named && (k.domain == AF_INET || k.domain == AF_INET6)) {
+        struct inet in;
+        if (inet_of(&ss, namelen, k.type == SOCK_DGRAM, &in) == 0 && in.fam != 0 && !is_loopback(&in)) {
+            close(k.fd);
+            deny_inet(s, id, &e, &in);
+            return;
+        }
+    }
+    close(k.fd);
+    if (s->t.flags & SUP_F_LOG_ALLOW) {
+        e.act = "allow";
+        sup_emit(s, &e);
+    }
+    sup_answer_continue(s, id);
+}
