@@ -56,9 +56,10 @@ describe("supervisor tables", () => {
   it("the proxy port is the only connect destination when the egress proxy is on", () => {
     const policy = PolicySchema.parse({});
     const p = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {} });
-    const t = compileTables({ plan: p.plan, exec: p.exec.allow, deny: [], grants: p.grants, proxyPort: 3128, logAllow: true });
+    const fsRules = p.plan.landlock.fsRules;
+    const t = compileTables({ fsRules, exec: p.exec.allow, deny: [], grants: p.grants, proxyPort: 3128, logAllow: true });
     assert.deepEqual(t.connect, [{ address: "127.0.0.1", prefix: 32, ports: [3128, 3128] }]);
-    assert.equal(compileTables({ plan: p.plan, exec: [], deny: [], grants: [], proxyPort: 0, logAllow: false }).connect.length, 0);
+    assert.equal(compileTables({ fsRules, exec: [], deny: [], grants: [], proxyPort: 0, logAllow: false }).connect.length, 0);
     assert.equal(t.meta.length, 5);
     const b = encodeTables(t);
     assert.equal(b.readUInt16LE(b.length - 8), 0, "ends with the END record");

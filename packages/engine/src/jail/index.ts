@@ -1,4 +1,6 @@
-export { compileJailPlan, jailToHost, JAIL_GID, JAIL_PATH, JAIL_UID, type CompiledJail, type PlanContext } from "./compile-plan.js";
+export { compileJailPlan, type CompiledJail, type ExecAllowlist, type PlanContext } from "./compile-plan.js";
+export { JAIL_GID, JAIL_UID } from "./layout.js";
+export { JAIL_PATH, jailToHost } from "./paths.js";
 export { EXIT, JailError, type JailErrorCode } from "./errors.js";
 export { errnoName } from "./errno.js";
 export { Jail, type JailExit, type JailReady, type JailStartOptions } from "./jail.js";

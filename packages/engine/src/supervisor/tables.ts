@@ -14,7 +14,7 @@
 import { isIP } from "node:net";
 import type { ResolvedGrant } from "../jail/grants.js";
 import { FS } from "../jail/landlock-rights.js";
-import type { JailPlan } from "../jail/plan.js";
+import type { LandlockFsRule } from "../jail/plan.js";
 
 export const TABLES_MAGIC = "MCPJSUP1";
 
@@ -56,7 +56,8 @@ export interface SupervisorTables {
 }
 
 export interface TablesInput {
-  plan: JailPlan;
+  /** The plan's Landlock rules: the supervisor's path rights mirror them. */
+  fsRules: readonly LandlockFsRule[];
   /** Real jail paths execve may name (CompiledJail.exec.allow). */
   exec: string[];
   /** ELF interpreters (CompiledJail.exec.interpreters). */
@@ -96,7 +97,7 @@ export function denyGlob(glob: string, grants: ResolvedGrant[]): string {
 
 export function compileTables(i: TablesInput): SupervisorTables {
   const paths = new Map<string, number>();
-  for (const r of i.plan.landlock.fsRules) paths.set(r.path, (paths.get(r.path) ?? 0) | rightsOf(r.access));
+  for (const r of i.fsRules) paths.set(r.path, (paths.get(r.path) ?? 0) | rightsOf(r.access));
   const connect: NetRule[] = [];
   if (i.proxyPort !== 0) connect.push({ address: "127.0.0.1", prefix: 32, ports: [i.proxyPort, i.proxyPort] });
   connect.push(...(i.loopbackConnect ?? []));
