@@ -10,7 +10,7 @@ import { realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { Policy } from "../policy/schema.js";
 import { parseSize } from "../policy/size.js";
-import { compileTables, encodeTables, type SupervisorTables } from "../supervisor/tables.js";
+import { compileTables } from "../supervisor/tables.js";
 import { jailEnvironment } from "./environment.js";
 import { JailError } from "./errors.js";
 import { execAllowlist, resolveCommand, type ExecAllowlist } from "./exec.js";
@@ -45,8 +45,6 @@ export interface CompiledJail {
   /** What may be executed (real jail paths). */
   exec: ExecAllowlist;
   grants: ResolvedGrant[];
-  /** The supervisor's tables as data (plan.supervisorTables holds them encoded), or null. */
-  tables: SupervisorTables | null;
   /** Secret values: never to be written to a log. */
   secrets: string[];
 }
@@ -130,7 +128,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
     ],
     cgroup: ctx.cgroup ?? null,
     netListenPort: netPort,
-    supervisorTables: tables === null ? null : encodeTables(tables),
+    supervisorTables: tables,
   };
-  return { plan, grants, tables, secrets, exec };
+  return { plan, grants, secrets, exec };
 }

@@ -8,7 +8,7 @@ import type { Readable, Writable } from "node:stream";
 import { errnoName } from "./errno.js";
 import { EXIT, JailError } from "./errors.js";
 import { helperPath, nativeAddon } from "./native.js";
-import { encodePlan } from "./plan-codec.js";
+import { encodePlan } from "./codec.js";
 import type { JailPlan } from "./plan.js";
 import { parseReport, type JailReport } from "./reports.js";
 import { describeSetupError } from "./setup-errors.js";
