@@ -16,7 +16,7 @@ test("policy show: prints the resolved policy as JSON, flags over file", async (
   assert.equal(p.limits.memory, "2G");
   assert.equal(p.limits.pids, 9);
   assert.deepEqual(p.network.allow, ["a.com", "b.com"]);
-  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "data"), dest: join(d, "data") }]);
+  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "data"), from: "--ro data" }]);
   assert.equal(p.grace, 2000);
 });
 

@@ -18,7 +18,7 @@ describe("supervisor tables", () => {
   });
 
   it("deny globs: relative ones match at any depth, host paths move to their grant's place", () => {
-    const grants = [{ src: "/home/u/proj", dest: "/work", alias: null, writable: false, isDir: true }];
+    const grants = [{ src: "/home/u/proj", dest: "/work", alias: null, writable: false, isDir: true, from: "--ro /home/u/proj:/work" }];
     assert.equal(denyGlob("**/.env", grants), "/**/.env");
     assert.equal(denyGlob(".env", grants), "/**/.env");
     assert.equal(denyGlob("secrets/*.key", grants), "/**/secrets/*.key");

@@ -14,7 +14,7 @@ import { compileTables } from "../supervisor/tables.js";
 import { jailEnvironment } from "./environment.js";
 import { JailError } from "./errors.js";
 import { execAllowlist, resolveCommand, type ExecAllowlist } from "./exec.js";
-import { resolveGrant, type ResolvedGrant } from "./grants.js";
+import { resolveGrants, type Grant } from "./grants.js";
 import { ALL_FS, FS, NET, SCOPE } from "./landlock-rights.js";
 import { baseLayout, grantLayout, HOSTNAME, JAIL_GID, JAIL_UID } from "./layout.js";
 import { hostToJail } from "./paths.js";
@@ -44,12 +44,12 @@ export interface CompiledJail {
   plan: JailPlan;
   /** What may be executed (real jail paths). */
   exec: ExecAllowlist;
-  grants: ResolvedGrant[];
+  grants: Grant[];
   /** Secret values: never to be written to a log. */
   secrets: string[];
 }
 
-function chooseCwd(policy: Policy, grants: readonly ResolvedGrant[], hostCwd: string): string {
+function chooseCwd(policy: Policy, grants: readonly Grant[], hostCwd: string): string {
   if (policy.filesystem.cwd !== undefined) {
     const c = policy.filesystem.cwd;
     if (!isAbsolute(c)) throw new JailError("E_GRANT_INVALID", `--cwd ${c}: must be an absolute path inside the jail`);
@@ -69,10 +69,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   if (command.length === 0 || command[0] === "") {
     throw new JailError("E_NOT_FOUND", "no command given: mcp-j [options] -- COMMAND [ARGS...]", 2);
   }
-  const grants = [
-    ...policy.filesystem.ro.map((g) => resolveGrant(g, false, ctx.cwd)),
-    ...policy.filesystem.rw.map((g) => resolveGrant(g, true, ctx.cwd)),
-  ];
+  const grants = resolveGrants(policy, ctx.cwd, ctx.env);
   const netPort = ctx.netListenPort ?? 0;
   const { mounts, rules } = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), netPort !== 0), grants);
 

@@ -5,7 +5,7 @@
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { EXIT, JailError } from "./errors.js";
-import type { ResolvedGrant } from "./grants.js";
+import type { Grant } from "./grants.js";
 import { hostToJail, JAIL_PATH, jailToHost } from "./paths.js";
 import type { MountStep } from "./plan.js";
 
@@ -28,7 +28,7 @@ function isExecutableFile(p: string): boolean {
 }
 
 /** Finds the command inside the jail, the way execvp would there. */
-export function resolveCommand(cmd: string, mounts: readonly MountStep[], grants: readonly ResolvedGrant[], hostCwd: string): string {
+export function resolveCommand(cmd: string, mounts: readonly MountStep[], grants: readonly Grant[], hostCwd: string): string {
   const hint =
     "the jail sees /usr and your grants only: if it lives elsewhere, grant its directory with --ro DIR " +
     "(and what it needs to run)";
@@ -52,7 +52,7 @@ export function resolveCommand(cmd: string, mounts: readonly MountStep[], grants
 /** A jail path → the real jail path of the file behind it (symlinks resolved on the host, then
  * mapped back), or null when it is not a file on a read-only mount of the jail: writable mounts
  * are noexec, and Landlock gives EXECUTE on read-only files only (W^X). */
-function realJailFile(mounts: readonly MountStep[], grants: readonly ResolvedGrant[], jailPath: string): string | null {
+function realJailFile(mounts: readonly MountStep[], grants: readonly Grant[], jailPath: string): string | null {
   const host = jailToHost(mounts, jailPath);
   if (host === null) return null;
   let real: string;
@@ -141,7 +141,7 @@ export function execAllowlist(
   execPath: string,
   extra: readonly string[],
   mounts: readonly MountStep[],
-  grants: readonly ResolvedGrant[],
+  grants: readonly Grant[],
 ): ExecAllowlist {
   const allow = new Set<string>();
   const interpreters = new Set<string>();

@@ -2,8 +2,9 @@
 // /proc, a private /tmp) and where the user's grants go. Data only: mount steps and the Landlock
 // rules that go with them; mounts.c applies them in order.
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
-import type { ResolvedGrant } from "./grants.js";
+import type { Grant } from "./grants.js";
 import { FS, READ, READ_WRITE } from "./landlock-rights.js";
+import { jailToHost } from "./paths.js";
 import { MountFlag, MountOp, type LandlockFsRule, type MountStep } from "./plan.js";
 
 /** The identity inside the jail: nobody/nogroup. */
@@ -95,15 +96,24 @@ export function baseLayout(tmpBytes: number, withCerts: boolean): Layout {
 
 /** The user's grants over the base, parents first, each with an alias symlink where the user's
  * spelling differs from the real path; then the root and /dev made read-only. */
-export function grantLayout(base: Layout, grants: readonly ResolvedGrant[]): Layout {
+export function grantLayout(base: Layout, grants: readonly Grant[]): Layout {
   const userMounts: MountStep[] = [];
   const rules = [...base.rules];
   for (const g of grants) {
     userMounts.push(step(MountOp.Bind, g.dest, { src: g.src, flags: g.writable ? RW : RO }));
     rules.push({ path: g.dest, access: g.writable ? READ_WRITE : READ });
-    if (g.alias !== null && !grants.some((o) => o.dest === g.alias)) {
-      userMounts.push(step(MountOp.Symlink, g.alias, { src: g.dest }));
-    }
+  }
+  // An alias is made only where nothing else is: not inside a bind (it would be created in the
+  // host's directory, or exists there already as the very symlink the user named), not over a
+  // symlink of the layout, and not where a mount point must be a directory.
+  const binds = [...base.mounts, ...userMounts];
+  for (const g of [...grants].sort((a, b) => depth(a.alias ?? "/") - depth(b.alias ?? "/"))) {
+    const alias = g.alias;
+    if (alias === null) continue;
+    if (jailToHost(binds, alias) !== null || binds.some((m) => m.dest === alias || m.dest.startsWith(alias + "/"))) continue;
+    const link = step(MountOp.Symlink, alias, { src: g.dest });
+    binds.push(link);
+    userMounts.push(link);
   }
   userMounts.sort((a, b) => depth(a.dest) - depth(b.dest));
   const mounts = [...base.mounts, ...userMounts];

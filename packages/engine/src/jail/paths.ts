@@ -2,7 +2,7 @@
 // behind a jail path (through the plan's binds and symlinks), and where a host path appears in the
 // jail (through the grants, or /usr which every jail shares).
 import { dirname, isAbsolute, join, sep } from "node:path";
-import type { ResolvedGrant } from "./grants.js";
+import type { Grant } from "./grants.js";
 import { MountOp, type MountStep } from "./plan.js";
 
 /** The server's PATH, and where a bare command name is looked up. */
@@ -28,8 +28,8 @@ export function jailToHost(mounts: readonly MountStep[], jailPath: string, hops 
 
 /** Where a (real) host path appears in the jail: under the grant with the longest source holding
  * it, or at the same place for /usr; null when the jail does not see it. */
-export function hostToJail(grants: readonly ResolvedGrant[], hostPath: string): string | null {
-  let best: ResolvedGrant | null = null;
+export function hostToJail(grants: readonly Grant[], hostPath: string): string | null {
+  let best: Grant | null = null;
   for (const g of grants) {
     if (hostPath === g.src || hostPath.startsWith(g.src + sep)) {
       if (best === null || g.src.length > best.src.length) best = g;

@@ -8,10 +8,10 @@
 //
 // Merge rule: lists accumulate (duplicates dropped), `env.set` merges by name, scalars from a later
 // layer replace earlier ones. Relative paths in a file are relative to that file's directory; in flags,
-// to the current directory; `~` is the user's home. Grants come out as { path, dest } with absolute paths.
+// to the current directory; `~` is the user's home. Grants come out as { path, dest?, from } (normalizeGrant).
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
-import { PolicySchema, type Policy, type PolicyInput, type ResolvedPolicy } from "./schema.js";
+import { PolicySchema, ResolvedPolicySchema, type Grant, type Policy, type PolicyInput, type ResolvedGrant, type ResolvedPolicy } from "./schema.js";
 import { PolicyError, formatIssues, formatPath } from "./errors.js";
 import { parseConfigText } from "./jsonc.js";
 import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles.js";
@@ -77,8 +77,36 @@ export function splitGrant(g: string | { path: string; dest?: string | undefined
   return { path: g };
 }
 
+/**
+ * The one place a grant entry is taken apart: "PATH", "PATH:DEST", { path, dest } (or a grant this
+ * function already made, which comes back the same) → the absolute host path (relative to baseDir,
+ * `~` expanded), the jail path only when one was named (the jail puts the grant at its real path
+ * otherwise, see jail/grants.ts), and where it came from.
+ */
+export function normalizeGrant(g: Grant | ResolvedGrant, baseDir: string, env: NodeJS.ProcessEnv, from: string): ResolvedGrant {
+  const { path, dest } = splitGrant(g);
+  const out: ResolvedGrant = { path: resolve(baseDir, expandHome(path, env)), from: typeof g !== "string" && "from" in g ? g.from : from };
+  if (dest !== undefined) out.dest = isAbsolute(dest) ? resolve("/", dest) : dest;
+  return out;
+}
+
+/** The grants of a raw layer, normalized. `flags`: the layer is the command line, where a string
+ * entry is what a --ro/--rw flag said. */
+function normalizeGrants(fs: Obj, baseDir: string, source: string, ctx: ProfileContext, flags: boolean, errors: string[]): void {
+  for (const key of ["ro", "rw"] as const) {
+    const list = fs[key];
+    if (!Array.isArray(list)) continue;
+    fs[key] = list.map((g: Grant, i: number) => {
+      const field = [source, formatPath(["filesystem", key, i])].filter(Boolean).join(": ");
+      const r = normalizeGrant(g, baseDir, ctx.env, flags && typeof g === "string" ? `--${key} ${g}` : field);
+      if (r.dest !== undefined && !isAbsolute(r.dest)) errors.push(`${r.from}: ${JSON.stringify(r.dest)} is not an absolute path inside the jail`);
+      return r;
+    });
+  }
+}
+
 /** Makes a validated raw layer absolute: grants, exec paths, cwd, audit file, secret files. */
-function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext): PolicyInput {
+function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext, flags = false): PolicyInput {
   const out: Obj = structuredClone(raw);
   delete out.extends;
   delete out.$schema;
@@ -86,20 +114,7 @@ function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileC
   const errors: string[] = [];
   const fs = out.filesystem;
   if (isObj(fs)) {
-    for (const key of ["ro", "rw"] as const) {
-      const list = fs[key];
-      if (!Array.isArray(list)) continue;
-      fs[key] = list.map((g, i) => {
-        const { path, dest } = splitGrant(g as string);
-        const hostPath = abs(path);
-        let jailPath = hostPath;
-        if (dest !== undefined) {
-          if (!isAbsolute(dest)) errors.push(`${[source, formatPath(["filesystem", key, i])].filter(Boolean).join(": ")}: ${JSON.stringify(dest)} is not an absolute path inside the jail`);
-          jailPath = resolve("/", dest);
-        }
-        return { path: hostPath, dest: jailPath };
-      });
-    }
+    normalizeGrants(fs, baseDir, flags ? "" : source, ctx, flags, errors);
     if (Array.isArray(fs.exec)) {
       fs.exec = fs.exec.map((p: string, i: number) => {
         if (p.includes("/") || p.startsWith("~")) return abs(p);
@@ -118,6 +133,34 @@ function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileC
   }
   if (errors.length) throw new PolicyError("E_POLICY", errors);
   return out as PolicyInput;
+}
+
+/** A profile's layer: its paths are absolute already; its grants get their origin. */
+function profileLayer(layer: PolicyInput, name: string, ctx: ProfileContext): PolicyInput {
+  const out = structuredClone(layer) as Obj;
+  if (isObj(out.filesystem)) {
+    const errors: string[] = [];
+    normalizeGrants(out.filesystem, "/", `profile ${name}`, ctx, false, errors);
+    if (errors.length) throw new PolicyError("E_PROFILE", errors);
+  }
+  return out as PolicyInput;
+}
+
+/** The same grant named twice (by several layers) is one grant: the first one named says where it came from. */
+function dedupeGrants(p: PolicyInput): void {
+  const fs = p.filesystem as Obj | undefined;
+  if (!isObj(fs)) return;
+  for (const key of ["ro", "rw"] as const) {
+    const list = fs[key];
+    if (!Array.isArray(list)) continue;
+    const seen = new Set<string>();
+    fs[key] = (list as ResolvedGrant[]).filter((g) => {
+      const k = JSON.stringify([g.path, g.dest]);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }
 }
 
 function displayName(file: string, cwd: string): string {
@@ -174,7 +217,7 @@ async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, wher
   }
   const layer = await builtinProfile(name, ctx);
   validateLayer(layer, `profile ${name}`);
-  return [layer];
+  return [profileLayer(layer, name, ctx)];
 }
 
 /**
@@ -192,11 +235,12 @@ export async function resolvePolicy(args: ResolveArgs): Promise<ResolvedPolicy> 
   // An overlay may carry `extends` too (an inline policy from a servers config): paths against cwd.
   const ext = args.overlay.extends === undefined ? [] : Array.isArray(args.overlay.extends) ? args.overlay.extends : [args.overlay.extends];
   for (const name of ext) layers.push(...(await profileOrFileLayers(name, ctx.cwd, ctx, "extends")));
-  layers.push(normalizeLayer(args.overlay as Obj, ctx.cwd, "command line", ctx));
+  layers.push(normalizeLayer(args.overlay as Obj, ctx.cwd, "command line", ctx, true));
   const merged = mergePolicyInputs(...layers);
-  const r = PolicySchema.safeParse(merged);
-  if (!r.success) throw new PolicyError("E_POLICY", formatIssues(r.error.issues, merged, "effective policy", undefined, PolicySchema));
-  return r.data as ResolvedPolicy;
+  dedupeGrants(merged);
+  const r = ResolvedPolicySchema.safeParse(merged);
+  if (!r.success) throw new PolicyError("E_POLICY", formatIssues(r.error.issues, merged, "effective policy", undefined, ResolvedPolicySchema));
+  return r.data;
 }
 
 /** Validates a policy file on its own (no profiles computed): the `mcp-j policy check` primitive. */

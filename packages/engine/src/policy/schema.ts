@@ -153,9 +153,24 @@ export const PolicySchema = z
 export type Policy = z.output<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;
 export type Grant = z.output<typeof GrantSchema>;
-/** A grant after resolvePolicy(): absolute host path and absolute jail path. */
-export interface ResolvedGrant { path: string; dest: string }
-/** What resolvePolicy() returns: a Policy whose grants are normalized to absolute { path, dest }. */
-export type ResolvedPolicy = Omit<Policy, "filesystem"> & {
-  filesystem: Omit<Policy["filesystem"], "ro" | "rw"> & { ro: ResolvedGrant[]; rw: ResolvedGrant[] };
-};
+
+/** A grant as resolvePolicy() leaves it: the absolute host path as the user named it (symlinks not
+ * yet resolved: the jail resolves them, once), the jail path when one was named (otherwise the
+ * grant appears at its real path), and where it came from, for messages. */
+export const ResolvedGrantSchema = z
+  .object({
+    path: z.string().min(1),
+    dest: z.string().min(1).optional(),
+    from: z.string().min(1).describe('Where the grant came from: "--ro PATH", "policy.yaml: filesystem.ro[2]"'),
+  })
+  .strict();
+export type ResolvedGrant = z.output<typeof ResolvedGrantSchema>;
+
+/** What resolvePolicy() returns: a Policy whose grants are resolved grants. */
+export const ResolvedPolicySchema = PolicySchema.extend({
+  filesystem: FilesystemSchema.extend({
+    ro: z.array(ResolvedGrantSchema).default([]),
+    rw: z.array(ResolvedGrantSchema).default([]),
+  }).default({ ro: [], rw: [], exec: [], deny: [] }),
+});
+export type ResolvedPolicy = z.output<typeof ResolvedPolicySchema>;

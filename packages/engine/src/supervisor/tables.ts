@@ -1,7 +1,7 @@
 // The supervisor's decision tables: the policy, compiled to plain data for the C hot loop
 // (native/jail/sup_tables.h says how C reads them; jail/codec.ts encodes them). TypeScript decides,
 // C applies.
-import type { ResolvedGrant } from "../jail/grants.js";
+import type { Grant } from "../jail/grants.js";
 import { FS } from "../jail/landlock-rights.js";
 import { PathRight, type LandlockFsRule, type MetaAddress, type NetRule, type SupervisorTables } from "../jail/plan.js";
 
@@ -25,7 +25,7 @@ export interface TablesInput {
   loaders?: string[];
   /** policy.filesystem.deny, as the user wrote them. */
   deny: string[];
-  grants: ResolvedGrant[];
+  grants: Grant[];
   /** The egress proxy's port inside the jail, 0 when there is no network. */
   proxyPort: number;
   /** Extra loopback services inside the jail the server may connect to ("127.0.0.1:5432"). */
@@ -46,7 +46,7 @@ export function rightsOf(access: bigint): number {
 /** A deny glob as a pattern over absolute jail paths. Relative globs (".env", "**\/.env",
  * "secrets/*.key") match at any depth; absolute ones naming a host path inside a grant are moved
  * to where the grant appears in the jail. */
-export function denyGlob(glob: string, grants: ResolvedGrant[]): string {
+export function denyGlob(glob: string, grants: Grant[]): string {
   let g = glob.trim().replace(/\/+$/, "");
   if (g === "") g = "**";
   if (!g.startsWith("/")) return "/" + (g.startsWith("**/") || g === "**" ? g : `**/${g}`);
