@@ -1,7 +1,7 @@
 // The supervisor's TypeScript half: table compilation and encoding, event decoding, denial lines.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compileTables, denyGlob, rightsOf } from "../src/supervisor/tables.js";
+import { compileTables, denyGlobs, rightsOf } from "../src/supervisor/tables.js";
 import { encodeTables, TABLES_MAGIC } from "../src/jail/codec.js";
 import { decodeEvent, denialReporter, formatDenial } from "../src/supervisor/events.js";
 import { parseReport } from "../src/jail/reports.js";
@@ -17,13 +17,25 @@ describe("supervisor tables", () => {
     assert.equal(rightsOf(FS.EXECUTE | FS.READ_FILE), 1);
   });
 
-  it("deny globs: relative ones match at any depth, host paths move to their grant's place", () => {
-    const grants = [{ src: "/home/u/proj", dest: "/work", alias: null, writable: false, isDir: true, from: "--ro /home/u/proj:/work" }];
-    assert.equal(denyGlob("**/.env", grants), "/**/.env");
-    assert.equal(denyGlob(".env", grants), "/**/.env");
-    assert.equal(denyGlob("secrets/*.key", grants), "/**/secrets/*.key");
-    assert.equal(denyGlob("/home/u/proj/private/", grants), "/work/private");
-    assert.equal(denyGlob("/etc/x", grants), "/etc/x");
+  it("deny globs: relative ones match at any depth, host paths move to every view of them", () => {
+    const g = (src: string, dest: string, alias: string | null = null) => ({ src, dest, alias, writable: false, isDir: true, from: `--ro ${src}:${dest}` });
+    const grants = [g("/home/u/proj", "/work")];
+    assert.deepEqual(denyGlobs("**/.env", grants), ["/**/.env"]);
+    assert.deepEqual(denyGlobs(".env", grants), ["/**/.env"]);
+    assert.deepEqual(denyGlobs("secrets/*.key", grants), ["/**/secrets/*.key"]);
+    assert.deepEqual(denyGlobs("/home/u/proj/private/", grants), ["/home/u/proj/private", "/work/private"]);
+    assert.deepEqual(denyGlobs("/etc/x", grants), ["/etc/x"]);
+    // A file granted twice (P, and P/keys at /keys): the glob applies to both views.
+    const twice = [g("/p", "/p"), g("/p/keys", "/keys")];
+    assert.deepEqual(denyGlobs("/p/keys/private.key", twice), ["/p/keys/private.key", "/keys/private.key"]);
+    // A glob above a grant's source continues below its destination; one matching the source
+    // itself (or an ancestor) denies the whole view.
+    assert.deepEqual(denyGlobs("/home/*/proj/**/.env", grants), ["/home/*/proj/**/.env", "/work/**/.env"]);
+    assert.deepEqual(denyGlobs("/home/u", grants), ["/home/u", "/work"]);
+    assert.deepEqual(denyGlobs("/home/[tu]/pro?", grants), ["/home/[tu]/pro?", "/work"]);
+    assert.deepEqual(denyGlobs("/home/[!u]/proj/x", grants), ["/home/[!u]/proj/x"]);
+    // A grant made through a symlink (alias) is found under that spelling too.
+    assert.deepEqual(denyGlobs("/link/x", [g("/real", "/real", "/link")]), ["/link/x", "/real/x"]);
   });
 
   it("prepareJail compiles the filter and the tables by default, and leaves them out when asked", () => {

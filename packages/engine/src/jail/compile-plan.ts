@@ -9,6 +9,7 @@
 import { realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { Policy } from "../policy/schema.js";
+import { normalizeDeny } from "../policy/resolve.js";
 import { parseSize } from "../policy/size.js";
 import { compileTables } from "../supervisor/tables.js";
 import { jailEnvironment } from "./environment.js";
@@ -88,7 +89,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
           fsRules: rules,
           exec: exec.allow,
           loaders: exec.interpreters,
-          deny: policy.filesystem.deny,
+          deny: policy.filesystem.deny.map((d) => normalizeDeny(d, ctx.cwd, ctx.env)),
           grants,
           proxyPort: netPort,
           // Allowed decisions only matter to an audit log that records them: without one, the

@@ -90,6 +90,16 @@ export function normalizeGrant(g: Grant | ResolvedGrant, baseDir: string, env: N
   return out;
 }
 
+/**
+ * A deny entry: "./x", "../x" and "~/x" are paths, made absolute like grants (relative to baseDir:
+ * the policy file's directory, or the current directory for flags); absolute globs stay as they
+ * are; other relative globs (".env", "**\/secrets/*") match at any depth and stay as written.
+ */
+export function normalizeDeny(glob: string, baseDir: string, env: NodeJS.ProcessEnv): string {
+  const pathLike = glob === "~" || glob.startsWith("~/") || glob === "." || glob === ".." || glob.startsWith("./") || glob.startsWith("../");
+  return pathLike ? resolve(baseDir, expandHome(glob, env)) : glob;
+}
+
 /** The grants of a raw layer, normalized. `flags`: the layer is the command line, where a string
  * entry is what a --ro/--rw flag said. */
 function normalizeGrants(fs: Obj, baseDir: string, source: string, ctx: ProfileContext, flags: boolean, errors: string[]): void {
@@ -105,7 +115,7 @@ function normalizeGrants(fs: Obj, baseDir: string, source: string, ctx: ProfileC
   }
 }
 
-/** Makes a validated raw layer absolute: grants, exec paths, cwd, audit file, secret files. */
+/** Makes a validated raw layer absolute: grants, deny paths, exec paths, cwd, audit file, secret files. */
 function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext, flags = false): PolicyInput {
   const out: Obj = structuredClone(raw);
   delete out.extends;
@@ -115,6 +125,7 @@ function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileC
   const fs = out.filesystem;
   if (isObj(fs)) {
     normalizeGrants(fs, baseDir, flags ? "" : source, ctx, flags, errors);
+    if (Array.isArray(fs.deny)) fs.deny = fs.deny.map((d: string) => normalizeDeny(d, baseDir, ctx.env));
     if (Array.isArray(fs.exec)) {
       fs.exec = fs.exec.map((p: string, i: number) => {
         if (p.includes("/") || p.startsWith("~")) return abs(p);

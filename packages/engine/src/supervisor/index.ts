@@ -1,7 +1,7 @@
 // Seccomp supervision: the decision tables for the C loop and its audit events.
 export {
   compileTables,
-  denyGlob,
+  denyGlobs,
   rightsOf,
   METADATA_ADDRESSES,
   type SupervisorTables,

@@ -1,6 +1,7 @@
 // The supervisor's decision tables: the policy, compiled to plain data for the C hot loop
 // (native/jail/sup_tables.h says how C reads them; jail/codec.ts encodes them). TypeScript decides,
 // C applies.
+import { realpathSync } from "node:fs";
 import type { Grant } from "../jail/grants.js";
 import { FS } from "../jail/landlock-rights.js";
 import { PathRight, type LandlockFsRule, type MetaAddress, type NetRule, type SupervisorTables } from "../jail/plan.js";
@@ -43,17 +44,88 @@ export function rightsOf(access: bigint): number {
   return r;
 }
 
-/** A deny glob as a pattern over absolute jail paths. Relative globs (".env", "**\/.env",
- * "secrets/*.key") match at any depth; absolute ones naming a host path inside a grant are moved
- * to where the grant appears in the jail. */
-export function denyGlob(glob: string, grants: Grant[]): string {
+/** One segment of a glob as fnmatch(3) (flags 0) reads it, as a regular expression: the C side
+ * matches jail paths with fnmatch, this side moves globs between host and jail paths. */
+function segmentRegExp(seg: string): RegExp {
+  let re = "";
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg[i]!;
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "\\" && i + 1 < seg.length) re += escapeRe(seg[++i]!);
+    else if (c === "[") {
+      const close = seg.indexOf("]", i + (seg[i + 1] === "!" || seg[i + 1] === "^" ? 3 : 2));
+      if (close < 0) re += "\\[";
+      else {
+        let body = seg.slice(i + 1, close);
+        const negate = body[0] === "!" || body[0] === "^";
+        if (negate) body = body.slice(1);
+        re += `[${negate ? "^" : ""}${body.replace(/[\\\]^]/g, "\\$&")}]`;
+        i = close;
+      }
+    } else re += escapeRe(c);
+  }
+  return new RegExp(`^${re}$`, "s");
+}
+
+function escapeRe(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+
+/**
+ * What is left of a glob (segments) once it has matched the directory `root` (segments): a list of
+ * residual patterns for the paths below root. [] when the glob already matched root or one of its
+ * ancestors (everything below is denied); no entry when it cannot match anything below root.
+ */
+function residuals(pat: readonly string[], root: readonly string[]): string[][] {
+  if (root.length === 0) return [[...pat]];
+  if (pat.length === 0) return [[]];
+  if (pat[0] === "**") return [...residuals(pat.slice(1), root), ...residuals(pat, root.slice(1))];
+  return segmentRegExp(pat[0]!).test(root[0]!) ? residuals(pat.slice(1), root.slice(1)) : [];
+}
+
+const segments = (p: string): string[] => p.split("/").filter((s) => s !== "");
+
+/** The glob with its literal leading directories resolved through the host's symlinks (the jail
+ * shows real paths), or null when that changes nothing or they do not exist. */
+function realSpelling(glob: string): string | null {
+  const segs = segments(glob);
+  let literal = 0;
+  while (literal < segs.length && !/[*?[\\]/.test(segs[literal]!)) literal++;
+  for (let n = literal; n > 0; n--) {
+    const head = "/" + segs.slice(0, n).join("/");
+    try {
+      const real = realpathSync(head);
+      return real === head ? null : [real, ...segs.slice(n)].join("/").replace(/^\/\//, "/");
+    } catch {
+      /* not there: try a shorter head */
+    }
+  }
+  return null;
+}
+
+/**
+ * A deny entry as patterns over absolute jail paths. Relative globs (".env", "**\/.env",
+ * "secrets/*.key") match at any depth. An absolute glob names host paths: it applies to every view
+ * the jail has of them (each grant that holds them, under its destination, and a grant made
+ * through a symlink under its real path), and, as written, to the jail path of the same spelling.
+ */
+export function denyGlobs(glob: string, grants: readonly Grant[]): string[] {
   let g = glob.trim().replace(/\/+$/, "");
   if (g === "") g = "**";
-  if (!g.startsWith("/")) return "/" + (g.startsWith("**/") || g === "**" ? g : `**/${g}`);
-  for (const gr of [...grants].sort((a, b) => b.src.length - a.src.length)) {
-    if (g === gr.src || g.startsWith(gr.src + "/")) return gr.dest + g.slice(gr.src.length);
+  if (!g.startsWith("/")) return ["/" + (g.startsWith("**/") || g === "**" ? g : `**/${g}`)];
+  const out = new Set<string>([g]);
+  const spellings = [g, realSpelling(g)].filter((s): s is string => s !== null);
+  for (const spelling of spellings) {
+    const pat = segments(spelling);
+    for (const gr of grants) {
+      for (const root of [gr.src, gr.alias]) {
+        if (root === null) continue;
+        for (const rest of residuals(pat, segments(root))) out.add([gr.dest, ...rest].join("/"));
+      }
+    }
   }
-  return g;
+  return [...out];
 }
 
 export function compileTables(i: TablesInput): SupervisorTables {
@@ -65,7 +137,7 @@ export function compileTables(i: TablesInput): SupervisorTables {
   return {
     logAllow: i.logAllow,
     paths: [...paths].map(([path, rights]) => ({ path, rights })),
-    deny: [...new Set(i.deny.map((g) => denyGlob(g, i.grants)))],
+    deny: [...new Set(i.deny.flatMap((g) => denyGlobs(g, i.grants)))],
     exec: [...new Set(i.exec)],
     loaders: [...new Set(i.loaders ?? [])],
     connect,
