@@ -10,10 +10,10 @@ import {
   PolicySchema,
   stripJsonComments,
   parseConfigText,
-  resolveSecrets,
   registryHost,
   type Policy,
 } from "../src/policy/index.js";
+import { jailEnvironment } from "../src/jail/environment.js";
 
 function dir(): string {
   return mkdtempSync(join(tmpdir(), "mcpj-policy-"));
@@ -233,9 +233,10 @@ test("secrets: values read from env or file, never part of the policy", async ()
   writeFileSync(join(d, "policy.yaml"), "env:\n  secrets:\n    - { name: A, fromEnv: MY_TOKEN }\n    - { name: B, fromFile: ./tok }\n");
   const p = await resolvePolicy({ policyFile: "policy.yaml", profiles: [], overlay: {}, cwd: d, env });
   assert.ok(!JSON.stringify(p).includes("s3cret"));
-  assert.deepEqual(await resolveSecrets(p, { MY_TOKEN: "t0k" }), { A: "t0k", B: "s3cret" });
-  const e = await policyError(resolveSecrets(p, {}));
-  assert.match(e.message, /env\.secrets\[0\] \(A\): environment variable MY_TOKEN is not set/);
+  const { env: jailEnv, secrets } = jailEnvironment(p, { MY_TOKEN: "t0k" }, "/");
+  assert.ok(jailEnv.includes("A=t0k") && jailEnv.includes("B=s3cret"), JSON.stringify(jailEnv));
+  assert.deepEqual(secrets, ["t0k", "s3cret"]);
+  assert.throws(() => jailEnvironment(p, {}, "/"), /secret A: MY_TOKEN is not set in mcp-j's environment/);
 });
 
 test("profile node: grants the node binary for exec; prefix outside /usr read-only", async () => {

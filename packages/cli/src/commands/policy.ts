@@ -1,5 +1,5 @@
 // `mcp-j policy show [run flags] [-- CMD ARGS]`  the effective, fully-resolved policy as JSON
-// `mcp-j policy check FILE...`                   validate policy files (exit 0 valid, 2 invalid)
+// `mcp-j policy check FILE...`                   validate policy files as a run would (exit 0 valid, 2 invalid)
 // `mcp-j policy schema`                          the JSON Schema for editors
 import { parseRunArgs, resolvePolicy, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine/core";
 import { type CmdIo, EXIT_OK, EXIT_USAGE, fail, usageError } from "./common.js";

@@ -53,7 +53,7 @@ export interface CompiledJail {
 function chooseCwd(policy: Policy, grants: readonly Grant[], hostCwd: string): string {
   if (policy.filesystem.cwd !== undefined) {
     const c = policy.filesystem.cwd;
-    if (!isAbsolute(c)) throw new JailError("E_GRANT_INVALID", `--cwd ${c}: must be an absolute path inside the jail`);
+    if (!isAbsolute(c)) throw new JailError("E_GRANT_INVALID", `filesystem.cwd ${JSON.stringify(c)}: must be an absolute path inside the jail`);
     return c;
   }
   // Where the user runs mcp-j, if they granted it (the common `--rw .`); the jail's /tmp otherwise.

@@ -135,6 +135,29 @@ function lookInPath(mounts: readonly MountStep[], name: string): string | null {
   return null;
 }
 
+/** Where a filesystem.exec entry is in the jail: a host path (as resolve.ts made it) where the
+ * grants (or /usr) put it, a path as the jail sees it, or a bare name found in the jail's PATH;
+ * null when the jail does not see it. */
+function execEntryPath(e: string, mounts: readonly MountStep[], grants: readonly Grant[]): string | null {
+  if (!e.startsWith("/")) return lookInPath(mounts, e);
+  let jailPath: string | null = null;
+  try {
+    jailPath = hostToJail(grants, realpathSync(e));
+  } catch {
+    jailPath = null;
+  }
+  return jailPath === null && jailToHost(mounts, e) !== null ? e : jailPath;
+}
+
+/** Why a filesystem.exec entry cannot be executed in the jail, or null when it can. The run leaves
+ * such an entry out of the allowlist; `policy check` reports it. */
+export function execEntryProblem(e: string, mounts: readonly MountStep[], grants: readonly Grant[]): string | null {
+  const jailPath = execEntryPath(e, mounts, grants);
+  if (jailPath === null) return "is not visible inside the jail: grant its directory read-only (--ro DIR or filesystem.ro)";
+  if (realJailFile(mounts, grants, jailPath) === null) return "is not a file on a read-only mount of the jail (writable grants are never executable)";
+  return null;
+}
+
 /** The exec allowlist for the command at execPath (a jail path) and the policy's exec entries
  * (host paths, as resolve.ts made them, or names looked up in the jail's PATH). */
 export function execAllowlist(
@@ -163,19 +186,7 @@ export function execAllowlist(
   };
   visit(execPath, 0);
   for (const e of extra) {
-    // Extra entries are host paths: the jail sees them where the grants (or /usr) put them; a
-    // bare jail path (already as the jail sees it) works too.
-    let jailPath: string | null = null;
-    if (e.startsWith("/")) {
-      try {
-        jailPath = hostToJail(grants, realpathSync(e));
-      } catch {
-        jailPath = null;
-      }
-      if (jailPath === null && jailToHost(mounts, e) !== null) jailPath = e;
-    } else {
-      jailPath = lookInPath(mounts, e);
-    }
+    const jailPath = execEntryPath(e, mounts, grants);
     if (jailPath !== null) visit(jailPath, 0);
   }
   for (const a of allow) interpreters.delete(a);

@@ -1,4 +1,5 @@
 export { compileJailPlan, type CompiledJail, type ExecAllowlist, type PlanContext } from "./compile-plan.js";
+export { checkPolicy, checkPolicyFile } from "./check.js";
 export { JAIL_GID, JAIL_UID } from "./layout.js";
 export { JAIL_PATH, jailToHost } from "./paths.js";
 export { EXIT, JailError, type JailErrorCode } from "./errors.js";

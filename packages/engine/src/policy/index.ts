@@ -6,13 +6,16 @@ export { stripJsonComments, parseConfigText, detectFormat, type ConfigFormat } f
 export { parseRunArgs, helpText, FLAGS, type RunArgs } from "./flags.js";
 export {
   resolvePolicy,
-  checkPolicyFile,
-  resolveSecrets,
+  resolvePolicyLayers,
+  originOf,
   mergePolicyInputs,
+  normalizeGrant,
+  normalizeDeny,
   splitGrant,
   expandHome,
   readPolicyFile,
   type ResolveArgs,
+  type PolicyLayer,
 } from "./resolve.js";
 export {
   BUILTIN_PROFILES,

@@ -13,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { PolicySchema, ResolvedPolicySchema, type Grant, type Policy, type PolicyInput, type ResolvedGrant, type ResolvedPolicy } from "./schema.js";
 import { PolicyError, formatIssues, formatPath } from "./errors.js";
+import { FLAGS } from "./flags.js";
 import { parseConfigText } from "./jsonc.js";
 import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles.js";
 
@@ -197,7 +198,7 @@ export async function readPolicyFile(file: string, shown = file): Promise<unknow
   return data ?? {}; // an empty YAML document is an empty policy
 }
 
-async function fileLayers(file: string, ctx: Ctx): Promise<PolicyInput[]> {
+async function fileLayers(file: string, ctx: Ctx): Promise<PolicyLayer[]> {
   const absFile = resolve(ctx.cwd, expandHome(file, ctx.env));
   const shown = displayName(absFile, ctx.cwd);
   if (ctx.seen.includes(absFile)) {
@@ -207,13 +208,13 @@ async function fileLayers(file: string, ctx: Ctx): Promise<PolicyInput[]> {
   if (!isObj(data)) throw new PolicyError("E_POLICY", `${shown}: the policy must be an object (a mapping of fields), not ${Array.isArray(data) ? "a list" : typeof data}`);
   validateLayer(data, shown);
   const ext = data.extends === undefined ? [] : Array.isArray(data.extends) ? (data.extends as string[]) : [data.extends as string];
-  const layers: PolicyInput[] = [];
+  const layers: PolicyLayer[] = [];
   const sub: Ctx = { ...ctx, seen: [...ctx.seen, absFile] };
   for (const [i, name] of ext.entries()) {
     const where = `${shown}: extends${Array.isArray(data.extends) ? `[${i}]` : ""}`;
     layers.push(...(await profileOrFileLayers(name, dirname(absFile), sub, where)));
   }
-  layers.push(normalizeLayer(data, dirname(absFile), shown, ctx));
+  layers.push({ source: shown, commandLine: false, input: normalizeLayer(data, dirname(absFile), shown, ctx) });
   return layers;
 }
 
@@ -221,14 +222,14 @@ function looksLikeFile(name: string): boolean {
   return name.includes("/") || name.startsWith("~") || /\.(ya?ml|jsonc?)$/i.test(name);
 }
 
-async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, where: string): Promise<PolicyInput[]> {
+async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, where: string): Promise<PolicyLayer[]> {
   if (looksLikeFile(name)) return fileLayers(resolve(baseDir, expandHome(name, ctx.env)), ctx);
   if (!isBuiltinProfile(name)) {
     throw new PolicyError("E_POLICY", `${where}: unknown profile ${JSON.stringify(name)} (built-in: ${BUILTIN_PROFILES.join(", ")}; a file needs a path such as ./${name}.yaml)`);
   }
   const layer = await builtinProfile(name, ctx);
   validateLayer(layer, `profile ${name}`);
-  return [profileLayer(layer, name, ctx)];
+  return [{ source: `profile ${name}`, commandLine: false, input: profileLayer(layer, name, ctx) }];
 }
 
 /**
@@ -236,47 +237,52 @@ async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, wher
  * Throws PolicyError (E_POLICY_FILE for unreadable/unparsable files, E_POLICY for invalid content,
  * E_PROFILE when a profile cannot be computed on this machine).
  */
-export async function resolvePolicy(args: ResolveArgs): Promise<ResolvedPolicy> {
+export async function resolvePolicyLayers(args: ResolveArgs): Promise<{ policy: ResolvedPolicy; layers: PolicyLayer[] }> {
   const ctx: Ctx = { cwd: args.cwd ?? process.cwd(), env: args.env ?? process.env, seen: [] };
   if (args.command !== undefined) ctx.command = args.command;
-  const layers: PolicyInput[] = [];
+  const layers: PolicyLayer[] = [];
   if (args.policyFile !== undefined) layers.push(...(await fileLayers(args.policyFile, ctx)));
   for (const p of args.profiles) layers.push(...(await profileOrFileLayers(p, ctx.cwd, ctx, `--profile ${p}`)));
   validateLayer(args.overlay, "command line");
   // An overlay may carry `extends` too (an inline policy from a servers config): paths against cwd.
   const ext = args.overlay.extends === undefined ? [] : Array.isArray(args.overlay.extends) ? args.overlay.extends : [args.overlay.extends];
   for (const name of ext) layers.push(...(await profileOrFileLayers(name, ctx.cwd, ctx, "extends")));
-  layers.push(normalizeLayer(args.overlay as Obj, ctx.cwd, "command line", ctx, true));
-  const merged = mergePolicyInputs(...layers);
+  layers.push({ source: "command line", commandLine: true, input: normalizeLayer(args.overlay as Obj, ctx.cwd, "command line", ctx, true) });
+  const merged = mergePolicyInputs(...layers.map((l) => l.input));
   dedupeGrants(merged);
   const r = ResolvedPolicySchema.safeParse(merged);
   if (!r.success) throw new PolicyError("E_POLICY", formatIssues(r.error.issues, merged, "effective policy", undefined, ResolvedPolicySchema));
-  return r.data;
+  return { policy: r.data, layers };
 }
 
-/** Validates a policy file on its own (no profiles computed): the `mcp-j policy check` primitive. */
-export async function checkPolicyFile(file: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ResolvedPolicy> {
-  return resolvePolicy({ policyFile: file, profiles: [], overlay: {}, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env });
+/** The effective policy (resolvePolicyLayers without the layers). */
+export async function resolvePolicy(args: ResolveArgs): Promise<ResolvedPolicy> {
+  return (await resolvePolicyLayers(args)).policy;
+}
+
+/** A layer of the resolution, normalized, and what it is called in messages. */
+export interface PolicyLayer {
+  /** "policy.yaml", "profile node", "command line". */
+  source: string;
+  /** The flags' layer: its values are named by flag. */
+  commandLine: boolean;
+  input: PolicyInput;
 }
 
 /**
- * Reads the values of `env.secrets` (from files or from mcp-j's environment). The caller sets them in
- * the jail's environment and hands the values to the audit writer's redaction list.
+ * Where an entry of a list field of the effective policy came from: the first layer that has it,
+ * as "policy.yaml: filesystem.exec[2]" or, from the command line, "--allow-exec /usr/bin/git".
  */
-export async function resolveSecrets(policy: Policy, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [i, s] of policy.env.secrets.entries()) {
-    if (s.fromEnv !== undefined) {
-      const v = env[s.fromEnv];
-      if (v === undefined) throw new PolicyError("E_POLICY", `env.secrets[${i}] (${s.name}): environment variable ${s.fromEnv} is not set`);
-      out[s.name] = v;
-    } else if (s.fromFile !== undefined) {
-      try {
-        out[s.name] = (await readFile(s.fromFile, "utf8")).replace(/\r?\n$/, "");
-      } catch (e) {
-        throw new PolicyError("E_POLICY", `env.secrets[${i}] (${s.name}): cannot read ${s.fromFile} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-      }
-    }
+export function originOf(layers: readonly PolicyLayer[], field: readonly string[], match: (v: unknown) => boolean): string {
+  for (const l of layers) {
+    let cur: unknown = l.input;
+    for (const k of field) cur = isObj(cur) ? cur[k] : undefined;
+    if (!Array.isArray(cur)) continue;
+    const i = cur.findIndex(match);
+    if (i < 0) continue;
+    const flag = l.commandLine ? FLAGS.find((f) => f.field.join(".") === field.join("."))?.name : undefined;
+    if (flag !== undefined && typeof cur[i] === "string") return `${flag} ${cur[i] as string}`;
+    return [l.commandLine ? "" : l.source, formatPath([...field, i])].filter(Boolean).join(": ");
   }
-  return out;
+  return formatPath(field);
 }
