@@ -38,7 +38,7 @@ test("policy check: 0 for valid, 2 with field-pointing errors for invalid", asyn
   assert.match(ok.stdout.text(), /good\.yaml: ok/);
   const bad = mkio(process.env, d);
   assert.equal(await policyCommand(["check", "policy.yaml"], bad), 2);
-  assert.equal(bad.stderr.text(), 'mcp-j: policy.yaml: network.allow[2]: "http://x" is not HOST[:PORT]\n');
+  assert.equal(bad.stderr.text(), 'mcp-j: policy.yaml: network.allow[2]: "http://x" is not HOST[:PORT]: give a host, not a URL\n');
   const missing = mkio(process.env, d);
   assert.equal(await policyCommand(["check", "nope.yaml"], missing), 2);
   assert.equal(await policyCommand(["check"], mkio(process.env, d)), 2);

@@ -26,8 +26,6 @@ test("policy check reports every problem a run would stop at, by file and field"
       "  cwd: /nowhere",
       "env:",
       "  secrets: [{ name: TOKEN, fromFile: ./token }, { name: KEY, fromEnv: MCPJ_TEST_UNSET_KEY }]",
-      "network:",
-      "  allow: [api.github.com, 10.1.2.3/8]",
       "",
     ].join("\n"),
   );
@@ -41,9 +39,13 @@ test("policy check reports every problem a run would stop at, by file and field"
     "mcp-j: policy.yaml: filesystem.cwd: /nowhere is not a directory inside the jail (grant it, or a directory above it)",
     `mcp-j: policy.yaml: env.secrets[0]: secret TOKEN: cannot read ${join(d, "token")}: ENOENT`,
     "mcp-j: policy.yaml: env.secrets[1]: secret KEY: MCPJ_TEST_UNSET_KEY is not set in mcp-j's environment",
-    'mcp-j: policy.yaml: network.allow[1]: "10.1.2.3/8" is not HOST[:PORT]: host bits are set (the network is 10.0.0.0/8)',
   ]);
   assert.doesNotMatch(io.stderr.text(), /^mcp-j: --/m, "no problem is attributed to a flag");
+  // network.allow entries are read with the egress allowlist's own grammar.
+  writeFileSync(join(d, "net.yaml"), "network:\n  allow: [api.github.com, 10.1.2.3/8]\n");
+  const net = mkio(process.env, d);
+  assert.equal(await policyCommand(["check", "net.yaml"], net), 2);
+  assert.equal(net.stderr.text(), 'mcp-j: net.yaml: network.allow[1]: "10.1.2.3/8" is not HOST[:PORT]: host bits are set (the network is 10.0.0.0/8)\n');
 });
 
 test("a file policy check passes does not fail the run on its grants; a missing grant fails both, named the same way", async () => {

@@ -1,6 +1,6 @@
 // The wire format is written twice, in jail/codec.ts (and plan.ts's vocabulary) and in the C
 // headers: this test reads the headers and fails when a record number, mount op, flag or right
-// drifts between the two, in either direction. Payload layouts are checked by feeding the
+// (or a set-up exit code) drifts between the two, in either direction. Payload layouts are checked by feeding the
 // encoders' bytes to the C decoders (native-decoders.test.ts).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { addressBytes, encodePlan, encodeTables, PLAN_MAGIC, PlanRecord, TABLES_MAGIC, TableFlag, TableRecord } from "../src/jail/codec.js";
 import { MountFlag, MountOp, PathRight } from "../src/jail/plan.js";
+import { EXIT } from "../src/exit-codes.js";
 
 const native = (f: string) => fileURLToPath(new URL(`../../native/jail/${f}`, import.meta.url));
 
@@ -33,6 +34,12 @@ function cEnum(text: string, name: string): Map<string, number> {
     next = value + 1;
   }
   return out;
+}
+
+function cNumber(text: string, name: string): number {
+  const m = new RegExp(`#define\\s+${name}\\s+(\\d+)`).exec(text);
+  assert.ok(m, `#define ${name} not found`);
+  return Number(m[1]);
 }
 
 function cString(text: string, name: string): string {
@@ -69,6 +76,14 @@ describe("wire format: TypeScript and the C headers agree", () => {
     same(cEnum(tables, "sup_record"), "T_", TableRecord, "table records");
     same(cEnum(tables, "sup_flags"), "SUP_F_", TableFlag, "table flags");
     same(cEnum(tables, "sup_rights"), "SUP_R_", PathRight, "path rights");
+  });
+
+  it("report.h: the helper's set-up exit codes are mcp-j's (the one table, exit-codes.ts)", () => {
+    const report = header("report.h");
+    assert.deepEqual(
+      { setup: cNumber(report, "EXIT_SETUP"), notExecutable: cNumber(report, "EXIT_NOEXEC"), notFound: cNumber(report, "EXIT_NOTFOUND") },
+      { setup: EXIT.setup, notExecutable: EXIT.notExecutable, notFound: EXIT.notFound },
+    );
   });
 
   it("a drifted number is caught (the check itself can fail)", () => {

@@ -8,7 +8,7 @@ import {
   parseRunArgs,
   PolicyError,
   PolicySchema,
-  stripJsonComments,
+  blankJsonComments,
   parseConfigText,
   registryHost,
   type Policy,
@@ -89,7 +89,11 @@ test("JSON with comments and trailing commas; comment markers inside strings sur
   assert.deepEqual(p.network.allow, ["api.github.com", "example.com:8080"]);
   assert.deepEqual(p.env.set, { URL: "http://x//y/*z*/", Q: 'a"//b' });
   assert.deepEqual(p.tools.deny, ["delete_*"]);
-  assert.equal(stripJsonComments('{"a":"//"}//x\n'), '{"a":"//"}\n');
+  assert.equal(blankJsonComments('{"a":"//"}//x\n'), '{"a":"//"}   \n');
+  // Same length, same lines and columns: comments and trailing commas become spaces.
+  const jsonc = '{\n  "a": [1, /* two */ 2,],\r\n  // c\n  "b": "x,]", }';
+  assert.equal(blankJsonComments(jsonc), '{\n  "a": [1,           2 ],\r\n      \n  "b": "x,]"  }');
+  assert.deepEqual(JSON.parse(blankJsonComments(jsonc)), { a: [1, 2], b: "x,]" });
 });
 
 test("format sniffing without an extension: JSON vs YAML", () => {

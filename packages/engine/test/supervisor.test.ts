@@ -1,7 +1,9 @@
 // The supervisor's TypeScript half: table compilation and encoding, event decoding, denial lines.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compileTables, denyGlobs, rightsOf } from "../src/supervisor/tables.js";
+import { compileTables, denyGlobs, rightsOf, supervisorMeta } from "../src/supervisor/tables.js";
+import { classifyAddress } from "../src/egress/classify.js";
+import { METADATA_ADDRESSES } from "../src/egress/metadata.js";
 import { encodeTables, TABLES_MAGIC } from "../src/jail/codec.js";
 import { decodeEvent, denialReporter, formatDenial } from "../src/supervisor/events.js";
 import { parseReport } from "../src/jail/reports.js";
@@ -65,9 +67,25 @@ describe("supervisor tables", () => {
     const t = compileTables({ fsRules, exec: p.exec.allow, deny: [], grants: p.grants, proxyPort: 3128, logAllow: true });
     assert.deepEqual(t.connect, [{ address: "127.0.0.1", prefix: 32, ports: [3128, 3128] }]);
     assert.equal(compileTables({ fsRules, exec: [], deny: [], grants: [], proxyPort: 0, logAllow: false }).connect.length, 0);
-    assert.equal(t.meta.length, 5);
+    assert.deepEqual(t.meta, supervisorMeta());
     const b = encodeTables(t);
     assert.equal(b.readUInt16LE(b.length - 8), 0, "ends with the END record");
+  });
+});
+
+describe("one list of metadata addresses", () => {
+  it("the supervisor refuses by name exactly what the egress proxy classifies as metadata, NAT64 forms included", () => {
+    const meta = supervisorMeta();
+    for (const m of METADATA_ADDRESSES) {
+      assert.equal(classifyAddress(m.address).kind, "metadata", m.address);
+      assert.ok(meta.some((x) => x.address === m.address && x.name === m.name), `${m.address} in the supervisor's table`);
+    }
+    for (const x of meta) {
+      assert.equal(classifyAddress(x.address).kind, "metadata", `${x.address} is metadata for the proxy too`);
+      assert.match(x.name, /^cloud metadata/);
+    }
+    assert.ok(meta.some((x) => x.address === "64:ff9b::a9fe:a9fe"));
+    assert.equal(meta.length, METADATA_ADDRESSES.length + METADATA_ADDRESSES.filter((m) => !m.address.includes(":")).length);
   });
 });
 

@@ -4,10 +4,9 @@
 //   exec        each filesystem.exec entry is a file the jail sees on a read-only mount
 //   cwd         filesystem.cwd is a directory inside the jail
 //   secrets     each env.secrets value can be read (file) or is set (variable)
-//   network     each network.allow entry is one the egress proxy accepts
-// The same functions as the run (grants.ts, layout.ts, exec.ts, environment.ts, the allowlist).
+// The same functions as the run (grants.ts, layout.ts, exec.ts, environment.ts). The schema itself
+// (network.allow entries included: the allowlist's own grammar) is checked by resolvePolicy.
 import { statSync } from "node:fs";
-import { Allowlist, AllowParseError } from "../egress/allowlist.js";
 import { PolicyError } from "../policy/errors.js";
 import { normalizeGrant, originOf, resolvePolicyLayers, type PolicyLayer } from "../policy/resolve.js";
 import type { ResolvedPolicy } from "../policy/schema.js";
@@ -67,14 +66,6 @@ export function checkPolicy(policy: ResolvedPolicy, layers: readonly PolicyLayer
     }
   });
 
-  for (const entry of policy.network.allow) {
-    try {
-      Allowlist.parse([entry]);
-    } catch (e) {
-      if (!(e instanceof AllowParseError)) throw e;
-      problems.push(`${originOf(layers, ["network", "allow"], (v) => v === entry)}: ${e.message}`);
-    }
-  }
   return problems;
 }
 

@@ -4,7 +4,8 @@
 // the shebang chain (`/usr/bin/env`, then `node`), and the ELF interpreter (PT_INTERP) of each.
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { EXIT, JailError } from "./errors.js";
+import { EXIT } from "../exit-codes.js";
+import { JailError } from "./errors.js";
 import type { Grant } from "./grants.js";
 import { hostToJail, JAIL_PATH, jailToHost } from "./paths.js";
 import type { MountStep } from "./plan.js";

@@ -2,7 +2,7 @@ export { compileJailPlan, type CompiledJail, type ExecAllowlist, type PlanContex
 export { checkPolicy, checkPolicyFile } from "./check.js";
 export { JAIL_GID, JAIL_UID } from "./layout.js";
 export { JAIL_PATH, jailToHost } from "./paths.js";
-export { EXIT, JailError, type JailErrorCode } from "./errors.js";
+export { JailError, type JailErrorCode } from "./errors.js";
 export { errnoName } from "./errno.js";
 export { Jail, type JailExit, type JailReady, type JailStartOptions } from "./jail.js";
 export { helperPath, nativeAddon } from "./native.js";

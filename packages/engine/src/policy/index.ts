@@ -2,7 +2,7 @@
 export * from "./schema.js";
 export { PolicyError, formatIssues, formatPath, knownKeys, type PolicyErrorCode } from "./errors.js";
 export { parseSize, parseDuration } from "./size.js";
-export { stripJsonComments, parseConfigText, detectFormat, type ConfigFormat } from "./jsonc.js";
+export { blankJsonComments, parseConfigText, detectFormat, type ConfigFormat } from "./jsonc.js";
 export { parseRunArgs, helpText, FLAGS, type RunArgs } from "./flags.js";
 export {
   resolvePolicy,

@@ -3,7 +3,7 @@ export {
   compileTables,
   denyGlobs,
   rightsOf,
-  METADATA_ADDRESSES,
+  supervisorMeta,
   type SupervisorTables,
   type TablesInput,
   type NetRule,

@@ -2,20 +2,29 @@
 // (native/jail/sup_tables.h says how C reads them; jail/codec.ts encodes them). TypeScript decides,
 // C applies.
 import { realpathSync } from "node:fs";
+import { normalizeIp } from "../egress/ip.js";
+import { METADATA_ADDRESSES } from "../egress/metadata.js";
 import type { Grant } from "../jail/grants.js";
 import { FS } from "../jail/landlock-rights.js";
 import { PathRight, type LandlockFsRule, type MetaAddress, type NetRule, type SupervisorTables } from "../jail/plan.js";
 
 export type { MetaAddress, NetRule, SupervisorTables } from "../jail/plan.js";
 
-/** Cloud metadata endpoints: refused and logged by name (ESCAPES.md 41). */
-export const METADATA_ADDRESSES: readonly MetaAddress[] = Object.freeze([
-  { address: "169.254.169.254", name: "cloud metadata (AWS, GCP, Azure, OpenStack)" },
-  { address: "::ffff:169.254.169.254", name: "cloud metadata (IPv4-mapped)" },
-  { address: "fd00:ec2::254", name: "cloud metadata (AWS IPv6)" },
-  { address: "100.100.100.200", name: "cloud metadata (Alibaba)" },
-  { address: "64:ff9b::a9fe:a9fe", name: "cloud metadata (NAT64)" },
-]);
+/** The metadata addresses as the supervisor matches them: each address, and each IPv4 one also in
+ * the NAT64 prefix (64:ff9b::/96; IPv4-mapped forms are matched as IPv4 by the C side itself). */
+export function supervisorMeta(): MetaAddress[] {
+  const out: MetaAddress[] = [];
+  for (const m of METADATA_ADDRESSES) {
+    out.push({ address: m.address, name: m.name });
+    const ip = normalizeIp(m.address);
+    if (ip?.family === 4) {
+      const b = ip.bytes;
+      const nat64 = `64:ff9b::${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+      out.push({ address: nat64, name: `${m.name} via NAT64` });
+    }
+  }
+  return out;
+}
 
 export interface TablesInput {
   /** The plan's Landlock rules: the supervisor's path rights mirror them. */
@@ -146,6 +155,6 @@ export function compileTables(i: TablesInput): SupervisorTables {
       { address: "127.0.0.0", prefix: 8, ports: [0, 65535] },
       { address: "::1", prefix: 128, ports: [0, 65535] },
     ],
-    meta: [...METADATA_ADDRESSES],
+    meta: supervisorMeta(),
   };
 }
