@@ -3,14 +3,15 @@
 //   head       the request head is read raw, capped in size and time; bytes behind it are held
 //   decide     decide.ts on the target: a refusal is answered (403) and the connection lingers
 //   connect    to the checked addresses in turn, never resolving again
-//   relay      CONNECT: "200", then bytes both ways; plain HTTP: the rewritten head, then the bytes
+//   relay      CONNECT: "200", then bytes both ways; plain HTTP: the rewritten head and exactly
+//              its body, never a byte after it, then the response
 //   finish     both sides closed: one net_close event with the byte counts
 // Nothing here awaits anything shared: each connection is its own chain of callbacks.
 import type net from "node:net";
 import type { Allowlist } from "./allowlist.js";
 import { decide, type Decision, type Resolver } from "./decide.js";
 import type { EgressEvent, EgressMethod, NetCloseEvent, NetDenyEvent, NetErrorEvent } from "./events.js";
-import { checkFraming, findHeadEnd, forwardHead, HeadError, parseRequestHead, type RequestHead } from "./head.js";
+import { BodyEnd, bodyFraming, checkFraming, findHeadEnd, forwardHead, HeadError, parseRequestHead, type RequestHead } from "./head.js";
 import { splitAuthority } from "./host.js";
 import type { NormalizedIp } from "./ip.js";
 
@@ -341,16 +342,57 @@ export class EgressConnection {
     this.stopEarly?.();
     const early = this.early;
     this.early = [];
-    if (target.method === "CONNECT") client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-    else early.unshift(Buffer.from(forwardHead(target.head, target.origin!.path, target.origin!.hostHeader), "latin1"));
-    if (early.length > 0) upstream.write(early.length === 1 ? early[0]! : Buffer.concat(early));
     upstream.on("error", (e) => this.teardown((e as NodeJS.ErrnoException).code ?? e.message));
     const idle = () => this.teardown("idle timeout");
     client.setTimeout(ctx.cfg.idleTimeoutMs, idle);
     upstream.setTimeout(ctx.cfg.idleTimeoutMs, idle);
     upstream.pipe(client);
-    if (this.clientEnded) upstream.end(); // the client half-closed while the request was decided
-    else client.pipe(upstream);
+    if (target.method === "CONNECT") {
+      client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+      if (early.length > 0) upstream.write(Buffer.concat(early));
+      if (this.clientEnded) upstream.end(); // the client half-closed while the request was decided
+      else client.pipe(upstream);
+      return;
+    }
+    upstream.write(forwardHead(target.head, target.origin!.path, target.origin!.hostHeader), "latin1");
+    this.relayBody(target.head, upstream, early);
+  }
+
+  /**
+   * Plain HTTP: exactly the first request's body goes upstream, and nothing after it (issue 11:
+   * every head the origin sees is one the proxy wrote). What the client sends behind it (pipelined
+   * requests) is read and dropped; the origin closes after its response (the head said
+   * `Connection: close`), and so does the proxy, so the client sends them again on new connections.
+   */
+  private relayBody(head: RequestHead, upstream: net.Socket, early: Buffer[]): void {
+    const { client } = this;
+    const body = new BodyEnd(bodyFraming(head));
+    const forward = (d: Buffer): void => {
+      if (body.done || upstream.writableEnded) return; // after the request (or the origin's answer): dropped
+      let n: number;
+      try {
+        n = body.take(d);
+      } catch (e) {
+        if (!(e instanceof HeadError)) throw e;
+        this.ctx.log(`mcp-j: egress proxy: ${e.message}; connection closed`);
+        this.teardown(e.message);
+        return;
+      }
+      if (n > 0 && !upstream.write(n === d.length ? d : d.subarray(0, n)) && !body.done) {
+        client.pause();
+        upstream.once("drain", () => client.resume());
+      }
+    };
+    // Once the origin has answered (it closes: Connection: close), nothing more will go up either.
+    upstream.once("end", () => upstream.end());
+    for (const d of early) forward(d);
+    if (this.clientEnded) {
+      upstream.end(); // the client half-closed while the request was decided
+      return;
+    }
+    client.on("data", forward);
+    client.once("end", () => upstream.end());
+    client.resume();
   }
 
   /** Called on each side's close; finishes the connection once both sides are gone. */

@@ -9,9 +9,12 @@
 //   bytes relayed both ways with pipe() (backpressure), half-close honoured.
 // - GET http://host[:port]/path (any method) -> decide -> connect -> the head rewritten to origin
 //   form (Host from the URI, hop-by-hop and Proxy-* headers removed, "Connection: close") -> the
-//   body and the response relayed raw. ONE REQUEST PER CONNECTION: the origin is asked to close
-//   after its response and the proxy closes the client side when it does; clients open a new
-//   connection for the next request (curl, urllib, undici and node:http all handle this). Upgrade is
+//   body, exactly as its Content-Length or chunked framing delimits it, and the response relayed
+//   raw. ONE REQUEST PER CONNECTION: nothing the client sends after the first request reaches the
+//   origin (a pipelined request is dropped unread: every head the origin sees is one the proxy
+//   wrote); the origin is asked to close after its response and the proxy closes the client side
+//   when it does; clients send the next request again on a new connection (curl, urllib, undici
+//   and node:http all handle this). Upgrade is
 //   stripped, so WebSocket must go over CONNECT (which is what ws clients do with a proxy).
 //   "https://" absolute URIs are refused with 400 (TLS goes over CONNECT).
 // - Refusals: 403 with the rule in the body, a net_deny event, one `log` line. Protocol, limit and
