@@ -1,5 +1,5 @@
 // The mcp-j command: dispatch to a subcommand, or run a server in the jail.
-import { helpText } from "@mcp-j/engine/core";
+import { EXIT, helpText } from "@mcp-j/engine/core";
 import { doctorCommand } from "./doctor.js";
 import { type CommandIo } from "./io.js";
 import { auditCommand, policyCommand, unwrapCommand, wrapCommand } from "./commands/index.js";
@@ -30,15 +30,15 @@ export async function main(argv: string[], io?: CommandIo): Promise<number> {
   switch (first) {
     case undefined:
       cio.stderr.write(usage());
-      return 2;
+      return EXIT.usage;
     case "--help":
     case "-h":
     case "help":
       cio.stdout.write(usage());
-      return 0;
+      return EXIT.ok;
     case "--version":
       cio.stdout.write(`mcp-j ${VERSION}\n`);
-      return 0;
+      return EXIT.ok;
     case "doctor":
       return doctorCommand(rest, cio);
     case "run":

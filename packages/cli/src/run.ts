@@ -1,11 +1,9 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { loadNamedServer, mergePolicyInputs, parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine/core";
+import { EXIT, loadNamedServer, mergePolicyInputs, parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
 import { runSession } from "./session.js";
-
-export const EXIT_USAGE = 2;
 
 export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
   let args: RunArgs;
@@ -14,7 +12,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     args = parseRunArgs(argv);
     if (args.command.length === 0) {
       say(io, "no command given: mcp-j [options] -- COMMAND [ARGS...] (see mcp-j --help)");
-      return EXIT_USAGE;
+      return EXIT.usage;
     }
     policy = await resolvePolicy({
       policyFile: args.policyFile,
@@ -45,7 +43,7 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
   const name = rest.shift();
   if (name === undefined || name.startsWith("-")) {
     say(io, "usage: mcp-j run NAME [--config FILE] [options] (NAME from the servers file, see README)");
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
   let policy: Policy;
   let command: string[];
@@ -54,7 +52,7 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
     const args = parseRunArgs(rest);
     if (args.command.length > 0) {
       say(io, `mcp-j run ${name} takes no command: it comes from the servers file`);
-      return EXIT_USAGE;
+      return EXIT.usage;
     }
     command = server.command;
     policy = await resolvePolicy({
@@ -72,8 +70,8 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
   return runSession(policy, command, io);
 }
 
-/** One stderr line per problem; 2 for what the user can fix in the command line or the file. */
+/** One stderr line per problem, and the PolicyError's exit code. */
 function policyFailure(io: CommandIo, e: PolicyError): number {
   for (const line of e.problems.length > 0 ? e.problems : [e.message]) say(io, line);
-  return e.code === "E_USAGE" || e.code === "E_POLICY" || e.code === "E_POLICY_FILE" || e.code === "E_SERVER" || e.code === "E_PROFILE" ? EXIT_USAGE : 1;
+  return e.exitCode;
 }

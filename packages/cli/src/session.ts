@@ -9,6 +9,7 @@ import { startProxy } from "@mcp-j/proxy";
 import {
   decodeEvent,
   denialReporter,
+  EXIT,
   JailError,
   parseSize,
   planResources,
@@ -25,16 +26,6 @@ import {
 } from "@mcp-j/engine/core";
 import { openAuditSink } from "./audit-sink.js";
 import { type CommandIo, say } from "./io.js";
-
-/** Exit codes of mcp-j itself (the server's own code otherwise; 128+N when it died of signal N). */
-export const EXIT_CODES = {
-  usage: 2,
-  /** The jail was killed for running out of memory at its limit. */
-  oom: 122,
-  setup: 125,
-  notExecutable: 126,
-  notFound: 127,
-} as const;
 
 function mib(n: number): string {
   return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
@@ -55,7 +46,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   } catch (e) {
     if (e instanceof ResourceLimitUnavailableError || e instanceof RangeError) {
       io.stderr.write(`${e.message.startsWith("mcp-j:") ? "" : "mcp-j: "}${e.message}\n`);
-      return EXIT_CODES.setup;
+      return EXIT.setup;
     }
     throw e;
   }
@@ -200,7 +191,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   exited = true;
   for (const t of timers) clearTimeout(t);
   for (const s of signals) process.off(s, forward);
-  const code = oomKilled ? EXIT_CODES.oom : exit.code;
+  const code = oomKilled ? EXIT.oom : exit.code;
   // Answer every pending request; a client that no longer reads must not keep us here forever.
   await Promise.race([
     session.serverGone(describeEnd(exit, stoppedBy, oomKilled ? `out of memory (limit ${mib(memoryBytes)})` : null)),

@@ -16,7 +16,7 @@ test("policy show: prints the resolved policy as JSON, flags over file", async (
   assert.equal(p.limits.memory, "2G");
   assert.equal(p.limits.pids, 9);
   assert.deepEqual(p.network.allow, ["a.com", "b.com"]);
-  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "data"), dest: join(d, "data") }]);
+  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "data"), from: "--ro data" }]);
   assert.equal(p.grace, 2000);
 });
 
@@ -38,7 +38,7 @@ test("policy check: 0 for valid, 2 with field-pointing errors for invalid", asyn
   assert.match(ok.stdout.text(), /good\.yaml: ok/);
   const bad = mkio(process.env, d);
   assert.equal(await policyCommand(["check", "policy.yaml"], bad), 2);
-  assert.equal(bad.stderr.text(), 'mcp-j: policy.yaml: network.allow[2]: "http://x" is not HOST[:PORT]\n');
+  assert.equal(bad.stderr.text(), 'mcp-j: policy.yaml: network.allow[2]: "http://x" is not HOST[:PORT]: give a host, not a URL\n');
   const missing = mkio(process.env, d);
   assert.equal(await policyCommand(["check", "nope.yaml"], missing), 2);
   assert.equal(await policyCommand(["check"], mkio(process.env, d)), 2);

@@ -1,5 +1,6 @@
 // @mcp-j/engine/core: everything but the library transport, whose MCP SDK import costs ~90 ms of
 // start-up that the mcp-j command (on every MCP server's start path) does not need.
+export { EXIT } from "./exit-codes.js";
 export * from "./policy/index.js";
 export * from "./jail/index.js";
 export * from "./audit/index.js";

@@ -6,7 +6,6 @@ import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/com
 import { Jail, type StdioMode } from "./jail/jail.js";
 import { proxyEnvironment } from "./egress/env.js";
 import { compileFilter, hostArch } from "./seccomp/index.js";
-import { compileTables, encodeTables } from "./supervisor/tables.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
 export const EGRESS_PORT = 3128;
@@ -18,11 +17,9 @@ export interface PrepareOptions {
   env: NodeJS.ProcessEnv;
   uid?: number;
   gid?: number;
-  /** Layers that other modules add; each is optional so that the jail core works alone.
-   * seccomp/supervisorTables: undefined compiles them from the policy (the default: the filter
-   * with user notification on, and the supervisor's decision tables); null leaves them out. */
+  /** The seccomp program: undefined compiles it from the policy (the default: the filter with
+   * user notification on); null leaves it out (and with it the supervisor). */
   seccomp?: Buffer | null;
-  supervisorTables?: Buffer | null;
   /** false: the filter without user notification (no supervisor decisions, no per-syscall audit;
    * the deny tables still apply). For benchmarks and comparisons only. Default true. */
   supervise?: boolean;
@@ -50,7 +47,6 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
           supervisePaths: fs.deny.length > 0,
           superviseSendmsg: fs.ro.length + fs.rw.length > 0,
         });
-  const tables = o.supervisorTables === undefined && seccomp !== null && supervise;
   const compiled = compileJailPlan(o.policy, o.command, {
     cwd: o.cwd,
     env: o.env,
@@ -60,28 +56,11 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     // The egress proxy's variables come with the network: every caller of prepareJail gets them.
     extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
     seccomp,
-    supervisorTables: o.supervisorTables ?? null,
-    deputySeccomp: tables || o.supervisorTables ? compileFilter({ arch: hostArch(), notify: false, role: "deputy" }) : null,
+    supervise: seccomp !== null && supervise,
+    deputySeccomp: compileFilter({ arch: hostArch(), notify: false, role: "deputy" }),
     rlimits: o.rlimits,
     cgroup: o.cgroup ?? null,
   });
-  // The tables are compiled from the finished plan (its Landlock rules and exec allowlist), so the
-  // supervisor and the kernel layers decide from the same data.
-  if (tables) {
-    compiled.plan.supervisorTables = encodeTables(
-      compileTables({
-        plan: compiled.plan,
-        exec: compiled.exec.allow,
-        loaders: compiled.exec.interpreters,
-        deny: o.policy.filesystem.deny,
-        grants: compiled.grants,
-        proxyPort: network ? EGRESS_PORT : 0,
-        // Allowed decisions only matter to an audit log that records them: without one, the
-        // supervisor reports denials only (each reported event costs a line through mcp-j).
-        logAllow: o.policy.audit.file !== undefined && o.policy.audit.verbosity !== "denials",
-      }),
-    );
-  }
   return { ...compiled, network };
 }
 

@@ -14,6 +14,7 @@ import {
   type EgressProxy,
   type NetDenyEvent,
 } from "../src/egress/index.js";
+import { rawExchange } from "./helpers/http.js";
 
 // ---- fixtures -------------------------------------------------------------------------------
 
@@ -104,21 +105,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()): 
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
-  });
-}
-
-/** Sends `request` on a fresh connection to the proxy and returns everything read until the proxy closes. */
-function rawExchange(port: number, request: string | Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1");
-    const parts: Buffer[] = [];
-    s.on("data", (d: Buffer) => parts.push(d));
-    s.on("end", () => {
-      s.end();
-      resolve(Buffer.concat(parts).toString("latin1"));
-    });
-    s.on("error", reject);
-    s.write(request);
   });
 }
 

@@ -8,12 +8,12 @@ import {
   parseRunArgs,
   PolicyError,
   PolicySchema,
-  stripJsonComments,
+  blankJsonComments,
   parseConfigText,
-  resolveSecrets,
   registryHost,
   type Policy,
 } from "../src/policy/index.js";
+import { jailEnvironment } from "../src/jail/environment.js";
 
 function dir(): string {
   return mkdtempSync(join(tmpdir(), "mcpj-policy-"));
@@ -65,10 +65,10 @@ test("YAML policy file: fields resolved, relative paths against the file's direc
   );
   const p = await resolvePolicy({ policyFile: "sub/policy.yaml", profiles: [], overlay: {}, cwd: d, env });
   assert.deepEqual(p.filesystem.ro, [
-    { path: join(d, "sub", "data"), dest: join(d, "sub", "data") },
-    { path: "/opt/x", dest: "/x" },
+    { path: join(d, "sub", "data"), from: "sub/policy.yaml: filesystem.ro[0]" },
+    { path: "/opt/x", dest: "/x", from: "sub/policy.yaml: filesystem.ro[1]" },
   ]);
-  assert.deepEqual(p.filesystem.rw, [{ path: join(d, "sub", "out"), dest: join(d, "sub", "out") }]);
+  assert.deepEqual(p.filesystem.rw, [{ path: join(d, "sub", "out"), from: "sub/policy.yaml: filesystem.rw[0]" }]);
   assert.equal(p.filesystem.cwd, join(d, "sub"));
   assert.equal(p.audit.file, join(d, "sub", "audit.jsonl"));
   assert.equal(p.limits.memory, "1G");
@@ -89,7 +89,11 @@ test("JSON with comments and trailing commas; comment markers inside strings sur
   assert.deepEqual(p.network.allow, ["api.github.com", "example.com:8080"]);
   assert.deepEqual(p.env.set, { URL: "http://x//y/*z*/", Q: 'a"//b' });
   assert.deepEqual(p.tools.deny, ["delete_*"]);
-  assert.equal(stripJsonComments('{"a":"//"}//x\n'), '{"a":"//"}\n');
+  assert.equal(blankJsonComments('{"a":"//"}//x\n'), '{"a":"//"}   \n');
+  // Same length, same lines and columns: comments and trailing commas become spaces.
+  const jsonc = '{\n  "a": [1, /* two */ 2,],\r\n  // c\n  "b": "x,]", }';
+  assert.equal(blankJsonComments(jsonc), '{\n  "a": [1,           2 ],\r\n      \n  "b": "x,]"  }');
+  assert.deepEqual(JSON.parse(blankJsonComments(jsonc)), { a: [1, 2], b: "x,]" });
 });
 
 test("format sniffing without an extension: JSON vs YAML", () => {
@@ -191,14 +195,14 @@ test("flag paths resolve against cwd; bare --allow-exec names are looked up in P
   chmodSync(join(bin, "tool"), 0o755);
   const args = parseRunArgs(["--ro", "data", "--rw", "out:/out", "--allow-exec", "tool", "--audit-log", "a.jsonl", "--", "x"]);
   const p = await resolvePolicy({ ...args, cwd: d, env: { ...env, PATH: bin } });
-  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "data"), dest: join(d, "data") }]);
-  assert.deepEqual(p.filesystem.rw, [{ path: join(d, "out"), dest: "/out" }]);
+  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "data"), from: "--ro data" }]);
+  assert.deepEqual(p.filesystem.rw, [{ path: join(d, "out"), dest: "/out", from: "--rw out:/out" }]);
   assert.deepEqual(p.filesystem.exec, [join(bin, "tool")]);
   assert.equal(p.audit.file, join(d, "a.jsonl"));
   const e = await policyError(resolvePolicy({ ...parseRunArgs(["--allow-exec", "nope-not-here"]), cwd: d, env: { ...env, PATH: bin } }));
   assert.match(e.message, /command line: filesystem\.exec\[0\]: "nope-not-here" is not found in PATH/);
   const t = await policyError(resolvePolicy({ ...parseRunArgs(["--ro", "~/x"]), cwd: d, env: { ...env } }).then((p: Policy) => {
-    assert.deepEqual(p.filesystem.ro, [{ path: "/home/someone/x", dest: "/home/someone/x" }]);
+    assert.deepEqual(p.filesystem.ro, [{ path: "/home/someone/x", from: "--ro ~/x" }]);
     throw new PolicyError("E_POLICY", "ok");
   }));
   assert.equal(t.message, "ok");
@@ -215,7 +219,7 @@ test("extends: files (relative to the extending file), lists, cycles", async () 
   assert.equal(p.limits.memory, "1G");
   assert.equal(p.limits.pids, 70); // the extending file wins over what it extends
   assert.deepEqual(p.tools.deny, ["rm_*"]);
-  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "base", "shared"), dest: join(d, "base", "shared") }]);
+  assert.deepEqual(p.filesystem.ro, [{ path: join(d, "base", "shared"), from: `${join(d, "base", "common.yaml").slice(1)}: filesystem.ro[0]` }]); // cwd is /
   // errors inside an extended file name that file
   writeFileSync(join(d, "extra.json"), '{ "limits": { "pids": "many" } }');
   const e = await policyError(resolvePolicy({ policyFile: join(d, "policy.yaml"), profiles: [], overlay: {}, cwd: d, env }));
@@ -233,9 +237,10 @@ test("secrets: values read from env or file, never part of the policy", async ()
   writeFileSync(join(d, "policy.yaml"), "env:\n  secrets:\n    - { name: A, fromEnv: MY_TOKEN }\n    - { name: B, fromFile: ./tok }\n");
   const p = await resolvePolicy({ policyFile: "policy.yaml", profiles: [], overlay: {}, cwd: d, env });
   assert.ok(!JSON.stringify(p).includes("s3cret"));
-  assert.deepEqual(await resolveSecrets(p, { MY_TOKEN: "t0k" }), { A: "t0k", B: "s3cret" });
-  const e = await policyError(resolveSecrets(p, {}));
-  assert.match(e.message, /env\.secrets\[0\] \(A\): environment variable MY_TOKEN is not set/);
+  const { env: jailEnv, secrets } = jailEnvironment(p, { MY_TOKEN: "t0k" }, "/");
+  assert.ok(jailEnv.includes("A=t0k") && jailEnv.includes("B=s3cret"), JSON.stringify(jailEnv));
+  assert.deepEqual(secrets, ["t0k", "s3cret"]);
+  assert.throws(() => jailEnvironment(p, {}, "/"), /secret A: MY_TOKEN is not set in mcp-j's environment/);
 });
 
 test("profile node: grants the node binary for exec; prefix outside /usr read-only", async () => {
@@ -248,7 +253,7 @@ test("profile node: grants the node binary for exec; prefix outside /usr read-on
   writeFileSync(join(d, "v20", "bin", "node"), "");
   chmodSync(join(d, "v20", "bin", "node"), 0o755);
   const q = await resolvePolicy({ profiles: ["node"], overlay: {}, env: { ...process.env, PATH: join(d, "v20", "bin") }, command: ["node", "x.js"] });
-  assert.deepEqual(q.filesystem.ro, [{ path: join(d, "v20"), dest: join(d, "v20") }]);
+  assert.deepEqual(q.filesystem.ro, [{ path: join(d, "v20"), dest: join(d, "v20"), from: "profile node: filesystem.ro[0]" }]);
   assert.ok(q.filesystem.exec.includes(join(d, "v20", "bin", "node")));
 });
 
@@ -283,7 +288,7 @@ test("profile npx: registry from the user's npm config (not hard-coded), private
   assert.equal(p.env.set.npm_config_registry, "http://registry.internal.test:4873/");
   assert.equal(p.env.set.npm_config_cache, "/tmp/.npm");
   const cache = join(d, "cache", "mcp-j", "npm");
-  assert.deepEqual(p.filesystem.rw, [{ path: cache, dest: "/tmp/.npm" }]);
+  assert.deepEqual(p.filesystem.rw, [{ path: cache, dest: "/tmp/.npm", from: "profile npx: filesystem.rw[0]" }]);
   assert.ok(statSync(cache).isDirectory());
   assert.equal(statSync(cache).mode & 0o777, 0o700);
   // a project .npmrc is honoured too

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { realpathSync } from "node:fs";
 import { test } from "node:test";
-import { elfInterpreter } from "../src/jail/compile-plan.js";
+import { elfInterpreter } from "../src/jail/exec.js";
 import { runJailed } from "./helpers/jailed.js";
 import { program, withPrograms } from "./programs/index.js";
 

@@ -1,10 +1,14 @@
 // The supervisor's TypeScript half: table compilation and encoding, event decoding, denial lines.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addressBytes, compileTables, denyGlob, encodeTables, PROTOCOL, rightsOf, TABLES_MAGIC } from "../src/supervisor/tables.js";
+import { compileTables, denyGlobs, rightsOf, supervisorMeta } from "../src/supervisor/tables.js";
+import { classifyAddress } from "../src/egress/classify.js";
+import { METADATA_ADDRESSES } from "../src/egress/metadata.js";
+import { encodeTables, TABLES_MAGIC } from "../src/jail/codec.js";
 import { decodeEvent, denialReporter, formatDenial } from "../src/supervisor/events.js";
 import { parseReport } from "../src/jail/reports.js";
 import { FS, READ, READ_WRITE } from "../src/jail/landlock-rights.js";
+import { Protocol } from "../src/jail/plan.js";
 import { PolicySchema } from "../src/policy/schema.js";
 import { prepareJail } from "../src/launch.js";
 
@@ -16,21 +20,25 @@ describe("supervisor tables", () => {
     assert.equal(rightsOf(FS.EXECUTE | FS.READ_FILE), 1);
   });
 
-  it("deny globs: relative ones match at any depth, host paths move to their grant's place", () => {
-    const grants = [{ src: "/home/u/proj", dest: "/work", alias: null, writable: false, isDir: true }];
-    assert.equal(denyGlob("**/.env", grants), "/**/.env");
-    assert.equal(denyGlob(".env", grants), "/**/.env");
-    assert.equal(denyGlob("secrets/*.key", grants), "/**/secrets/*.key");
-    assert.equal(denyGlob("/home/u/proj/private/", grants), "/work/private");
-    assert.equal(denyGlob("/etc/x", grants), "/etc/x");
-  });
-
-  it("IP addresses in 16 bytes, IPv4-mapped and compressed IPv6 included", () => {
-    assert.deepEqual([...addressBytes("169.254.169.254").bytes.subarray(0, 4)], [169, 254, 169, 254]);
-    assert.equal(addressBytes("::ffff:169.254.169.254").bytes.toString("hex"), "00000000000000000000ffffa9fea9fe");
-    assert.equal(addressBytes("64:ff9b::a9fe:a9fe").bytes.toString("hex"), "0064ff9b0000000000000000a9fea9fe");
-    assert.equal(addressBytes("fd00:ec2::254").bytes.toString("hex"), "fd000ec2000000000000000000000254");
-    assert.equal(addressBytes("::1").family, 6);
+  it("deny globs: relative ones match at any depth, host paths move to every view of them", () => {
+    const g = (src: string, dest: string, alias: string | null = null) => ({ src, dest, alias, writable: false, isDir: true, from: `--ro ${src}:${dest}` });
+    const grants = [g("/home/u/proj", "/work")];
+    assert.deepEqual(denyGlobs("**/.env", grants), ["/**/.env"]);
+    assert.deepEqual(denyGlobs(".env", grants), ["/**/.env"]);
+    assert.deepEqual(denyGlobs("secrets/*.key", grants), ["/**/secrets/*.key"]);
+    assert.deepEqual(denyGlobs("/home/u/proj/private/", grants), ["/home/u/proj/private", "/work/private"]);
+    assert.deepEqual(denyGlobs("/etc/x", grants), ["/etc/x"]);
+    // A file granted twice (P, and P/keys at /keys): the glob applies to both views.
+    const twice = [g("/p", "/p"), g("/p/keys", "/keys")];
+    assert.deepEqual(denyGlobs("/p/keys/private.key", twice), ["/p/keys/private.key", "/keys/private.key"]);
+    // A glob above a grant's source continues below its destination; one matching the source
+    // itself (or an ancestor) denies the whole view.
+    assert.deepEqual(denyGlobs("/home/*/proj/**/.env", grants), ["/home/*/proj/**/.env", "/work/**/.env"]);
+    assert.deepEqual(denyGlobs("/home/u", grants), ["/home/u", "/work"]);
+    assert.deepEqual(denyGlobs("/home/[tu]/pro?", grants), ["/home/[tu]/pro?", "/work"]);
+    assert.deepEqual(denyGlobs("/home/[!u]/proj/x", grants), ["/home/[!u]/proj/x"]);
+    // A grant made through a symlink (alias) is found under that spelling too.
+    assert.deepEqual(denyGlobs("/link/x", [g("/real", "/real", "/link")]), ["/link/x", "/real/x"]);
   });
 
   it("prepareJail compiles the filter and the tables by default, and leaves them out when asked", () => {
@@ -38,9 +46,9 @@ describe("supervisor tables", () => {
     const p = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {} });
     assert.ok(p.plan.seccomp && p.plan.seccomp.length > 0);
     const t = p.plan.supervisorTables!;
-    assert.equal(t.subarray(0, 8).toString("latin1"), TABLES_MAGIC);
-    assert.ok(t.includes(Buffer.from("/**/.env")));
-    assert.ok(t.includes(Buffer.from("/usr/bin/true")));
+    assert.deepEqual(t.deny, ["/**/.env"]);
+    assert.deepEqual(t.exec, ["/usr/bin/true"]);
+    assert.equal(encodeTables(t).subarray(0, 8).toString("latin1"), TABLES_MAGIC);
     assert.deepEqual(p.exec.allow, ["/usr/bin/true"]);
     assert.ok(p.exec.interpreters.some((i) => i.includes("ld-linux")), "the ELF interpreter gets EXECUTE");
     // Landlock EXECUTE is per file: no directory rule carries it.
@@ -56,14 +64,31 @@ describe("supervisor tables", () => {
   it("the proxy port is the only connect destination when the egress proxy is on", () => {
     const policy = PolicySchema.parse({});
     const p = prepareJail({ policy, command: ["/usr/bin/true"], cwd: "/", env: {} });
-    const t = compileTables({ plan: p.plan, exec: p.exec.allow, deny: [], grants: p.grants, proxyPort: 3128, logAllow: true });
-    assert.deepEqual(t.connect, [{ address: "127.0.0.1", prefix: 32, ports: [3128, 3128], protocols: PROTOCOL.tcp }]);
+    const fsRules = p.plan.landlock.fsRules;
+    const t = compileTables({ fsRules, exec: p.exec.allow, deny: [], grants: p.grants, proxyPort: 3128, logAllow: true });
+    assert.deepEqual(t.connect, [{ address: "127.0.0.1", prefix: 32, ports: [3128, 3128], protocols: Protocol.tcp }]);
     // Binding mirrors Landlock's TCP rules (none): UDP on loopback only.
-    assert.ok(t.bind.every((b) => b.protocols === PROTOCOL.udp));
-    assert.equal(compileTables({ plan: p.plan, exec: [], deny: [], grants: [], proxyPort: 0, logAllow: false }).connect.length, 0);
-    assert.equal(t.meta.length, 5);
+    assert.ok(t.bind.every((b) => b.protocols === Protocol.udp));
+    assert.equal(compileTables({ fsRules, exec: [], deny: [], grants: [], proxyPort: 0, logAllow: false }).connect.length, 0);
+    assert.deepEqual(t.meta, supervisorMeta());
     const b = encodeTables(t);
     assert.equal(b.readUInt16LE(b.length - 8), 0, "ends with the END record");
+  });
+});
+
+describe("one list of metadata addresses", () => {
+  it("the supervisor refuses by name exactly what the egress proxy classifies as metadata, NAT64 forms included", () => {
+    const meta = supervisorMeta();
+    for (const m of METADATA_ADDRESSES) {
+      assert.equal(classifyAddress(m.address).kind, "metadata", m.address);
+      assert.ok(meta.some((x) => x.address === m.address && x.name === m.name), `${m.address} in the supervisor's table`);
+    }
+    for (const x of meta) {
+      assert.equal(classifyAddress(x.address).kind, "metadata", `${x.address} is metadata for the proxy too`);
+      assert.match(x.name, /^cloud metadata/);
+    }
+    assert.ok(meta.some((x) => x.address === "64:ff9b::a9fe:a9fe"));
+    assert.equal(meta.length, METADATA_ADDRESSES.length + METADATA_ADDRESSES.filter((m) => !m.address.includes(":")).length);
   });
 });
 

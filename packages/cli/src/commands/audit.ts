@@ -3,8 +3,8 @@
 // rotated part.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { summarizeAudit, formatAuditSummary } from "@mcp-j/engine/core";
-import { type CmdIo, EXIT_FAIL, EXIT_OK, EXIT_USAGE, usageError } from "./common.js";
+import { EXIT, summarizeAudit, formatAuditSummary } from "@mcp-j/engine/core";
+import { type CmdIo, usageError } from "./common.js";
 
 const USAGE = "usage: mcp-j audit summarize [--json] FILE...\n";
 
@@ -12,11 +12,11 @@ export async function auditCommand(argv: string[], io: CmdIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "--help" || sub === "-h" || sub === "help") {
     io.stdout.write(USAGE);
-    return EXIT_OK;
+    return EXIT.ok;
   }
   if (sub !== "summarize") {
     io.stderr.write(USAGE);
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
   const json = rest.includes("--json");
   const files = rest.filter((a) => a !== "--json");
@@ -29,10 +29,10 @@ export async function auditCommand(argv: string[], io: CmdIo): Promise<number> {
       lines.push(...readFileSync(resolve(io.cwd, f), "utf8").split("\n"));
     } catch (e) {
       io.stderr.write(`mcp-j: audit summarize: cannot read ${f} (${(e as NodeJS.ErrnoException).code ?? "error"})\n`);
-      return EXIT_FAIL;
+      return EXIT.failure;
     }
   }
   const sum = summarizeAudit(lines);
   io.stdout.write(json ? JSON.stringify(sum, null, 2) + "\n" : formatAuditSummary(sum));
-  return EXIT_OK;
+  return EXIT.ok;
 }

@@ -1,46 +1,7 @@
 // Span-aware JSONC reading for in-place edits of client configs: comments and formatting outside the
 // entries we rewrite are kept byte for byte. Only what `wrap`/`unwrap` need: find the members of the
-// top-level object and of one nested object, with the [start, end) offsets of each value.
-
-/** Comments → spaces, trailing commas → space; same length as the input so offsets still match. */
-export function blankJsonComments(text: string): string {
-  const out = text.split("");
-  const n = text.length;
-  let i = 0;
-  const blank = (a: number, b: number) => {
-    for (let k = a; k < b; k++) if (out[k] !== "\n" && out[k] !== "\r") out[k] = " ";
-  };
-  while (i < n) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < n && text[j] !== '"' && text[j] !== "\n") j += text[j] === "\\" ? 2 : 1;
-      i = j + 1;
-    } else if (c === "/" && text[i + 1] === "/") {
-      let j = i;
-      while (j < n && text[j] !== "\n") j++;
-      blank(i, j);
-      i = j;
-    } else if (c === "/" && text[i + 1] === "*") {
-      const e = text.indexOf("*/", i + 2);
-      const j = e === -1 ? n : e + 2;
-      blank(i, j);
-      i = j;
-    } else i++;
-  }
-  // trailing commas (now that comments are blank), outside strings
-  for (let k = 0; k < n; k++) {
-    if (out[k] === '"') {
-      k++;
-      while (k < n && out[k] !== '"' && out[k] !== "\n") k += out[k] === "\\" ? 2 : 1;
-    } else if (out[k] === ",") {
-      let j = k + 1;
-      while (j < n && /\s/.test(out[j]!)) j++;
-      if (out[j] === "}" || out[j] === "]") out[k] = " ";
-    }
-  }
-  return out.join("");
-}
+// top-level object and of one nested object, with the [start, end) offsets of each value, in a text
+// whose comments the policy reader's blankJsonComments (engine) has blanked, offsets kept.
 
 export interface Member {
   key: string;

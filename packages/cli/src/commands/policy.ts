@@ -1,8 +1,8 @@
 // `mcp-j policy show [run flags] [-- CMD ARGS]`  the effective, fully-resolved policy as JSON
-// `mcp-j policy check FILE...`                   validate policy files (exit 0 valid, 2 invalid)
+// `mcp-j policy check FILE...`                   validate policy files as a run would (exit 0 valid, 2 invalid)
 // `mcp-j policy schema`                          the JSON Schema for editors
-import { parseRunArgs, resolvePolicy, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine/core";
-import { type CmdIo, EXIT_OK, EXIT_USAGE, fail, usageError } from "./common.js";
+import { EXIT, parseRunArgs, resolvePolicy, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine/core";
+import { type CmdIo, fail, usageError } from "./common.js";
 
 const USAGE = `usage: mcp-j policy show [run flags] [-- COMMAND ARGS...]
        mcp-j policy check FILE...
@@ -17,14 +17,14 @@ export async function policyCommand(argv: string[], io: CmdIo): Promise<number> 
         const args = parseRunArgs(rest);
         const policy = await resolvePolicy({ ...args, cwd: io.cwd, env: io.env, command: args.command });
         io.stdout.write(JSON.stringify(policy, null, 2) + "\n");
-        return EXIT_OK;
+        return EXIT.ok;
       } catch (e) {
         return fail(io, e);
       }
     }
     case "check": {
       if (rest.length === 0) return usageError(io, "policy check needs a FILE");
-      let status = EXIT_OK;
+      let status: number = EXIT.ok;
       for (const f of rest) {
         try {
           await checkPolicyFile(f, { cwd: io.cwd, env: io.env });
@@ -37,14 +37,14 @@ export async function policyCommand(argv: string[], io: CmdIo): Promise<number> 
     }
     case "schema":
       io.stdout.write(policyJsonSchemaText());
-      return EXIT_OK;
+      return EXIT.ok;
     case "--help":
     case "-h":
     case "help":
       io.stdout.write(USAGE);
-      return EXIT_OK;
+      return EXIT.ok;
     default:
       io.stderr.write(USAGE);
-      return EXIT_USAGE;
+      return EXIT.usage;
   }
 }

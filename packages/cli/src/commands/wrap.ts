@@ -30,8 +30,9 @@
 import { copyFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { homedir } from "node:os";
-import { type CmdIo, EXIT_FAIL, EXIT_OK, EXIT_USAGE, usageError } from "./common.js";
-import { blankJsonComments, indentUnit, lineIndent, objectMembers, serializeAt, type Member } from "./jsonc-edit.js";
+import { blankJsonComments, EXIT } from "@mcp-j/engine/core";
+import { type CmdIo, usageError } from "./common.js";
+import { indentUnit, lineIndent, objectMembers, serializeAt, type Member } from "./jsonc-edit.js";
 
 export type ClientName = "claude" | "vscode" | "cursor";
 
@@ -309,16 +310,16 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
     io.stderr.write(
       `mcp-j: ${mode}: no MCP client config found (looked for ${(["claude", "vscode", "cursor"] as const).map((c) => clientConfigPath(c, io)).join(", ")}); name one with --client\n`,
     );
-    return EXIT_FAIL;
+    return EXIT.failure;
   }
-  let status = EXIT_OK;
+  let status: number = EXIT.ok;
   for (const t of parsed.targets) {
     const label = t.client === "file" ? t.path : `${t.client} (${t.path})`;
     if (parsed.restoreBackup) {
       const bak = t.path + BACKUP_SUFFIX;
       if (!existsSync(bak)) {
         io.stderr.write(`mcp-j: unwrap: ${label}: no backup ${bak}\n`);
-        status = EXIT_FAIL;
+        status = EXIT.failure;
         continue;
       }
       const cur = existsSync(t.path) ? readFileSync(t.path, "utf8") : "";
@@ -335,7 +336,7 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
       text = readFileSync(t.path, "utf8");
     } catch (e) {
       io.stderr.write(`mcp-j: ${mode}: ${label}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})\n`);
-      status = EXIT_FAIL;
+      status = EXIT.failure;
       continue;
     }
     let r: FileResult;
@@ -343,7 +344,7 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
       r = transformConfig(text, mode, parsed.mcpj, io);
     } catch (e) {
       io.stderr.write(`mcp-j: ${mode}: ${label}: cannot parse: ${(e as Error).message}; the file was not changed\n`);
-      status = Math.max(status, EXIT_USAGE);
+      status = Math.max(status, EXIT.usage);
       continue;
     }
     io.stdout.write(`${label}:\n`);

@@ -5,7 +5,7 @@
  * Wire format (little-endian): the 8-byte magic "MCPJPLN1", then records of
  *   u16 type, u16 zero, u32 length, <length> bytes of value
  * ending with a record of type P_END. Strings are not NUL-terminated on the wire.
- * Keep in sync with src/jail/plan-codec.ts.
+ * Encoded by src/jail/codec.ts; test/codec.test.ts checks these numbers against it.
  */
 #ifndef MCPJ_PLAN_H
 #define MCPJ_PLAN_H

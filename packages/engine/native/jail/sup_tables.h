@@ -3,7 +3,7 @@
  * from the policy and the plan, carried in the plan record P_SUP_TABLES. The C side only decodes
  * and matches; it holds no policy of its own.
  *
- * Wire format (little-endian), mirrored by src/supervisor/tables.ts:
+ * Wire format (little-endian), encoded by src/jail/codec.ts (test/codec.test.ts checks the numbers):
  *   magic "MCPJSUP1", then records { u16 type, u16 zero, u32 length, value }, ending with T_END.
  *   T_FLAGS   u32 flags (SUP_F_*)
  *   T_PATH    u32 rights (SUP_R_*), then an absolute, normalized jail path: the longest rule that

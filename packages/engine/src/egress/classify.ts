@@ -7,6 +7,7 @@
 // [64:ff9b::a9fe:a9fe] are "metadata" exactly like 169.254.169.254. IPv6 outside 2000::/3 (global
 // unicast) is never public. Pure functions, no I/O.
 import { formatIpv4, normalizeIp, prefixMatch, type NormalizedIp } from "./ip.js";
+import { METADATA_ADDRESSES } from "./metadata.js";
 
 export type AddressKind =
   | "public"
@@ -74,15 +75,14 @@ function range(cidr: string, kind: AddressKind): Range {
   return { net: ip.bytes, prefix: Number(p), kind, text: cidr };
 }
 
+function metadataRanges(family: 4 | 6): Range[] {
+  return METADATA_ADDRESSES.filter((m) => normalizeIp(m.address)?.family === family).map((m) => range(`${m.address}/${family === 4 ? 32 : 128}`, "metadata"));
+}
+
 // Order matters: the first match wins, so specific entries (metadata) precede their enclosing ranges.
 const V4: Range[] = [
-  // Cloud metadata / platform endpoints that hand out credentials. Exact addresses.
-  range("169.254.169.254/32", "metadata"), // AWS, GCP, Azure, OCI, DigitalOcean, OpenStack IMDS
-  range("169.254.170.2/32", "metadata"), // AWS ECS task credentials
-  range("169.254.170.23/32", "metadata"), // AWS EKS Pod Identity agent
-  range("100.100.100.200/32", "metadata"), // Alibaba Cloud
-  range("168.63.129.16/32", "metadata"), // Azure WireServer / platform DNS
-  range("192.0.0.192/32", "metadata"), // Oracle Cloud (legacy) metadata
+  // Cloud metadata / platform endpoints that hand out credentials (metadata.ts). Exact addresses.
+  ...metadataRanges(4),
   range("255.255.255.255/32", "broadcast"),
   range("0.0.0.0/8", "unspecified"), // "this network"; connect(0.0.0.0) reaches the host itself
   range("10.0.0.0/8", "private"),
@@ -102,8 +102,7 @@ const V4: Range[] = [
 ];
 
 const V6: Range[] = [
-  range("fd00:ec2::254/128", "metadata"), // AWS IMDS over IPv6
-  range("fd00:ec2::23/128", "metadata"), // AWS EKS Pod Identity over IPv6
+  ...metadataRanges(6),
   range("::/128", "unspecified"),
   range("::1/128", "loopback"),
   range("100::/64", "reserved"), // discard-only

@@ -99,3 +99,83 @@ export function forwardHead(head: RequestHead, pathAndQuery: string, hostHeader:
   }
   return `${out}Connection: close\r\n\r\n`;
 }
+
+/** How a request's body is delimited (RFC 9112 6.3), once checkFraming has refused the ambiguous
+ * cases: chunked, a Content-Length, or no body at all. */
+export type BodyFraming = { kind: "chunked" } | { kind: "length"; length: number };
+
+export function bodyFraming(head: RequestHead): BodyFraming {
+  if (headerValues(head, "transfer-encoding").length > 0) return { kind: "chunked" };
+  const cl = headerValues(head, "content-length")[0];
+  return { kind: "length", length: cl === undefined ? 0 : Number(cl.split(",")[0]!.trim()) };
+}
+
+/** A chunk-size line or a trailer section longer than this is refused. */
+const CHUNK_LINE_MAX = 4096;
+const TRAILER_MAX = 16 * 1024;
+
+/**
+ * Where a request body ends in the bytes that follow its head, fed in any pieces: so that the
+ * proxy forwards exactly one request and never what a client sends after it (a pipelined request
+ * the proxy has not read). Chunked framing is followed to the last chunk and its trailer section,
+ * strictly: CRLF line ends, hexadecimal sizes, bounded lines. A malformed body throws HeadError.
+ */
+export class BodyEnd {
+  private readonly chunked: boolean;
+  private state: "size" | "data" | "data-end" | "trailer" | "done";
+  private remaining: number;
+  private line = "";
+  private trailerBytes = 0;
+
+  constructor(framing: BodyFraming) {
+    this.chunked = framing.kind === "chunked";
+    this.state = this.chunked ? "size" : framing.kind === "length" && framing.length > 0 ? "data" : "done";
+    this.remaining = framing.kind === "length" ? framing.length : 0;
+  }
+
+  get done(): boolean {
+    return this.state === "done";
+  }
+
+  /** How many bytes at the start of `b` belong to the body (all of them until it ends). */
+  take(b: Buffer): number {
+    let i = 0;
+    while (i < b.length && this.state !== "done") {
+      if (this.state === "data") {
+        const n = Math.min(this.remaining, b.length - i);
+        i += n;
+        this.remaining -= n;
+        if (this.remaining === 0) this.state = this.chunked ? "data-end" : "done";
+        continue;
+      }
+      // A line: chunk size, the CRLF after a chunk's data, or a trailer field.
+      const c = b[i++]!;
+      if (c !== 0x0a) {
+        this.line += String.fromCharCode(c);
+        if (this.line.length > CHUNK_LINE_MAX) throw new HeadError("chunked body: line too long");
+        continue;
+      }
+      if (!this.line.endsWith("\r")) throw new HeadError("chunked body: bare LF");
+      const line = this.line.slice(0, -1);
+      this.line = "";
+      this.endOfLine(line);
+    }
+    return i;
+  }
+
+  private endOfLine(line: string): void {
+    if (this.state === "data-end") {
+      if (line !== "") throw new HeadError("chunked body: chunk data longer than its size");
+      this.state = "size";
+    } else if (this.state === "size") {
+      const m = /^([0-9A-Fa-f]{1,12})[ \t]*(;[\t\x20-\x7e]*)?$/.exec(line);
+      if (!m) throw new HeadError("chunked body: bad chunk size");
+      this.remaining = parseInt(m[1]!, 16);
+      this.state = this.remaining === 0 ? "trailer" : "data";
+    } else if (this.state === "trailer") {
+      this.trailerBytes += line.length + 2;
+      if (this.trailerBytes > TRAILER_MAX) throw new HeadError("chunked body: trailer section too large");
+      if (line === "") this.state = "done";
+    }
+  }
+}

@@ -36,31 +36,6 @@ export const MAX_SCAN_ENTRIES = 500_000;
 /** Masks, each a mount: far more than any real policy needs. */
 export const MAX_MASKS = 4096;
 
-/** A deny glob as patterns over absolute jail paths, one per view. Relative globs (".env",
- * "**\/.env", "secrets/*.key") match at any depth; an absolute glob naming a host path inside a
- * grant is moved to where that grant appears in the jail, for every grant that contains it (a
- * directory granted twice is denied in both places). */
-export function jailDenyGlobs(deny: readonly string[], grants: readonly { src: string; dest: string }[]): string[] {
-  const out = new Set<string>();
-  for (const glob of deny) {
-    let g = glob.trim().replace(/\/+$/, "");
-    if (g === "") g = "**";
-    if (!g.startsWith("/")) {
-      out.add("/" + (g.startsWith("**/") || g === "**" ? g : `**/${g}`));
-      continue;
-    }
-    let mapped = false;
-    for (const gr of grants) {
-      if (g === gr.src || g.startsWith(gr.src + "/")) {
-        out.add(gr.dest + g.slice(gr.src.length));
-        mapped = true;
-      }
-    }
-    if (!mapped) out.add(g);
-  }
-  return [...out];
-}
-
 function segs(jailPath: string): string[] {
   return jailPath.split("/").filter(Boolean);
 }

@@ -39,7 +39,7 @@ export function segmentPattern(p: string): RegExp {
       i = j;
     } else re += esc(c);
   }
-  const r = new RegExp(`^${re}$`, "su");
+  const r = new RegExp(`^${re}$`, "s");
   cache.set(p, r);
   return r;
 }

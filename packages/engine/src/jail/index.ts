@@ -1,8 +1,11 @@
-export { compileJailPlan, jailToHost, JAIL_GID, JAIL_PATH, JAIL_UID, type CompiledJail, type PlanContext } from "./compile-plan.js";
-export { EXIT, JailError, type JailErrorCode } from "./errors.js";
+export { compileJailPlan, type CompiledJail, type ExecAllowlist, type PlanContext } from "./compile-plan.js";
+export { checkPolicy, checkPolicyFile } from "./check.js";
+export { JAIL_GID, JAIL_UID } from "./layout.js";
+export { JAIL_PATH, jailToHost } from "./paths.js";
+export { JailError, type JailErrorCode } from "./errors.js";
 export { errnoName } from "./errno.js";
 export { Jail, type JailExit, type JailReady, type JailStartOptions } from "./jail.js";
 export { helperPath, nativeAddon } from "./native.js";
-export { encodePlan } from "./plan-codec.js";
+export { encodePlan, encodeTables } from "./codec.js";
 export type { JailPlan, MountStep, Rlimit } from "./plan.js";
 export { parseReport, type JailReport } from "./reports.js";

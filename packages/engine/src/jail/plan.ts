@@ -1,21 +1,24 @@
-// The jail plan: plain data that mcpj-jail applies step by step. TypeScript decides everything in
-// it (compile-plan.ts); the C helper holds no policy. Encoded by plan-codec.ts, decoded by
-// native/jail/plan.c.
+// The jail plan: plain data that mcpj-jail applies step by step, the supervisor's decision tables
+// included. TypeScript decides everything in it (compile-plan.ts, supervisor/tables.ts); the C
+// helper holds no policy. Encoded by codec.ts, decoded by native/jail/plan.c and sup_tables.c. The
+// numbers below are part of the wire format (test/codec.test.ts checks them against the headers).
 
-export const enum MountOp {
-  Tmpfs = 1,
-  Bind = 2,
-  Proc = 3,
-  Dir = 4,
-  File = 5,
-  Symlink = 6,
-  RemountRo = 7,
-  /** Hide what is at dest (a deny rule's match) under an empty read-only dir or file. */
-  Mask = 8,
-}
+/** Mount steps (plan.h enum mount_op). */
+export const MountOp = {
+  Tmpfs: 1,
+  Bind: 2,
+  Proc: 3,
+  Dir: 4,
+  File: 5,
+  Symlink: 6,
+  RemountRo: 7,
+  /** Hide what is at dest (a deny rule's match) under an empty read-only dir or file, mode 0. */
+  Mask: 8,
+} as const;
+export type MountOp = (typeof MountOp)[keyof typeof MountOp];
 
-/** A layer the running kernel cannot give as planned, which a plan may accept (mirror of
- * native/jail/plan.h's PD_*). The helper never falls back on its own. */
+/** A layer the running kernel cannot give as planned, which a plan may accept (plan.h enum
+ * plan_downgrade; the helper never falls back on its own). What each means is in downgrades.ts. */
 export const Downgrade = {
   procSubset: 1,
   waitKillable: 2,
@@ -27,7 +30,7 @@ export const Downgrade = {
 } as const;
 export type DowngradeName = keyof typeof Downgrade;
 
-/** A limit of the jail's user namespace, written to /proc/sys/user/NAME by init. */
+/** A limit of the jail's own user namespace, written to /proc/sys/user/NAME by init. */
 export interface Sysctl {
   name: string;
   value: string;
@@ -35,6 +38,7 @@ export interface Sysctl {
   optional: boolean;
 }
 
+/** plan.h enum mount_flag. */
 export const MountFlag = {
   rdonly: 1,
   nosuid: 2,
@@ -98,11 +102,51 @@ export interface JailPlan {
   cgroup: string | null;
   /** Port of the egress proxy listener created inside the jail, 0 for none. */
   netListenPort: number;
-  /** Supervisor decision tables (opaque bytes, see supervisor tables), or null. */
-  supervisorTables: Buffer | null;
+  /** The supervisor's decision tables, or null (no supervisor). */
+  supervisorTables: SupervisorTables | null;
   /** The deputy's seccomp program (no notification); required with supervisor tables. */
   deputySeccomp: Buffer | null;
   /** Downgrade bits the plan accepts. */
   downgrades: number;
   sysctls: Sysctl[];
+}
+
+/** The supervisor's coarse rights on a path (sup_tables.h enum sup_rights). */
+export const PathRight = { read: 1, write: 2, dir: 4 } as const;
+
+/** Transport protocols of a network rule (sup_tables.h enum sup_protocols); none set: any. */
+export const Protocol = { tcp: 1, udp: 2 } as const;
+
+export interface NetRule {
+  /** An IP literal (v4 or v6). */
+  address: string;
+  prefix: number;
+  ports: [number, number];
+  /** Protocol bits; absent: any. */
+  protocols?: number;
+}
+
+export interface MetaAddress {
+  address: string;
+  name: string;
+}
+
+/** What the C supervisor decides from (sup_tables.h); compiled by supervisor/tables.ts. */
+export interface SupervisorTables {
+  /** Report allowed decisions too, not only denials. */
+  logAllow: boolean;
+  /** PathRight bits of the longest rule covering a path: a mirror of the Landlock rules. */
+  paths: { path: string; rights: number }[];
+  /** Absolute globs over jail paths. */
+  deny: string[];
+  /** Real jail paths execve may name. */
+  exec: string[];
+  /** ELF interpreters: executable for the kernel's sake, never as a program (the exec race). */
+  loaders: string[];
+  connect: NetRule[];
+  bind: NetRule[];
+  /** Addresses refused and logged by name. */
+  meta: MetaAddress[];
+  /** /proc/PID entries private to their process (another process's are refused, as ptrace is). */
+  procPrivate: readonly string[];
 }

@@ -3,6 +3,7 @@
 //   policy.yaml: network.allow[2]: "http://x" is not HOST[:PORT]
 //   --allow-net "http://x": is not HOST[:PORT]
 import type { z } from "zod";
+import { EXIT } from "../exit-codes.js";
 
 export type PolicyErrorCode =
   | "E_USAGE" // bad command line (unknown flag, missing value, malformed flag value)
@@ -15,6 +16,8 @@ export class PolicyError extends Error {
   readonly code: PolicyErrorCode | string;
   /** Every problem found (message holds them joined by newlines). */
   readonly problems: string[];
+  /** Whatever the code, the user can fix it in the command line or a file they wrote. */
+  readonly exitCode = EXIT.usage;
   constructor(code: PolicyErrorCode | string, message: string | string[]) {
     const problems = Array.isArray(message) ? message : [message];
     super(problems.join("\n"));

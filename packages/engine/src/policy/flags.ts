@@ -2,7 +2,7 @@
 // repeatable flags accumulate, the others take the last value. Flags override the policy file: the
 // overlay is merged last by resolvePolicy(). Everything after `--` (or from the first argument that is
 // not a flag) is the command, kept as an argv array: never joined into a shell string.
-import { PolicySchema, type PolicyInput, isNetAllow } from "./schema.js";
+import { PolicySchema, type PolicyInput, netAllowProblem } from "./schema.js";
 import { PolicyError, formatIssues, formatPath } from "./errors.js";
 
 export interface RunArgs {
@@ -132,7 +132,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
           profiles.push(value);
         } else {
           if (value === "") throw bad("is empty");
-          if (spec.name === "--allow-net" && !isNetAllow(value)) throw bad("is not HOST[:PORT]");
+          const why = spec.name === "--allow-net" ? netAllowProblem(value) : null;
+          if (why !== null) throw bad(why);
           const idx = pushIn(overlay, spec.field, value);
           origin.set(formatPath([...spec.field, idx]), spec.name);
         }

@@ -2,17 +2,20 @@
 export * from "./schema.js";
 export { PolicyError, formatIssues, formatPath, knownKeys, type PolicyErrorCode } from "./errors.js";
 export { parseSize, parseDuration } from "./size.js";
-export { stripJsonComments, parseConfigText, detectFormat, type ConfigFormat } from "./jsonc.js";
+export { blankJsonComments, parseConfigText, detectFormat, type ConfigFormat } from "./jsonc.js";
 export { parseRunArgs, helpText, FLAGS, type RunArgs } from "./flags.js";
 export {
   resolvePolicy,
-  checkPolicyFile,
-  resolveSecrets,
+  resolvePolicyLayers,
+  originOf,
   mergePolicyInputs,
+  normalizeGrant,
+  normalizeDeny,
   splitGrant,
   expandHome,
   readPolicyFile,
   type ResolveArgs,
+  type PolicyLayer,
 } from "./resolve.js";
 export {
   BUILTIN_PROFILES,

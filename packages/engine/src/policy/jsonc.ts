@@ -12,45 +12,44 @@ function yaml(): typeof Yaml {
 }
 
 /**
- * Removes // and /* *\/ comments and trailing commas outside strings, keeping every newline (so
- * JSON.parse positions still map to the original lines). Strings are scanned with their escapes, so
- * "http://x" and "a\"//b" are left alone.
+ * JSON with comments → JSON: `//` and `/* *\/` comments and trailing commas outside strings become
+ * spaces; every other character, newlines included, stays where it was, so an offset, line or
+ * column in the result is the same in the original (JSON.parse positions for policy errors, member
+ * spans for the in-place edits of client configs in `wrap`). Strings are scanned with their
+ * escapes, so "http://x" and "a\"//b" are left alone.
  */
-export function stripJsonComments(text: string): string {
-  let out = "";
-  let i = 0;
+export function blankJsonComments(text: string): string {
+  const out = text.split("");
   const n = text.length;
-  while (i < n) {
+  const blank = (from: number, to: number): void => {
+    for (let k = from; k < to; k++) if (out[k] !== "\n" && out[k] !== "\r") out[k] = " ";
+  };
+  let comma = -1; // the last comma, while only whitespace and comments follow it
+  for (let i = 0; i < n; ) {
     const c = text[i]!;
     if (c === '"') {
       let j = i + 1;
       while (j < n && text[j] !== '"' && text[j] !== "\n") j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
       i = j + 1;
+      comma = -1;
     } else if (c === "/" && text[i + 1] === "/") {
-      while (i < n && text[i] !== "\n") i++;
+      let j = i;
+      while (j < n && text[j] !== "\n") j++;
+      blank(i, j);
+      i = j;
     } else if (c === "/" && text[i + 1] === "*") {
       const end = text.indexOf("*/", i + 2);
-      const stop = end === -1 ? n : end + 2;
-      out += text.slice(i, stop).replace(/[^\n]/g, " ");
-      i = stop;
-    } else if (c === ",") {
-      // trailing comma: next significant char (skipping whitespace and comments) is } or ]
-      let j = i + 1;
-      for (;;) {
-        while (j < n && /\s/.test(text[j]!)) j++;
-        if (text[j] === "/" && text[j + 1] === "/") { while (j < n && text[j] !== "\n") j++; continue; }
-        if (text[j] === "/" && text[j + 1] === "*") { const e = text.indexOf("*/", j + 2); j = e === -1 ? n : e + 2; continue; }
-        break;
-      }
-      out += text[j] === "}" || text[j] === "]" ? " " : ",";
-      i++;
+      const j = end === -1 ? n : end + 2;
+      blank(i, j);
+      i = j;
     } else {
-      out += c;
+      if ((c === "}" || c === "]") && comma >= 0) out[comma] = " "; // a trailing comma
+      if (c === ",") comma = i;
+      else if (!/\s/.test(c)) comma = -1;
       i++;
     }
   }
-  return out;
+  return out.join("");
 }
 
 export type ConfigFormat = "json" | "yaml";
@@ -60,7 +59,7 @@ export function detectFormat(file: string, text: string): ConfigFormat {
   const lower = file.toLowerCase();
   if (lower.endsWith(".json") || lower.endsWith(".jsonc") || lower.endsWith(".json5")) return "json";
   if (lower.endsWith(".yaml") || lower.endsWith(".yml")) return "yaml";
-  const first = stripJsonComments(text).trimStart()[0];
+  const first = blankJsonComments(text).trimStart()[0];
   return first === "{" || first === "[" ? "json" : "yaml";
 }
 
@@ -74,7 +73,7 @@ function lineCol(text: string, pos: number): string {
 /** Parses a JSONC or YAML document; syntax errors become PolicyError(E_POLICY_FILE) naming file:line:col. */
 export function parseConfigText(text: string, file: string, format = detectFormat(file, text)): unknown {
   if (format === "json") {
-    const stripped = stripJsonComments(text.replace(/^\uFEFF/, ""));
+    const stripped = blankJsonComments(text.replace(/^\uFEFF/, ""));
     try {
       return JSON.parse(stripped);
     } catch (e) {

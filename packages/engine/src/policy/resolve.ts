@@ -8,11 +8,12 @@
 //
 // Merge rule: lists accumulate (duplicates dropped), `env.set` merges by name, scalars from a later
 // layer replace earlier ones. Relative paths in a file are relative to that file's directory; in flags,
-// to the current directory; `~` is the user's home. Grants come out as { path, dest } with absolute paths.
+// to the current directory; `~` is the user's home. Grants come out as { path, dest?, from } (normalizeGrant).
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
-import { PolicySchema, type Policy, type PolicyInput, type ResolvedPolicy } from "./schema.js";
+import { PolicySchema, ResolvedPolicySchema, type Grant, type Policy, type PolicyInput, type ResolvedGrant, type ResolvedPolicy } from "./schema.js";
 import { PolicyError, formatIssues, formatPath } from "./errors.js";
+import { FLAGS } from "./flags.js";
 import { parseConfigText } from "./jsonc.js";
 import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles.js";
 
@@ -77,8 +78,46 @@ export function splitGrant(g: string | { path: string; dest?: string | undefined
   return { path: g };
 }
 
-/** Makes a validated raw layer absolute: grants, exec paths, cwd, audit file, secret files. */
-function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext): PolicyInput {
+/**
+ * The one place a grant entry is taken apart: "PATH", "PATH:DEST", { path, dest } (or a grant this
+ * function already made, which comes back the same) → the absolute host path (relative to baseDir,
+ * `~` expanded), the jail path only when one was named (the jail puts the grant at its real path
+ * otherwise, see jail/grants.ts), and where it came from.
+ */
+export function normalizeGrant(g: Grant | ResolvedGrant, baseDir: string, env: NodeJS.ProcessEnv, from: string): ResolvedGrant {
+  const { path, dest } = splitGrant(g);
+  const out: ResolvedGrant = { path: resolve(baseDir, expandHome(path, env)), from: typeof g !== "string" && "from" in g ? g.from : from };
+  if (dest !== undefined) out.dest = isAbsolute(dest) ? resolve("/", dest) : dest;
+  return out;
+}
+
+/**
+ * A deny entry: "./x", "../x" and "~/x" are paths, made absolute like grants (relative to baseDir:
+ * the policy file's directory, or the current directory for flags); absolute globs stay as they
+ * are; other relative globs (".env", "**\/secrets/*") match at any depth and stay as written.
+ */
+export function normalizeDeny(glob: string, baseDir: string, env: NodeJS.ProcessEnv): string {
+  const pathLike = glob === "~" || glob.startsWith("~/") || glob === "." || glob === ".." || glob.startsWith("./") || glob.startsWith("../");
+  return pathLike ? resolve(baseDir, expandHome(glob, env)) : glob;
+}
+
+/** The grants of a raw layer, normalized. `flags`: the layer is the command line, where a string
+ * entry is what a --ro/--rw flag said. */
+function normalizeGrants(fs: Obj, baseDir: string, source: string, ctx: ProfileContext, flags: boolean, errors: string[]): void {
+  for (const key of ["ro", "rw"] as const) {
+    const list = fs[key];
+    if (!Array.isArray(list)) continue;
+    fs[key] = list.map((g: Grant, i: number) => {
+      const field = [source, formatPath(["filesystem", key, i])].filter(Boolean).join(": ");
+      const r = normalizeGrant(g, baseDir, ctx.env, flags && typeof g === "string" ? `--${key} ${g}` : field);
+      if (r.dest !== undefined && !isAbsolute(r.dest)) errors.push(`${r.from}: ${JSON.stringify(r.dest)} is not an absolute path inside the jail`);
+      return r;
+    });
+  }
+}
+
+/** Makes a validated raw layer absolute: grants, deny paths, exec paths, cwd, audit file, secret files. */
+function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext, flags = false): PolicyInput {
   const out: Obj = structuredClone(raw);
   delete out.extends;
   delete out.$schema;
@@ -86,20 +125,8 @@ function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileC
   const errors: string[] = [];
   const fs = out.filesystem;
   if (isObj(fs)) {
-    for (const key of ["ro", "rw"] as const) {
-      const list = fs[key];
-      if (!Array.isArray(list)) continue;
-      fs[key] = list.map((g, i) => {
-        const { path, dest } = splitGrant(g as string);
-        const hostPath = abs(path);
-        let jailPath = hostPath;
-        if (dest !== undefined) {
-          if (!isAbsolute(dest)) errors.push(`${[source, formatPath(["filesystem", key, i])].filter(Boolean).join(": ")}: ${JSON.stringify(dest)} is not an absolute path inside the jail`);
-          jailPath = resolve("/", dest);
-        }
-        return { path: hostPath, dest: jailPath };
-      });
-    }
+    normalizeGrants(fs, baseDir, flags ? "" : source, ctx, flags, errors);
+    if (Array.isArray(fs.deny)) fs.deny = fs.deny.map((d: string) => normalizeDeny(d, baseDir, ctx.env));
     if (Array.isArray(fs.exec)) {
       fs.exec = fs.exec.map((p: string, i: number) => {
         if (p.includes("/") || p.startsWith("~")) return abs(p);
@@ -118,6 +145,34 @@ function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileC
   }
   if (errors.length) throw new PolicyError("E_POLICY", errors);
   return out as PolicyInput;
+}
+
+/** A profile's layer: its paths are absolute already; its grants get their origin. */
+function profileLayer(layer: PolicyInput, name: string, ctx: ProfileContext): PolicyInput {
+  const out = structuredClone(layer) as Obj;
+  if (isObj(out.filesystem)) {
+    const errors: string[] = [];
+    normalizeGrants(out.filesystem, "/", `profile ${name}`, ctx, false, errors);
+    if (errors.length) throw new PolicyError("E_PROFILE", errors);
+  }
+  return out as PolicyInput;
+}
+
+/** The same grant named twice (by several layers) is one grant: the first one named says where it came from. */
+function dedupeGrants(p: PolicyInput): void {
+  const fs = p.filesystem as Obj | undefined;
+  if (!isObj(fs)) return;
+  for (const key of ["ro", "rw"] as const) {
+    const list = fs[key];
+    if (!Array.isArray(list)) continue;
+    const seen = new Set<string>();
+    fs[key] = (list as ResolvedGrant[]).filter((g) => {
+      const k = JSON.stringify([g.path, g.dest]);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }
 }
 
 function displayName(file: string, cwd: string): string {
@@ -143,7 +198,7 @@ export async function readPolicyFile(file: string, shown = file): Promise<unknow
   return data ?? {}; // an empty YAML document is an empty policy
 }
 
-async function fileLayers(file: string, ctx: Ctx): Promise<PolicyInput[]> {
+async function fileLayers(file: string, ctx: Ctx): Promise<PolicyLayer[]> {
   const absFile = resolve(ctx.cwd, expandHome(file, ctx.env));
   const shown = displayName(absFile, ctx.cwd);
   if (ctx.seen.includes(absFile)) {
@@ -153,13 +208,13 @@ async function fileLayers(file: string, ctx: Ctx): Promise<PolicyInput[]> {
   if (!isObj(data)) throw new PolicyError("E_POLICY", `${shown}: the policy must be an object (a mapping of fields), not ${Array.isArray(data) ? "a list" : typeof data}`);
   validateLayer(data, shown);
   const ext = data.extends === undefined ? [] : Array.isArray(data.extends) ? (data.extends as string[]) : [data.extends as string];
-  const layers: PolicyInput[] = [];
+  const layers: PolicyLayer[] = [];
   const sub: Ctx = { ...ctx, seen: [...ctx.seen, absFile] };
   for (const [i, name] of ext.entries()) {
     const where = `${shown}: extends${Array.isArray(data.extends) ? `[${i}]` : ""}`;
     layers.push(...(await profileOrFileLayers(name, dirname(absFile), sub, where)));
   }
-  layers.push(normalizeLayer(data, dirname(absFile), shown, ctx));
+  layers.push({ source: shown, commandLine: false, input: normalizeLayer(data, dirname(absFile), shown, ctx) });
   return layers;
 }
 
@@ -167,14 +222,14 @@ function looksLikeFile(name: string): boolean {
   return name.includes("/") || name.startsWith("~") || /\.(ya?ml|jsonc?)$/i.test(name);
 }
 
-async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, where: string): Promise<PolicyInput[]> {
+async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, where: string): Promise<PolicyLayer[]> {
   if (looksLikeFile(name)) return fileLayers(resolve(baseDir, expandHome(name, ctx.env)), ctx);
   if (!isBuiltinProfile(name)) {
     throw new PolicyError("E_POLICY", `${where}: unknown profile ${JSON.stringify(name)} (built-in: ${BUILTIN_PROFILES.join(", ")}; a file needs a path such as ./${name}.yaml)`);
   }
   const layer = await builtinProfile(name, ctx);
   validateLayer(layer, `profile ${name}`);
-  return [layer];
+  return [{ source: `profile ${name}`, commandLine: false, input: profileLayer(layer, name, ctx) }];
 }
 
 /**
@@ -182,46 +237,52 @@ async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, wher
  * Throws PolicyError (E_POLICY_FILE for unreadable/unparsable files, E_POLICY for invalid content,
  * E_PROFILE when a profile cannot be computed on this machine).
  */
-export async function resolvePolicy(args: ResolveArgs): Promise<ResolvedPolicy> {
+export async function resolvePolicyLayers(args: ResolveArgs): Promise<{ policy: ResolvedPolicy; layers: PolicyLayer[] }> {
   const ctx: Ctx = { cwd: args.cwd ?? process.cwd(), env: args.env ?? process.env, seen: [] };
   if (args.command !== undefined) ctx.command = args.command;
-  const layers: PolicyInput[] = [];
+  const layers: PolicyLayer[] = [];
   if (args.policyFile !== undefined) layers.push(...(await fileLayers(args.policyFile, ctx)));
   for (const p of args.profiles) layers.push(...(await profileOrFileLayers(p, ctx.cwd, ctx, `--profile ${p}`)));
   validateLayer(args.overlay, "command line");
   // An overlay may carry `extends` too (an inline policy from a servers config): paths against cwd.
   const ext = args.overlay.extends === undefined ? [] : Array.isArray(args.overlay.extends) ? args.overlay.extends : [args.overlay.extends];
   for (const name of ext) layers.push(...(await profileOrFileLayers(name, ctx.cwd, ctx, "extends")));
-  layers.push(normalizeLayer(args.overlay as Obj, ctx.cwd, "command line", ctx));
-  const merged = mergePolicyInputs(...layers);
-  const r = PolicySchema.safeParse(merged);
-  if (!r.success) throw new PolicyError("E_POLICY", formatIssues(r.error.issues, merged, "effective policy", undefined, PolicySchema));
-  return r.data as ResolvedPolicy;
+  layers.push({ source: "command line", commandLine: true, input: normalizeLayer(args.overlay as Obj, ctx.cwd, "command line", ctx, true) });
+  const merged = mergePolicyInputs(...layers.map((l) => l.input));
+  dedupeGrants(merged);
+  const r = ResolvedPolicySchema.safeParse(merged);
+  if (!r.success) throw new PolicyError("E_POLICY", formatIssues(r.error.issues, merged, "effective policy", undefined, ResolvedPolicySchema));
+  return { policy: r.data, layers };
 }
 
-/** Validates a policy file on its own (no profiles computed): the `mcp-j policy check` primitive. */
-export async function checkPolicyFile(file: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ResolvedPolicy> {
-  return resolvePolicy({ policyFile: file, profiles: [], overlay: {}, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env });
+/** The effective policy (resolvePolicyLayers without the layers). */
+export async function resolvePolicy(args: ResolveArgs): Promise<ResolvedPolicy> {
+  return (await resolvePolicyLayers(args)).policy;
+}
+
+/** A layer of the resolution, normalized, and what it is called in messages. */
+export interface PolicyLayer {
+  /** "policy.yaml", "profile node", "command line". */
+  source: string;
+  /** The flags' layer: its values are named by flag. */
+  commandLine: boolean;
+  input: PolicyInput;
 }
 
 /**
- * Reads the values of `env.secrets` (from files or from mcp-j's environment). The caller sets them in
- * the jail's environment and hands the values to the audit writer's redaction list.
+ * Where an entry of a list field of the effective policy came from: the first layer that has it,
+ * as "policy.yaml: filesystem.exec[2]" or, from the command line, "--allow-exec /usr/bin/git".
  */
-export async function resolveSecrets(policy: Policy, env: NodeJS.ProcessEnv = process.env): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [i, s] of policy.env.secrets.entries()) {
-    if (s.fromEnv !== undefined) {
-      const v = env[s.fromEnv];
-      if (v === undefined) throw new PolicyError("E_POLICY", `env.secrets[${i}] (${s.name}): environment variable ${s.fromEnv} is not set`);
-      out[s.name] = v;
-    } else if (s.fromFile !== undefined) {
-      try {
-        out[s.name] = (await readFile(s.fromFile, "utf8")).replace(/\r?\n$/, "");
-      } catch (e) {
-        throw new PolicyError("E_POLICY", `env.secrets[${i}] (${s.name}): cannot read ${s.fromFile} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-      }
-    }
+export function originOf(layers: readonly PolicyLayer[], field: readonly string[], match: (v: unknown) => boolean): string {
+  for (const l of layers) {
+    let cur: unknown = l.input;
+    for (const k of field) cur = isObj(cur) ? cur[k] : undefined;
+    if (!Array.isArray(cur)) continue;
+    const i = cur.findIndex(match);
+    if (i < 0) continue;
+    const flag = l.commandLine ? FLAGS.find((f) => f.field.join(".") === field.join("."))?.name : undefined;
+    if (flag !== undefined && typeof cur[i] === "string") return `${flag} ${cur[i] as string}`;
+    return [l.commandLine ? "" : l.source, formatPath([...field, i])].filter(Boolean).join(": ");
   }
-  return out;
+  return formatPath(field);
 }

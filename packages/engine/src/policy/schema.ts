@@ -2,6 +2,7 @@
 // jail is a field here; CLI flags are parsed into the same shape (flags.ts) and merged over the file.
 // The JSON Schema shipped for editors is generated from these definitions, never written by hand.
 import { z } from "zod";
+import { AllowParseError, parseAllowEntry } from "../egress/allowlist.js";
 
 /** "512M", "1G", "65536" (bytes), or a number of bytes. Binary units (K = 1024). */
 export const SizeSchema = z
@@ -33,37 +34,30 @@ export function durationToMs(v: string | number): number {
 
 export const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "is not an environment variable name");
 
-/** `HOST[:PORT]`, `*.example.com[:PORT]`, an IP literal, `[v6]:PORT`, or a CIDR. */
+/** `HOST[:PORT]`, `*.example.com[:PORT]`, an IP literal, `[v6]:PORT`, or a CIDR: what the egress
+ * proxy's allowlist accepts (egress/allowlist.ts is the one grammar of these entries). */
 export const NetAllowSchema = z
   .string()
-  .refine((s) => isNetAllow(s), "is not HOST[:PORT]")
+  .superRefine((s, ctx) => {
+    const why = netAllowProblem(s);
+    if (why !== null) ctx.addIssue({ code: "custom", message: why });
+  })
   .describe("HOST[:PORT] (port defaults to 443 and 80), *.example.com for subdomains, an IP or a CIDR");
 
-const HOSTNAME = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
+/** Why a network.allow entry is refused ("is not HOST[:PORT]: ..."), or null when it is accepted. */
+export function netAllowProblem(s: string): string | null {
+  try {
+    parseAllowEntry(s);
+    return null;
+  } catch (e) {
+    if (e instanceof AllowParseError) return `is not HOST[:PORT]${e.reason ? `: ${e.reason}` : ""}`;
+    throw e;
+  }
+}
 
 /** The grammar of a network.allow entry (exported for flags.ts and tests). */
 export function isNetAllow(s: string): boolean {
-  if (s.length === 0 || s.length > 300 || s.includes("://")) return false;
-  const port = (p: string | undefined) => p === undefined || (/^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535);
-  // [v6]:PORT or [v6]
-  let m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (m) return IPV6.test(m[1]!) && m[1]!.includes(":") && port(m[2]);
-  // CIDR: v4/len or v6/len
-  m = /^([^/]+)\/(\d{1,3})$/.exec(s);
-  if (m) {
-    const len = Number(m[2]);
-    if (IPV4.test(m[1]!)) return len <= 32 && m[1]!.split(".").every((o) => Number(o) <= 255);
-    if (m[1]!.includes(":") && IPV6.test(m[1]!)) return len <= 128;
-    return false;
-  }
-  // bare IPv6 (more than one colon)
-  if ((s.match(/:/g) ?? []).length > 1) return IPV6.test(s);
-  const [host, p, ...rest] = s.split(":");
-  if (rest.length > 0 || host === undefined || !port(p)) return false;
-  if (IPV4.test(host)) return host.split(".").every((o) => Number(o) <= 255);
-  return HOSTNAME.test(host) && !/^[\d.]+$/.test(host);
+  return netAllowProblem(s) === null;
 }
 
 export const SecretSchema = z
@@ -153,9 +147,24 @@ export const PolicySchema = z
 export type Policy = z.output<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;
 export type Grant = z.output<typeof GrantSchema>;
-/** A grant after resolvePolicy(): absolute host path and absolute jail path. */
-export interface ResolvedGrant { path: string; dest: string }
-/** What resolvePolicy() returns: a Policy whose grants are normalized to absolute { path, dest }. */
-export type ResolvedPolicy = Omit<Policy, "filesystem"> & {
-  filesystem: Omit<Policy["filesystem"], "ro" | "rw"> & { ro: ResolvedGrant[]; rw: ResolvedGrant[] };
-};
+
+/** A grant as resolvePolicy() leaves it: the absolute host path as the user named it (symlinks not
+ * yet resolved: the jail resolves them, once), the jail path when one was named (otherwise the
+ * grant appears at its real path), and where it came from, for messages. */
+export const ResolvedGrantSchema = z
+  .object({
+    path: z.string().min(1),
+    dest: z.string().min(1).optional(),
+    from: z.string().min(1).describe('Where the grant came from: "--ro PATH", "policy.yaml: filesystem.ro[2]"'),
+  })
+  .strict();
+export type ResolvedGrant = z.output<typeof ResolvedGrantSchema>;
+
+/** What resolvePolicy() returns: a Policy whose grants are resolved grants. */
+export const ResolvedPolicySchema = PolicySchema.extend({
+  filesystem: FilesystemSchema.extend({
+    ro: z.array(ResolvedGrantSchema).default([]),
+    rw: z.array(ResolvedGrantSchema).default([]),
+  }).default({ ro: [], rw: [], exec: [], deny: [] }),
+});
+export type ResolvedPolicy = z.output<typeof ResolvedPolicySchema>;

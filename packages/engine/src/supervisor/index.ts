@@ -1,15 +1,13 @@
 // Seccomp supervision: the decision tables for the C loop and its audit events.
 export {
   compileTables,
-  encodeTables,
-  denyGlob,
+  denyGlobs,
   rightsOf,
-  addressBytes,
-  METADATA_ADDRESSES,
-  TABLES_MAGIC,
+  supervisorMeta,
   type SupervisorTables,
   type TablesInput,
   type NetRule,
   type MetaAddress,
 } from "./tables.js";
+export { encodeTables, TABLES_MAGIC } from "../jail/codec.js";
 export { decodeEvent, formatDenial, denialReporter, type SupervisorEvent, type SupervisorSyscall } from "./events.js";

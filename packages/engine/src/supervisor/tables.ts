@@ -1,83 +1,42 @@
 // The supervisor's decision tables: the policy, compiled to plain data for the C hot loop
-// (native/jail/sup_tables.h documents the same format). TypeScript decides, C applies.
-//
-// Wire format (little-endian): magic "MCPJSUP1", then records { u16 type, u16 0, u32 length, value },
-// ending with T_END.
-//   FLAGS   u32: bit 0 = audit allowed decisions too
-//   PATH    u32 rights (1 read files, 2 write/create/truncate, 4 list directories), jail path
-//   DENY    absolute glob over jail paths ("**" = any number of segments, fnmatch(3) per segment)
-//   EXEC    real jail path that execve may name
-//   LOADER  real jail path of an ELF interpreter: a process running it as its program is killed
-//   CONNECT u8 family (4|6), u8 prefix length, u16 first port, u16 last port, u16 protocols
-//           (1 TCP, 2 UDP, 0 any), 16-byte address
-//   BIND    same layout
-//   META    u8 family, 3 zero bytes, 16-byte address, name
-//   PROC    name of a /proc/PID entry private to its process
-import { isIP } from "node:net";
-import type { ResolvedGrant } from "../jail/grants.js";
+// (native/jail/sup_tables.h says how C reads them; jail/codec.ts encodes them). TypeScript decides,
+// C applies.
+import { realpathSync } from "node:fs";
+import { normalizeIp } from "../egress/ip.js";
+import { METADATA_ADDRESSES } from "../egress/metadata.js";
+import type { Grant } from "../jail/grants.js";
+import { segmentPattern } from "../jail/glob.js";
 import { FS } from "../jail/landlock-rights.js";
-import { jailDenyGlobs } from "../jail/deny-mask.js";
-import type { JailPlan } from "../jail/plan.js";
+import { PathRight, Protocol, type LandlockFsRule, type MetaAddress, type NetRule, type SupervisorTables } from "../jail/plan.js";
 
-export const TABLES_MAGIC = "MCPJSUP1";
+export type { MetaAddress, NetRule, SupervisorTables } from "../jail/plan.js";
 
-export const T = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9 } as const;
-export const PROTOCOL = { any: 0, tcp: 1, udp: 2 } as const;
-
-/** /proc/PID entries the kernel guards with a ptrace access check: opened for another process of
- * the jail they are refused, as ptrace itself is (ESCAPES 17, 57). */
-export const PROC_PRIVATE: readonly string[] = Object.freeze([
-  "mem", "environ", "auxv", "maps", "smaps", "smaps_rollup", "numa_maps", "pagemap", "stack", "syscall", "fd", "fdinfo",
-  "map_files", "ns", "personality", "io", "timers", "timerslack_ns", "root", "cwd", "exe", "wchan", "attr",
-]);
-export const RIGHT = { read: 1, write: 2, dir: 4 } as const;
-export const FLAG = { logAllow: 1 } as const;
-
-export interface NetRule {
-  /** An IP literal (v4 or v6). */
-  address: string;
-  prefix: number;
-  ports: [number, number];
-  /** PROTOCOL bits; absent: any. */
-  protocols?: number;
-}
-
-export interface MetaAddress {
-  address: string;
-  name: string;
-}
-
-/** Cloud metadata endpoints: refused and logged by name (ESCAPES.md 41). */
-export const METADATA_ADDRESSES: readonly MetaAddress[] = Object.freeze([
-  { address: "169.254.169.254", name: "cloud metadata (AWS, GCP, Azure, OpenStack)" },
-  { address: "::ffff:169.254.169.254", name: "cloud metadata (IPv4-mapped)" },
-  { address: "fd00:ec2::254", name: "cloud metadata (AWS IPv6)" },
-  { address: "100.100.100.200", name: "cloud metadata (Alibaba)" },
-  { address: "64:ff9b::a9fe:a9fe", name: "cloud metadata (NAT64)" },
-]);
-
-export interface SupervisorTables {
-  logAllow: boolean;
-  paths: { path: string; rights: number }[];
-  deny: string[];
-  exec: string[];
-  /** ELF interpreters: executable for the kernel's sake, never as a program (the exec race). */
-  loaders: string[];
-  connect: NetRule[];
-  bind: NetRule[];
-  meta: MetaAddress[];
-  procPrivate: readonly string[];
+/** The metadata addresses as the supervisor matches them: each address, and each IPv4 one also in
+ * the NAT64 prefix (64:ff9b::/96; IPv4-mapped forms are matched as IPv4 by the C side itself). */
+export function supervisorMeta(): MetaAddress[] {
+  const out: MetaAddress[] = [];
+  for (const m of METADATA_ADDRESSES) {
+    out.push({ address: m.address, name: m.name });
+    const ip = normalizeIp(m.address);
+    if (ip?.family === 4) {
+      const b = ip.bytes;
+      const nat64 = `64:ff9b::${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+      out.push({ address: nat64, name: `${m.name} via NAT64` });
+    }
+  }
+  return out;
 }
 
 export interface TablesInput {
-  plan: JailPlan;
+  /** The plan's Landlock rules: the supervisor's path rights mirror them. */
+  fsRules: readonly LandlockFsRule[];
   /** Real jail paths execve may name (CompiledJail.exec.allow). */
   exec: string[];
   /** ELF interpreters (CompiledJail.exec.interpreters). */
   loaders?: string[];
   /** policy.filesystem.deny, as the user wrote them. */
   deny: string[];
-  grants: ResolvedGrant[];
+  grants: Grant[];
   /** The egress proxy's port inside the jail, 0 when there is no network. */
   proxyPort: number;
   /** Extra loopback services inside the jail the server may connect to ("127.0.0.1:5432"). */
@@ -89,22 +48,86 @@ export interface TablesInput {
 /** Landlock rights → the supervisor's coarse rights (the same rules, so both layers agree). */
 export function rightsOf(access: bigint): number {
   let r = 0;
-  if (access & FS.READ_FILE) r |= RIGHT.read;
-  if (access & FS.READ_DIR) r |= RIGHT.dir;
-  if (access & (FS.WRITE_FILE | FS.MAKE_REG | FS.TRUNCATE)) r |= RIGHT.write;
+  if (access & FS.READ_FILE) r |= PathRight.read;
+  if (access & FS.READ_DIR) r |= PathRight.dir;
+  if (access & (FS.WRITE_FILE | FS.MAKE_REG | FS.TRUNCATE)) r |= PathRight.write;
   return r;
 }
 
-/** The first view of a deny glob (kept for callers that want one); compileTables uses every view. */
-export function denyGlob(glob: string, grants: ResolvedGrant[]): string {
-  return jailDenyGlobs([glob], grants)[0]!;
+/**
+ * What is left of a glob (segments) once it has matched the directory `root` (segments): a list of
+ * residual patterns for the paths below root. [] when the glob already matched root or one of its
+ * ancestors (everything below is denied); no entry when it cannot match anything below root.
+ */
+function residuals(pat: readonly string[], root: readonly string[]): string[][] {
+  if (root.length === 0) return [[...pat]];
+  if (pat.length === 0) return [[]];
+  if (pat[0] === "**") return [...residuals(pat.slice(1), root), ...residuals(pat, root.slice(1))];
+  return segmentPattern(pat[0]!).test(root[0]!) ? residuals(pat.slice(1), root.slice(1)) : [];
 }
+
+const segments = (p: string): string[] => p.split("/").filter((s) => s !== "");
+
+/** The glob with its literal leading directories resolved through the host's symlinks (the jail
+ * shows real paths), or null when that changes nothing or they do not exist. */
+function realSpelling(glob: string): string | null {
+  const segs = segments(glob);
+  let literal = 0;
+  while (literal < segs.length && !/[*?[\\]/.test(segs[literal]!)) literal++;
+  for (let n = literal; n > 0; n--) {
+    const head = "/" + segs.slice(0, n).join("/");
+    try {
+      const real = realpathSync(head);
+      return real === head ? null : [real, ...segs.slice(n)].join("/").replace(/^\/\//, "/");
+    } catch {
+      /* not there: try a shorter head */
+    }
+  }
+  return null;
+}
+
+/**
+ * A deny entry as patterns over absolute jail paths. Relative globs (".env", "**\/.env",
+ * "secrets/*.key") match at any depth. An absolute glob names host paths: it applies to every view
+ * the jail has of them (each grant that holds them, under its destination, and a grant made
+ * through a symlink under its real path), and, as written, to the jail path of the same spelling.
+ */
+export function denyGlobs(glob: string, grants: readonly Grant[]): string[] {
+  let g = glob.trim().replace(/\/+$/, "");
+  if (g === "") g = "**";
+  if (!g.startsWith("/")) return ["/" + (g.startsWith("**/") || g === "**" ? g : `**/${g}`)];
+  const out = new Set<string>([g]);
+  const spellings = [g, realSpelling(g)].filter((s): s is string => s !== null);
+  for (const spelling of spellings) {
+    const pat = segments(spelling);
+    for (const gr of grants) {
+      for (const root of [gr.src, gr.alias]) {
+        if (root === null) continue;
+        for (const rest of residuals(pat, segments(root))) out.add([gr.dest, ...rest].join("/"));
+      }
+    }
+  }
+  return [...out];
+}
+
+/** Every deny entry as globs over jail paths, every view of each (what the supervisor matches, and
+ * what the mount plan masks at start). */
+export function jailDenyGlobs(deny: readonly string[], grants: readonly Grant[]): string[] {
+  return [...new Set(deny.flatMap((g) => denyGlobs(g, grants)))];
+}
+
+/** /proc/PID entries the kernel guards with a ptrace access check: opened for another process of
+ * the jail they are refused, as ptrace itself is (ESCAPES 17, 57). */
+export const PROC_PRIVATE: readonly string[] = Object.freeze([
+  "mem", "environ", "auxv", "maps", "smaps", "smaps_rollup", "numa_maps", "pagemap", "stack", "syscall", "fd", "fdinfo",
+  "map_files", "ns", "personality", "io", "timers", "timerslack_ns", "root", "cwd", "exe", "wchan", "attr",
+]);
 
 export function compileTables(i: TablesInput): SupervisorTables {
   const paths = new Map<string, number>();
-  for (const r of i.plan.landlock.fsRules) paths.set(r.path, (paths.get(r.path) ?? 0) | rightsOf(r.access));
+  for (const r of i.fsRules) paths.set(r.path, (paths.get(r.path) ?? 0) | rightsOf(r.access));
   const connect: NetRule[] = [];
-  if (i.proxyPort !== 0) connect.push({ address: "127.0.0.1", prefix: 32, ports: [i.proxyPort, i.proxyPort], protocols: PROTOCOL.tcp });
+  if (i.proxyPort !== 0) connect.push({ address: "127.0.0.1", prefix: 32, ports: [i.proxyPort, i.proxyPort], protocols: Protocol.tcp });
   connect.push(...(i.loopbackConnect ?? []));
   return {
     logAllow: i.logAllow,
@@ -116,81 +139,10 @@ export function compileTables(i: TablesInput): SupervisorTables {
     // Binding stays inside the jail's network namespace: UDP on loopback only. No TCP bind, as in the
     // Landlock rules (which lack a TCP layer below ABI 4: then these are what refuses it).
     bind: [
-      { address: "127.0.0.0", prefix: 8, ports: [0, 65535], protocols: PROTOCOL.udp },
-      { address: "::1", prefix: 128, ports: [0, 65535], protocols: PROTOCOL.udp },
+      { address: "127.0.0.0", prefix: 8, ports: [0, 65535], protocols: Protocol.udp },
+      { address: "::1", prefix: 128, ports: [0, 65535], protocols: Protocol.udp },
     ],
-    meta: [...METADATA_ADDRESSES],
+    meta: supervisorMeta(),
     procPrivate: PROC_PRIVATE,
   };
-}
-
-/** 16 bytes for an IP literal (IPv4 in the first 4). */
-export function addressBytes(address: string): { family: 4 | 6; bytes: Buffer } {
-  const v = isIP(address);
-  const out = Buffer.alloc(16);
-  if (v === 4) {
-    address.split(".").forEach((o, k) => (out[k] = Number(o)));
-    return { family: 4, bytes: out };
-  }
-  if (v !== 6) throw new Error(`not an IP address: ${address}`);
-  let s = address;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const b = addressBytes(v4[1]!).bytes;
-    s = s.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head, tail] = s.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
-  groups.forEach((g, k) => out.writeUInt16BE(parseInt(g, 16), k * 2));
-  return { family: 6, bytes: out };
-}
-
-function str(s: string): Buffer {
-  if (s.includes("\0")) throw new Error(`supervisor tables: NUL in ${JSON.stringify(s)}`);
-  return Buffer.from(s, "utf8");
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-}
-
-function net(r: NetRule): Buffer {
-  const { family, bytes } = addressBytes(r.address);
-  const h = Buffer.alloc(8);
-  h[0] = family;
-  h[1] = r.prefix;
-  h.writeUInt16LE(r.ports[0], 2);
-  h.writeUInt16LE(r.ports[1], 4);
-  h.writeUInt16LE(r.protocols ?? PROTOCOL.any, 6);
-  return Buffer.concat([h, bytes]);
-}
-
-export function encodeTables(t: SupervisorTables): Buffer {
-  const parts: Buffer[] = [Buffer.from(TABLES_MAGIC, "latin1")];
-  const rec = (type: number, value: Buffer): void => {
-    const h = Buffer.alloc(8);
-    h.writeUInt16LE(type, 0);
-    h.writeUInt32LE(value.length, 4);
-    parts.push(h, value);
-  };
-  rec(T.flags, u32(t.logAllow ? FLAG.logAllow : 0));
-  for (const p of t.paths) rec(T.path, Buffer.concat([u32(p.rights), str(p.path)]));
-  for (const d of t.deny) rec(T.deny, str(d));
-  for (const e of t.exec) rec(T.exec, str(e));
-  for (const l of t.loaders) rec(T.loader, str(l));
-  for (const c of t.connect) rec(T.connect, net(c));
-  for (const b of t.bind) rec(T.bind, net(b));
-  for (const m of t.meta) {
-    const { family, bytes } = addressBytes(m.address);
-    const h = Buffer.alloc(4);
-    h[0] = family;
-    rec(T.meta, Buffer.concat([h, bytes, str(m.name)]));
-  }
-  for (const p of t.procPrivate) rec(T.proc, str(p));
-  rec(T.end, Buffer.alloc(0));
-  return Buffer.concat(parts);
 }

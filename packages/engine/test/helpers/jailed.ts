@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PolicySchema, type PolicyInput } from "../../src/policy/schema.js";
+import { PolicySchema, type Policy, type PolicyInput } from "../../src/policy/schema.js";
 import { prepareJail, startJail, type PrepareOptions } from "../../src/launch.js";
 import type { JailExit, JailReady } from "../../src/jail/jail.js";
 import type { JailReport } from "../../src/jail/reports.js";
@@ -92,6 +92,8 @@ export interface JailedResult {
 
 export interface RunOptions extends Partial<Omit<PrepareOptions, "policy" | "command">> {
   policy?: PolicyInput;
+  /** A policy resolvePolicy() made (the command line's path), used as it is instead of `policy`. */
+  resolved?: Policy;
   stdin?: string;
   /** Kill the jail after this many ms (a safety net against hangs, not an assertion). */
   killAfterMs?: number;
@@ -139,7 +141,7 @@ export function processesInNamespace(ns: string): number[] {
 }
 
 export async function runJailed(command: string[], o: RunOptions = {}): Promise<JailedResult> {
-  const policy = PolicySchema.parse(o.policy ?? {});
+  const policy = o.resolved ?? PolicySchema.parse(o.policy ?? {});
   const prepared = prepareJail({ cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env, ...o, policy, command });
   const jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const reports: JailReport[] = [];
