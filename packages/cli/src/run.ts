@@ -1,7 +1,7 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { loadNamedServer, mergePolicyInputs, parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine/core";
+import { loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
 import { runSession } from "./session.js";
 
@@ -9,15 +9,15 @@ export const EXIT_USAGE = 2;
 
 export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
   let args: RunArgs;
-  let policy: Policy;
+  let run: ResolvedRun;
   try {
     args = parseRunArgs(argv);
     if (args.command.length === 0) {
       say(io, "no command given: mcp-j [options] -- COMMAND [ARGS...] (see mcp-j --help)");
       return EXIT_USAGE;
     }
-    policy = await resolvePolicy({
-      policyFile: args.policyFile,
+    run = await resolveRun({
+      ...(args.policyFile !== undefined ? { policyFile: args.policyFile } : {}),
       profiles: args.profiles,
       overlay: args.overlay,
       cwd: io.cwd,
@@ -28,7 +28,8 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
   }
-  return runSession(policy, args.command, io);
+  if (run.note !== null) say(io, run.note);
+  return runSession(run.policy, run.command, io);
 }
 
 /** `mcp-j run NAME [flags]`: a server named in the servers file; flags override its policy. */
@@ -47,8 +48,7 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
     say(io, "usage: mcp-j run NAME [--config FILE] [options] (NAME from the servers file, see README)");
     return EXIT_USAGE;
   }
-  let policy: Policy;
-  let command: string[];
+  let run: ResolvedRun;
   try {
     const server = loadNamedServer(name, { env: io.env, cwd: io.cwd, ...(config !== undefined ? { config } : {}) });
     const args = parseRunArgs(rest);
@@ -56,20 +56,21 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
       say(io, `mcp-j run ${name} takes no command: it comes from the servers file`);
       return EXIT_USAGE;
     }
-    command = server.command;
-    policy = await resolvePolicy({
-      policyFile: args.policyFile ?? server.policyFile,
+    const policyFile = args.policyFile ?? server.policyFile;
+    run = await resolveRun({
+      ...(policyFile !== undefined ? { policyFile } : {}),
       profiles: args.profiles,
       overlay: mergePolicyInputs(server.policy ?? {}, args.overlay),
       cwd: io.cwd,
       env: io.env,
-      command,
+      command: server.command,
     });
   } catch (e) {
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
   }
-  return runSession(policy, command, io);
+  if (run.note !== null) say(io, run.note);
+  return runSession(run.policy, run.command, io);
 }
 
 /** One stderr line per problem; 2 for what the user can fix in the command line or the file. */

@@ -14,7 +14,7 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { PolicySchema, type Policy, type PolicyInput, type ResolvedPolicy } from "./schema.js";
 import { PolicyError, formatIssues, formatPath } from "./errors.js";
 import { parseConfigText } from "./jsonc.js";
-import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles.js";
+import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles/index.js";
 
 export interface ResolveArgs {
   policyFile?: string;
@@ -24,6 +24,8 @@ export interface ResolveArgs {
   env?: NodeJS.ProcessEnv;
   /** The command that will run (optional): the node/python profiles prefer the interpreter it names. */
   command?: string[];
+  /** What distinguishes this server beyond its command (see ProfileContext.serverKey). */
+  serverKey?: string;
 }
 
 interface Ctx extends ProfileContext {
@@ -185,6 +187,7 @@ async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, wher
 export async function resolvePolicy(args: ResolveArgs): Promise<ResolvedPolicy> {
   const ctx: Ctx = { cwd: args.cwd ?? process.cwd(), env: args.env ?? process.env, seen: [] };
   if (args.command !== undefined) ctx.command = args.command;
+  if (args.serverKey !== undefined) ctx.serverKey = args.serverKey;
   const layers: PolicyInput[] = [];
   if (args.policyFile !== undefined) layers.push(...(await fileLayers(args.policyFile, ctx)));
   for (const p of args.profiles) layers.push(...(await profileOrFileLayers(p, ctx.cwd, ctx, `--profile ${p}`)));
