@@ -108,6 +108,9 @@ export function pythonRuntime(ctx: ProfileContext, name?: string): PythonRuntime
       if (base !== undefined) add(pythonPrefix(realOr(base), cfg.version ?? cfg.version_info));
     }
   }
+  // The installation the command's path lies in (pyenv's versions/V/bin/python3 is a link to
+  // python3.X beside it), and the one its real path lies in.
+  add(pythonPrefix(path));
   add(pythonPrefix(real));
   const ro = dirs.length > 0 || real.startsWith("/usr/") ? dirs : [real];
   return { path, real, ro: uniq(ro) };
