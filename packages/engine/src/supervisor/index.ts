@@ -12,4 +12,4 @@ export {
   type NetRule,
   type MetaAddress,
 } from "./tables.js";
-export { decodeEvent, formatDenial, denialReporter, type SupervisorEvent, type SupervisorSyscall } from "./events.js";
+export { decodeEvent, formatDenial, denialReporter, networkRefusalNote, type SupervisorEvent, type SupervisorSyscall } from "./events.js";
