@@ -4,7 +4,7 @@
 // Profiles learn about the machine by reading it, never by running anything (DESIGN.md rule 1): a
 // stat, a realpath, a few bytes of a file. Values read from the server's side (its tree, the start
 // directory) never widen a grant beyond a directory that is recognisably a runtime's installation.
-import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 
@@ -77,8 +77,8 @@ export function readHead(p: string, max = 4096): string {
   let fd: number | undefined;
   try {
     fd = openSync(p, "r");
-    const buf = Buffer.alloc(max);
-    const n = readSync(fd, buf, 0, max, 0);
+    const buf = Buffer.allocUnsafe(Math.min(max, fstatSync(fd).size));
+    const n = buf.length === 0 ? 0 : readSync(fd, buf, 0, buf.length, 0);
     return buf.subarray(0, n).toString("latin1");
   } catch {
     return "";

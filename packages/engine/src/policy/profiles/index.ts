@@ -21,6 +21,7 @@ export { nodeProfile, nodeRuntime, isNodeName } from "./node.js";
 export { pythonProfile, pythonRuntime, pythonPrefix, findPython, isPythonName, readPyvenvCfg } from "./python.js";
 export { npxProfile, npmRegistry, npxCacheDir, npxCacheRoot } from "./npx.js";
 export { configHost, type ConfigValue } from "./config-host.js";
+export { clearRuntimeCache } from "./runtime-cache.js";
 
 export const BUILTIN_PROFILES = ["node", "python", "npx"] as const;
 export type BuiltinProfile = (typeof BUILTIN_PROFILES)[number];

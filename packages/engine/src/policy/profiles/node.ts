@@ -8,7 +8,8 @@
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { PolicyInput } from "../schema.js";
-import { prefixOfBin, realOr, roGrants, tooWide, uniq, whichSync, type ProfileContext } from "./common.js";
+import { homeOf, prefixOfBin, realOr, roGrants, tooWide, uniq, whichSync, type ProfileContext } from "./common.js";
+import { memoByFiles } from "./runtime-cache.js";
 
 export interface NodeRuntime {
   /** The host path the jail executes. */
@@ -25,10 +26,12 @@ export function isNodeName(cmd: string): boolean {
 export function nodeRuntime(ctx: ProfileContext, name?: string): NodeRuntime {
   const named = name ?? (ctx.command?.[0] !== undefined && isNodeName(ctx.command[0]) ? ctx.command[0] : undefined);
   const path = (named !== undefined ? whichSync(named, ctx.env, ctx.cwd) : undefined) ?? whichSync("node", ctx.env, ctx.cwd) ?? process.execPath;
-  const real = realOr(path);
-  const prefix = prefixOfBin(real);
-  const isInstall = prefix !== undefined && (existsSync(join(prefix, "lib", "node_modules")) || existsSync(join(prefix, "include", "node")));
-  return { path, real, ro: isInstall && !tooWide(prefix, ctx.env) ? [prefix] : [real] };
+  return memoByFiles("node", [path], homeOf(ctx.env), () => {
+    const real = realOr(path);
+    const prefix = prefixOfBin(real);
+    const isInstall = prefix !== undefined && (existsSync(join(prefix, "lib", "node_modules")) || existsSync(join(prefix, "include", "node")));
+    return { path, real, ro: isInstall && !tooWide(prefix, ctx.env) ? [prefix] : [real] };
+  });
 }
 
 export function nodeProfile(ctx: ProfileContext): PolicyInput {

@@ -16,12 +16,12 @@
 //   PYTHONDONTWRITEBYTECODE=1   the grants are read-only; no failed .pyc writes on every import
 //   PYTHONNOUSERSITE=1          no user site-packages from the jail's writable HOME (/tmp)
 //   PYTHONSAFEPATH is not set: a script imports its sibling modules, as it does outside the jail.
-import { readdirSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { PolicyInput } from "../schema.js";
 import { PolicyError } from "../errors.js";
-import { isExecutableFile, prefixOfBin, readHead, realOr, roGrants, tooWide, uniq, whichSync, type ProfileContext } from "./common.js";
+import { homeOf, isExecutableFile, prefixOfBin, readHead, realOr, roGrants, tooWide, uniq, whichSync, type ProfileContext } from "./common.js";
+import { memoByFiles } from "./runtime-cache.js";
 import { pyenvShimRoot, pyenvTarget } from "./pyenv.js";
 
 export function isPythonName(cmd: string): boolean {
@@ -90,10 +90,17 @@ export function findPython(ctx: ProfileContext, name?: string): string {
 
 export function pythonRuntime(ctx: ProfileContext, name?: string): PythonRuntime {
   const path = findPython(ctx, name);
+  const venv = prefixOfBin(path);
+  const files = [path, ...(venv !== undefined ? [join(venv, "pyvenv.cfg")] : [])];
+  return memoByFiles("python", files, homeOf(ctx.env), () => pythonLayout(path, ctx.env));
+}
+
+/** The directories an interpreter at `path` reads at start (the rules at the top of this file). */
+function pythonLayout(path: string, env: NodeJS.ProcessEnv): PythonRuntime {
   const real = realOr(path);
   const dirs: string[] = [];
   const add = (p: string | undefined) => {
-    if (p !== undefined && !tooWide(p, ctx.env)) dirs.push(p);
+    if (p !== undefined && !tooWide(p, env)) dirs.push(p);
   };
   // A venv: bin/python is a link to the base interpreter; pyvenv.cfg sits one level above bin/.
   const venv = prefixOfBin(path);
