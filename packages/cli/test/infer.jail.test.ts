@@ -64,6 +64,18 @@ test("README: `mcp-j -- node ./my-server.js` infers the node profile and the pac
   assert.match(lines[0]!, /^mcp-j: inferred from the command: --profile node; read-only .*my-project \(package root\), .*node_modules \(node_modules\) \(--profile none for a strict start\)$/);
 });
 
+test("README: `npx -y PKG` without --profile gets the npx profile (its own cache, the user's registry)", async () => {
+  const d = tree();
+  const e = { ...env, HOME: d, XDG_CACHE_HOME: join(d, "cache"), npm_config_globalconfig: join(d, "none") };
+  const r = await runMcpj(["policy", "show", "--", "npx", "-y", "@modelcontextprotocol/server-filesystem", d], { env: e, cwd: d });
+  assert.equal(r.code, 0, r.stderr);
+  const p = JSON.parse(r.stdout) as { network: { allow: string[] }; filesystem: { rw: { path: string; dest: string }[] }; env: { set: Record<string, string> } };
+  assert.deepEqual(p.network.allow, ["registry.npmjs.org"]);
+  assert.equal(p.filesystem.rw.length, 1);
+  assert.ok(p.filesystem.rw[0]!.path.startsWith(join(d, "cache", "mcp-j", "npm") + "/"), p.filesystem.rw[0]!.path);
+  assert.equal(p.env.set.npm_config_cache, "/tmp/.npm");
+});
+
 test("--profile none keeps the strict start: nothing inferred, the script is not visible", async () => {
   const proj = project();
   const r = await runMcpj(["--profile", "none", "--", "node", "./my-server.js"], { env, cwd: proj });
