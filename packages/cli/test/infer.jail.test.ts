@@ -72,7 +72,7 @@ test("README: `npx -y PKG` without --profile gets the npx profile (its own cache
   const p = JSON.parse(r.stdout) as { network: { allow: string[] }; filesystem: { rw: { path: string; dest: string }[] }; env: { set: Record<string, string> } };
   assert.deepEqual(p.network.allow, ["registry.npmjs.org"]);
   assert.equal(p.filesystem.rw.length, 1);
-  assert.ok(p.filesystem.rw[0]!.path.startsWith(join(d, "cache", "mcp-j", "npm") + "/"), p.filesystem.rw[0]!.path);
+  assert.ok(p.filesystem.rw[0]!.path.startsWith(join(d, "cache", "mcp-j", "npm-servers") + "/"), p.filesystem.rw[0]!.path);
   assert.equal(p.env.set.npm_config_cache, "/tmp/.npm");
 });
 

@@ -178,7 +178,7 @@ test("ESCAPES 64: a file one jail writes into its npm cache is never seen by ano
   const a = await runMcpj(["--profile", "npx", "--", "node", "-e", plant], { env: l.env, cwd: l.proj });
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stderr, /planted/);
-  const caches = join(l.home, ".cache", "mcp-j", "npm");
+  const caches = join(l.home, ".cache", "mcp-j", "npm-servers");
   const withPlant = readdirSync(caches).filter((k) => existsSync(join(caches, k, "planted.js")));
   assert.equal(withPlant.length, 1, "the write reached the jail's own cache");
   const look = "process.stderr.write('seen=' + require('fs').existsSync(process.env.npm_config_cache + '/planted.js') + '\\n')";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configHost, npmRegistry, npxCacheDir, PolicyError, resolvePolicy } from "../src/policy/index.js";
+import { configHost, npmRegistry, npxCacheDir, npxProfile, PolicyError, resolvePolicy } from "../src/policy/index.js";
 import { findPython, pythonPrefix, pythonRuntime } from "../src/policy/profiles/python.js";
 import { nodeRuntime } from "../src/policy/profiles/node.js";
 
@@ -198,7 +198,7 @@ test("npx: one cache per server: the command, the registry and the server key ea
   const a3 = npxCacheDir({ cwd: "/", env, command: ["npx", "-y", "a"], serverKey: "with --allow-net x" }, "https://registry.npmjs.org/");
   assert.equal(a, npxCacheDir({ cwd: "/", env, command: ["npx", "-y", "a"] }, "https://registry.npmjs.org/"), "stable");
   assert.equal(new Set([a, b, a2, a3]).size, 4);
-  for (const c of [a, b, a2, a3]) assert.ok(c.startsWith(join(d, "cache", "mcp-j", "npm") + "/"), c);
+  for (const c of [a, b, a2, a3]) assert.ok(c.startsWith(join(d, "cache", "mcp-j", "npm-servers") + "/"), c);
   const p = await resolvePolicy({ profiles: ["npx"], overlay: {}, env, cwd: d, command: ["npx", "-y", "a"] });
   assert.deepEqual(p.filesystem.rw, [{ path: a, dest: "/tmp/.npm" }]);
   assert.equal(statSync(a).mode & 0o777, 0o700);
@@ -206,4 +206,13 @@ test("npx: one cache per server: the command, the registry and the server key ea
   assert.deepEqual(p.network.allow, ["registry.npmjs.org"]);
   assert.equal(p.env.set.npm_config_registry, "https://registry.npmjs.org/");
   assert.equal(p.env.set.npm_config_cache, "/tmp/.npm");
+});
+
+test("npx: the caches' parent must be the user's own, writable by no one else", () => {
+  const d = dir();
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: d, XDG_CACHE_HOME: join(d, "cache") };
+  mkdirSync(join(d, "cache", "mcp-j", "npm-servers"), { recursive: true });
+  chmodSync(join(d, "cache", "mcp-j", "npm-servers"), 0o777);
+  const e = profileError(() => npxProfile({ cwd: "/", env, command: ["npx", "-y", "a"] }));
+  assert.match(e.message, /npm-servers must be a directory of yours that no one else can write; remove it/);
 });

@@ -5,8 +5,8 @@
 //             a host name, never an IP literal or a loopback name. Passed in as npm_config_registry
 //             (the jail does not see the user's .npmrc). Scoped registries (`@scope:registry`) are
 //             not carried over: npm takes them only from a file or a variable name with `@` in it.
-//   cache     $XDG_CACHE_HOME/mcp-j/npm/KEY (default ~/.cache/mcp-j/npm/KEY), mounted read-write at
-//             /tmp/.npm with npm_config_cache pointing there. KEY is a digest of what the server
+//   cache     $XDG_CACHE_HOME/mcp-j/npm-servers/KEY (default ~/.cache/...), mounted read-write
+//             at /tmp/.npm with npm_config_cache pointing there. KEY is a digest of what the server
 //             runs and may do: the registry, the command and the server key (its flags and policy
 //             file, see run.ts). A jail can write only its own cache, and nothing it writes is ever
 //             read by a server that runs something else or with other grants (ESCAPES 64: with one
@@ -14,9 +14,12 @@
 //             We chose one cache per server over a read-only shared cache with a private writable
 //             layer: a shared layer would have to be filled by someone trusted, which means running
 //             npm on the host; per-server caches cost one download per server, once.
-//             The directory is 0700 and, when mcp-j runs as root, owned by 65534, the jail's uid.
+//             The directory is 0700 and, when mcp-j runs as root, owned by 65534, the jail's uid. Its
+//             parent is new (mcp-j's earlier shared, jail-writable cache was ~/.cache/mcp-j/npm, so
+//             nothing a jail wrote there can sit where a server's cache is created) and must belong
+//             to the invoking user, writable by no one else.
 import { createHash } from "node:crypto";
-import { chownSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { chownSync, existsSync, lstatSync, mkdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, isAbsolute, join } from "node:path";
 import type { PolicyInput } from "../schema.js";
@@ -40,10 +43,10 @@ export function npmRegistry(ctx: ProfileContext): NpmRegistry {
   return { url: value.value, host: configHost(value, "registry", "npx") };
 }
 
-/** The parent of every server's npm cache: $XDG_CACHE_HOME/mcp-j/npm (default ~/.cache/mcp-j/npm). */
+/** The parent of every server's npm cache: $XDG_CACHE_HOME/mcp-j/npm-servers (default ~/.cache/...). */
 export function npxCacheRoot(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homeOf(env), ".cache");
-  return join(base, "mcp-j", "npm");
+  return join(base, "mcp-j", "npm-servers");
 }
 
 /** This server's npm cache directory on the host. */
@@ -56,13 +59,18 @@ export function npxCacheDir(ctx: ProfileContext, registry: string): string {
 }
 
 function makeJailCache(dir: string): void {
+  const parent = dirname(dir);
   try {
-    mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
+    mkdirSync(parent, { recursive: true, mode: 0o700 });
     mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
       throw new PolicyError("E_PROFILE", `profile npx: cannot create the npm cache ${dir} (${(e as NodeJS.ErrnoException).code ?? e}); set XDG_CACHE_HOME to a writable directory`);
     }
+  }
+  const p = lstatSync(parent);
+  if (!p.isDirectory() || p.uid !== process.geteuid?.() || (p.mode & 0o022) !== 0) {
+    throw new PolicyError("E_PROFILE", `profile npx: ${parent} must be a directory of yours that no one else can write; remove it (mcp-j creates it again)`);
   }
   // As root, the jail runs as the host's nobody (65534, never root: DESIGN.md, Identity): the cache
   // must belong to it, or npm inside the jail cannot write there. Unprivileged, the jail's uid maps
