@@ -92,6 +92,13 @@ test("a program outside every grant gets a read-only grant of itself; a python s
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stderr, /tool-ran/);
   assert.match(a.stderr, /inferred from the command: read-only .*proj\/tool\.sh \(program\)/);
+  // Found in PATH outside /usr (a ~/.local/bin tool): granted, and started by its path.
+  const bin = join(tree(), "bin");
+  mkdirSync(bin, { mode: 0o755 });
+  writeFileSync(join(bin, "hello-tool"), "#!/bin/sh\necho hello-tool-ran >&2\n", { mode: 0o755 });
+  const t = await runMcpj(["--", "hello-tool"], { env: { ...env, PATH: `${bin}:/usr/bin:/bin` }, cwd: "/" });
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stderr, /hello-tool-ran/);
   writeFileSync(join(proj, "helper.py"), "VALUE = 'sibling-imported'\n");
   writeFileSync(join(proj, "srv.py"), "import sys, helper; sys.stderr.write(helper.VALUE + '\\n')\n");
   const b = await runMcpj(["--", "python3", "srv.py"], { env, cwd: proj });

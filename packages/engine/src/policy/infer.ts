@@ -18,8 +18,9 @@
 // A directory that is too wide to grant (/, the home directory or its ancestors) is replaced by
 // the file alone. When a runtime profile applies, the command's interpreter name becomes the host
 // path the profile granted, so the jail runs the interpreter the command names on this machine
-// (a pyenv shim's python3 is pyenv's interpreter, not /usr/bin/python3), and a relative FILE becomes
-// absolute when the jail will not see the start directory.
+// (a pyenv shim's python3 is pyenv's interpreter, not /usr/bin/python3); a program found in mcp-j's
+// PATH outside /usr is started by its real path (the jail's PATH is /usr's); and a relative FILE
+// becomes absolute when the jail will not see the start directory.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
@@ -194,7 +195,13 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
   if (!strict && c !== undefined) {
     if (isNodeName(basename(c)) && profiles.some((p) => p === "node" || p === "npx")) command[0] = nodeRuntime(ctx).path;
     else if (isPythonName(basename(c)) && profiles.includes("python")) command[0] = findPython(ctx);
-    else if (!c.includes("/") && (runtime === "npx" || runtime === "uv")) command[0] = whichSync(c, r.env, r.cwd) ?? c;
+    else if (basename(c) === "npx" && !c.includes("/")) command[0] = whichSync(c, r.env, r.cwd) ?? c;
+    else if (!c.includes("/")) {
+      // A program found in PATH outside /usr: the jail's PATH does not have its directory, and
+      // what gets granted below is its real path.
+      const found = whichSync(c, r.env, r.cwd);
+      if (found !== undefined && !underSystem(found)) command[0] = realOr(found);
+    }
   }
 
   const key = serverKey(r);
