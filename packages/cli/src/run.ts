@@ -1,21 +1,21 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { EXIT, loadNamedServer, mergePolicyInputs, parseRunArgs, resolvePolicy, PolicyError, type Policy, type RunArgs } from "@mcp-j/engine/core";
+import { EXIT, loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
 import { runSession } from "./session.js";
 
 export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
   let args: RunArgs;
-  let policy: Policy;
+  let run: ResolvedRun;
   try {
     args = parseRunArgs(argv);
     if (args.command.length === 0) {
       say(io, "no command given: mcp-j [options] -- COMMAND [ARGS...] (see mcp-j --help)");
       return EXIT.usage;
     }
-    policy = await resolvePolicy({
-      policyFile: args.policyFile,
+    run = await resolveRun({
+      ...(args.policyFile !== undefined ? { policyFile: args.policyFile } : {}),
       profiles: args.profiles,
       overlay: args.overlay,
       cwd: io.cwd,
@@ -26,7 +26,8 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
   }
-  return runSession(policy, args.command, io);
+  if (run.note !== null) say(io, run.note);
+  return runSession(run.policy, run.command, io);
 }
 
 /** `mcp-j run NAME [flags]`: a server named in the servers file; flags override its policy. */
@@ -45,8 +46,7 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
     say(io, "usage: mcp-j run NAME [--config FILE] [options] (NAME from the servers file, see README)");
     return EXIT.usage;
   }
-  let policy: Policy;
-  let command: string[];
+  let run: ResolvedRun;
   try {
     const server = loadNamedServer(name, { env: io.env, cwd: io.cwd, ...(config !== undefined ? { config } : {}) });
     const args = parseRunArgs(rest);
@@ -54,20 +54,21 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
       say(io, `mcp-j run ${name} takes no command: it comes from the servers file`);
       return EXIT.usage;
     }
-    command = server.command;
-    policy = await resolvePolicy({
-      policyFile: args.policyFile ?? server.policyFile,
+    const policyFile = args.policyFile ?? server.policyFile;
+    run = await resolveRun({
+      ...(policyFile !== undefined ? { policyFile } : {}),
       profiles: args.profiles,
       overlay: mergePolicyInputs(server.policy ?? {}, args.overlay),
       cwd: io.cwd,
       env: io.env,
-      command,
+      command: server.command,
     });
   } catch (e) {
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
   }
-  return runSession(policy, command, io);
+  if (run.note !== null) say(io, run.note);
+  return runSession(run.policy, run.command, io);
 }
 
 /** One stderr line per problem, and the PolicyError's exit code. */

@@ -11,6 +11,7 @@ import {
   denialReporter,
   EXIT,
   JailError,
+  networkRefusalNote,
   parseSize,
   planResources,
   prepareJail,
@@ -107,12 +108,14 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
 
   // The supervisor's decisions: every one to the audit log, each distinct denial once on stderr.
   const reportDenial = denialReporter((line) => say(io, line));
+  const noteNetwork = policy.network.allow.length === 0 ? networkRefusalNote((line) => say(io, line)) : null;
   jail.onReport((r) => {
     if (r.type !== "event") return;
     const e = decodeEvent(r.fields);
     if (e === null) return;
     audit.syscall(e);
     reportDenial(e);
+    noteNetwork?.(e);
   });
 
   let oomKilled = false;

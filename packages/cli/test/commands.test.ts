@@ -97,7 +97,7 @@ test("named servers: lookup, command, inline policy, policy file relative to the
   assert.deepEqual(mem.command, ["npx", "-y", "@modelcontextprotocol/server-memory"]);
   assert.deepEqual(mem.policy, { extends: "npx", limits: { memory: "256M" } });
   const files = loadNamedServer("files", opts);
-  assert.deepEqual(files.command, ["node", "./srv/index.js"]);
+  assert.deepEqual(files.command, ["node", join(d, "srv", "index.js")], "./X in a command is relative to the servers file");
   assert.equal(files.policyFile, join(d, "files.policy.yaml"));
   assert.deepEqual(files.policy, { env: { set: { LOG_LEVEL: "debug" } } });
   const pol = await resolvePolicy({ policyFile: files.policyFile!, profiles: [], overlay: mergePolicyInputs(files.policy ?? {}, parseRunArgs(["--pids", "7"]).overlay), cwd: d, env: process.env });

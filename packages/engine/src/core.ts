@@ -24,5 +24,5 @@ export {
   type EgressProxy,
 } from "./egress/index.js";
 export * as seccomp from "./seccomp/index.js";
-export { decodeEvent, denialReporter, formatDenial, type SupervisorEvent, type SupervisorSyscall } from "./supervisor/index.js";
+export { decodeEvent, denialReporter, formatDenial, networkRefusalNote, type SupervisorEvent, type SupervisorSyscall } from "./supervisor/index.js";
 export { EGRESS_PORT, prepareJail, startJail, type PrepareOptions, type PreparedJail } from "./launch.js";

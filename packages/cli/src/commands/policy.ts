@@ -1,7 +1,7 @@
 // `mcp-j policy show [run flags] [-- CMD ARGS]`  the effective, fully-resolved policy as JSON
 // `mcp-j policy check FILE...`                   validate policy files as a run would (exit 0 valid, 2 invalid)
 // `mcp-j policy schema`                          the JSON Schema for editors
-import { EXIT, parseRunArgs, resolvePolicy, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine/core";
+import { EXIT, parseRunArgs, resolvePolicy, resolveRun, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine/core";
 import { type CmdIo, fail, usageError } from "./common.js";
 
 const USAGE = `usage: mcp-j policy show [run flags] [-- COMMAND ARGS...]
@@ -15,7 +15,11 @@ export async function policyCommand(argv: string[], io: CmdIo): Promise<number> 
     case "show": {
       try {
         const args = parseRunArgs(rest);
-        const policy = await resolvePolicy({ ...args, cwd: io.cwd, env: io.env, command: args.command });
+        // With a command: exactly what a run would start with (profiles inferred, command grants).
+        const policy =
+          args.command.length > 0
+            ? (await resolveRun({ ...args, cwd: io.cwd, env: io.env })).policy
+            : await resolvePolicy({ ...args, profiles: args.profiles.filter((p) => p !== "none"), cwd: io.cwd, env: io.env });
         io.stdout.write(JSON.stringify(policy, null, 2) + "\n");
         return EXIT.ok;
       } catch (e) {

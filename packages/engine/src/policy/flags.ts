@@ -27,7 +27,7 @@ interface FlagSpec {
 /** The flag table: one row per flag, in --help order. The docs generator and tests read it too. */
 export const FLAGS: readonly FlagSpec[] = [
   { name: "--policy", meta: "FILE", kind: "string", field: [], help: "Policy file (JSON with comments, or YAML); flags override it" },
-  { name: "--profile", meta: "NAME", kind: "list", field: [], help: "Built-in profile to start from: node, python, npx (repeatable)" },
+  { name: "--profile", meta: "NAME", kind: "list", field: [], help: "Built-in profile to start from: node, python, npx (repeatable); none: infer nothing from the command" },
   { name: "--ro", meta: "PATH[:DEST]", kind: "list", field: ["filesystem", "ro"], help: "Grant PATH read-only (and executable for --allow-exec), at DEST in the jail" },
   { name: "--rw", meta: "PATH[:DEST]", kind: "list", field: ["filesystem", "rw"], help: "Grant PATH read-write (never executable)" },
   { name: "--allow-exec", meta: "PATH", kind: "list", field: ["filesystem", "exec"], help: "Allow the server to execute PATH (a name is looked up in PATH)" },

@@ -27,10 +27,11 @@ export {
   npxProfile,
   npmRegistry,
   npxCacheDir,
-  registryHost,
+  npxCacheRoot,
+  configHost,
   whichSync,
   type ProfileContext,
-} from "./profiles.js";
+} from "./profiles/index.js";
 export {
   policyJsonSchema,
   policyJsonSchemaText,
@@ -40,4 +41,5 @@ export {
   README_START,
   README_END,
 } from "./docs.js";
+export { resolveRun, serverKey, runtimeOf, type RunRequest, type ResolvedRun, type Runtime } from "./infer.js";
 export { loadNamedServer, listNamedServers, serversConfigPath, ServerEntrySchema, type NamedServer, type NamedServerOptions } from "./servers.js";

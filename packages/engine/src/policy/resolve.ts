@@ -15,7 +15,7 @@ import { PolicySchema, ResolvedPolicySchema, type Grant, type Policy, type Polic
 import { PolicyError, formatIssues, formatPath } from "./errors.js";
 import { FLAGS } from "./flags.js";
 import { parseConfigText } from "./jsonc.js";
-import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles.js";
+import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles/index.js";
 
 export interface ResolveArgs {
   policyFile?: string;
@@ -25,6 +25,8 @@ export interface ResolveArgs {
   env?: NodeJS.ProcessEnv;
   /** The command that will run (optional): the node/python profiles prefer the interpreter it names. */
   command?: string[];
+  /** What distinguishes this server beyond its command (see ProfileContext.serverKey). */
+  serverKey?: string;
 }
 
 interface Ctx extends ProfileContext {
@@ -240,6 +242,7 @@ async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, wher
 export async function resolvePolicyLayers(args: ResolveArgs): Promise<{ policy: ResolvedPolicy; layers: PolicyLayer[] }> {
   const ctx: Ctx = { cwd: args.cwd ?? process.cwd(), env: args.env ?? process.env, seen: [] };
   if (args.command !== undefined) ctx.command = args.command;
+  if (args.serverKey !== undefined) ctx.serverKey = args.serverKey;
   const layers: PolicyLayer[] = [];
   if (args.policyFile !== undefined) layers.push(...(await fileLayers(args.policyFile, ctx)));
   for (const p of args.profiles) layers.push(...(await profileOrFileLayers(p, ctx.cwd, ctx, `--profile ${p}`)));

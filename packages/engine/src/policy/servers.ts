@@ -14,8 +14,8 @@
 //       policy: ./files.yaml
 //
 // `mcpServers` (the Claude Desktop / Cursor key) is accepted in place of `servers`, so a client
-// config can be used directly as --config. Relative paths (policy files, grants, extends) are relative
-// to the servers file. The inline policy comes back normalized (absolute paths), ready to be merged
+// config can be used directly as --config. Relative paths (policy files, grants, extends, the
+// command when it has a slash, arguments written ./X or ../X) are relative to the servers file. The inline policy comes back normalized (absolute paths), ready to be merged
 // under the command-line overlay: resolvePolicy({ policyFile, profiles, overlay:
 // mergePolicyInputs(server.policy ?? {}, flags.overlay) }).
 import { existsSync, readFileSync } from "node:fs";
@@ -24,7 +24,7 @@ import { z } from "zod";
 import { PolicySchema, type PolicyInput } from "./schema.js";
 import { PolicyError, formatIssues } from "./errors.js";
 import { parseConfigText } from "./jsonc.js";
-import { homeOf } from "./profiles.js";
+import { homeOf } from "./profiles/index.js";
 import { expandHome, splitGrant } from "./resolve.js";
 
 export const ServerEntrySchema = z
@@ -118,6 +118,17 @@ function absolutizeInline(p: Record<string, unknown>, baseDir: string, env: Node
 }
 
 /**
+ * A relative path in a server's command is relative to the servers file, like every other path in
+ * it (the jail's working directory is not the file's): the program when it has a slash
+ * (`./bin/server`, `srv/run`), and any argument written `./X` or `../X`.
+ */
+function fromFileDir(arg: string, index: number, baseDir: string): string {
+  if (isAbsolute(arg)) return arg;
+  if (index === 0 ? arg.includes("/") : arg.startsWith("./") || arg.startsWith("../")) return resolve(baseDir, arg);
+  return arg;
+}
+
+/**
  * Looks up a named server. Throws PolicyError("E_SERVER") for a missing config or unknown name, and
  * E_POLICY (pointing at `servers.NAME...`) for an invalid entry or inline policy.
  */
@@ -138,8 +149,8 @@ export function loadNamedServer(name: string, opts: NamedServerOptions = {}): Na
   if (typeof (raw as Record<string, unknown>).url === "string") {
     throw new PolicyError("E_SERVER", `${shown}: servers.${name} is a remote (url) server; mcp-j runs stdio servers only`);
   }
-  const command = [...(Array.isArray(entry.command) ? entry.command : [entry.command]), ...entry.args];
   const baseDir = dirname(file);
+  const command = [...(Array.isArray(entry.command) ? entry.command : [entry.command]), ...entry.args].map((a, i) => fromFileDir(a, i, baseDir));
   const out: NamedServer = { command };
   let policy: Record<string, unknown> | undefined;
   if (typeof entry.policy === "string") out.policyFile = resolve(baseDir, expandHome(entry.policy, env));

@@ -145,3 +145,18 @@ export function denialReporter(write: (line: string) => void): (e: SupervisorEve
     write(line);
   };
 }
+
+/**
+ * The note said once when a jail that has no network tries to reach one (issue 12 item 3): the first
+ * refused connect or send to an IP address names the flag to add. Name look-ups fail inside the jail
+ * before any supervised call (its nsswitch.conf has `hosts: files`), so a server that only uses
+ * names gets its own ENOTFOUND and no note.
+ */
+export function networkRefusalNote(write: (line: string) => void): (e: SupervisorEvent) => void {
+  let said = false;
+  return (e) => {
+    if (said || e.action !== "deny" || (e.syscall !== "connect" && e.syscall !== "sendto") || e.address === undefined) return;
+    said = true;
+    write(`mcp-j: this jail has no network (the server tried ${target(e)}): allow each host it needs with --allow-net HOST[:PORT]`);
+  };
+}

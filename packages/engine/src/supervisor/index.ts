@@ -10,4 +10,4 @@ export {
   type MetaAddress,
 } from "./tables.js";
 export { encodeTables, TABLES_MAGIC } from "../jail/codec.js";
-export { decodeEvent, formatDenial, denialReporter, type SupervisorEvent, type SupervisorSyscall } from "./events.js";
+export { decodeEvent, formatDenial, denialReporter, networkRefusalNote, type SupervisorEvent, type SupervisorSyscall } from "./events.js";
