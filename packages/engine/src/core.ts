@@ -3,6 +3,7 @@
 export * from "./policy/index.js";
 export * from "./jail/index.js";
 export * from "./audit/index.js";
+export * from "./environment/index.js";
 export {
   planResources,
   detectCgroupV2,
