@@ -36,11 +36,18 @@ if (files.length === 0) {
   process.stderr.write("run-tests: no test files found; run `npm install` (it builds dist/) first\n");
   process.exit(1);
 }
-// --test-timeout: a hung test fails (after 5 minutes) instead of hanging CI; --test-force-exit:
+// --test-timeout: a hung test fails (after 5 minutes, times MCPJ_TEST_TIME_SCALE: the bound every
+// wait in the tests is scaled by, see packages/engine/test/helpers/time.ts) instead of hanging CI;
+// --test-force-exit:
 // a test file whose tests are done exits even if a failed test left a child process behind.
 // In the VM (software emulation) one file at a time: its cgroup tests watch the whole tree.
 const concurrency = vmOnly ? 1 : 2;
-const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${concurrency}`, "--test-timeout=300000", "--test-force-exit", ...files], {
+const scale = Number(process.env.MCPJ_TEST_TIME_SCALE || 1);
+if (!(scale >= 1)) {
+  process.stderr.write(`run-tests: MCPJ_TEST_TIME_SCALE must be a number ≥ 1, got ${process.env.MCPJ_TEST_TIME_SCALE}\n`);
+  process.exit(2);
+}
+const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${concurrency}`, `--test-timeout=${Math.round(300000 * scale)}`, "--test-force-exit", ...files], {
   stdio: "inherit",
   cwd: root,
 });

@@ -3,9 +3,15 @@
 //
 //   node scripts/vm/run.mjs                       runs `node /repo/scripts/run-tests.mjs --vm`
 //   node scripts/vm/run.mjs -- CMD ARG...          runs CMD ARG... (as root, cwd = the repository)
-//   environment: MCPJ_VM_TIMEOUT, MCPJ_VM_QEMU (the qemu binary), MCPJ_VM_CACHE (see setup.sh)
-//   options: --timeout SECONDS (default 900, or $MCPJ_VM_TIMEOUT), --mem MiB (1024), --smp N (2),
-//            --append "EXTRA KERNEL ARGS", --no-setup (do not run setup.sh; use the cached kernel)
+//   environment: MCPJ_VM_TIMEOUT, MCPJ_VM_QEMU (the qemu binary), MCPJ_VM_CACHE, MCPJ_VM_KERNEL,
+//            MCPJ_VM_KERNEL_PKG (see setup.sh), MCPJ_TEST_TIME_SCALE (passed to the guest; default 8)
+//   options: --kernel 6.1|6.12 (default 6.1, or $MCPJ_VM_KERNEL), --timeout SECONDS (default 900, or
+//            $MCPJ_VM_TIMEOUT), --mem MiB (1024), --smp N (2), --append "EXTRA KERNEL ARGS",
+//            --no-setup (do not run setup.sh; use the newest cached kernel of the series)
+//
+// In the guest, `/.mcpj/as-user CMD ARG...` runs a command as the unprivileged user mcpjvm (uid
+// 2345) in a cgroup delegated to it the way systemd delegates user@UID.service (its own subtree,
+// chowned, with memory, pids and cpu enabled), so unprivileged runs take the "delegated" cgroup route.
 //
 // What it does:
 //   1. scripts/vm/setup.sh: host packages (installed when missing and we are root) and the Debian
@@ -44,6 +50,7 @@ let memMiB = 1024;
 let smp = 2;
 let extraAppend = "";
 let runSetup = true;
+let kernel = process.env.MCPJ_VM_KERNEL ?? "6.1";
 let command = ["node", "/repo/scripts/run-tests.mjs", "--vm"];
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -53,6 +60,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === "--smp") smp = Number(argv[++i]);
   else if (a === "--append") extraAppend = argv[++i] ?? "";
   else if (a === "--no-setup") runSetup = false;
+  else if (a === "--kernel") kernel = argv[++i] ?? "";
   else fail(2, `unknown argument ${a} (see the header of scripts/vm/run.mjs)`);
 }
 if (command.length === 0) fail(2, "empty command after --");
@@ -61,15 +69,16 @@ if (!(timeoutSec > 0)) fail(2, "bad --timeout");
 // ---- 1. host tools and kernel ---------------------------------------------------------------------
 let kernelDir;
 if (runSetup) {
-  const r = spawnSync("bash", [join(here, "setup.sh")], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  const r = spawnSync("bash", [join(here, "setup.sh"), kernel], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
   if (r.error) fail(2, `cannot run scripts/vm/setup.sh: ${r.error.message}; the VM cannot start`);
   if (r.status !== 0) fail(2, `scripts/vm/setup.sh failed (exit ${r.status ?? r.signal}); the VM cannot start`);
   const m = /MCPJ_VM_KERNEL_DIR=(.*)$/m.exec(r.stdout);
   if (!m) fail(2, "setup.sh did not report a kernel directory");
   kernelDir = m[1].trim();
 } else {
-  const cache = process.env.MCPJ_VM_CACHE ?? (existsSync("/var/cache/mcp-j-vm/current") ? "/var/cache/mcp-j-vm" : join(repo, ".cache", "vm"));
-  kernelDir = join(cache, "current");
+  const cache = process.env.MCPJ_VM_CACHE ?? (existsSync(`/var/cache/mcp-j-vm/latest-${kernel}`) ? "/var/cache/mcp-j-vm" : join(repo, ".cache", "vm"));
+  kernelDir = process.env.MCPJ_VM_KERNEL_PKG ? join(cache, process.env.MCPJ_VM_KERNEL_PKG) : join(cache, `latest-${kernel}`);
+  if (!existsSync(join(kernelDir, "boot"))) fail(2, `no cached kernel in ${kernelDir}: run without --no-setup once`);
 }
 const vmlinuz = readdirSync(join(kernelDir, "boot")).find((f) => f.startsWith("vmlinuz-"));
 if (!vmlinuz) fail(2, `no vmlinuz in ${kernelDir}/boot`);
@@ -122,7 +131,6 @@ try {
 } catch (e) {
   fail(2, `cannot work out the 9p modules: ${e.message}`);
 }
-if (modules.some((m) => !m.file.endsWith(".ko"))) fail(2, "compressed modules are not supported by busybox insmod here; decompress first");
 
 const work = mkdtempSync(join(tmpdir(), "mcpj-vm-"));
 const cleanup = () => rmSync(work, { recursive: true, force: true });
@@ -131,13 +139,37 @@ const root = join(work, "root");
 for (const d of ["proc", "sys", "dev", "tmp", "run", "root", "usr", "etc", "repo-mnt", ".mcpj/bin", ".mcpj/modules", "mnt"]) mkdirSync(join(root, d), { recursive: true });
 copyFileSync("/bin/busybox", join(root, ".mcpj", "busybox"));
 chmodSync(join(root, ".mcpj", "busybox"), 0o755);
+// busybox insmod loads plain .ko files only: compressed modules (Debian's 6.12 ships .ko.xz) are
+// decompressed into the initramfs.
+const decompressors = { ".xz": ["xz", "-dc"], ".zst": ["zstd", "-dc"], ".gz": ["gzip", "-dc"] };
 const insmods = modules.map((m, i) => {
   const target = `${String(i).padStart(2, "0")}-${m.name}.ko`;
-  copyFileSync(m.file, join(root, ".mcpj", "modules", target));
+  const dest = join(root, ".mcpj", "modules", target);
+  const ext = /\.ko(\.\w+)$/.exec(m.file)?.[1];
+  if (ext === undefined) copyFileSync(m.file, dest);
+  else {
+    const tool = decompressors[ext];
+    if (!tool) fail(2, `${m.file}: unknown module compression ${ext}`);
+    const r = spawnSync(tool[0], [...tool.slice(1), m.file], { maxBuffer: 64 << 20 });
+    if (r.error || r.status !== 0) fail(2, `cannot decompress ${m.file} with ${tool[0]}: ${r.error?.message ?? r.stderr}`);
+    writeFileSync(dest, r.stdout);
+  }
   return `insmod /.mcpj/modules/${target} || fatal "insmod ${m.name}"`;
 });
 const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
-const guestEnv = { MCPJ_VM: "1", CI: process.env.CI ?? "" };
+// Waits in tests are scaled by this factor (packages/*/test/helpers: bound()): software emulation
+// runs Node several times slower than the host.
+const guestEnv = { MCPJ_VM: "1", CI: process.env.CI ?? "", MCPJ_TEST_TIME_SCALE: process.env.MCPJ_TEST_TIME_SCALE ?? "8" };
+// The unprivileged guest user and the cgroup delegated to it (as systemd's user@UID.service).
+const guestUser = { name: "mcpjvm", uid: 2345, home: "/home/mcpjvm" };
+const userService = `/sys/fs/cgroup/user.slice/user-${guestUser.uid}.slice/user@${guestUser.uid}.service`;
+writeFileSync(join(root, ".mcpj", "as-user"), `#!/.mcpj/busybox sh
+# Runs "$@" as ${guestUser.name} (uid ${guestUser.uid}) in a new scope of its delegated cgroup.
+scope=${userService}/app.slice/run-$$.scope
+mkdir "$scope" && chown -R ${guestUser.uid}:${guestUser.uid} "$scope" && echo $$ > "$scope/cgroup.procs" || { echo "as-user: cannot enter $scope"; exit 125; }
+cd ${shq(repo)}
+exec /usr/bin/setpriv --reuid=${guestUser.uid} --regid=${guestUser.uid} --init-groups env HOME=${guestUser.home} USER=${guestUser.name} LOGNAME=${guestUser.name} "$@"
+`, { mode: 0o755 });
 writeFileSync(join(root, ".mcpj", "cmd"), command.map(shq).join(" ") + "\n");
 // The repository is mounted at its host path (absolute paths in source maps, symlinks and test
 // fixtures stay valid) and /repo links to it.
@@ -157,6 +189,7 @@ fi
 fatal() { echo "MCPJ_VM_FATAL: $*"; echo "MCPJ_VM_EXIT=125"; poweroff -f; sleep 5; exit 1; }
 mount -t proc proc /proc || fatal "mount proc"
 mount -t sysfs sysfs /sys || fatal "mount sysfs"
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 mount -t devtmpfs devtmpfs /dev || fatal "mount devtmpfs"
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t tmpfs -o mode=1777 tmp /tmp || fatal "mount /tmp"
@@ -173,6 +206,22 @@ mkdir -p ${shq(repo)} && m9p repo ${shq(repo)}
 ln -s ${shq(repo)} /repo
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || fatal "mount cgroup2"
 echo "+memory +pids +cpu" > /sys/fs/cgroup/cgroup.subtree_control || fatal "enable cgroup controllers"
+# The unprivileged user: passwd/group entries over the host's (read-only) /etc, a home, and a
+# cgroup subtree delegated the way systemd delegates user@UID.service: the service's directory and
+# its cgroup.procs, cgroup.threads and cgroup.subtree_control are the user's, memory pids cpu are
+# enabled down to app.slice, where the user's scopes live.
+mkdir -p /run/mcpj-etc
+{ cat /etc/passwd; echo "${guestUser.name}:x:${guestUser.uid}:${guestUser.uid}::${guestUser.home}:/bin/sh"; } > /run/mcpj-etc/passwd
+{ cat /etc/group; echo "${guestUser.name}:x:${guestUser.uid}:"; } > /run/mcpj-etc/group
+mount --bind /run/mcpj-etc/passwd /etc/passwd && mount --bind /run/mcpj-etc/group /etc/group || fatal "guest user"
+mkdir -p /home && mount -t tmpfs -o mode=755 home /home && mkdir -p ${guestUser.home} && chown ${guestUser.uid}:${guestUser.uid} ${guestUser.home} || fatal "guest home"
+us=${userService}
+mkdir -p "$us/app.slice" || fatal "user cgroup"
+for d in /sys/fs/cgroup/user.slice /sys/fs/cgroup/user.slice/user-${guestUser.uid}.slice "$us" "$us/app.slice"; do
+  echo "+memory +pids +cpu" > "$d/cgroup.subtree_control" || fatal "enable controllers in $d"
+done
+chown ${guestUser.uid}:${guestUser.uid} "$us" "$us/cgroup.procs" "$us/cgroup.threads" "$us/cgroup.subtree_control" || fatal "delegate $us"
+chown -R ${guestUser.uid}:${guestUser.uid} "$us/app.slice" || fatal "delegate $us/app.slice"
 echo "MCPJ_VM_READY uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r) controllers=[$(cat /sys/fs/cgroup/cgroup.controllers)] subtree=[$(cat /sys/fs/cgroup/cgroup.subtree_control)]"
 ip link set lo up 2>/dev/null
 hostname mcpj-vm
@@ -183,7 +232,10 @@ cd ${shq(repo)}
 set -o pipefail
 sh /.mcpj/cmd < /dev/null 2>&1 | cat
 rc=$?
-# Teardown must leave nothing in /sys/fs/cgroup: any cgroup left after the run fails it.
+# Teardown must leave nothing in /sys/fs/cgroup: the harness removes what it made (each rmdir
+# fails while something of a jail is still inside), then any cgroup left fails the run.
+for d in "$us"/app.slice/*.scope; do [ -d "$d" ] && rmdir "$d"; done
+rmdir "$us/app.slice" "$us" /sys/fs/cgroup/user.slice/user-${guestUser.uid}.slice /sys/fs/cgroup/user.slice 2>/dev/null
 left=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | tr '\n' ' ')
 if [ -n "$left" ]; then echo "MCPJ_VM_LEFTOVER_CGROUPS: $left"; [ "$rc" = 0 ] && rc=1; fi
 echo "MCPJ_VM_EXIT=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"

@@ -1,13 +1,31 @@
 // `mcp-j doctor`: every kernel feature the jail uses, probed for real by mcpj-jail --probe, what
-// each layer will do on this machine, and exit 0 only when the mandatory ones work.
-import { execFileSync } from "node:child_process";
+// each layer will do on this machine, the environment's restrictions with their fix (containers,
+// Kubernetes, gVisor, AppArmor), and exit 0 only when the mandatory ones work.
 import { readFileSync } from "node:fs";
-import { detectCgroupV2, errnoName as errnoText, helperPath, JailError, parseReport } from "@mcp-j/engine/core";
+import {
+  detectCgroupV2,
+  Downgrade,
+  DOWNGRADES,
+  downgradeNames,
+  errnoName as errnoText,
+  feature,
+  fixFor,
+  helperPath,
+  JailError,
+  landlockDowngrades,
+  probeKernel,
+  readEnvironment,
+  restrictions,
+  type Restriction,
+} from "@mcp-j/engine/core";
 
 import { type CommandIo } from "./io.js";
 
 export interface DoctorRow {
+  /** The feature's name (no layout: the table indents detail rows itself). */
   feature: string;
+  /** Set on a detail of the row above it (a flag of seccomp user notification). */
+  detailOf?: string;
   status: string;
   effect: string;
   mandatory: boolean;
@@ -22,79 +40,91 @@ function sysctl(path: string): string | null {
   }
 }
 
-function probe(): Map<string, { ok: boolean; errno: number; value: number }> {
-  const out = execFileSync(helperPath(), ["--probe"], { encoding: "utf8", env: {} });
-  const m = new Map<string, { ok: boolean; errno: number; value: number }>();
-  for (const line of out.split("\n")) {
-    const r = parseReport(line);
-    if (r.type === "feature") m.set(r.name, { ok: r.ok, errno: r.errno, value: r.value });
-  }
-  return m;
-}
-
 export function doctorRows(): DoctorRow[] {
-  const p = probe();
-  const get = (n: string): { ok: boolean; errno: number; value: number } => p.get(n) ?? { ok: false, errno: 0, value: 0 };
+  const p = probeKernel();
+  const get = (n: string) => feature(p, n);
+  const facts = readEnvironment();
+  const found = restrictions(facts, p);
+  const helper = helperPath();
+  const fixOf = (kind: Restriction["kind"]): string | undefined => {
+    const r = found.find((x) => x.kind === kind);
+    return r === undefined ? undefined : fixFor(r, facts, helper);
+  };
+  const envFix = fixOf("gvisor") ?? fixOf("apparmor_userns") ?? fixOf("userns_disabled") ?? fixOf("seccomp");
   const rows: DoctorRow[] = [];
-  const aa = sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
   const userns = get("userns");
   const ns = get("namespaces_mount");
+  const clone3 = get("clone3_namespaces");
+  const proc = get("proc_mount");
   rows.push({
     feature: "user namespaces",
     status: userns.ok ? "ok" : `fails: ${errnoText(userns.errno)}`,
-    effect: userns.ok
-      ? "the jail runs as uid 65534 with no capabilities"
-      : aa === "1"
-        ? "mcp-j cannot run: AppArmor restricts user namespaces (sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0)"
-        : "mcp-j cannot run: enable unprivileged user namespaces",
+    effect: userns.ok ? "the jail runs as uid 65534 with no capabilities" : `mcp-j cannot run: ${envFix ?? "enable unprivileged user namespaces"}`,
     mandatory: true,
     ok: userns.ok,
   });
-  if (aa !== null) {
+  if (facts.apparmorRestrictsUserns !== null) {
     rows.push({
       feature: "AppArmor userns restriction",
-      status: aa === "1" ? "on" : "off",
-      effect: aa === "1" ? "blocks unprivileged jails unless a profile allows mcp-j" : "no effect",
+      status: facts.apparmorRestrictsUserns ? "on" : "off",
+      effect: facts.apparmorRestrictsUserns ? (userns.ok ? "mcp-j's helper is allowed user namespaces" : "blocks unprivileged jails unless a profile allows mcp-j's helper") : "no effect",
       mandatory: false,
       ok: true,
     });
   }
+  const nsOk = ns.ok && clone3.ok;
   rows.push({
     feature: "mount/pid/net/ipc/uts/cgroup namespaces",
-    status: ns.ok ? "ok" : `fails: ${errnoText(ns.errno)}`,
-    effect: ns.ok ? "private root (pivot_root), own /proc, network with only lo" : "mcp-j cannot run (inside a container that forbids mount?)",
+    status: nsOk ? "ok" : `fails: ${errnoText(ns.ok ? clone3.errno : ns.errno)}${ns.ok ? " (clone3)" : ""}`,
+    effect: nsOk ? "private root (pivot_root), network with only lo" : `mcp-j cannot run: ${envFix ?? "mount and namespace calls are refused here"}`,
     mandatory: true,
-    ok: ns.ok,
+    ok: nsOk,
+  });
+  rows.push({
+    feature: "fresh /proc",
+    status: proc.ok ? "ok" : `fails: ${errnoText(proc.errno)}`,
+    effect: proc.ok ? "the jail mounts its own /proc (only its processes)" : `mcp-j cannot run: ${fixOf("masked_proc") ?? envFix ?? "proc cannot be mounted in a new PID namespace here"}`,
+    mandatory: true,
+    ok: proc.ok,
   });
   const ll = get("landlock");
   rows.push({
     feature: "Landlock",
-    status: ll.ok ? `ABI ${ll.value}` : "unavailable",
+    status: ll.ok ? `ABI ${ll.value}` : `unavailable: ${errnoText(ll.errno)}`,
     effect: ll.ok
-      ? [
-          "default-deny file access",
-          ll.value >= 2 ? "no cross-directory rename/link" : "",
-          ll.value >= 3 ? "truncate controlled" : "",
-          ll.value >= 4 ? "TCP connect/bind restricted" : "no TCP rule (the network namespace still holds)",
-          ll.value >= 6 ? "abstract unix sockets and signals scoped" : "",
-        ]
-          .filter(Boolean)
-          .join("; ")
-      : "mcp-j refuses to start: Linux 5.13+ with landlock in the lsm= boot parameter is needed",
+      ? "default-deny file access, exec per file, and what the downgrade rows below say for this ABI"
+      : `mcp-j refuses to start: ${fixOf("gvisor") ?? fixOf("landlock") ?? "Landlock is needed"}`,
     mandatory: true,
     ok: ll.ok,
   });
+  // What this kernel cannot give as planned, and what covers it (jail/downgrades.ts, the table the
+  // plan and --strict use): one row each.
+  const taken =
+    (ll.ok ? landlockDowngrades(ll.value) : 0) |
+    (get("seccomp_wait_killable_recv").ok ? 0 : Downgrade.waitKillable) |
+    0; /* /proc subset=pid is 5.8+, below Landlock's 5.13: never missing where the jail can run */
+  for (const name of downgradeNames(taken)) {
+    const d = DOWNGRADES[name];
+    rows.push({
+      feature: `downgrade: ${d.missing}`,
+      status: `missing (Linux ${d.since}+ has it)`,
+      effect: d.coveredBy !== null ? `covered by ${d.coveredBy}` : "not covered: --strict refuses to start",
+      mandatory: false,
+      ok: true,
+    });
+  }
   const sl = get("seccomp_listener");
   rows.push({
     feature: "seccomp user notification",
     status: sl.ok ? "ok" : `fails: ${errnoText(sl.errno)}`,
-    effect: sl.ok ? "openat/connect/bind/execve decided by the supervisor" : "mcp-j cannot supervise syscalls (kernel 5.0+ needed)",
+    effect: sl.ok ? "openat/connect/bind/execve decided by the supervisor" : `mcp-j cannot supervise syscalls: ${fixOf("gvisor") ?? "kernel 5.0+ needed"}`,
     mandatory: true,
     ok: sl.ok,
   });
   const wk = get("seccomp_wait_killable_recv");
   rows.push({
-    feature: "  WAIT_KILLABLE_RECV",
+    feature: "WAIT_KILLABLE_RECV",
+    detailOf: "seccomp user notification",
     status: wk.ok ? "ok" : "missing",
     effect: wk.ok ? "signals cannot restart a notified syscall" : "a signal during a notified syscall restarts it (5.19+ fixes)",
     mandatory: false,
@@ -102,7 +132,8 @@ export function doctorRows(): DoctorRow[] {
   });
   const sw = get("seccomp_sync_wakeup");
   rows.push({
-    feature: "  SYNC_WAKE_UP",
+    feature: "SYNC_WAKE_UP",
+    detailOf: "seccomp user notification",
     status: sw.ok ? "ok" : "missing",
     effect: sw.ok ? "faster notification round trips" : "slightly slower supervision (6.6+ has it)",
     mandatory: false,
@@ -131,6 +162,13 @@ export function doctorRows(): DoctorRow[] {
     feature: "io_uring sysctl",
     status: io === null ? "absent" : `io_uring_disabled=${io}`,
     effect: "io_uring is refused inside the jail by the seccomp filter either way",
+    mandatory: false,
+    ok: true,
+  });
+  rows.push({
+    feature: "environment",
+    status: facts.gvisor ? "gVisor" : (facts.container ?? "no container seen"),
+    effect: found.length === 0 ? "nothing here restricts the jail" : found.map((r) => fixFor(r, facts, helper)).filter((t, i, a) => a.indexOf(t) === i).join("; and "),
     mandatory: false,
     ok: true,
   });
@@ -166,11 +204,12 @@ export async function doctorCommand(argv: string[], io: CommandIo): Promise<numb
   if (json) {
     io.stdout.write(JSON.stringify({ ok, features: rows }, null, 2) + "\n");
   } else {
-    const w1 = Math.max(...rows.map((r) => r.feature.length));
+    const name = (r: DoctorRow) => (r.detailOf !== undefined ? `  ${r.feature}` : r.feature);
+    const w1 = Math.max(...rows.map((r) => name(r).length));
     const w2 = Math.max(...rows.map((r) => r.status.length));
     for (const r of rows) {
       const mark = r.ok ? (r.mandatory ? "ok " : "   ") : "NO ";
-      io.stdout.write(`${mark} ${r.feature.padEnd(w1)}  ${r.status.padEnd(w2)}  ${r.effect}\n`);
+      io.stdout.write(`${mark} ${name(r).padEnd(w1)}  ${r.status.padEnd(w2)}  ${r.effect}\n`);
     }
     io.stdout.write(ok ? "\nmcp-j can run here.\n" : "\nmcp-j cannot run here: fix the lines marked NO.\n");
   }

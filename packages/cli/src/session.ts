@@ -9,6 +9,8 @@ import { startProxy } from "@mcp-j/proxy";
 import {
   decodeEvent,
   denialReporter,
+  DOWNGRADES,
+  downgradeNames,
   EXIT,
   JailError,
   networkRefusalNote,
@@ -51,8 +53,8 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     }
     throw e;
   }
-  if (resources.kind === "rlimit") io.stderr.write(`${resources.weaker}\n`);
-  else if (resources.warning !== undefined) io.stderr.write(`${resources.warning}\n`);
+  // Said once the jail runs: a jail that cannot start gets one line, the reason it cannot.
+  const resourceWarning = resources.kind === "rlimit" ? resources.weaker : resources.warning;
   const cgroup = resources.kind === "cgroup" ? resources.cgroup : null;
   // A jail that cannot be planned or started: say why, leave nothing behind.
   const startFailed = async (e: unknown): Promise<number> => {
@@ -106,6 +108,21 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     },
   );
 
+  // Layers this kernel cannot give: one short line each time the set grows (doctor has the details).
+  let downgradesSeen = 0;
+  const reportDowngrades = (bits: number): void => {
+    const fresh = bits & ~downgradesSeen;
+    downgradesSeen |= bits;
+    if (fresh === 0) return;
+    for (const n of downgradeNames(fresh)) {
+      const d = DOWNGRADES[n];
+      say(io, `this kernel lacks ${d.missing}: ${d.coveredBy !== null ? "another layer covers it" : "nothing covers it (--strict refuses)"}; \`mcp-j doctor\` for details`);
+    }
+  };
+  jail.onReport((r) => {
+    if (r.type === "downgrade") reportDowngrades(r.downgrades);
+  });
+
   // The supervisor's decisions: every one to the audit log, each distinct denial once on stderr.
   const reportDenial = denialReporter((line) => say(io, line));
   const noteNetwork = policy.network.allow.length === 0 ? networkRefusalNote((line) => say(io, line)) : null;
@@ -118,13 +135,19 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     noteNetwork?.(e);
   });
 
+  // Limit events: every counter change to the audit log, one stderr line per kind. With
+  // memory.oom.group=1 one OOM event kills every process of the jail and the kernel counts each
+  // kill (oom_kill goes 1, 2, 3 as init and the server die, seen by fs.watch in one or several
+  // reads): it is still one event, reported once.
   let oomKilled = false;
+  let pidsReported = false;
   cgroup?.onEvent((e) => {
     audit.cgroup(e);
-    if (e.type === "oom_kill") {
+    if (e.type === "oom_kill" && !oomKilled) {
       oomKilled = true;
       say(io, `the server was killed: out of memory (limit ${mib(memoryBytes)}); raise it with --memory`);
-    } else if (e.type === "pids_max") {
+    } else if (e.type === "pids_max" && !pidsReported) {
+      pidsReported = true;
       say(io, `the server hit its process limit (${policy.limits.pids}); raise it with --pids`);
     }
   });
@@ -160,6 +183,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   let egress: EgressProxy | null = null;
   try {
     const ready = await jail.ready;
+    if (resourceWarning !== undefined) io.stderr.write(`${resourceWarning}\n`);
     audit.write({
       type: "jail.start",
       jail: jailId,
@@ -172,8 +196,11 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
         proc_subset_pid: ready.procSubset,
         resources: resources.kind === "cgroup" ? "cgroup v2" : "rlimits",
         network: network ? "egress proxy" : "none",
+        // The layers this kernel could not give, each covered by another (the plan accepted them).
+        downgrades: downgradeNames(ready.downgrades).join(",") || "none",
       },
     });
+    reportDowngrades(ready.downgrades);
     if (network) {
       egress = await startEgressProxy({
         listen: { fd: jail.takeListener() },
@@ -192,6 +219,9 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
 
   const exit = await jail.exited;
   exited = true;
+  // The counters as the jail left them: an OOM kill is known now even if its notification has not
+  // been read yet, so the exit is reported as what it was.
+  cgroup?.check();
   for (const t of timers) clearTimeout(t);
   for (const s of signals) process.off(s, forward);
   const code = oomKilled ? EXIT.oom : exit.code;
@@ -200,7 +230,9 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     session.serverGone(describeEnd(exit, stoppedBy, oomKilled ? `out of memory (limit ${mib(memoryBytes)})` : null)),
     new Promise((r) => setTimeout(r, 2000).unref()),
   ]);
-  if (exit.error !== null) say(io, exit.error.message);
+  // After an OOM kill the supervisor reports its jail's death as its own ("supervisor died (exit
+  // 137)"): the OOM line above already said what happened.
+  if (exit.error !== null && !oomKilled) say(io, exit.error.message);
   await egress?.close();
   await cgroup?.remove();
   audit.write({

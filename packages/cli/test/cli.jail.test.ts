@@ -102,9 +102,12 @@ test("doctor reports the kernel features and exits 0 on this machine", async () 
   assert.match(r.stdout, /Landlock\s+ABI \d+/);
   assert.match(r.stdout, /user namespaces\s+ok/);
   const j = await runMcpj(["doctor", "--json"]);
-  const parsed = JSON.parse(j.stdout) as { ok: boolean; features: Array<{ feature: string }> };
+  const parsed = JSON.parse(j.stdout) as { ok: boolean; features: Array<{ feature: string; detailOf?: string }> };
   assert.equal(parsed.ok, true);
   assert.ok(parsed.features.some((f) => f.feature === "seccomp user notification"));
+  // Names are data: the table's indentation of detail rows is not part of them.
+  for (const f of parsed.features) assert.equal(f.feature, f.feature.trim());
+  assert.equal(parsed.features.find((f) => f.feature === "SYNC_WAKE_UP")?.detailOf, "seccomp user notification");
 });
 
 test("the supervisor dies under a running server: the jail is torn down, the pending request answered, mcp-j says so", async () => {

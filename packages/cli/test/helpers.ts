@@ -3,6 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bound, timeScale } from "@mcp-j/engine/test-helpers";
+
+export { bound, timeScale, waitFor, waitForValue } from "@mcp-j/engine/test-helpers";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 export const mcpjBin = join(repoRoot, "packages", "cli", "bin", "mcp-j.js");
@@ -20,8 +23,18 @@ process.on("exit", () => {
   for (const c of running) c.kill("SIGKILL");
 });
 
+/** A run of a server (`... -- CMD`) without --grace gets the default 2 s grace scaled by bound():
+ * under emulation a server needs longer than 2 s to leave after its stdin closed. */
+function withScaledGrace(args: string[]): string[] {
+  const at = args[0] === "run" ? 1 : 0; // `mcp-j run ...` or `mcp-j [flags] -- CMD`
+  const end = args.indexOf("--");
+  if (timeScale === 1 || end < at || !(args[at] ?? "").startsWith("-")) return args;
+  if (args.slice(at, end).some((a) => a === "--grace" || a.startsWith("--grace="))) return args;
+  return [...args.slice(0, at), "--grace", `${bound(2000)}ms`, ...args.slice(at)];
+}
+
 export function startMcpj(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
-  const child = spawn(process.execPath, [mcpjBin, ...args], {
+  const child = spawn(process.execPath, [mcpjBin, ...withScaledGrace(args)], {
     stdio: ["pipe", "pipe", "pipe"],
     env: opts.env ?? process.env,
     cwd: opts.cwd ?? repoRoot,
@@ -88,15 +101,6 @@ export function alive(pid: number): boolean {
   if (stat === "") return false;
   const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
   return state !== "Z" && state !== "X";
-}
-
-export async function waitFor(cond: () => boolean, limitMs: number): Promise<boolean> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
 }
 
 /** ESCAPES 49: forks until fork fails, then prints "forked=N errno=NAME" on stderr. */

@@ -4,6 +4,7 @@ export { EXIT } from "./exit-codes.js";
 export * from "./policy/index.js";
 export * from "./jail/index.js";
 export * from "./audit/index.js";
+export * from "./environment/index.js";
 export {
   planResources,
   detectCgroupV2,

@@ -7,6 +7,7 @@ import { execFile, spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
 import { after, before, test } from "node:test";
+import { bound, waitForValue } from "./helpers/time.js";
 import {
   startEgressProxy,
   type EgressEvent,
@@ -101,7 +102,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env, timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { env, timeout: bound(20_000) }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -139,16 +140,9 @@ function connectTunnel(port: number, authority: string): Promise<{ socket: net.S
   });
 }
 
-function waitFor(cond: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 10_000;
-    const tick = () => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
+/** Waits for cond (the shared, scaled bound: helpers/time.ts). */
+function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  return waitForValue(() => (cond() ? true : undefined), ms, what).then(() => undefined);
 }
 
 // ---- allowed traffic ------------------------------------------------------------------------

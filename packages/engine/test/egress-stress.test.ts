@@ -7,6 +7,7 @@ import http from "node:http";
 import net from "node:net";
 import { after, before, test } from "node:test";
 import { startEgressProxy, type EgressEvent, type EgressOptions, type EgressProxy } from "../src/egress/index.js";
+import { waitForValue } from "./helpers/time.js";
 
 let echo: net.Server;
 let echoPort = 0;
@@ -76,16 +77,9 @@ async function startProxy(o: Partial<EgressOptions> = {}): Promise<Harness> {
   return h;
 }
 
+/** Waits for cond (the shared, scaled bound: helpers/time.ts). */
 function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + ms;
-    const tick = () => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
+  return waitForValue(() => (cond() ? true : undefined), ms, what).then(() => undefined);
 }
 
 function connectTunnel(port: number, authority: string): Promise<{ socket: net.Socket; status: number }> {

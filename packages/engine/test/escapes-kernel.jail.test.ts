@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { programsDir } from "./helpers/jailed.js";
+import { programsDir, bound } from "./helpers/jailed.js";
 import { filesIn, fsops, hostDir, program, removeDir, runProgram } from "./programs/index.js";
 
 describe("ESCAPES 11, 12, 27: processes (procs.c)", () => {
@@ -170,7 +170,7 @@ except BlockingIOError:
     print("injected=nothing")
 print("rc=%d" % p.returncode)
 `;
-      const res = spawnSync("/usr/bin/python3", ["-c", py, process.execPath, driver], { encoding: "utf8", timeout: 60_000 });
+      const res = spawnSync("/usr/bin/python3", ["-c", py, process.execPath, driver], { encoding: "utf8", timeout: bound(60_000) });
       const out = new Map(res.stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
       const expected = {
         rc: "0",

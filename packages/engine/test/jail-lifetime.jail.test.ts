@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { processesInNamespace, programsDir } from "./helpers/jailed.js";
+import { bound, processesInNamespace, programsDir } from "./helpers/jailed.js";
 import { prepareJail, startJail } from "../src/launch.js";
 import type { Jail } from "../src/jail/jail.js";
 import { PolicySchema } from "../src/policy/schema.js";
@@ -28,9 +28,9 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Polls until nothing is left (no time is asserted beyond the bound). */
+/** Polls until nothing is left (no time is asserted beyond the bound, scaled by bound()). */
 async function gone(what: () => number[], boundMs: number): Promise<number[]> {
-  const end = Date.now() + boundMs;
+  const end = Date.now() + bound(boundMs);
   for (;;) {
     const left = what();
     if (left.length === 0 || Date.now() > end) return left;
@@ -57,7 +57,7 @@ function start(args: string[]): Started {
   });
   jail.process.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
   jail.stdin?.on("error", () => {});
-  const safety = setTimeout(() => jail.signal("SIGKILL"), 30_000);
+  const safety = setTimeout(() => jail.signal("SIGKILL"), bound(30_000));
   void jail.exited.then(() => clearTimeout(safety));
   const waitFor = (re: RegExp) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
@@ -162,7 +162,7 @@ setInterval(() => {}, 1000);
         });
         mcpj.once("exit", () => reject(new Error(`the driver exited: ${out}`)));
       });
-      const safety = setTimeout(() => mcpj.kill("SIGKILL"), 30_000);
+      const safety = setTimeout(() => mcpj.kill("SIGKILL"), bound(30_000));
       await seen;
       const supervisor = Number(/^supervisor=(\d+)$/m.exec(out)![1]);
       const ns = /^ns=(pid:\[\d+\])$/m.exec(out)![1]!;

@@ -127,8 +127,11 @@ int landlock_prepare(const struct plan *p, int *abi_out, uint32_t *downgrades)
     int fd;
     int r = landlock_build(p, abi_out, &fd, &step);
     if (*abi_out < (int)p->ll_min_abi) {
-        if (*abi_out == 0)
-            die_step("landlock", ENOSYS, "Landlock is not available (kernel 5.13+ with lsm=landlock needed; ABI %u required)", p->ll_min_abi);
+        if (*abi_out == 0) {
+            /* The kernel's own answer: ENOSYS (not built in) or EOPNOTSUPP (not enabled at boot). */
+            long e = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) < 0 ? errno : ENOSYS;
+            die_step("landlock", (int)e, "Landlock is not available (kernel 5.13+ with lsm=landlock needed; ABI %u required)", p->ll_min_abi);
+        }
         die_step("landlock", ENOSYS, "Landlock ABI %d is below the required %u", *abi_out, p->ll_min_abi);
     }
     /* The layers this ABI lacks: taken only when the plan accepts each (TypeScript decided). */

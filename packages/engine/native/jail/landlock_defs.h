@@ -1,6 +1,6 @@
 /*
  * Landlock constants and structures newer than Debian 12's kernel headers (which stop at ABI 3),
- * shared by the jail (landlock.c) and the supervisor's opener (sup_worker.c).
+ * used by the jail (landlock.c) and the feature probe (probe.c).
  */
 #ifndef MCPJ_LANDLOCK_DEFS_H
 #define MCPJ_LANDLOCK_DEFS_H

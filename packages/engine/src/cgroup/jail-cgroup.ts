@@ -1,13 +1,16 @@
 // The jail's cgroup: creation with limits, event watching, kill and removal.
 //
-// Layout: <parentDir>/mcp-j/<jail-id>, where parentDir comes from detect.ts. `mcp-j` is shared by
-// the jails of every mcp-j process under the same parent and is removed by whoever removes its last
-// jail; creating a jail retries when another mcp-j removed `mcp-j` in between.
+// Layout: <parentDir>/mcp-j/<jail-id>.<owner>, where parentDir comes from detect.ts and <owner>
+// names the mcp-j process that removes it (orphans.ts: each start collects the cgroups of an mcp-j
+// that was SIGKILLed). `mcp-j` is shared by the jails of every mcp-j process under the same parent
+// and is removed by whoever removes its last jail; creating a jail retries when another mcp-j
+// removed `mcp-j` in between.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { CgroupEvent, CgroupRoute, JailCgroup, ResourceLimits } from "./types.js";
 import { cpuMaxFor, parseControllerList, parseKeyedFile, parsePidList } from "./parse.js";
 import { MCPJ_DIR, SUPERVISOR_LEAF } from "./detect.js";
+import { collectOrphans, ownedName, selfOwner, type Owner } from "./orphans.js";
 
 
 export class CgroupSetupError extends Error {
@@ -63,6 +66,8 @@ export interface CreateOptions {
   /** cgroup.kill usable (Linux 5.14+); false forces the pid-by-pid teardown (older kernels, tests). */
   hasKill: boolean;
   pid?: number;
+  /** Who removes the cgroup (default: this process); carried in its name. */
+  owner?: Owner;
   /** Interval of the fallback poll of the event files (ms). The poll always runs (slowly, 1 s)
    * next to fs.watch; with watch disabled (tests) it is the only source. */
   pollMs?: number;
@@ -83,7 +88,10 @@ interface LeafState {
 export async function createJailCgroup(o: CreateOptions): Promise<CgroupHandle> {
   if (!validJailId(o.jailId)) throw new CgroupSetupError(`invalid jail id ${JSON.stringify(o.jailId)}`);
   const mcpjDir = join(o.parentDir, MCPJ_DIR);
-  const jailDir = join(mcpjDir, o.jailId);
+  const jailDir = join(mcpjDir, ownedName(o.jailId, o.owner ?? selfOwner(o.pid ?? process.pid)));
+  // What a SIGKILLed mcp-j left here goes first (it also keeps the limits of the shared `mcp-j`
+  // directory from counting dead jails).
+  await collectOrphans(mcpjDir);
   const plus = o.controllers.map((c) => `+${c}`).join(" ");
   let leaf: LeafState | undefined;
 

@@ -33,6 +33,10 @@ export interface JailCgroup {
   /** Absolute path of the jail's cgroup directory (what the C helper opens for CLONE_INTO_CGROUP). */
   readonly path: string;
   onEvent(cb: (e: CgroupEvent) => void): void;
+  /** Reads the event counters now and emits what went up since the last read: called once the
+   * jail has exited, so an OOM kill is known before the exit is reported, whatever fs.watch or the
+   * poll have delivered so far. */
+  check(): void;
   /** Kills every process in the cgroup (cgroup.kill, or SIGKILL each pid on kernels < 5.14) and
    * waits until cgroup.events says `populated 0`. */
   kill(): Promise<void>;

@@ -9,3 +9,5 @@ export { helperPath, nativeAddon } from "./native.js";
 export { encodePlan, encodeTables } from "./codec.js";
 export type { JailPlan, MountStep, Rlimit } from "./plan.js";
 export { parseReport, type JailReport } from "./reports.js";
+export { Downgrade, type DowngradeName } from "./plan.js";
+export { DOWNGRADES, acceptedDowngrades, downgradeNames, landlockDowngrades, type DowngradeInfo } from "./downgrades.js";

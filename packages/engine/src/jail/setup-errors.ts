@@ -1,49 +1,72 @@
 // Turns a failing step reported by mcpj-jail into one line a person can act on. The commonest
 // causes (DESIGN.md "Lessons from the field") get the fix spelled out.
-import { readFileSync } from "node:fs";
+import { diagnoseEnvironment } from "../environment/index.js";
 import { errnoName } from "./errno.js";
+import { DOWNGRADES, downgradeNames } from "./downgrades.js";
+import type { DowngradeName } from "./plan.js";
 
-function sysctl(path: string): string | null {
+/** The helper refused a layer the kernel cannot give and the plan did not accept: which one, what
+ * it means, and the way out (only --strict refuses a downgrade nothing else covers). */
+function downgradeRefused(detail: string): string {
+  let names: DowngradeName[] = [];
+  const ll = /landlock=(\d+)/.exec(detail);
+  if (ll) names = downgradeNames(Number(ll[1]));
+  else if (/proc=subset/.test(detail)) names = ["procSubset"];
+  else if (/wait_killable/.test(detail)) names = ["waitKillable"];
+  const what = names.map((n) => `${DOWNGRADES[n].missing} (Linux ${DOWNGRADES[n].since}+)`).join("; ") || detail;
+  return `--strict: this kernel lacks ${what}, which no other layer covers — use a newer kernel, or run without --strict to accept it`;
+}
+
+/** The steps an environment's restrictions make fail (container seccomp profiles, masked /proc,
+ * AppArmor, gVisor, Landlock off): their error carries the fix the environment diagnosis finds. */
+const ENVIRONMENT_STEPS = new Set(["userns", "uid_map", "clone", "sysctl", "mount", "pivot_root", "proc", "landlock", "seccomp"]);
+
+/** This machine's restrictions and their fix, or null when the diagnosis finds none (or cannot run). */
+function environmentFix(step: string): { fix: string; landlock: boolean } | null {
+  if (!ENVIRONMENT_STEPS.has(step)) return null;
   try {
-    return readFileSync(path, "utf8").trim();
+    const d = diagnoseEnvironment();
+    return d.fix === null ? null : { fix: d.fix, landlock: d.restrictions.some((r) => r.kind === "landlock") };
   } catch {
     return null;
   }
 }
 
-function userNamespaceHint(): string {
-  if (sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1") {
-    return (
-      " — AppArmor restricts unprivileged user namespaces here (Ubuntu 23.10+): run " +
-      "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`, or install an AppArmor profile that allows userns for mcp-j"
-    );
-  }
-  if (sysctl("/proc/sys/user/max_user_namespaces") === "0") return " — user namespaces are disabled: `sudo sysctl user.max_user_namespaces=15000`";
-  if (sysctl("/proc/sys/kernel/unprivileged_userns_clone") === "0") return " — run `sudo sysctl kernel.unprivileged_userns_clone=1`";
-  return " — inside a container, user namespaces are often forbidden (Docker: --security-opt seccomp=unconfined and apparmor=unconfined, or run mcp-j on the host); `mcp-j doctor` shows what works here";
-}
-
 export function describeSetupError(step: string, errno: number, detail: string): string {
   const e = errno !== 0 ? errnoName(errno) : "";
   const base = `${detail}${e ? `: ${e}` : ""}`;
+  const env = environmentFix(step);
+  const hint = env === null ? "" : ` — ${env.fix}`;
+  // The helper cannot tell why Landlock is missing (it reports ENOSYS either way); the probe's
+  // errno can, and then the line is the diagnosis alone.
+  if (step === "landlock" && env?.landlock === true) return `cannot start the jail: ${env.fix}`;
+  const doctor = "; `mcp-j doctor` shows what works here";
   switch (step) {
     case "userns":
     case "uid_map":
-      return `cannot create user namespace: ${base}${userNamespaceHint()}`;
+    case "clone":
+    case "sysctl":
+      return `jail set-up failed: ${base}${hint || ` — user namespaces or the namespace calls are forbidden here${doctor}`}`;
     case "mount":
     case "pivot_root":
     case "proc":
-      return `cannot build the jail's filesystem: ${base}${errno === 1 || errno === 13 ? " — mount is forbidden here (a container without user-namespace mounts?); `mcp-j doctor` shows what works" : ""}`;
+      return `cannot build the jail's filesystem: ${base}${hint || (errno === 1 || errno === 13 ? ` — mount is forbidden here (a container without user-namespace mounts?)${doctor}` : "")}`;
     case "grant":
       return `cannot grant ${base} — check that the path exists and that you can read it`;
     case "landlock":
-      return `Landlock: ${base} — needs Linux 5.13+ with landlock in the lsm= boot list; \`mcp-j doctor\` shows the ABI`;
+      return `Landlock: ${base}${hint || ` — needs Linux 5.13+ built with Landlock and enabled at boot${doctor}`}`;
     case "seccomp":
-      return `seccomp: ${base}`;
+      return `seccomp: ${base}${hint}`;
     case "cgroup":
       return `cgroup: ${base}`;
     case "plan":
       return `the jail helper rejected its plan: ${base} (reinstall: npm install rebuilds mcpj-jail)`;
+    case "downgrade":
+      return downgradeRefused(detail);
+    case "mask":
+      return `cannot hide what a deny rule matches: ${base} — deny its directory instead, or run \`mcp-j doctor\``;
+    case "deputy":
+      return `the jail's deputy could not start: ${base}`;
     default:
       return `jail set-up failed at ${step}: ${base}`;
   }

@@ -9,6 +9,9 @@ import { PolicySchema, type Policy, type PolicyInput } from "../../src/policy/sc
 import { prepareJail, startJail, type PrepareOptions } from "../../src/launch.js";
 import type { JailExit, JailReady } from "../../src/jail/jail.js";
 import type { JailReport } from "../../src/jail/reports.js";
+import { bound } from "./time.js";
+
+export { bound, timeScale, waitFor, waitForValue } from "./time.js";
 
 /** A directory readable by every user (the unprivileged CI run too) holding compiled test programs. */
 export const programsDir = join(tmpdir(), `mcpj-test-programs-${process.getuid?.() ?? 0}`);
@@ -95,7 +98,7 @@ export interface RunOptions extends Partial<Omit<PrepareOptions, "policy" | "com
   /** A policy resolvePolicy() made (the command line's path), used as it is instead of `policy`. */
   resolved?: Policy;
   stdin?: string;
-  /** Kill the jail after this many ms (a safety net against hangs, not an assertion). */
+  /** Kill the jail after this many ms, scaled by bound() (a safety net against hangs, not an assertion). */
   killAfterMs?: number;
 }
 
@@ -152,7 +155,7 @@ export async function runJailed(command: string[], o: RunOptions = {}): Promise<
   jail.process.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   jail.stdin?.on("error", () => {});
   jail.stdin?.end(o.stdin ?? "");
-  const timer = setTimeout(() => jail.signal("SIGKILL"), o.killAfterMs ?? 60_000);
+  const timer = setTimeout(() => jail.signal("SIGKILL"), bound(o.killAfterMs ?? 60_000));
   let ready: JailReady | null = null;
   let pidNamespace: string | null = null;
   try {
@@ -166,7 +169,7 @@ export async function runJailed(command: string[], o: RunOptions = {}): Promise<
   clearTimeout(timer);
   // Issue 5: after every jail test, no process of the test's jail remains.
   if (pidNamespace !== null) {
-    const end = Date.now() + 1000;
+    const end = Date.now() + bound(1000);
     while (processesInNamespace(pidNamespace).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     const left = processesInNamespace(pidNamespace);
     if (left.length > 0) throw new Error(`processes of the jail (${pidNamespace}) outlived it: ${left.join(" ")}`);
