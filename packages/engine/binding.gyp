@@ -35,6 +35,7 @@
         "native/jail/deputy.c",
         "native/jail/deputy_fs.c",
         "native/jail/deputy_net.c",
+        "native/jail/mem_watch.c",
       ],
       "ldflags": ["-pie", "-Wl,-z,relro,-z,now", "-pthread"],
     },

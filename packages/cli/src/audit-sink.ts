@@ -14,14 +14,15 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "audit.dropped"]);
+const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "audit.dropped", "audit.rotated"]);
 
 export function openAuditSink(policy: Policy, jailId: string, secrets: string[]): AuditSink {
   const log: AuditLog | null =
     policy.audit.file !== undefined
       ? openAuditLog(policy.audit.file, {
           secrets,
-          ...(policy.audit.rotateBytes !== undefined ? { rotateBytes: parseSize(policy.audit.rotateBytes) } : {}),
+          rotateBytes: parseSize(policy.audit.rotateBytes),
+          keepFiles: policy.audit.keepFiles,
         })
       : null;
   const keep = (e: AuditEventInput): boolean => {

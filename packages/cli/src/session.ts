@@ -141,11 +141,22 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // reads): it is still one event, reported once.
   let oomKilled = false;
   let pidsReported = false;
+  const outOfMemory = (): void => {
+    if (oomKilled) return;
+    oomKilled = true;
+    say(io, `the server was killed: out of memory (limit ${mib(memoryBytes)}); raise it with --memory`);
+  };
+  // Without a cgroup the supervisor watches the whole jail's memory and kills it over the limit:
+  // reported exactly as a cgroup's OOM kill (the same line, audit event, exit code).
+  jail.onReport((r) => {
+    if (r.type !== "memory") return;
+    audit.cgroup({ type: "oom_kill", count: 1, limitBytes: r.limit });
+    outOfMemory();
+  });
   cgroup?.onEvent((e) => {
     audit.cgroup(e);
-    if (e.type === "oom_kill" && !oomKilled) {
-      oomKilled = true;
-      say(io, `the server was killed: out of memory (limit ${mib(memoryBytes)}); raise it with --memory`);
+    if (e.type === "oom_kill") {
+      outOfMemory();
     } else if (e.type === "pids_max" && !pidsReported) {
       pidsReported = true;
       say(io, `the server hit its process limit (${policy.limits.pids}); raise it with --pids`);

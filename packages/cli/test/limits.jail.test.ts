@@ -1,6 +1,7 @@
 // Resource limits on a host without a usable cgroup v2 (these machines: hybrid cgroups): the
 // rlimit fallback, said loudly, and the lifetime items of ESCAPES 49–55 that do not need cgroups.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { collect, runMcpj, startMcpj, waitFor, FORK_BOMB_PY } from "./helpers.js";
@@ -33,22 +34,34 @@ test("ESCAPES 49: a fork bomb fails with EAGAIN at --pids (RLIMIT_NPROC in the j
   assert.ok(forked > 0 && forked < 40, `forked ${forked}`);
 });
 
-test("ESCAPES 50: a memory bomb fails its allocation at --memory (RLIMIT_DATA) and mcp-j exits cleanly", async () => {
+test("ESCAPES 50, 65: without a cgroup, the supervisor watches the whole jail: processes, memfds and tmpfs together over --memory → killed, reported as an OOM kill, exit 122", async () => {
+  // Three processes each well under the limit (a per-process rlimit would let them all through),
+  // one of them holding its share in an unmapped memfd, another in the jail's /tmp.
   const r = await runMcpj([
-    "--memory", "64M", "--", "/usr/bin/python3", "-c",
-    `import sys
-hog = []
-try:
-    for _ in range(128):
-        hog.append(bytearray(8 << 20))
-    sys.stderr.write("allocated everything\\n")
-except MemoryError:
-    sys.stderr.write("MemoryError after %d MiB\\n" % (8 * len(hog)))`,
+    "--memory", "96M", "--tmp-size", "64M", "--", "/usr/bin/python3", "-c",
+    `import os, sys, time
+def child(kind):
+    if os.fork() == 0:
+        if kind == "anon":
+            hog = bytearray(40 << 20)
+            for i in range(0, len(hog), 4096): hog[i] = 1
+        elif kind == "memfd":
+            fd = os.memfd_create("hog", 0x0008 | os.MFD_CLOEXEC)
+            for _ in range(40): os.write(fd, b"x" * (1 << 20))
+        else:
+            with open("/tmp/hog", "wb") as f:
+                for _ in range(40): f.write(b"x" * (1 << 20))
+        sys.stderr.write("holding %s\\n" % kind); sys.stderr.flush()
+        time.sleep(60)
+        os._exit(0)
+for k in ("anon", "memfd", "tmpfs"): child(k)
+time.sleep(60)
+sys.stderr.write("survived\\n")`,
   ]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /MemoryError after \d+ MiB/);
-  const mib = Number(/after (\d+) MiB/.exec(r.stderr)?.[1]);
-  assert.ok(mib < 64, `allocated ${mib} MiB under a 64 MiB limit`);
+  assert.equal(r.code, 122, r.stderr);
+  assert.doesNotMatch(r.stderr, /survived/);
+  const oom = r.stderr.split("\n").filter((l) => /out of memory/.test(l));
+  assert.deepEqual(oom, ["mcp-j: the server was killed: out of memory (limit 96 MiB); raise it with --memory"]);
 });
 
 test("ESCAPES 51: filling /tmp ends with ENOSPC at --tmp-size; fd exhaustion with EMFILE at --open-files", async () => {
@@ -98,4 +111,42 @@ test("ESCAPES 55: the client closes stdin: the server reads EOF and leaves by it
   const r = await done;
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /eof seen/);
+});
+
+test("ESCAPES 66: inotify instances used up inside the jail leave the invoking user's own quota untouched", async () => {
+  const hostMax = Number(readFileSync("/proc/sys/user/max_inotify_instances", "utf8"));
+  const r = await runMcpj([
+    "--", "/usr/bin/python3", "-c",
+    `import ctypes, errno, sys
+libc = ctypes.CDLL(None, use_errno=True)
+n = 0
+while True:
+    if libc.inotify_init1(0o2000000) < 0:
+        sys.stderr.write("inotify=%s count=%d\\n" % (errno.errorcode[ctypes.get_errno()], n)); break
+    n += 1
+    if n > 100000: break`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /inotify=EMFILE/);
+  const count = Number(/count=(\d+)/.exec(r.stderr)?.[1]);
+  // The jail's namespace caps it at a quarter of the host's limit (jail/userns-limits.ts).
+  assert.equal(count, Math.floor(hostMax / 4), r.stderr);
+  // While a jail holds all of its share, a host process of the same user still gets one.
+  const child = startMcpj([
+    "--", "/usr/bin/python3", "-c",
+    `import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+while libc.inotify_init1(0o2000000) >= 0: pass
+sys.stderr.write("holding\\n"); sys.stderr.flush()
+time.sleep(60)`,
+  ]);
+  let err = "";
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
+  try {
+    assert.ok(await waitFor(() => err.includes("holding"), 20_000), err);
+    const host = spawnSync("/usr/bin/python3", ["-c", "import ctypes; l = ctypes.CDLL(None, use_errno=True); print(l.inotify_init1(0o2000000) >= 0)"], { encoding: "utf8" });
+    assert.equal(host.stdout.trim(), "True", host.stderr);
+  } finally {
+    child.kill("SIGKILL");
+  }
 });

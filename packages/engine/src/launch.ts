@@ -2,6 +2,8 @@
 // transport and the jail tests, so that all three run exactly the same jail:
 // policy → resources (cgroup or rlimits) → seccomp program → plan → Jail.
 import type { Policy } from "./policy/schema.js";
+import { parseSize } from "./policy/size.js";
+import type { MemoryWatch } from "./jail/plan.js";
 import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/compile-plan.js";
 import { Jail, type StdioMode } from "./jail/jail.js";
 import { proxyEnvironment } from "./egress/env.js";
@@ -26,7 +28,14 @@ export interface PrepareOptions {
   rlimits?: PlanContext["rlimits"];
   cgroup?: string | null;
   extraEnv?: Record<string, string>;
+  /** The supervisor's whole-jail memory limit: undefined watches the policy's memory limit when
+   * there is no cgroup (which holds it otherwise); null turns it off (benchmarks). */
+  memoryWatch?: MemoryWatch | null;
 }
+
+/** How often the supervisor adds up the jail's memory without a cgroup (a quarter of it near the
+ * limit): bench/memwatch.bench.mjs measures the cost and how far a fast allocator gets past it. */
+export const MEMORY_WATCH_INTERVAL_MS = 50;
 
 export interface PreparedJail extends CompiledJail {
   network: boolean;
@@ -59,6 +68,12 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     supervise: seccomp !== null && supervise,
     deputySeccomp: compileFilter({ arch: hostArch(), notify: false, role: "deputy" }),
     rlimits: o.rlimits,
+    memoryWatch:
+      o.memoryWatch !== undefined
+        ? o.memoryWatch
+        : (o.cgroup ?? null) === null
+          ? { limitBytes: parseSize(o.policy.limits.memory), intervalMs: MEMORY_WATCH_INTERVAL_MS }
+          : null,
     cgroup: o.cgroup ?? null,
   });
   return { ...compiled, network };

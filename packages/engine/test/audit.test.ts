@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { PolicySchema } from "../src/policy/schema.js";
 import { openAuditLog, summarizeAudit, formatAuditSummary, AuditEventSchema, REDACTED, type AuditEventInput } from "../src/audit/index.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "mcpj-audit-"));
@@ -76,19 +77,31 @@ test("secrets are redacted from every string, including nested and JSON-escaped 
   assert.equal(JSON.parse(lines(f)[2]!).reason, `said ${REDACTED} twice: ${REDACTED}`);
 });
 
-test("rotation at the size: renamed to .1, new file started, no line lost or split", async () => {
+test("rotation at the size: FILE → FILE.1 → FILE.2, at most keepFiles kept, each new file says what went where", async () => {
   const d = dir();
   const f = join(d, "audit.jsonl");
-  const log = openAuditLog(f, { rotateBytes: 2000 });
-  for (let i = 0; i < 50; i++) log.write({ type: "syscall", jail: "j", syscall: "openat", decision: "allow", path: `/data/file-${i}`, access: "read" });
+  const log = openAuditLog(f, { rotateBytes: 2000, keepFiles: 2 });
+  for (let i = 0; i < 200; i++) log.write({ type: "syscall", jail: "j", syscall: "openat", decision: "allow", path: `/data/file-${i}`, access: "read" });
   await log.close();
-  assert.ok(existsSync(`${f}.1`));
-  assert.ok(statSync(f).size <= 2000);
-  assert.ok(statSync(`${f}.1`).size <= 2000);
-  const all = [...lines(`${f}.1`), ...lines(f)].map((l) => JSON.parse(l).path as string);
-  // only one generation is kept: the newest events, in order, ending with the last one
-  assert.equal(all[all.length - 1], "/data/file-49");
+  assert.ok(existsSync(`${f}.1`) && existsSync(`${f}.2`));
+  assert.ok(!existsSync(`${f}.3`), "no more than keepFiles rotated files");
+  for (const g of [f, `${f}.1`, `${f}.2`]) assert.ok(statSync(g).size <= 2000 + 300, g);
+  // The newest file starts with the rotation note: where the rest is, and that the oldest went.
+  const first = JSON.parse(lines(f)[0]!);
+  assert.equal(first.type, "audit.rotated");
+  assert.equal(first.previous, `${f}.1`);
+  assert.equal(first.deleted, `${f}.2`);
+  assert.ok(AuditEventSchema.safeParse(first).success, "the rotation note is a valid audit event");
+  const all = [...lines(`${f}.2`), ...lines(`${f}.1`), ...lines(f)].map((l) => JSON.parse(l)).filter((e) => e.type === "syscall").map((e) => e.path as string);
+  // the newest events, in order, ending with the last one, none split
+  assert.equal(all[all.length - 1], "/data/file-199");
   for (let i = 1; i < all.length; i++) assert.equal(Number(all[i]!.split("-")[1]), Number(all[i - 1]!.split("-")[1]) + 1);
+});
+
+test("rotation is on by default: the policy's audit log rotates at 16 MiB, four files kept", () => {
+  const p = PolicySchema.parse({ audit: { file: "/tmp/x.jsonl" } });
+  assert.equal(p.audit.rotateBytes, "16M");
+  assert.equal(p.audit.keepFiles, 4);
 });
 
 test("a SIGKILLed writer leaves only whole lines", async () => {

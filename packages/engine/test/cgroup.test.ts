@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  ADDRESS_SPACE_HEADROOM,
+  DATA_HEADROOM,
   cgroupDirFor,
   cpuMaxFor,
   detectCgroupV2,
@@ -118,11 +118,10 @@ test("cpuMaxFor, formatBytes, kernelHasCgroupKill, validJailId", () => {
 });
 
 // ---- the rlimit fallback -------------------------------------------------------------------------
-test("fallbackRlimits: AS with headroom, DATA, NPROC, NOFILE, CORE=0, MSGQUEUE, soft = hard", () => {
+test("fallbackRlimits: no AS (reservations are not use), DATA as a backstop, NPROC, NOFILE, CORE=0, MSGQUEUE, soft = hard", () => {
   const r = fallbackRlimits(limits);
   assert.deepEqual(r, [
-    { resource: "AS", soft: 512 * MiB + ADDRESS_SPACE_HEADROOM, hard: 512 * MiB + ADDRESS_SPACE_HEADROOM },
-    { resource: "DATA", soft: 512 * MiB, hard: 512 * MiB },
+    { resource: "DATA", soft: 512 * MiB + DATA_HEADROOM, hard: 512 * MiB + DATA_HEADROOM },
     { resource: "NPROC", soft: 256, hard: 256 },
     { resource: "NOFILE", soft: 1024, hard: 1024 },
     { resource: "CORE", soft: 0, hard: 0 },
@@ -134,10 +133,10 @@ test("planResources without cgroup v2 (fixture): rlimit plan and one weaker line
   const plan = await planResources({ ...limits, cpus: 2 }, { jailId: "t", strict: false, detect: { mountinfo: V1_ONLY_MOUNTINFO, procCgroup: "4:memory:/\n" } });
   assert.equal(plan.kind, "rlimit");
   if (plan.kind !== "rlimit") return;
-  assert.deepEqual(plan.rlimits.map((r) => r.resource), ["AS", "DATA", "NPROC", "NOFILE", "CORE", "MSGQUEUE"]);
+  assert.deepEqual(plan.rlimits.map((r) => r.resource), ["DATA", "NPROC", "NOFILE", "CORE", "MSGQUEUE"]);
   assert.ok(!plan.weaker.includes("\n"), "one line");
   assert.match(plan.weaker, /no usable cgroup v2 \(no cgroup2 file system is mounted \(hybrid cgroups: memory is on cgroup v1/);
-  assert.match(plan.weaker, /memory 512 MiB is per process/);
+  assert.match(plan.weaker, /memory 512 MiB is watched by the supervisor for the whole jail/);
   assert.match(plan.weaker, /pids 256 is RLIMIT_NPROC/);
   assert.match(plan.weaker, /--cpus 2 is not enforced/);
   assert.match(plan.weaker, /--strict/);

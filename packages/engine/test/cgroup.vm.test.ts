@@ -58,7 +58,7 @@ test("limits are written; a child moved in shows up; teardown leaves nothing", a
   if (plan.kind !== "cgroup") return;
   const cg = plan.cgroup;
   assert.equal(cg.path, join(CG, "mcp-j", ownedName(`lim-${process.pid}`, selfOwner())));
-  assert.deepEqual(plan.rlimits.map((r) => r.resource), ["NOFILE", "CORE"]);
+  assert.deepEqual(plan.rlimits.map((r) => r.resource), ["NOFILE", "CORE", "MSGQUEUE"]);
   assert.equal(read(join(cg.path, "memory.max")), String(64 * MiB));
   if (existsSync(join(cg.path, "memory.swap.max"))) assert.equal(read(join(cg.path, "memory.swap.max")), "0");
   assert.equal(read(join(cg.path, "memory.oom.group")), "1");

@@ -113,7 +113,7 @@ describe("codec", () => {
     const plan = {
       argv: ["x\0"], env: [], execPath: "/x", cwd: "/", hostname: "h", hostUid: 1, hostGid: 1, jailUid: 1, jailGid: 1, mounts: [],
       landlock: { minAbi: 1, handledFs: 0n, handledNet: 0n, scoped: 0n, fsRules: [], netRules: [] },
-      seccomp: null, rlimits: [], cgroup: null, netListenPort: 0, supervisorTables: null, deputySeccomp: null, downgrades: 0, sysctls: [],
+      seccomp: null, rlimits: [], cgroup: null, netListenPort: 0, supervisorTables: null, deputySeccomp: null, downgrades: 0, sysctls: [], memoryWatch: null,
     };
     assert.throws(() => encodePlan(plan), /argument contains a NUL/);
   });

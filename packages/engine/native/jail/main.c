@@ -12,6 +12,7 @@
  */
 #include "fdpass.h"
 #include "init.h"
+#include "mem_watch.h"
 #include "plan.h"
 #include "probe.h"
 #include "report.h"
@@ -306,9 +307,11 @@ int main(int argc, char **argv)
         close(devnull);
 
     struct supervisor *sup = shared != NULL ? supervisor_new(&p, init, control, shared) : NULL;
+    /* The whole-jail memory limit when no cgroup holds one (mem_watch.h). */
+    struct mem_watch *mem = p.mem_limit > 0 ? mem_watch_new(p.mem_limit, p.mem_interval_ms, init) : NULL;
     int status = 0, jail_open = 1;
     for (;;) {
-        struct pollfd fds[7] = {
+        struct pollfd fds[8] = {
             { .fd = sigfd, .events = POLLIN },
             { .fd = jail_open ? sv[0] : -1, .events = POLLIN },
             /* POLLHUP: mcp-j is gone. POLLOUT only while supervisor events wait to be written
@@ -317,7 +320,8 @@ int main(int argc, char **argv)
             { .fd = -1 },
         };
         supervisor_pollfds(sup, fds + 4);
-        if (poll(fds, 7, -1) < 0) {
+        fds[7] = (struct pollfd){ .fd = mem != NULL ? mem_watch_fd(mem) : -1, .events = POLLIN };
+        if (poll(fds, 8, -1) < 0) {
             if (errno == EINTR)
                 continue;
             die_step("supervisor", errno, "poll");
@@ -332,6 +336,20 @@ int main(int argc, char **argv)
         }
         if (sup != NULL)
             supervisor_on_poll(sup, fds + 4);
+        uint64_t used;
+        if ((fds[7].revents & POLLIN) && mem_watch_tick(mem, &used)) {
+            /* Over the limit: the jail goes, as a cgroup's OOM kill would take it, and mcp-j is told
+             * first (it answers pending requests with the cause and exits 122). */
+            supervisor_flush_events(sup, 1);
+            struct line l;
+            line_start(&l, "memory");
+            line_int(&l, "used", (long long)used);
+            line_int(&l, "limit", (long long)p.mem_limit);
+            line_send(&l, control);
+            if (kill(init, SIGKILL) < 0 && errno != ESRCH)
+                die_step("memory", errno, "cannot kill the jail");
+            mem = NULL; /* once */
+        }
         if (fds[2].revents & (POLLHUP | POLLERR)) {
             /* mcp-j is gone: take the jail down with us (init's death kills its namespace). */
             kill(init, SIGKILL);

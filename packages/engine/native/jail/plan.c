@@ -234,6 +234,14 @@ int plan_read(int fd, struct plan *p, char *err, size_t errlen)
                 v = NULL;
             }
             break;
+        case P_MEMORY_WATCH:
+            bad = len != 12;
+            if (!bad) {
+                p->mem_limit = wire_u64(v);
+                p->mem_interval_ms = wire_u32(v + 8);
+                bad = p->mem_limit == 0 || p->mem_interval_ms == 0;
+            }
+            break;
         case P_SUP_TABLES:
             p->sup_tables = v;
             p->sup_tables_len = len;

@@ -43,6 +43,8 @@ enum plan_record {
     P_DOWNGRADES = 23,  /* u32 PD_* bits: the weaker layers this plan accepts (see below) */
     P_SYSCTL = 24,      /* u32 flags (1: optional, skipped when the kernel lacks it), then the name
                          * (under /proc/sys/user/) and the value, each as u32 length + bytes */
+    P_MEMORY_WATCH = 25, /* u64 limit in bytes, u32 interval in ms: the supervisor's whole-jail
+                          * memory limit, where no cgroup holds one (mem_watch.h) */
 };
 
 /* Downgrades: a layer the running kernel cannot give as planned. TypeScript decides which ones a
@@ -130,6 +132,8 @@ struct plan {
     uint32_t downgrades;
     struct plan_sysctl *sysctls;
     size_t nsysctls;
+    uint64_t mem_limit; /* 0: no watch */
+    uint32_t mem_interval_ms;
 };
 
 /* Reads and validates a plan from fd. Returns 0, or -1 with a message in err. */

@@ -113,6 +113,17 @@ export const DroppedEvent = z
   })
   .strict();
 
+export const RotatedEvent = z
+  .object({
+    // The writer's own note: it belongs to the file, not to one jail (several may share a log).
+    v: Base.v,
+    ts: Base.ts,
+    type: z.literal("audit.rotated"),
+    previous: z.string().describe("Where the lines before this one are now (FILE.1)"),
+    deleted: z.string().nullable().describe("The oldest rotated file, deleted to keep the number of files bounded (null: none was)"),
+  })
+  .strict();
+
 export const AuditEventSchema = z.discriminatedUnion("type", [
   JailStartEvent,
   SyscallEvent,
@@ -122,6 +133,7 @@ export const AuditEventSchema = z.discriminatedUnion("type", [
   RpcEvent,
   ExitEvent,
   DroppedEvent,
+  RotatedEvent,
 ]);
 
 export type AuditEvent = z.output<typeof AuditEventSchema>;

@@ -3,16 +3,20 @@
 //   a truncating rotation never interleave inside a line;
 // - whole lines: each event is serialized (JSON.stringify escapes newlines) and written with ONE
 //   write(2) of the complete line, synchronously, so a SIGKILLed mcp-j leaves only whole lines behind;
-// - rotation: when the next line would take the file past rotateBytes, the file is renamed to FILE.1
-//   (replacing the previous FILE.1) and a new FILE is started;
+// - rotation, bounded: when the next line would take the file past rotateBytes, FILE.(k) moves to
+//   FILE.(k+1) up to keepFiles, the oldest is deleted, FILE becomes FILE.1 and a new FILE starts
+//   with an "audit.rotated" line saying where the rest went and what was deleted (so a reader
+//   knows events were dropped, and which);
 // - secrets: every string value in an event is scrubbed of each secret value before serialization
 //   (replaced by "[REDACTED]"), so a secret never reaches the disk, whatever field carries it.
-import { closeSync, fstatSync, openSync, readSync, renameSync, writeSync, constants } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync, constants } from "node:fs";
 import { AUDIT_VERSION, AuditEventSchema, type AuditEventInput } from "./schema.js";
 
 export interface AuditLogOptions {
   /** Rotate when the file would exceed this many bytes (renamed to FILE.1). */
   rotateBytes?: number;
+  /** Rotated files kept (FILE.1 ... FILE.keepFiles); default 4. */
+  keepFiles?: number;
   /** Values that must never be written (secrets' values). Empty strings are ignored. */
   secrets?: string[];
   /** Validate each event against the schema (default true); an invalid event is still written, tagged `_invalid`. */
@@ -68,11 +72,24 @@ export function openAuditLog(path: string, opts: AuditLogOptions = {}): AuditLog
   let secrets = [...new Set((opts.secrets ?? []).filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
   const validate = opts.validate ?? true;
 
-  const rotate = () => {
+  const keep = Math.max(1, opts.keepFiles ?? 4);
+  const rotate = (): Record<string, unknown> => {
     closeSync(fd!);
+    const oldest = `${path}.${keep}`;
+    const deleted = existsSync(oldest) ? oldest : null;
+    if (deleted !== null) rmSync(deleted, { force: true });
+    for (let k = keep - 1; k >= 1; k--) if (existsSync(`${path}.${k}`)) renameSync(`${path}.${k}`, `${path}.${k + 1}`);
     renameSync(path, `${path}.1`);
     fd = openSync(path, flags, 0o600);
     size = fstatSync(fd).size;
+    return { v: AUDIT_VERSION, ts: new Date().toISOString(), type: "audit.rotated", previous: `${path}.1`, deleted };
+  };
+  const put = (buf: Buffer): void => {
+    // One write(2) for the whole line. A short write on a regular file only happens when the disk
+    // is full or a file size limit is hit; finish the line then rather than leave half of it.
+    let off = writeSync(fd!, buf, 0, buf.length);
+    while (off < buf.length) off += writeSync(fd!, buf, off, buf.length - off);
+    size += buf.length;
   };
 
   return {
@@ -86,12 +103,8 @@ export function openAuditLog(path: string, opts: AuditLogOptions = {}): AuditLog
         if (!r.success) clean._invalid = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
       }
       const buf = Buffer.from(JSON.stringify(clean) + "\n", "utf8");
-      if (opts.rotateBytes !== undefined && size > 0 && size + buf.length > opts.rotateBytes) rotate();
-      // One write(2) for the whole line. A short write on a regular file only happens when the disk is
-      // full or a file size limit is hit; finish the line then rather than leave half of it.
-      let off = writeSync(fd!, buf, 0, buf.length);
-      while (off < buf.length) off += writeSync(fd!, buf, off, buf.length - off);
-      size += buf.length;
+      if (opts.rotateBytes !== undefined && size > 0 && size + buf.length > opts.rotateBytes) put(Buffer.from(JSON.stringify(rotate()) + "\n", "utf8"));
+      put(buf);
     },
     addSecrets(values) {
       secrets = [...new Set([...secrets, ...values.filter((s) => s.length > 0)])].sort((a, b) => b.length - a.length);

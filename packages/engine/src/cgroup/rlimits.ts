@@ -3,13 +3,13 @@ import type { ResourceLimits, Rlimit } from "./types.js";
 import { formatBytes } from "./parse.js";
 
 /**
- * Address space the jail gets beyond --memory under RLIMIT_AS. RLIMIT_AS counts reservations, not
- * use: Node 20 reserves a V8 code range, heap cage and thread stacks before running any JavaScript
- * and dies at start-up with RLIMIT_AS = 640 MiB ("Failed to reserve virtual memory for CodeRange";
- * measured here: 640 MiB fails, 768 MiB starts). So RLIMIT_AS is the backstop against huge mappings
- * and RLIMIT_DATA (private writable memory: heap, anonymous mmap; Linux 4.7+) is the memory limit.
+ * Without a cgroup, the whole-jail limit is the supervisor's memory watch (native/jail/mem_watch.h).
+ * The rlimits are only a backstop a common runtime never meets: no RLIMIT_AS (it counts
+ * reservations, not use: V8 and WebAssembly reserve gigabytes they never touch, and Node 24 would
+ * not start), and RLIMIT_DATA (private writable memory) at the limit plus this much, which stops a
+ * single process allocating faster than the watch looks.
  */
-export const ADDRESS_SPACE_HEADROOM = 1024 * 1024 * 1024;
+export const DATA_HEADROOM = 1024 * 1024 * 1024;
 
 const same = (resource: Rlimit["resource"], n: number): Rlimit => ({ resource, soft: n, hard: n });
 
@@ -31,8 +31,7 @@ export function baseRlimits(limits: Pick<ResourceLimits, "openFiles">): Rlimit[]
  */
 export function fallbackRlimits(limits: ResourceLimits): Rlimit[] {
   return [
-    same("AS", limits.memoryBytes + ADDRESS_SPACE_HEADROOM),
-    same("DATA", limits.memoryBytes),
+    same("DATA", limits.memoryBytes + DATA_HEADROOM),
     same("NPROC", limits.pids),
     ...baseRlimits(limits),
   ];
@@ -41,7 +40,7 @@ export function fallbackRlimits(limits: ResourceLimits): Rlimit[] {
 /** The one stderr line of the fallback: which limits are weaker, and why. */
 export function weakerLine(limits: ResourceLimits, reason: string): string {
   const parts = [
-    `memory ${formatBytes(limits.memoryBytes)} is per process (RLIMIT_DATA, RLIMIT_AS ${formatBytes(limits.memoryBytes + ADDRESS_SPACE_HEADROOM)}), not for the whole jail, and an allocation fails instead of an OOM kill being reported`,
+    `memory ${formatBytes(limits.memoryBytes)} is watched by the supervisor for the whole jail (a fast allocation can pass it for a moment before the jail is killed)`,
     `pids ${limits.pids} is RLIMIT_NPROC (tasks of the jail's uid), not pids.max`,
     ...(limits.cpus !== undefined ? [`--cpus ${limits.cpus} is not enforced`] : []),
     `no cgroup.kill at teardown (the PID namespace still reaps everything)`,

@@ -37,6 +37,7 @@ export const PlanRecord = {
   deputySeccomp: 22,
   downgrades: 23,
   sysctl: 24,
+  memoryWatch: 25,
 } as const;
 
 /** sup_tables.h enum sup_record. */
@@ -178,5 +179,6 @@ export function encodePlan(plan: JailPlan): Buffer {
   r.add(PlanRecord.downgrades, u32(plan.downgrades));
   // u32 flags (1: optional), then the name and the value.
   for (const c of plan.sysctls) r.add(PlanRecord.sysctl, Buffer.concat([u32(c.optional ? 1 : 0), lv(str(c.name, "sysctl name")), lv(str(c.value, "sysctl value"))]));
+  if (plan.memoryWatch !== null) r.add(PlanRecord.memoryWatch, Buffer.concat([u64(plan.memoryWatch.limitBytes), u32(plan.memoryWatch.intervalMs)]));
   return r.end();
 }

@@ -24,7 +24,7 @@ import { resolveGrants, type Grant } from "./grants.js";
 import { ALL_FS, FS, NET, SCOPE } from "./landlock-rights.js";
 import { baseLayout, grantLayout, HOSTNAME, JAIL_GID, JAIL_UID } from "./layout.js";
 import { hostToJail } from "./paths.js";
-import { MountOp, type JailPlan, type MountStep, type Rlimit } from "./plan.js";
+import { MountOp, type JailPlan, type MemoryWatch, type MountStep, type Rlimit } from "./plan.js";
 
 export type { ExecAllowlist } from "./exec.js";
 
@@ -44,6 +44,8 @@ export interface PlanContext {
   supervise?: boolean;
   /** The deputy's filter (no notification): required when supervise is. */
   deputySeccomp?: Buffer | null;
+  /** The supervisor's whole-jail memory limit (when no cgroup holds one). */
+  memoryWatch?: MemoryWatch | null;
   rlimits?: Rlimit[];
   cgroup?: string | null;
 }
@@ -144,6 +146,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
     deputySeccomp: tables !== null ? (ctx.deputySeccomp ?? null) : null,
     downgrades: acceptedDowngrades(policy.strict),
     sysctls: usernsLimits(),
+    memoryWatch: ctx.memoryWatch ?? null,
   };
   return { plan, grants, secrets, exec, masked };
 }

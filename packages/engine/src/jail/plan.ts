@@ -109,6 +109,14 @@ export interface JailPlan {
   /** Downgrade bits the plan accepts. */
   downgrades: number;
   sysctls: Sysctl[];
+  /** The supervisor's whole-jail memory limit, where no cgroup holds one; null: none. */
+  memoryWatch: MemoryWatch | null;
+}
+
+export interface MemoryWatch {
+  limitBytes: number;
+  /** How often the jail's use is added up (a quarter of it near the limit). */
+  intervalMs: number;
 }
 
 /** The supervisor's coarse rights on a path (sup_tables.h enum sup_rights). */

@@ -4,6 +4,7 @@
 export type JailReport =
   | { type: "ready"; landlockAbi: number; procSubset: boolean; seccomp: boolean; downgrades: number }
   | { type: "downgrade"; downgrades: number }
+  | { type: "memory"; used: number; limit: number }
   | { type: "error"; step: string; errno: number; detail: string }
   | { type: "exec_failed"; errno: number; path: string }
   | { type: "exit"; code: number | null; signal: number | null }
@@ -36,6 +37,8 @@ export function parseReport(line: string): JailReport {
       return { type, landlockAbi: num("landlock_abi"), procSubset: f.proc_subset === "1", seccomp: f.seccomp === "1", downgrades: num("downgrades") };
     case "downgrade":
       return { type, downgrades: num("downgrades") };
+    case "memory":
+      return { type, used: num("used"), limit: num("limit") };
     case "error":
       return { type, step: f.step ?? "?", errno: num("errno"), detail: f.detail ?? "" };
     case "exec_failed":

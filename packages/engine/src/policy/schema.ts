@@ -118,7 +118,8 @@ export const AuditSchema = z
       .enum(["denials", "decisions", "all"])
       .default("decisions")
       .describe("denials: only refusals; decisions: every allow/deny decision; all: also lifecycle and tool-call details"),
-    rotateBytes: SizeSchema.optional().describe("Rotate the audit log when it grows past this size"),
+    rotateBytes: SizeSchema.default("16M").describe("Rotate the audit log when it grows past this size (FILE → FILE.1 → ... → FILE.N)"),
+    keepFiles: z.number().int().min(1).max(100).default(4).describe("Rotated files kept besides FILE (the oldest is deleted, and the new file says so)"),
   })
   .strict();
 
@@ -137,7 +138,7 @@ export const PolicySchema = z
     env: EnvSchema.default({ pass: [], set: {}, secrets: [] }).describe("The server's environment (cleared, then these)"),
     limits: LimitsSchema.default({ memory: "512M", pids: 256, openFiles: 1024, tmpSize: "64M" }).describe("Resource limits"),
     tools: ToolsSchema.default({ allow: [], deny: [] }).describe("MCP tool policy applied by the JSON-RPC proxy"),
-    audit: AuditSchema.default({ verbosity: "decisions" }).describe("Audit log"),
+    audit: AuditSchema.default({ verbosity: "decisions", rotateBytes: "16M", keepFiles: 4 }).describe("Audit log"),
     proxy: ProxySchema.default({ maxMessageBytes: "5M" }).describe("JSON-RPC proxy limits"),
     strict: z.boolean().default(false).describe("Refuse to start when a protection layer is weaker than asked"),
     grace: DurationSchema.default(2000).describe("Time between the client closing stdin and SIGTERM (then SIGKILL): milliseconds, or 2s"),
