@@ -3,6 +3,8 @@
 // driver (test/native/decoders.c) is compiled with the helper's warnings, under AddressSanitizer
 // and UBSan when the compiler has them, and its answers compared with what TypeScript encoded.
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { globMatches, splitGlob } from "../src/jail/glob.js";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -203,9 +205,28 @@ describe("C decoders fed by the TypeScript encoders", () => {
       ["[!a]*", "bcd", 1],
       ["x?z", "xyz", 1],
       ["**/secrets/**", "p/secrets", 1],
+      ["[a-c]x", "bx", 1],
+      ["\\*x", "*x", 1],
+      ["\\*x", "ax", 0],
+      ["a[", "a[", 1],
     ];
     const out = run(["glob"], cases.map(([pat, path]) => `${pat}\t${path}`).join("\n") + "\n");
     assert.deepEqual(out.map(Number), cases.map(([, , want]) => want));
+    // The TypeScript matcher (the start-up walk that masks matches, jail/glob.ts) decides the same.
+    assert.deepEqual(
+      cases.map(([pat, path]) => (globMatches(splitGlob(pat), path.split("/").filter(Boolean)) ? 1 : 0)),
+      cases.map(([, , want]) => want),
+    );
+  });
+
+  it("glob: the TypeScript matcher agrees with C's on random globs and paths", () => {
+    const seg = fc.oneof(fc.constantFrom("a", "b", ".env", "x.key", "**", "*", "?", "[ab]", "[!a]", "*.key", "s*"), fc.stringMatching(/^[a-c.]{1,3}$/));
+    const name = fc.oneof(fc.constantFrom("a", "b", ".env", "x.key", "secrets"), fc.stringMatching(/^[a-c.]{1,3}$/));
+    const pairs = fc.sample(fc.tuple(fc.array(seg, { minLength: 1, maxLength: 4 }), fc.array(name, { minLength: 0, maxLength: 5 })), 400);
+    const lines = pairs.map(([g, p]) => `${g.join("/")}\t${p.join("/")}`);
+    const c = run(["glob"], lines.join("\n") + "\n").map(Number);
+    const ts = pairs.map(([g, p]) => (globMatches(splitGlob(g.join("/")), p) ? 1 : 0));
+    for (let i = 0; i < pairs.length; i++) assert.equal(ts[i], c[i], lines[i]);
   });
 
   it("sup_normalize: //, . and .. resolved lexically, never above /", () => {

@@ -219,7 +219,9 @@ static void mask(const char *dest, const char *shown)
 {
     struct stat st;
     if (lstat(dest, &st) < 0) {
-        if (errno == ENOENT)
+        /* Gone, or behind a directory the jail's identity cannot search (init has no capability
+         * over files of uids outside the jail's namespace): the jail cannot reach it either. */
+        if (errno == ENOENT || errno == EACCES)
             return;
         die_step("mask", errno, "%s", shown);
     }
