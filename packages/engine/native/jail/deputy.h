@@ -93,5 +93,18 @@ int dep_parent(const struct deputy *d, const char *path, char *base, size_t base
 int dep_decide(struct deputy *d, const char *real, uint32_t need, int nspid, struct dres *r);
 /* Is pid the deputy itself or one of its threads? */
 int dep_is_self(const struct deputy *d, long pid);
+/* openat2, retried on EAGAIN (a rename or mount raced a ".." step). Returns the fd or -errno. */
+struct open_how;
+int dep_openat2(int dfd, const char *path, struct open_how *how);
+/* "." or ".." as the last name: the kernel's to refuse, nothing to decide. */
+int dep_dot_name(const char *base);
+/* Another process's private /proc entry, or the deputy's own: EACCES (r->why set), else 0. */
+int dep_proc_check(struct deputy *d, const char *real, int nspid, struct dres *r);
+/* The SUP_R_* rights an open with these flags needs. */
+uint32_t dep_needed_rights(int flags, int is_dir);
+/* Names the kernel's refusal for the audit when we did not refuse ourselves. */
+void dep_kernel_why(struct dres *r, int err);
+/* A path that reached nothing: a denied name is refused as such (see deputy_fs.c). */
+void dep_missing(struct deputy *d, const char *path, struct dres *r);
 
 #endif

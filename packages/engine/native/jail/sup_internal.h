@@ -1,7 +1,8 @@
 /*
  * The supervisor's own state, shared by its files (one concern each, nsjail style):
- *   supervisor.c  the loop: receive a notification, dispatch it, collect the deputy's results,
- *                 answer, notice notifications that died while their job ran
+ *   supervisor.c  the loop: receive a notification and dispatch it
+ *   sup_jobs.c    jobs for the deputy: post, collect the results and answer, notice notifications
+ *                 that died while their job ran, fail closed when the deputy is gone
  *   sup_target.c  reading the target (memory, /proc, descriptors) with the "gone" outcome
  *   sup_answer.c  answers (error, value, CONTINUE, an injected descriptor) and audit events
  *   sup_open.c    open, openat, creat
@@ -132,6 +133,11 @@ struct job {
  * caller closes j->fd. When the deputy is gone the notification is answered (fails closed). */
 void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int kind, int cloexec, struct job *j,
               const char *path_for_event, const char *addr, int port, pid_t tgid);
+
+/* Reads every result the deputy has sent, answering their notifications (sup_jobs.c). */
+void sup_drain_results(struct supervisor *s);
+/* The timer fired: jobs whose notification died are interrupted (sup_jobs.c). */
+void sup_check_slow(struct supervisor *s);
 
 /* ---- handlers */
 void sup_handle_open(struct supervisor *s, const struct seccomp_notif *req, int sc);
