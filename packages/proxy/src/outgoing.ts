@@ -1,0 +1,93 @@
+// What the proxy writes for a message it forwards: the bytes it received whenever it can, so values
+// it does not own pass unchanged (1e400, 12345678901234567890123, key order, escapes, spacing);
+// the same bytes without the entries a filter removed; or, when an object the policy read repeats
+// a key, a re-serialization with one key each (see structure.ts for why).
+import { isJsonObject, type JsonObject } from "./jsonrpc.js";
+import { arrayElements, member, scanMemberObject, scanObject, spliceArray, type ObjectScan } from "./structure.js";
+
+/** A line as it arrived: its decoded text and its bytes (both without the line ending). */
+export interface Wire {
+  readonly text: string;
+  readonly data: Buffer;
+}
+
+/** What to write: a string (encoded on write) or bytes. Either without its newline. */
+export type Outgoing = string | Buffer;
+
+/** JSON.stringify recurses: a deeply nested message that JSON.parse (iterative) accepted can
+ * overflow the stack here, and must become an error for that message rather than a crash. */
+export function serialize(value: unknown): string | null {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return null;
+  }
+}
+
+// Below this size a message is written as its decoded text (one write with its newline); above it,
+// as the bytes received (no second encoding of a large string).
+const TEXT_BELOW_CHARS = 64 * 1024;
+
+export function asReceived(wire: Wire): Outgoing {
+  return wire.text.length < TEXT_BELOW_CHARS ? wire.text : wire.data;
+}
+
+/** Whether the top-level object, or its member `nested` when that is an object, repeats a key. */
+export function repeatsKey(data: Buffer, nested: string | null): boolean {
+  const top = scanObject(data, 0);
+  if (top === null) return false;
+  if (top.duplicate) return true;
+  if (nested === null) return false;
+  return scanMemberObject(data, member(top, nested))?.duplicate ?? false;
+}
+
+export type Filtered =
+  /** Nothing removed: forward as received. */
+  | { readonly kind: "unchanged" }
+  | { readonly kind: "rewritten"; readonly out: Outgoing; readonly removed: readonly string[] }
+  /** The filtered message could not be re-serialized (nested too deeply). */
+  | { readonly kind: "failed"; readonly removed: readonly string[] };
+
+/**
+ * Removes the entries of the array `result[arrayKey]` that `keep` rejects, from a response the
+ * proxy already parsed (`raw`) and received as `wire`. The rest of the message keeps its bytes;
+ * pagination (`nextCursor`), order and every other field (`ttlMs`, `cacheScope`, `_meta`) included.
+ */
+export function filterResultArray(
+  raw: JsonObject,
+  wire: Wire,
+  arrayKey: string,
+  decide: (entries: readonly unknown[]) => { keep: boolean[]; removed: string[] },
+): Filtered {
+  const result = raw["result"];
+  if (!isJsonObject(result)) return { kind: "unchanged" };
+  const entries = result[arrayKey];
+  if (!Array.isArray(entries)) return { kind: "unchanged" };
+  const { keep, removed } = decide(entries);
+  if (removed.length === 0) return { kind: "unchanged" };
+
+  const data = wire.data;
+  const top = scanObject(data, 0);
+  const resultScan = top === null ? null : scanMemberObject(data, member(top, "result"));
+  const arrayMember = resultScan === null ? null : member(resultScan, arrayKey);
+  const elements = arrayMember === null ? null : arrayElements(data, arrayMember.valueStart);
+  const spliceable =
+    top !== null &&
+    !top.duplicate &&
+    resultScan !== null &&
+    !resultScan.duplicate &&
+    arrayMember !== null &&
+    elements !== null &&
+    elements.length === entries.length &&
+    elements.every((e) => !repeats(scanObject(data, e.start)));
+  if (spliceable && arrayMember !== null && elements !== null) {
+    return { kind: "rewritten", out: spliceArray(data, arrayMember.valueStart, arrayMember.valueEnd, elements, keep), removed };
+  }
+  result[arrayKey] = entries.filter((_, i) => keep[i] === true);
+  const json = serialize(raw);
+  return json === null ? { kind: "failed", removed } : { kind: "rewritten", out: json, removed };
+}
+
+function repeats(scan: ObjectScan | null): boolean {
+  return scan !== null && scan.duplicate;
+}

@@ -1,0 +1,157 @@
+// Where the members of a JSON object lie in the bytes of a line that JSON.parse already accepted.
+// The proxy forwards the bytes it received, not a re-serialization (which would rewrite values it
+// does not own: 1e400 → null, 12345678901234567890123 → 1.2345678901234568e+22), so it must know
+// two things about those bytes that the parsed value hides:
+//   - whether an object the policy read repeats a key: JSON.parse keeps the last, a peer's parser
+//     may keep the first, so `{"name":"delete_file","name":"echo"}` would be checked as echo and
+//     run as delete_file. Such a message is forwarded re-serialized instead, one key each;
+//   - where the elements of an array lie, so a filtered tools/list drops denied entries and keeps
+//     every other byte.
+// The input is valid JSON, so nothing here validates: it skips strings with indexOf (native
+// speed, which is what large messages are made of) and counts brackets in between.
+
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, isJsonSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from "./bytes.js";
+
+export interface Member {
+  readonly key: string;
+  /** The value's bytes are [valueStart, valueEnd). */
+  readonly valueStart: number;
+  readonly valueEnd: number;
+}
+
+export interface ObjectScan {
+  readonly members: readonly Member[];
+  /** Whether some key appears twice (after decoding escapes). */
+  readonly duplicate: boolean;
+}
+
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+function skipSpace(buf: Uint8Array, i: number): number {
+  while (isJsonSpace(buf[i])) i++;
+  return i;
+}
+
+/** `i` is at an opening quote; returns the index after the closing one. */
+function skipString(buf: Buffer, i: number): number {
+  let from = i + 1;
+  for (;;) {
+    const q = buf.indexOf(QUOTE, from);
+    if (q === -1) return buf.length; // not reached on valid JSON
+    let backslashes = 0;
+    for (let k = q - 1; buf[k] === BACKSLASH; k--) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+    from = q + 1;
+  }
+}
+
+/** `i` is at the first byte of a value; returns the index after its last byte. */
+function skipValue(buf: Buffer, i: number): number {
+  const first = buf[i];
+  if (first === QUOTE) return skipString(buf, i);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    let depth = 0;
+    let j = i;
+    while (j < buf.length) {
+      const b = buf[j];
+      if (b === QUOTE) {
+        j = skipString(buf, j);
+        continue;
+      }
+      if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+      j++;
+    }
+    return j;
+  }
+  // A number, true, false or null: up to the next delimiter.
+  let j = i;
+  while (j < buf.length) {
+    const b = buf[j];
+    if (b === COMMA || b === CLOSE_BRACE || b === CLOSE_BRACKET || isJsonSpace(b)) break;
+    j++;
+  }
+  return j;
+}
+
+function decodeKey(buf: Buffer, start: number, end: number): string {
+  // [start, end) includes the quotes. Keys with escapes are rare; JSON.parse decodes them exactly.
+  const raw = buf.subarray(start + 1, end - 1);
+  if (raw.indexOf(BACKSLASH) === -1) return raw.toString("utf8");
+  const decoded: unknown = JSON.parse(buf.toString("utf8", start, end));
+  return typeof decoded === "string" ? decoded : "";
+}
+
+/** The members of the object whose `{` is at `i` (or at the first non-space byte from `i`). */
+export function scanObject(buf: Buffer, i: number): ObjectScan | null {
+  let j = skipSpace(buf, i);
+  if (buf[j] !== OPEN_BRACE) return null;
+  j = skipSpace(buf, j + 1);
+  const members: Member[] = [];
+  const seen = new Set<string>();
+  let duplicate = false;
+  while (j < buf.length && buf[j] === QUOTE) {
+    const keyEnd = skipString(buf, j);
+    const key = decodeKey(buf, j, keyEnd);
+    if (seen.has(key)) duplicate = true;
+    seen.add(key);
+    j = skipSpace(buf, keyEnd);
+    j = skipSpace(buf, j + 1); // the colon
+    const valueStart = j;
+    const valueEnd = skipValue(buf, j);
+    members.push({ key, valueStart, valueEnd });
+    j = skipSpace(buf, valueEnd);
+    if (buf[j] === COMMA) j = skipSpace(buf, j + 1);
+  }
+  return { members, duplicate };
+}
+
+/** The member `key` of a scanned object (the last one, as JSON.parse keeps), or null. */
+export function member(scan: ObjectScan, key: string): Member | null {
+  for (let i = scan.members.length - 1; i >= 0; i--) {
+    const m = scan.members[i] as Member;
+    if (m.key === key) return m;
+  }
+  return null;
+}
+
+/** The object that is the value of `m`, scanned; null when that value is not an object. */
+export function scanMemberObject(buf: Buffer, m: Member | null): ObjectScan | null {
+  return m === null ? null : scanObject(buf, m.valueStart);
+}
+
+/** The spans of the elements of the array at `i`, or null when there is no array there. */
+export function arrayElements(buf: Buffer, i: number): Span[] | null {
+  let j = skipSpace(buf, i);
+  if (buf[j] !== OPEN_BRACKET) return null;
+  j = skipSpace(buf, j + 1);
+  const spans: Span[] = [];
+  while (j < buf.length && buf[j] !== CLOSE_BRACKET) {
+    const end = skipValue(buf, j);
+    spans.push({ start: j, end });
+    j = skipSpace(buf, end);
+    if (buf[j] === COMMA) j = skipSpace(buf, j + 1);
+  }
+  return spans;
+}
+
+/** The bytes with the array whose elements are `elements` (spanning [arrayStart, arrayEnd))
+ * replaced by an array of only the elements kept; every other byte unchanged. */
+export function spliceArray(buf: Buffer, arrayStart: number, arrayEnd: number, elements: readonly Span[], keep: readonly boolean[]): Buffer {
+  const parts: Buffer[] = [buf.subarray(0, arrayStart), Buffer.from("[")];
+  let first = true;
+  elements.forEach((span, i) => {
+    if (keep[i] !== true) return;
+    if (!first) parts.push(Buffer.from(","));
+    parts.push(buf.subarray(span.start, span.end));
+    first = false;
+  });
+  parts.push(Buffer.from("]"), buf.subarray(arrayEnd));
+  return Buffer.concat(parts);
+}
