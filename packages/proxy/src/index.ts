@@ -26,7 +26,7 @@ export { foldToolName } from "./fold.js";
 export { ERROR_CODES } from "./codes.js";
 export type { ErrorCodeInfo } from "./codes.js";
 export { isModernVersion, requestProtocolVersion, FIRST_MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION_META_KEY } from "./era.js";
-export { scanObject, arrayElements } from "./structure.js";
+export { scanObject, arrayElements, member, repeatsAKey } from "./structure.js";
 export type { ObjectScan, Member, Span } from "./structure.js";
 export { TaskRegistry, MAX_REMEMBERED_TASKS } from "./tasks.js";
 export { clientVerdict, namesToolsCall } from "./verdict.js";

@@ -3,7 +3,7 @@
 // the same bytes without the entries a filter removed; or, when an object the policy read repeats
 // a key, a re-serialization with one key each (see structure.ts for why).
 import { isJsonObject, type JsonObject } from "./jsonrpc.js";
-import { arrayElements, member, scanMemberObject, scanObject, spliceArray, type ObjectScan } from "./structure.js";
+import { arrayElements, member, repeatsAKey, scanObject, spliceArray } from "./structure.js";
 
 /** A line as it arrived: its decoded text and its bytes (both without the line ending). */
 export interface Wire {
@@ -33,12 +33,13 @@ export function asReceived(wire: Wire): Outgoing {
 }
 
 /** Whether the top-level object, or its member `nested` when that is an object, repeats a key. */
-export function repeatsKey(data: Buffer, nested: string | null): boolean {
+export function repeatsKey(data: Buffer, raw: JsonObject, nested: string | null): boolean {
   const top = scanObject(data, 0);
   if (top === null) return false;
-  if (top.duplicate) return true;
-  if (nested === null) return false;
-  return scanMemberObject(data, member(top, nested))?.duplicate ?? false;
+  if (repeatsAKey(top, raw)) return true;
+  if (nested === null || !isJsonObject(raw[nested])) return false;
+  const m = member(data, top, nested);
+  return m !== null && repeatsAKey(scanObject(data, m.valueStart), raw[nested]);
 }
 
 export type Filtered =
@@ -68,26 +69,22 @@ export function filterResultArray(
 
   const data = wire.data;
   const top = scanObject(data, 0);
-  const resultScan = top === null ? null : scanMemberObject(data, member(top, "result"));
-  const arrayMember = resultScan === null ? null : member(resultScan, arrayKey);
+  const resultMember = top === null ? null : member(data, top, "result");
+  const resultScan = resultMember === null ? null : scanObject(data, resultMember.valueStart);
+  const arrayMember = resultScan === null ? null : member(data, resultScan, arrayKey);
   const elements = arrayMember === null ? null : arrayElements(data, arrayMember.valueStart);
-  const spliceable =
+  if (
     top !== null &&
-    !top.duplicate &&
-    resultScan !== null &&
-    !resultScan.duplicate &&
+    !repeatsAKey(top, raw) &&
+    !repeatsAKey(resultScan, result) &&
     arrayMember !== null &&
     elements !== null &&
     elements.length === entries.length &&
-    elements.every((e) => !repeats(scanObject(data, e.start)));
-  if (spliceable && arrayMember !== null && elements !== null) {
+    elements.every((e, i) => !repeatsAKey(scanObject(data, e.start), entries[i]))
+  ) {
     return { kind: "rewritten", out: spliceArray(data, arrayMember.valueStart, arrayMember.valueEnd, elements, keep), removed };
   }
   result[arrayKey] = entries.filter((_, i) => keep[i] === true);
   const json = serialize(raw);
   return json === null ? { kind: "failed", removed } : { kind: "rewritten", out: json, removed };
-}
-
-function repeats(scan: ObjectScan | null): boolean {
-  return scan !== null && scan.duplicate;
 }

@@ -13,10 +13,16 @@ export interface ToolRules {
   readonly deny: readonly string[];
 }
 
+const MAX_DECIDED = 1024;
+const MAX_CACHED_NAME_CHARS = 256;
+
 export class ToolPolicy {
   private readonly allow: readonly string[];
   private readonly deny: readonly string[];
   private readonly foldedDeny: readonly string[];
+  /** Decisions already made, by exact name: a session calls the same few tools again and again.
+   * Bounded; cleared when full (a server offering more names than this only loses the cache). */
+  private readonly decided = new Map<string, boolean>();
 
   constructor(rules: ToolRules = { allow: [], deny: [] }) {
     this.allow = [...rules.allow];
@@ -32,6 +38,16 @@ export class ToolPolicy {
   /** Deny wins over allow; an empty allow list allows every tool not denied. */
   allows(name: string): boolean {
     if (this.isOpen) return true;
+    const known = this.decided.get(name);
+    if (known !== undefined) return known;
+    const allowed = this.decide(name);
+    if (name.length > MAX_CACHED_NAME_CHARS) return allowed; // the cache must stay small in bytes too
+    if (this.decided.size >= MAX_DECIDED) this.decided.clear();
+    this.decided.set(name, allowed);
+    return allowed;
+  }
+
+  private decide(name: string): boolean {
     if (this.deny.length > 0) {
       if (this.deny.some((g) => globMatch(g, name))) return false;
       const folded = foldToolName(name);

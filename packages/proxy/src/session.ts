@@ -543,7 +543,7 @@ class Session implements ProxySession {
    * re-serialization, so the peer cannot act on a key the proxy did not check (null when that
    * fails: nested too deeply). */
   private checked(from: Side, raw: JsonObject, wire: Wire, nested: string | null): Outgoing | null {
-    if (!repeatsKey(wire.data, nested)) return asReceived(wire);
+    if (!repeatsKey(wire.data, raw, nested)) return asReceived(wire);
     this.say(`a message from the ${from} repeats a key; forwarded re-serialized, with the last value of each key (the one checked)`);
     return serialize(raw);
   }

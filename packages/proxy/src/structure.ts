@@ -13,7 +13,9 @@
 import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, isJsonSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from "./bytes.js";
 
 export interface Member {
-  readonly key: string;
+  /** The key's bytes, quotes included, are [keyStart, keyEnd). */
+  readonly keyStart: number;
+  readonly keyEnd: number;
   /** The value's bytes are [valueStart, valueEnd). */
   readonly valueStart: number;
   readonly valueEnd: number;
@@ -21,8 +23,6 @@ export interface Member {
 
 export interface ObjectScan {
   readonly members: readonly Member[];
-  /** Whether some key appears twice (after decoding escapes). */
-  readonly duplicate: boolean;
 }
 
 export interface Span {
@@ -80,50 +80,53 @@ function skipValue(buf: Buffer, i: number): number {
   return j;
 }
 
-function decodeKey(buf: Buffer, start: number, end: number): string {
-  // [start, end) includes the quotes. Keys with escapes are rare; JSON.parse decodes them exactly.
-  const raw = buf.subarray(start + 1, end - 1);
-  if (raw.indexOf(BACKSLASH) === -1) return raw.toString("utf8");
-  const decoded: unknown = JSON.parse(buf.toString("utf8", start, end));
-  return typeof decoded === "string" ? decoded : "";
-}
-
-/** The members of the object whose `{` is at `i` (or at the first non-space byte from `i`). */
+/** The members of the object whose `{` is at `i` (or at the first non-space byte from `i`), in
+ * the order they appear, repeated keys included. */
 export function scanObject(buf: Buffer, i: number): ObjectScan | null {
   let j = skipSpace(buf, i);
   if (buf[j] !== OPEN_BRACE) return null;
   j = skipSpace(buf, j + 1);
   const members: Member[] = [];
-  const seen = new Set<string>();
-  let duplicate = false;
   while (j < buf.length && buf[j] === QUOTE) {
     const keyEnd = skipString(buf, j);
-    const key = decodeKey(buf, j, keyEnd);
-    if (seen.has(key)) duplicate = true;
-    seen.add(key);
+    const keyStart = j;
     j = skipSpace(buf, keyEnd);
     j = skipSpace(buf, j + 1); // the colon
     const valueStart = j;
     const valueEnd = skipValue(buf, j);
-    members.push({ key, valueStart, valueEnd });
+    members.push({ keyStart, keyEnd, valueStart, valueEnd });
     j = skipSpace(buf, valueEnd);
     if (buf[j] === COMMA) j = skipSpace(buf, j + 1);
   }
-  return { members, duplicate };
+  return { members };
+}
+
+/** Whether a member's key is `name` (an ASCII name without quotes or backslashes). */
+export function keyIs(buf: Buffer, m: Member, name: string): boolean {
+  const length = m.keyEnd - m.keyStart - 2;
+  let plain = length === name.length;
+  for (let k = 0; plain && k < length; k++) plain = buf[m.keyStart + 1 + k] === name.charCodeAt(k);
+  if (plain) return true;
+  // A key spelled with escapes ("n\u0061me") is the same key once decoded; such keys are rare.
+  if (buf.subarray(m.keyStart, m.keyEnd).indexOf(BACKSLASH) === -1) return false;
+  const decoded: unknown = JSON.parse(buf.toString("utf8", m.keyStart, m.keyEnd));
+  return decoded === name;
 }
 
 /** The member `key` of a scanned object (the last one, as JSON.parse keeps), or null. */
-export function member(scan: ObjectScan, key: string): Member | null {
+export function member(buf: Buffer, scan: ObjectScan, key: string): Member | null {
   for (let i = scan.members.length - 1; i >= 0; i--) {
     const m = scan.members[i] as Member;
-    if (m.key === key) return m;
+    if (keyIs(buf, m, key)) return m;
   }
   return null;
 }
 
-/** The object that is the value of `m`, scanned; null when that value is not an object. */
-export function scanMemberObject(buf: Buffer, m: Member | null): ObjectScan | null {
-  return m === null ? null : scanObject(buf, m.valueStart);
+/** Whether the bytes scanned as `scan` hold more members than the parsed object has keys: then
+ * some key is repeated, and JSON.parse kept only its last value. */
+export function repeatsAKey(scan: ObjectScan | null, parsed: unknown): boolean {
+  if (scan === null || typeof parsed !== "object" || parsed === null) return false;
+  return scan.members.length !== Object.keys(parsed).length;
 }
 
 /** The spans of the elements of the array at `i`, or null when there is no array there. */
