@@ -397,7 +397,7 @@ class Session implements ProxySession {
     }
     let toolName: string | null = null;
     if (side === "client") {
-      const verdict = clientVerdict(request.method, request.raw, this.options.policy, this.tasks);
+      const verdict = clientVerdict(request.method, request.raw, this.options.policy, this.tasks, this.isModern(request.raw));
       switch (verdict.kind) {
         case "invalid":
           this.send("client", invalidParams(request.id, verdict.problem), "client");
@@ -452,7 +452,7 @@ class Session implements ProxySession {
     if (side === "client") {
       // Policy holds for notifications too: a server that dispatches on the method alone would run
       // a tools/call sent without an id. Nobody is answered (a notification never is).
-      const verdict = clientVerdict(notification.method, notification.raw, this.options.policy, this.tasks);
+      const verdict = clientVerdict(notification.method, notification.raw, this.options.policy, this.tasks, this.isModern(notification.raw));
       if (verdict.kind !== "allowed") {
         const what = verdict.kind === "denied" ? `names the denied tool "${verdict.toolName}"` : verdict.problem;
         this.say(`${notification.method} notification from the client dropped: ${what}`);

@@ -28,9 +28,17 @@ export function namesToolsCall(method: string): boolean {
   return method.length <= 64 && foldMethod(method) === TOOLS_CALL;
 }
 
-function namesTasksMethod(method: string): boolean {
-  if (method.startsWith("tasks/")) return true;
-  return method.length <= 64 && foldMethod(method).startsWith("tasks/");
+/** The tasks/* methods that read, update or cancel a task's work, per era: 2025-11-25's
+ * experimental tasks, and the 2026-07-28 tasks extension (which removed tasks/result and
+ * tasks/list). A method the era does not have is left to the server, which answers -32601: a
+ * refusal from the proxy would differ from that answer and protect nothing. */
+const LEGACY_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/result", "tasks/cancel"]);
+const MODERN_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/update", "tasks/cancel"]);
+
+function namesTaskMethod(method: string, modern: boolean): boolean {
+  const methods = modern ? MODERN_TASK_METHODS : LEGACY_TASK_METHODS;
+  if (methods.has(method)) return true;
+  return method.length <= 64 && methods.has(foldMethod(method));
 }
 
 function foldMethod(method: string): string {
@@ -38,14 +46,14 @@ function foldMethod(method: string): string {
   return foldToolName(method.trim()).replaceAll("_", "");
 }
 
-export function clientVerdict(method: string, raw: JsonObject, policy: ToolPolicy, tasks: TaskRegistry): Verdict {
+export function clientVerdict(method: string, raw: JsonObject, policy: ToolPolicy, tasks: TaskRegistry, modern: boolean): Verdict {
   if (namesToolsCall(method)) {
     const problem = toolCallParamsProblem(raw["params"]);
     if (problem !== null) return { kind: "invalid", problem };
     const toolName = toolCallName(raw);
     return policy.allows(toolName) ? { kind: "allowed", toolName } : { kind: "denied", toolName };
   }
-  if (!policy.isOpen && namesTasksMethod(method)) {
+  if (!policy.isOpen && namesTaskMethod(method, modern)) {
     const params = raw["params"];
     if (isJsonObject(params) && "taskId" in params) {
       const taskId = params["taskId"];
