@@ -34,15 +34,9 @@ export class FlowReader {
 
 export class FlowWriter {
   private readonly waiting = new Set<FlowReader>();
-  private issued = 0;
-  private completed = 0;
   private flushWaiters: Array<() => void> = [];
   private failed = false;
   private corked = false;
-  private readonly onWritten = (): void => {
-    this.completed++;
-    if (this.completed === this.issued) this.releaseFlushWaiters();
-  };
 
   constructor(
     private readonly stream: Writable,
@@ -73,14 +67,12 @@ export class FlowWriter {
     if (!this.isOpen) return;
     let accepted: boolean;
     if (json.length < SEPARATE_NEWLINE_CHARS) {
-      this.issued++;
-      accepted = this.stream.write(`${json}\n`, this.onWritten);
+      accepted = this.stream.write(`${json}\n`);
     } else {
       // Appending "\n" to a large string makes a rope that must be flattened (copied) before it
       // is encoded; two writes cost less than that copy.
-      this.issued += 2;
-      this.stream.write(json, this.onWritten);
-      accepted = this.stream.write("\n", this.onWritten);
+      this.stream.write(json);
+      accepted = this.stream.write("\n");
     }
     if (!accepted && reader !== null) this.blockOn(reader);
   }
@@ -88,9 +80,8 @@ export class FlowWriter {
   /** Writes a message already encoded (without its newline), and the newline. */
   writeBytes(data: Buffer, reader: FlowReader | null): void {
     if (!this.isOpen) return;
-    this.issued += 2;
-    this.stream.write(data, this.onWritten);
-    if (!this.stream.write("\n", this.onWritten) && reader !== null) this.blockOn(reader);
+    this.stream.write(data);
+    if (!this.stream.write("\n") && reader !== null) this.blockOn(reader);
   }
 
   /** Groups the writes made until `uncork`, so many small messages leave in one system call. */
@@ -115,10 +106,15 @@ export class FlowWriter {
     if (this.isOpen) this.stream.end();
   }
 
-  /** Resolves once every line written so far has been handed to the OS (or the stream failed). */
+  /** Resolves once every line written so far has been handed to the OS (or the stream failed).
+   * A writable performs its writes one after the other, so the callback of an empty write made now
+   * runs after all of them: no callback per message is needed. */
   flush(): Promise<void> {
-    if (this.completed === this.issued || !this.isOpen) return Promise.resolve();
-    return new Promise((resolve) => this.flushWaiters.push(resolve));
+    if (!this.isOpen || this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      this.stream.write("", () => this.releaseFlushWaiters());
+    });
   }
 
   private releaseReaders(): void {

@@ -3,7 +3,7 @@
 // the same bytes without the entries a filter removed; or, when an object the policy read repeats
 // a key, a re-serialization with one key each (see structure.ts for why).
 import { isJsonObject, type JsonObject } from "./jsonrpc.js";
-import { arrayElements, member, repeatsAKey, scanObject, spliceArray } from "./structure.js";
+import { arrayElements, countMembers, keyCount, member, repeatsAKey, scanObject, spliceArray } from "./structure.js";
 
 /** A line as it arrived: its decoded text and its bytes (both without the line ending). */
 export interface Wire {
@@ -32,14 +32,17 @@ export function asReceived(wire: Wire): Outgoing {
   return wire.text.length < TEXT_BELOW_CHARS ? wire.text : wire.data;
 }
 
+const found = { start: -1 };
+
 /** Whether the top-level object, or its member `nested` when that is an object, repeats a key. */
 export function repeatsKey(data: Buffer, raw: JsonObject, nested: string | null): boolean {
-  const top = scanObject(data, 0);
-  if (top === null) return false;
-  if (repeatsAKey(top, raw)) return true;
-  if (nested === null || !isJsonObject(raw[nested])) return false;
-  const m = member(data, top, nested);
-  return m !== null && repeatsAKey(scanObject(data, m.valueStart), raw[nested]);
+  const inner = nested === null ? undefined : raw[nested];
+  const wanted = isJsonObject(inner) ? nested : null;
+  const top = countMembers(data, 0, wanted, found);
+  if (top !== -1 && top !== keyCount(raw)) return true;
+  if (wanted === null || found.start === -1 || !isJsonObject(inner)) return false;
+  const count = countMembers(data, found.start, null, found);
+  return count !== -1 && count !== keyCount(inner);
 }
 
 export type Filtered =

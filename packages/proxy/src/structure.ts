@@ -126,7 +126,38 @@ export function member(buf: Buffer, scan: ObjectScan, key: string): Member | nul
  * some key is repeated, and JSON.parse kept only its last value. */
 export function repeatsAKey(scan: ObjectScan | null, parsed: unknown): boolean {
   if (scan === null || typeof parsed !== "object" || parsed === null) return false;
-  return scan.members.length !== Object.keys(parsed).length;
+  return scan.members.length !== keyCount(parsed);
+}
+
+/** Own enumerable keys, counted without building the array Object.keys would. */
+export function keyCount(value: object): number {
+  let n = 0;
+  for (const key in value) if (Object.hasOwn(value, key)) n++;
+  return n;
+}
+
+/** The hot path's form of scanObject: the number of members of the object at `i` (-1 when there
+ * is none) and, in `found.start`, where the value of the last member named `key` starts (-1 when
+ * absent). No allocation per member. */
+export function countMembers(buf: Buffer, i: number, key: string | null, found: { start: number }): number {
+  found.start = -1;
+  let j = skipSpace(buf, i);
+  if (buf[j] !== OPEN_BRACE) return -1;
+  j = skipSpace(buf, j + 1);
+  let count = 0;
+  while (j < buf.length && buf[j] === QUOTE) {
+    const keyStart = j;
+    const keyEnd = skipString(buf, j);
+    j = skipSpace(buf, keyEnd);
+    j = skipSpace(buf, j + 1); // the colon
+    const valueStart = j;
+    const valueEnd = skipValue(buf, j);
+    count++;
+    if (key !== null && keyIs(buf, { keyStart, keyEnd, valueStart, valueEnd }, key)) found.start = valueStart;
+    j = skipSpace(buf, valueEnd);
+    if (buf[j] === COMMA) j = skipSpace(buf, j + 1);
+  }
+  return count;
 }
 
 /** The spans of the elements of the array at `i`, or null when there is no array there. */
