@@ -24,12 +24,8 @@ export function serialize(value: unknown): string | null {
   }
 }
 
-// Below this size a message is written as its decoded text (one write with its newline); above it,
-// as the bytes received (no second encoding of a large string).
-const TEXT_BELOW_CHARS = 64 * 1024;
-
 export function asReceived(wire: Wire): Outgoing {
-  return wire.text.length < TEXT_BELOW_CHARS ? wire.text : wire.data;
+  return wire.data;
 }
 
 const found = { start: -1 };

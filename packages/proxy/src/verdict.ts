@@ -41,7 +41,11 @@ function namesTaskMethod(method: string, modern: boolean): boolean {
   return method.length <= 64 && methods.has(foldMethod(method));
 }
 
+const FOLDED_ALREADY = /^[a-z/]*$/;
+
 function foldMethod(method: string): string {
+  // The usual spelling (lower-case letters and "/") is its own folded form: no work on the hot path.
+  if (FOLDED_ALREADY.test(method)) return method;
   // Separators fold to "_" in tool names; a method keeps its "/" and is compared without them.
   return foldToolName(method.trim()).replaceAll("_", "");
 }
