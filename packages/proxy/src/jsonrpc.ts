@@ -36,8 +36,8 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Valid ids are strings and safe integers: a fractional or unsafe number would not survive
- * re-serialization unchanged, and the peer matches responses to requests by id. */
+/** Valid ids are strings and safe integers: the pending tables match responses to requests by id,
+ * and a fractional or unsafe number does not identify one request reliably. */
 export function isValidId(value: unknown): value is JsonRpcId {
   return typeof value === "string" || (typeof value === "number" && Number.isSafeInteger(value));
 }
