@@ -29,6 +29,8 @@ export { isModernVersion, requestProtocolVersion, FIRST_MODERN_PROTOCOL_VERSION,
 export { scanObject, arrayElements, member, repeatsAKey } from "./structure.js";
 export type { ObjectScan, Member, Span } from "./structure.js";
 export { TaskRegistry, MAX_REMEMBERED_TASKS } from "./tasks.js";
+export { jsonSyntaxProblem } from "./json-check.js";
+export { lightParse, LIGHT_BYTES } from "./light.js";
 export { clientVerdict, namesToolsCall } from "./verdict.js";
 export type { Verdict } from "./verdict.js";
 export { ToolPolicy } from "./policy.js";

@@ -5,10 +5,12 @@
 import { isJsonObject, type JsonObject } from "./jsonrpc.js";
 import { arrayElements, countMembers, keyCount, member, repeatsAKey, scanObject, spliceArray } from "./structure.js";
 
-/** A line as it arrived: its decoded text and its bytes (both without the line ending). */
+/** A line as it arrived: its bytes (without the line ending), its decoding, and whether its
+ * parsed form is the light one (light.ts: large values the policy never reads are stand-ins). */
 export interface Wire {
-  readonly text: string;
   readonly data: Buffer;
+  readonly text: () => string;
+  readonly light: boolean;
 }
 
 /** What to write: a string (encoded on write) or bytes. Either without its newline. */

@@ -30,6 +30,8 @@ import {
   type RequestMessage,
   type ResponseMessage,
 } from "./jsonrpc.js";
+import { jsonSyntaxProblem } from "./json-check.js";
+import { LIGHT_BYTES, lightParse } from "./light.js";
 import { asReceived, filterResultArray, repeatsKey, serialize, type Filtered, type Outgoing, type Wire } from "./outgoing.js";
 import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
@@ -251,7 +253,7 @@ class Session implements ProxySession {
     if (side === "server" && this.goneCause !== null) return; // stop forwarding: the server is gone
     switch (frame.kind) {
       case "line":
-        this.onLine(side, frame.text, frame.bytes, frame.data);
+        this.onLine(side, frame, frame.bytes, frame.data);
         return;
       case "undecodable":
         this.onUnparsable(side, "the line is not valid UTF-8", "(invalid UTF-8)", frame.bytes);
@@ -262,20 +264,34 @@ class Session implements ProxySession {
     }
   }
 
-  private onLine(side: Side, text: string, bytes: number, data: Buffer): void {
+  private onLine(side: Side, line: { readonly text: string }, bytes: number, data: Buffer): void {
+    // Every line is checked to be one JSON value. A large one is checked on its bytes and parsed
+    // only where the proxy reads it (json-check.ts, light.ts): the same verdict without building a
+    // copy of its payload. Everything else is parsed whole.
+    const light = data.length >= LIGHT_BYTES;
     let value: unknown;
+    if (light) {
+      const problem = jsonSyntaxProblem(data);
+      if (problem !== null) {
+        this.onUnparsable(side, problem, data.toString("utf8", 0, MAX_LOGGED_CHARS), bytes);
+        return;
+      }
+    }
+    let lightValue: JsonObject | null = null;
     try {
-      value = JSON.parse(text);
+      if (light) lightValue = lightParse(data);
+      value = lightValue ?? JSON.parse(line.text);
     } catch (e) {
-      this.onUnparsable(side, e instanceof Error ? e.message : "invalid JSON", text, bytes);
+      this.onUnparsable(side, e instanceof Error ? e.message : "invalid JSON", line.text, bytes);
       return;
     }
+    const wire: Wire = { data, text: () => line.text, light: lightValue !== null };
     try {
       if (Array.isArray(value)) this.onBatch(side, value);
       else if (side === "server" && (typeof value !== "object" || value === null)) {
         // A bare scalar on a server's stdout is a stray print (console.log(42)), not protocol.
-        this.onUnparsable(side, "not a JSON-RPC message", text, bytes);
-      } else this.onValue(side, value, bytes, { text, data });
+        this.onUnparsable(side, "not a JSON-RPC message", line.text, bytes);
+      } else this.onValue(side, value, bytes, wire);
     } catch (e) {
       // A bug of ours must cost one message, not the session: answer it if it was a request.
       const id = isJsonObject(value) && isValidId(value["id"]) && "method" in value ? value["id"] : null;
@@ -545,7 +561,8 @@ class Session implements ProxySession {
   private checked(from: Side, raw: JsonObject, wire: Wire, nested: string | null): Outgoing | null {
     if (!repeatsKey(wire.data, raw, nested)) return asReceived(wire);
     this.say(`a message from the ${from} repeats a key; forwarded re-serialized, with the last value of each key (the one checked)`);
-    return serialize(raw);
+    // A light parse holds stand-ins for what the policy does not read: re-serialize the real thing.
+    return serialize(wire.light ? (JSON.parse(wire.text()) as unknown) : raw);
   }
 
   /** The era of a client request: its own `_meta` says, else the handshake. */
