@@ -1,9 +1,14 @@
-// Benchmark: tools/call round trips against server-everything's `echo`, direct stdio vs through the
-// proxy (in-process between this client and the child's pipes; no jail), measured in the same run.
-//   node bench/proxy.bench.mjs            (after `npx tsc -b packages/proxy`)
+// Benchmark: tools/call round trips against server-everything's `echo`: direct stdio (the baseline),
+// through the proxy in-process (between this client and the child's pipes; no jail), and through
+// the whole product (`mcp-j -- server`: jail, supervisor and proxy), measured in the same run, with
+// "fwd" (bench/forwarder.mjs: a process that copies bytes and nothing else) as the floor for any
+// proxy in a process of its own: the gap between fwd and mcp-j is what mcp-j itself costs.
+//   node bench/proxy.bench.mjs            (after `npx tsc -b`)
 //   BENCH_ROUNDS=5 node bench/proxy.bench.mjs
 // Every figure is printed next to the direct baseline measured in the same run, as a ratio; the
-// rounds alternate direct/proxy so drift in machine load affects both sides alike.
+// rounds alternate the modes so drift in machine load affects all alike. The goals (issue 14):
+// p50 added ≤ 30 µs for small messages, ≥ 85% of direct throughput at 2,000 in flight, ≥ 80% for
+// 1 MiB and 4 MiB messages. The last lines say, per mode, which goals the run met.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -66,14 +71,21 @@ class RawClient {
 
 const mcpj = join(dirname(fileURLToPath(import.meta.url)), "..", "packages", "cli", "bin", "mcp-j.js");
 const modules = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules");
+const forwarder = join(dirname(fileURLToPath(import.meta.url)), "forwarder.mjs");
 
 async function connect(mode) {
   // "mcpj": the whole product, the server in the jail behind mcp-j's proxy, over real pipes.
-  const argv = mode === "mcpj" ? [mcpj, "--ro", modules, "--deny-tool", "get-env", "--", "node", everything, "stdio"] : [everything, "stdio"];
+  // "fwd": a process that only copies bytes both ways: what any proxy in its own process costs.
+  const argv =
+    mode === "mcpj"
+      ? [mcpj, "--ro", modules, "--deny-tool", "get-env", "--", "node", everything, "stdio"]
+      : mode === "fwd"
+        ? [forwarder, process.execPath, everything, "stdio"]
+        : [everything, "stdio"];
   const child = spawn(process.execPath, argv, { stdio: ["pipe", "pipe", "pipe"] });
   child.stderr.resume();
   let client;
-  if (mode === "direct" || mode === "mcpj") {
+  if (mode !== "proxy") {
     client = new RawClient(child.stdout, child.stdin);
   } else {
     const toProxy = new PassThrough();
@@ -162,10 +174,11 @@ const scenarios = [
 
 console.log(`proxy bench: node ${process.version}, ${ROUNDS} alternating rounds per mode, server-everything over stdio`);
 const fmt = (n, d = 0) => n.toFixed(d).padStart(9);
+const goals = { proxy: [], fwd: [], "mcp-j": [] };
 for (const [name, run] of scenarios) {
-  const results = { direct: [], proxy: [], mcpj: [] };
+  const results = { direct: [], proxy: [], fwd: [], mcpj: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of round % 2 === 0 ? ["direct", "proxy", "mcpj"] : ["mcpj", "proxy", "direct"]) {
+    for (const mode of round % 2 === 0 ? ["direct", "proxy", "fwd", "mcpj"] : ["mcpj", "fwd", "proxy", "direct"]) {
       const { client, close } = await connect(mode);
       results[mode].push(await run(client));
       await close();
@@ -173,15 +186,22 @@ for (const [name, run] of scenarios) {
   }
   const d = summarize(results.direct);
   const p = summarize(results.proxy);
+  const f = summarize(results.fwd);
   const j = summarize(results.mcpj);
   const isLarge = name.startsWith("echo");
   console.log(`\n${name}`);
   console.log(`            p50 µs    p99 µs     calls/s${isLarge ? "     MiB/s" : ""}`);
-  for (const [label, s] of [["direct", d], ["proxy", p], ["mcp-j", j]]) {
+  for (const [label, s] of [["direct", d], ["proxy", p], ["fwd", f], ["mcp-j", j]]) {
     console.log(`  ${label.padEnd(7)}${fmt(s.p50, 1)} ${fmt(s.p99, 1)}  ${fmt(s.perSecond, 0)}${isLarge ? ` ${fmt(s.mbPerSecond, 1)}` : ""}`);
   }
-  for (const [label, s] of [["proxy", p], ["mcp-j", j]]) {
+  for (const [label, s] of [["proxy", p], ["fwd", f], ["mcp-j", j]]) {
     const throughput = isLarge ? s.mbPerSecond / d.mbPerSecond : s.perSecond / d.perSecond;
-    console.log(`  ${label} vs direct: p50 ${s.p50 - d.p50 >= 0 ? "+" : ""}${(s.p50 - d.p50).toFixed(1)} µs, p99 ${s.p99 - d.p99 >= 0 ? "+" : ""}${(s.p99 - d.p99).toFixed(1)} µs, throughput ${(throughput * 100).toFixed(1)}% of direct`);
+    const added = s.p50 - d.p50;
+    console.log(`  ${label} vs direct: p50 ${added >= 0 ? "+" : ""}${added.toFixed(1)} µs, p99 ${s.p99 - d.p99 >= 0 ? "+" : ""}${(s.p99 - d.p99).toFixed(1)} µs, throughput ${(throughput * 100).toFixed(1)}% of direct`);
+    if (name.includes("sequential")) goals[label].push(`p50 added ${added.toFixed(1)} µs (goal ≤ 30): ${added <= 30 ? "met" : "NOT met"}`);
+    else if (name.includes("in flight")) goals[label].push(`2,000 in flight ${(throughput * 100).toFixed(1)}% (goal ≥ 85%): ${throughput >= 0.85 ? "met" : "NOT met"}`);
+    else goals[label].push(`${name.slice(5, 10).trim()} ${(throughput * 100).toFixed(1)}% (goal ≥ 80%): ${throughput >= 0.8 ? "met" : "NOT met"}`);
   }
 }
+console.log("\ngoals");
+for (const [label, lines] of Object.entries(goals)) console.log(`  ${label.padEnd(6)} ${lines.join("; ")}`);

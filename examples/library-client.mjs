@@ -4,7 +4,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { JailedStdioClientTransport } from "@mcp-j/engine";
+import { JailedStdioClientTransport } from "@mcp-j/transport";
 
 const modules = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules");
 const transport = new JailedStdioClientTransport({

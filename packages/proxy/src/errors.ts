@@ -1,5 +1,6 @@
 // Constructors for the error responses the proxy writes, and the typed error it throws at its API.
-import { ErrorCode, type JsonObject, type JsonRpcId } from "./jsonrpc.js";
+import { ErrorCode } from "./codes.js";
+import type { JsonObject, JsonRpcId } from "./jsonrpc.js";
 
 /** A JSON-RPC error response, ready to serialize. */
 export interface ErrorResponse {
@@ -31,17 +32,28 @@ export function internalError(id: JsonRpcId | null, detail: string, data?: unkno
   return errorResponse(id, ErrorCode.InternalError, `Internal error: ${detail}`, data);
 }
 
-/** The result (not an error) the proxy answers a denied tools/call with: a result with isError lets
- * the model read why and adapt, where a protocol error would look like a broken server. */
-export function deniedToolResult(id: JsonRpcId, toolName: string): JsonObject {
-  return {
-    jsonrpc: "2.0",
+export function messageTooLarge(id: JsonRpcId | null, detail: string, data: string): ErrorResponse {
+  return errorResponse(id, ErrorCode.MessageTooLarge, `Message too large: ${detail}`, data);
+}
+
+export function tooManyPending(id: JsonRpcId, limit: number): ErrorResponse {
+  return errorResponse(
     id,
-    result: {
-      content: [{ type: "text", text: `The tool "${toolName}" is denied by policy (mcp-j); it was not run.` }],
-      isError: true,
-    },
-  };
+    ErrorCode.TooManyPending,
+    `Too many pending requests: ${limit} already await an answer; wait for some before sending more`,
+    { limit },
+  );
+}
+
+/**
+ * The result (not an error) the proxy answers a denied tools/call with: a result with isError lets
+ * the model read why and adapt, where a protocol error would look like a broken server. In the
+ * 2026-07-28 era every result carries `resultType` (a client rejects a result without it).
+ */
+export function deniedToolResult(id: JsonRpcId, toolName: string, modern: boolean): JsonObject {
+  const content = [{ type: "text", text: `The tool "${toolName}" is denied by policy (mcp-j); it was not run.` }];
+  const result: JsonObject = modern ? { resultType: "complete", content, isError: true } : { content, isError: true };
+  return { jsonrpc: "2.0", id, result };
 }
 
 /** Codes for programs; the message is for people. */

@@ -26,7 +26,8 @@ export type ToolCallOutcome =
 export interface ToolCallEvent {
   readonly type: "tool_call";
   readonly name: string | null;
-  readonly id: JsonRpcId;
+  /** null for a tools/call sent as a notification (dropped when denied or unreadable). */
+  readonly id: JsonRpcId | null;
   /** From the call leaving the proxy to its answer arriving; 0 when the proxy answered itself. */
   readonly durationMs: number;
   readonly outcome: ToolCallOutcome;
@@ -43,10 +44,12 @@ export interface MessageOversizedEvent {
   readonly id: JsonRpcId | null;
 }
 
+/** A message refused: not valid JSON-RPC, bad params, a batch, an unknown task, or over the
+ * pending-request limit (the code says which). */
 export interface MessageInvalidEvent {
   readonly type: "message_invalid";
   readonly from: Side;
-  /** The JSON-RPC error code that applies (-32700, -32600, -32602). */
+  /** The error code that applies (codes.ts). */
   readonly code: number;
   readonly reason: string;
   readonly id: JsonRpcId | null;

@@ -4,8 +4,9 @@ import { isAscii, isUtf8 } from "node:buffer";
 import { TopLevelIdScanner, type ScanSummary } from "./id-scan.js";
 
 export type Frame =
-  /** A complete line, decoded; `bytes` is its size on the wire (without the line ending), `data`
-   * its bytes (without the line ending; it may share memory with the chunk it arrived in). */
+  /** A complete line of valid UTF-8; `bytes` is its size on the wire (without the line ending),
+   * `data` its bytes (without the line ending; it may share memory with the chunk it arrived in),
+   * `text` its decoding (computed on each read). */
   | { readonly kind: "line"; readonly text: string; readonly bytes: number; readonly data: Buffer }
   /** A line that is not valid UTF-8 (a parse error for that line, never a crash). */
   | { readonly kind: "undecodable"; readonly bytes: number }
@@ -76,16 +77,23 @@ export class LineFramer {
     // Tolerate "\r\n": the "\r" belongs to the line ending, not to the message.
     if (bytes > 0 && line[bytes - 1] === CR) line = line.subarray(0, bytes - 1);
     if (line.length === 0) return; // blank lines carry nothing; skipping them is harmless
-    // ASCII (most traffic) decodes faster as latin1, with the same result; anything else must be
-    // valid UTF-8: no replacement characters, so what we parse is exactly what was sent.
-    let text: string;
-    if (isAscii(line)) text = line.toString("latin1");
-    else if (isUtf8(line)) text = line.toString("utf8");
-    else {
+    // Anything but valid UTF-8 is refused here: no replacement characters, so what is parsed is
+    // exactly what was sent. ASCII (most traffic) decodes faster as latin1, with the same result.
+    const ascii = isAscii(line);
+    if (!ascii && !isUtf8(line)) {
       this.emit({ kind: "undecodable", bytes });
       return;
     }
-    this.emit({ kind: "line", text, bytes, data: line });
+    const data = line;
+    // Decoded on demand: a large line may never need its text (the session checks its bytes).
+    this.emit({
+      kind: "line",
+      bytes,
+      data,
+      get text(): string {
+        return data.toString(ascii ? "latin1" : "utf8");
+      },
+    });
   }
 
   private startDiscard(piece: Buffer): void {

@@ -2,6 +2,7 @@
 // too large to buffer. It reads the bytes once, as they stream past, with constant memory: a few
 // counters and two small capture buffers. Peers such as the MCP SDK write "id" *after* "result", so a
 // prefix scan would miss most oversized responses; this scanner sees the whole line instead.
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, isJsonSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from "./bytes.js";
 import { isValidId, type JsonRpcId } from "./jsonrpc.js";
 
 /** What the scanner learned about a line's top-level object. */
@@ -29,19 +30,6 @@ const enum Phase {
   ExpectValue,
   InValue,
   Done,
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-
-function isWhitespace(b: number): boolean {
-  return b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a;
 }
 
 export class TopLevelIdScanner {
@@ -102,7 +90,7 @@ export class TopLevelIdScanner {
       }
       return;
     }
-    if (isWhitespace(b)) return;
+    if (isJsonSpace(b)) return;
     switch (this.phase) {
       case Phase.Start:
         this.isObject = b === OPEN_BRACE;

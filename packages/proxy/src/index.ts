@@ -1,6 +1,6 @@
 // @mcp-j/proxy: a strict JSON-RPC 2.0 / MCP stdio proxy. Pure TypeScript, no native code, no
 // dependency on the engine, so it runs (and is tested) on any OS.
-export { startProxy, BATCH_PROTOCOL_VERSION } from "./session.js";
+export { startProxy } from "./session.js";
 export type { ProxyOptions, ProxySession, ClientEnd, ServerEnd } from "./session.js";
 export type {
   ProxyEvent,
@@ -22,9 +22,20 @@ export type { ScanSummary } from "./id-scan.js";
 export { validateMessage, toolCallParamsProblem } from "./validate.js";
 export type { Validation, Valid, Invalid } from "./validate.js";
 export { globMatch } from "./glob.js";
+export { foldToolName } from "./fold.js";
+export { ERROR_CODES } from "./codes.js";
+export type { ErrorCodeInfo } from "./codes.js";
+export { isModernVersion, requestProtocolVersion, FIRST_MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION_META_KEY } from "./era.js";
+export { scanObject, arrayElements, member, repeatsAKey } from "./structure.js";
+export type { ObjectScan, Member, Span } from "./structure.js";
+export { TaskRegistry, MAX_REMEMBERED_TASKS } from "./tasks.js";
+export { jsonSyntaxProblem } from "./json-check.js";
+export { lightParse, LIGHT_BYTES } from "./light.js";
+export { clientVerdict, namesToolsCall } from "./verdict.js";
+export type { Verdict } from "./verdict.js";
 export { ToolPolicy } from "./policy.js";
 export type { ToolRules } from "./policy.js";
-export { PendingTable } from "./pending.js";
+export { PendingTable, DEFAULT_MAX_PENDING } from "./pending.js";
 export type { PendingRequest } from "./pending.js";
 export {
   errorResponse,
@@ -33,6 +44,8 @@ export {
   invalidParams,
   internalError,
   deniedToolResult,
+  messageTooLarge,
+  tooManyPending,
   ProxyError,
 } from "./errors.js";
 export type { ErrorResponse, ProxyErrorCode } from "./errors.js";

@@ -3,15 +3,7 @@
 /** A request id as JSON-RPC allows it and this proxy accepts it: a string or a safe integer. */
 export type JsonRpcId = string | number;
 
-/** The standard JSON-RPC 2.0 error codes the proxy itself emits. */
-export const ErrorCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export { ErrorCode } from "./codes.js";
 
 /** A plain JSON object as produced by JSON.parse. */
 export type JsonObject = { [key: string]: unknown };
@@ -20,7 +12,7 @@ export interface RequestMessage {
   readonly kind: "request";
   readonly id: JsonRpcId;
   readonly method: string;
-  /** The parsed message, forwarded (re-serialized) as is. */
+  /** The parsed message (the bytes received are what is forwarded). */
   readonly raw: JsonObject;
 }
 
@@ -44,8 +36,8 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Valid ids are strings and safe integers: a fractional or unsafe number would not survive
- * re-serialization unchanged, and the peer matches responses to requests by id. */
+/** Valid ids are strings and safe integers: the pending tables match responses to requests by id,
+ * and a fractional or unsafe number does not identify one request reliably. */
 export function isValidId(value: unknown): value is JsonRpcId {
   return typeof value === "string" || (typeof value === "number" && Number.isSafeInteger(value));
 }

@@ -12,6 +12,11 @@ export interface PendingRequest {
   readonly startedAt: number;
 }
 
+/** Requests one side may have awaiting an answer at once, unless the caller sets another bound.
+ * Well above what a real client keeps in flight; a peer past it is answered with an error instead
+ * of growing mcp-j's memory (ESCAPES 68). */
+export const DEFAULT_MAX_PENDING = 10_000;
+
 // Remembering cancelled ids lets a late response be logged as "cancelled" rather than "unknown";
 // either way it is dropped, so the memory is capped and the oldest are forgotten first.
 const MAX_REMEMBERED_CANCELLED = 1024;
@@ -20,8 +25,14 @@ export class PendingTable {
   private readonly pending = new Map<string, PendingRequest>();
   private readonly cancelled = new Set<string>();
 
+  constructor(readonly capacity: number = DEFAULT_MAX_PENDING) {}
+
   get size(): number {
     return this.pending.size;
+  }
+
+  get isFull(): boolean {
+    return this.pending.size >= this.capacity;
   }
 
   has(id: JsonRpcId): boolean {

@@ -1,16 +1,21 @@
-// One proxy session: reads lines from both peers, validates and polices them, and forwards
-// re-serialized messages, keeping a table of pending requests per direction.
+// One proxy session: reads lines from both peers, validates and polices them, and forwards the
+// bytes received (outgoing.ts says when it cannot), keeping a table of pending requests per
+// direction. Both MCP eras go through the same code: the era only decides the shape of a refusal.
 import { performance } from "node:perf_hooks";
 import type { Readable, Writable } from "node:stream";
 import {
+  deniedToolResult,
   errorResponse,
   internalError,
   invalidParams,
   invalidRequest,
+  messageTooLarge,
   parseError,
   ProxyError,
+  tooManyPending,
   type ErrorResponse,
 } from "./errors.js";
+import { isModernVersion, requestProtocolVersion } from "./era.js";
 import type { ProxyEvent, Side, ToolCallOutcome } from "./events.js";
 import { FlowReader, FlowWriter } from "./flow.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, LineFramer, type Frame } from "./framer.js";
@@ -25,14 +30,22 @@ import {
   type RequestMessage,
   type ResponseMessage,
 } from "./jsonrpc.js";
-import { PendingTable, type PendingRequest } from "./pending.js";
+import { jsonSyntaxProblem } from "./json-check.js";
+import { LIGHT_BYTES, lightParse } from "./light.js";
+import { asReceived, filterResultArray, repeatsKey, serialize, type Filtered, type Outgoing, type Wire } from "./outgoing.js";
+import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
 import type { ScanSummary } from "./id-scan.js";
-import { toolCallName, toolCallParamsProblem, validateMessage, type Invalid } from "./validate.js";
+import { TaskRegistry } from "./tasks.js";
+import { validateMessage, type Invalid } from "./validate.js";
+import { clientVerdict, namesToolsCall } from "./verdict.js";
 
 export interface ProxyOptions {
   /** Largest message (one line, without its newline) either peer may send; default 5 MiB. */
   maxMessageBytes?: number;
+  /** Requests each side may have awaiting an answer at once (default 10,000); past it a request
+   * is answered with -31002 instead of being remembered. */
+  maxPending?: number;
   /** Tool globs (`*`, `?`); deny wins, an empty allow list allows every tool not denied. */
   tools?: { allow: string[]; deny: string[] };
   /** Machine events for the JSONL audit log. */
@@ -50,6 +63,8 @@ export interface ProxySession {
   readonly clientInputEnded: Promise<void>;
   /** Number of client requests awaiting a response. */
   pendingCount(): number;
+  /** Requests each side sent that await an answer. */
+  pendingCounts(): { client: number; server: number };
 }
 
 export interface ClientEnd {
@@ -62,20 +77,11 @@ export interface ServerEnd {
   output: Readable;
 }
 
-/** The one protocol version whose messages may be batched (2025-06-18 removed batching). */
-export const BATCH_PROTOCOL_VERSION = "2025-03-26";
-
 // Long stray lines from the server are cut in the log; the whole line is never needed to debug.
 const MAX_LOGGED_CHARS = 4096;
 const PREVIEW_CHARS = 200;
-// Below this size, encoding the string again is cheaper than comparing it with the original.
-const REUSE_BYTES_CHARS = 64 * 1024;
-
-/** A line as it arrived: its decoded text and its bytes. */
-interface Wire {
-  readonly text: string;
-  readonly data: Buffer;
-}
+const BATCH_REFUSAL =
+  "JSON-RPC batches are not supported: MCP removed them in revision 2025-06-18; send each message on its own line";
 
 export function startProxy(client: ClientEnd, server: ServerEnd, options: ProxyOptions = {}): ProxySession {
   return new Session(client, server, checkOptions(options));
@@ -83,6 +89,7 @@ export function startProxy(client: ClientEnd, server: ServerEnd, options: ProxyO
 
 interface CheckedOptions {
   maxMessageBytes: number;
+  maxPending: number;
   policy: ToolPolicy;
   onEvent: (event: ProxyEvent) => void;
   log: (line: string) => void;
@@ -93,12 +100,17 @@ function checkOptions(options: ProxyOptions): CheckedOptions {
   if (!Number.isSafeInteger(max) || max < 1) {
     throw new ProxyError("invalid_options", `maxMessageBytes must be a positive integer, got ${String(max)}`);
   }
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+  if (!Number.isSafeInteger(maxPending) || maxPending < 1) {
+    throw new ProxyError("invalid_options", `maxPending must be a positive integer, got ${String(maxPending)}`);
+  }
   const tools = options.tools ?? { allow: [], deny: [] };
   for (const glob of [...tools.allow, ...tools.deny]) {
     if (typeof glob !== "string") throw new ProxyError("invalid_options", "tool globs must be strings");
   }
   return {
     maxMessageBytes: max,
+    maxPending,
     policy: new ToolPolicy(tools),
     onEvent: options.onEvent ?? (() => {}),
     log: options.log ?? (() => {}),
@@ -116,29 +128,20 @@ function toBuffer(chunk: unknown): Buffer {
   return Buffer.alloc(0);
 }
 
-/** JSON.stringify recurses: a deeply nested message that JSON.parse (iterative) accepted can overflow
- * the stack here, and must become an error for that message rather than a crash. */
-function serialize(value: unknown): string | null {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return null;
-  }
-}
-
 class Session implements ProxySession {
   readonly serverOutputEnded: Promise<void>;
   readonly clientInputEnded: Promise<void>;
 
   /** Requests each side sent, keyed by the side that sent them (which is the side that cancels). */
-  private readonly pendingFrom: Record<Side, PendingTable> = {
-    client: new PendingTable(),
-    server: new PendingTable(),
-  };
+  private readonly pendingFrom: Record<Side, PendingTable>;
+  /** Whether each side's table was full at its last request (to log a full table once, not per request). */
+  private readonly full: Record<Side, boolean> = { client: false, server: false };
+  private readonly tasks = new TaskRegistry();
   private readonly readers: Record<Side, FlowReader>;
   private readonly writers: Record<Side, FlowWriter>;
   private readonly framers: Record<Side, LineFramer>;
-  private negotiatedVersion: string | null = null;
+  /** The revision the initialize handshake settled on (legacy era), if there was one. */
+  private handshakeVersion: string | null = null;
   private goneCause: string | null = null;
   private goneDone: Promise<void> | null = null;
 
@@ -147,6 +150,7 @@ class Session implements ProxySession {
     server: ServerEnd,
     private readonly options: CheckedOptions,
   ) {
+    this.pendingFrom = { client: new PendingTable(options.maxPending), server: new PendingTable(options.maxPending) };
     const clientInput = client.input as Readable;
     this.readers = { client: new FlowReader(clientInput), server: new FlowReader(server.output) };
     this.writers = {
@@ -200,6 +204,10 @@ class Session implements ProxySession {
     return this.pendingFrom.client.size;
   }
 
+  pendingCounts(): { client: number; server: number } {
+    return { client: this.pendingFrom.client.size, server: this.pendingFrom.server.size };
+  }
+
   serverGone(cause: string): Promise<void> {
     if (this.goneDone !== null) return this.goneDone;
     this.goneCause = cause;
@@ -245,7 +253,7 @@ class Session implements ProxySession {
     if (side === "server" && this.goneCause !== null) return; // stop forwarding: the server is gone
     switch (frame.kind) {
       case "line":
-        this.onLine(side, frame.text, frame.bytes, frame.data);
+        this.onLine(side, frame, frame.bytes, frame.data);
         return;
       case "undecodable":
         this.onUnparsable(side, "the line is not valid UTF-8", "(invalid UTF-8)", frame.bytes);
@@ -256,20 +264,34 @@ class Session implements ProxySession {
     }
   }
 
-  private onLine(side: Side, text: string, bytes: number, data: Buffer): void {
+  private onLine(side: Side, line: { readonly text: string }, bytes: number, data: Buffer): void {
+    // Every line is checked to be one JSON value. A large one is checked on its bytes and parsed
+    // only where the proxy reads it (json-check.ts, light.ts): the same verdict without building a
+    // copy of its payload. Everything else is parsed whole.
+    const light = data.length >= LIGHT_BYTES;
     let value: unknown;
+    if (light) {
+      const problem = jsonSyntaxProblem(data);
+      if (problem !== null) {
+        this.onUnparsable(side, problem, data.toString("utf8", 0, MAX_LOGGED_CHARS), bytes);
+        return;
+      }
+    }
+    let lightValue: JsonObject | null = null;
     try {
-      value = JSON.parse(text);
+      if (light) lightValue = lightParse(data);
+      value = lightValue ?? JSON.parse(line.text);
     } catch (e) {
-      this.onUnparsable(side, e instanceof Error ? e.message : "invalid JSON", text, bytes);
+      this.onUnparsable(side, e instanceof Error ? e.message : "invalid JSON", line.text, bytes);
       return;
     }
+    const wire: Wire = { data, text: () => line.text, light: lightValue !== null };
     try {
-      if (Array.isArray(value)) this.onBatch(side, value, bytes);
+      if (Array.isArray(value)) this.onBatch(side, value);
       else if (side === "server" && (typeof value !== "object" || value === null)) {
         // A bare scalar on a server's stdout is a stray print (console.log(42)), not protocol.
-        this.onUnparsable(side, "not a JSON-RPC message", text, bytes);
-      } else this.onValue(side, value, bytes, { text, data });
+        this.onUnparsable(side, "not a JSON-RPC message", line.text, bytes);
+      } else this.onValue(side, value, bytes, wire);
     } catch (e) {
       // A bug of ours must cost one message, not the session: answer it if it was a request.
       const id = isJsonObject(value) && isValidId(value["id"]) && "method" in value ? value["id"] : null;
@@ -295,13 +317,14 @@ class Session implements ProxySession {
     const limit = this.options.maxMessageBytes;
     this.emit({ type: "message_oversized", from: side, bytes, limit, id: scan.id });
     const what = `a message of ${bytes} bytes from the ${side} exceeds the ${limit}-byte limit`;
+    const tooLarge = `${bytes} bytes, limit ${limit}`;
     if (!scan.isObject) {
       if (side === "server") {
         this.say(`${what}; discarded (server stdout, not a JSON-RPC object)`);
         this.emit({ type: "server_output_nonjson", bytes, preview: "(oversized)" });
       } else {
         this.say(`${what}; discarded`);
-        this.send("client", invalidRequest(null, `message too large (${bytes} bytes, limit ${limit})`, "request too large"), "client");
+        this.send("client", messageTooLarge(null, tooLarge, "request too large"), "client");
       }
       return;
     }
@@ -313,43 +336,36 @@ class Session implements ProxySession {
       const request = scan.id === null ? null : this.pendingFrom[other(side)].take(scan.id);
       this.say(`${what}; response to id ${showId(scan.id)} discarded${request === null ? " (no pending request matched)" : ""}`);
       if (request !== null) {
-        const error = internalError(request.id, `the ${side}'s response exceeded the ${limit}-byte limit`, "response too large");
+        const error = messageTooLarge(request.id, `the ${side}'s response has ${tooLarge}`, "response too large");
         this.send(other(side), error, side);
         if (request.toolName !== null) this.toolCall(request.id, request.toolName, request, "too-large", bytes);
       }
       return;
     }
     this.say(`${what}; request ${showId(scan.id)} answered with an error`);
-    const error = invalidRequest(scan.id, `message too large (${bytes} bytes, limit ${limit})`, "request too large");
-    this.send(side, error, side);
+    this.send(side, messageTooLarge(scan.id, tooLarge, "request too large"), side);
   }
 
   // ---- validation -----------------------------------------------------------------------------
 
-  private onBatch(side: Side, batch: unknown[], bytes: number): void {
-    if (batch.length === 0) {
-      this.onInvalid(side, { shape: "request", id: null, code: ErrorCode.InvalidRequest, reason: "empty batch" });
-      return;
-    }
-    const allowed = this.negotiatedVersion === BATCH_PROTOCOL_VERSION;
-    const refusal = `batches are not allowed under protocol version ${this.negotiatedVersion ?? "(not negotiated yet)"}`;
-    // Each element is handled (and answered) on its own: holding every answer to assemble one array
-    // would need memory proportional to the batch, which a peer controls.
+  /** A JSON array: one error to the sender, and nothing in it is forwarded (so no element's tool
+   * call runs). Requests the other side is waiting on that the batch claimed to answer are failed,
+   * so nobody waits for an answer that will not come. */
+  private onBatch(side: Side, batch: unknown[]): void {
+    this.emit({ type: "message_invalid", from: side, code: ErrorCode.InvalidRequest, reason: BATCH_REFUSAL, id: null, answered: true });
+    this.say(`a batch of ${batch.length} message(s) from the ${side} refused: batches are not part of MCP since 2025-06-18`);
+    this.send(side, invalidRequest(null, BATCH_REFUSAL), side);
     for (const element of batch) {
-      if (allowed) {
-        this.onValue(side, element, bytes, null);
-        continue;
-      }
       const v = validateMessage(element);
-      if (!v.ok) this.onInvalid(side, v);
-      else if (v.message.kind === "request" || v.message.kind === "response") {
-        const shape = v.message.kind;
-        this.onInvalid(side, { shape, id: v.message.id, code: ErrorCode.InvalidRequest, reason: refusal });
-      } else this.onInvalid(side, { shape: "notification", id: null, code: ErrorCode.InvalidRequest, reason: refusal });
+      if (!v.ok || v.message.kind !== "response" || v.message.id === null) continue;
+      const request = this.pendingFrom[other(side)].take(v.message.id);
+      if (request === null) continue;
+      this.send(other(side), internalError(request.id, `the ${side} answered in a JSON-RPC batch, which MCP does not allow`), side);
+      if (request.toolName !== null) this.toolCall(request.id, request.toolName, request, "error", 0);
     }
   }
 
-  private onValue(side: Side, value: unknown, bytes: number, wire: Wire | null): void {
+  private onValue(side: Side, value: unknown, bytes: number, wire: Wire): void {
     const v = validateMessage(value);
     if (!v.ok) {
       this.onInvalid(side, v);
@@ -385,7 +401,7 @@ class Session implements ProxySession {
 
   // ---- routing --------------------------------------------------------------------------------
 
-  private onRequest(side: Side, request: RequestMessage, wire: Wire | null): void {
+  private onRequest(side: Side, request: RequestMessage, wire: Wire): void {
     const table = this.pendingFrom[side];
     if (table.has(request.id)) {
       // Answering would settle the *first* request with that id in the sender's eyes; dropping the
@@ -397,21 +413,25 @@ class Session implements ProxySession {
     }
     let toolName: string | null = null;
     if (side === "client") {
-      if (request.method === "tools/call") {
-        const problem = toolCallParamsProblem(request.raw["params"]);
-        if (problem !== null) {
-          this.send("client", invalidParams(request.id, problem), "client");
-          this.emit({ type: "message_invalid", from: "client", code: ErrorCode.InvalidParams, reason: problem, id: request.id, answered: true });
+      const verdict = clientVerdict(request.method, request.raw, this.options.policy, this.tasks, this.isModern(request.raw));
+      switch (verdict.kind) {
+        case "invalid":
+          this.send("client", invalidParams(request.id, verdict.problem), "client");
+          this.emit({ type: "message_invalid", from: "client", code: ErrorCode.InvalidParams, reason: verdict.problem, id: request.id, answered: true });
           this.toolCall(request.id, null, null, "invalid", 0);
           return;
-        }
-        toolName = toolCallName(request.raw);
-        if (!this.options.policy.allows(toolName)) {
-          this.send("client", this.options.policy.denial(request.id, toolName), "client");
-          this.say(`tools/call of "${toolName}" denied by policy`);
-          this.toolCall(request.id, toolName, null, "denied", 0);
+        case "denied":
+          this.send("client", deniedToolResult(request.id, verdict.toolName, this.isModern(request.raw)), "client");
+          this.say(`tools/call of "${verdict.toolName}" denied by policy`);
+          this.toolCall(request.id, verdict.toolName, null, "denied", 0);
           return;
-        }
+        case "unknown-task":
+          this.send("client", invalidParams(request.id, verdict.problem), "client");
+          this.emit({ type: "message_invalid", from: "client", code: ErrorCode.InvalidParams, reason: verdict.problem, id: request.id, answered: true });
+          this.say(`${request.method} refused: ${verdict.problem}`);
+          return;
+        case "allowed":
+          toolName = verdict.toolName;
       }
       if (this.goneCause !== null || !this.writers.server.isOpen) {
         this.send("client", this.goneError(request.id), "client");
@@ -422,17 +442,44 @@ class Session implements ProxySession {
       this.send("server", internalError(request.id, "the client is gone"), "server");
       return;
     }
-    const line = serialize(request.raw);
-    if (line === null) {
+    if (table.isFull) {
+      // Never buffered: a peer that keeps sending without reading answers costs it errors, not
+      // mcp-j's memory.
+      const reason = `${table.capacity} requests from the ${side} already await an answer`;
+      this.send(side, tooManyPending(request.id, table.capacity), side);
+      this.emit({ type: "message_invalid", from: side, code: ErrorCode.TooManyPending, reason, id: request.id, answered: true });
+      if (toolName !== null) this.toolCall(request.id, toolName, null, "error", 0);
+      if (!this.full[side]) this.say(`requests from the ${side} refused: ${reason} (the proxy option maxPending)`);
+      this.full[side] = true;
+      return;
+    }
+    this.full[side] = false;
+    const out = this.checked(side, request.raw, wire, side === "client" ? "params" : null);
+    if (out === null) {
       this.send(side, internalError(request.id, "the message could not be re-serialized (nested too deeply)"), side);
       return;
     }
     table.add({ id: request.id, method: request.method, toolName, startedAt: performance.now() });
-    this.forward(side, line, wire);
+    this.forward(side, out);
   }
 
-  private onNotification(side: Side, notification: NotificationMessage, wire: Wire | null): void {
+  private onNotification(side: Side, notification: NotificationMessage, wire: Wire): void {
     if (side === "client" && this.goneCause !== null) return;
+    if (side === "client") {
+      // Policy holds for notifications too: a server that dispatches on the method alone would run
+      // a tools/call sent without an id. Nobody is answered (a notification never is).
+      const verdict = clientVerdict(notification.method, notification.raw, this.options.policy, this.tasks, this.isModern(notification.raw));
+      if (verdict.kind !== "allowed") {
+        const what = verdict.kind === "denied" ? `names the denied tool "${verdict.toolName}"` : verdict.problem;
+        this.say(`${notification.method} notification from the client dropped: ${what}`);
+        if (namesToolsCall(notification.method)) {
+          this.toolCall(null, verdict.kind === "denied" ? verdict.toolName : null, null, verdict.kind === "denied" ? "denied" : "invalid", 0);
+        } else {
+          this.emit({ type: "message_invalid", from: side, code: ErrorCode.InvalidParams, reason: what, id: null, answered: false });
+        }
+        return;
+      }
+    }
     if (notification.method === "notifications/cancelled") {
       const params = notification.raw["params"];
       const requestId = isJsonObject(params) ? params["requestId"] : undefined;
@@ -441,15 +488,10 @@ class Session implements ProxySession {
         this.toolCall(request.id, request.toolName, request, "cancelled", 0);
       }
     }
-    const line = serialize(notification.raw);
-    if (line === null) {
-      this.say(`notification from the ${side} dropped: it could not be re-serialized (nested too deeply)`);
-      return;
-    }
-    this.forward(side, line, wire);
+    this.forward(side, this.checked(side, notification.raw, wire, side === "client" ? "params" : null));
   }
 
-  private onResponse(side: Side, response: ResponseMessage, bytes: number, wire: Wire | null): void {
+  private onResponse(side: Side, response: ResponseMessage, bytes: number, wire: Wire): void {
     const table = this.pendingFrom[other(side)];
     const request = response.id === null ? null : table.take(response.id);
     if (request === null) {
@@ -459,9 +501,8 @@ class Session implements ProxySession {
       this.say(`response from the ${side} dropped: ${cancelled ? "its request was cancelled" : "no pending request has"} id ${showId(response.id)}`);
       return;
     }
-    if (side === "server") this.inspectServerResponse(request, response);
-    const line = serialize(response.raw);
-    if (line === null) {
+    const out = side === "server" ? this.inspectServerResponse(request, response, wire) : this.checked(side, response.raw, wire, null);
+    if (out === null) {
       this.send(other(side), internalError(request.id, `the ${side}'s response could not be re-serialized (nested too deeply)`), side);
       if (request.toolName !== null) this.toolCall(request.id, request.toolName, request, "error", bytes);
       return;
@@ -469,30 +510,77 @@ class Session implements ProxySession {
     if (request.toolName !== null) {
       this.toolCall(request.id, request.toolName, request, toolOutcome(response), bytes);
     }
-    this.forward(side, line, wire);
+    this.forward(side, out);
   }
 
   /** What the proxy learns from (or changes in) the server's answers to the client's requests. */
-  private inspectServerResponse(request: PendingRequest, response: ResponseMessage): void {
-    if (response.isError) return;
+  private inspectServerResponse(request: PendingRequest, response: ResponseMessage, wire: Wire): Outgoing | null {
+    const unchanged = (): Outgoing | null => this.checked("server", response.raw, wire, null);
+    if (response.isError) return unchanged();
     const result = response.raw["result"];
-    if (request.method === "initialize" && isJsonObject(result) && typeof result["protocolVersion"] === "string") {
-      this.negotiatedVersion = result["protocolVersion"];
-    } else if (request.method === "tools/list") {
-      // Filtering every tools/list result covers the re-list after notifications/tools/list_changed.
-      this.options.policy.filterToolsListResponse(response.raw);
+    if (!isJsonObject(result)) return unchanged();
+    if (request.method === "initialize" && typeof result["protocolVersion"] === "string") {
+      this.handshakeVersion = result["protocolVersion"];
+      return unchanged();
     }
+    if (request.toolName !== null) {
+      // A task-augmented call answers with the task it started: later tasks/* requests may name it.
+      const task = result["task"];
+      if (isJsonObject(task) && typeof task["taskId"] === "string") this.tasks.add(task["taskId"], request.toolName);
+      return unchanged();
+    }
+    const policy = this.options.policy;
+    if (policy.isOpen) return unchanged();
+    // Every tools/list result is filtered, which covers the re-list after notifications/tools/list_changed.
+    let filtered: Filtered = { kind: "unchanged" };
+    if (request.method === "tools/list") {
+      filtered = filterResultArray(response.raw, wire, "tools", (tools) => policy.visibleTools(tools));
+    } else if (request.method === "tasks/list") {
+      filtered = filterResultArray(response.raw, wire, "tasks", (tasks) => this.visibleTasks(tasks));
+    }
+    if (filtered.kind === "unchanged") return unchanged();
+    return filtered.kind === "rewritten" ? filtered.out : null;
+  }
+
+  /** A tasks/list result under a tool policy shows only the tasks allowed calls started. */
+  private visibleTasks(tasks: readonly unknown[]): { keep: boolean[]; removed: string[] } {
+    const removed: string[] = [];
+    const keep = tasks.map((task) => {
+      const id = isJsonObject(task) && typeof task["taskId"] === "string" ? task["taskId"] : null;
+      const tool = id === null ? null : this.tasks.toolOf(id);
+      if (tool !== null && this.options.policy.allows(tool)) return true;
+      removed.push(id ?? "(no taskId)");
+      return false;
+    });
+    return { keep, removed };
+  }
+
+  /** The message as received, unless an object the policy read repeats a key: then its
+   * re-serialization, so the peer cannot act on a key the proxy did not check (null when that
+   * fails: nested too deeply). */
+  private checked(from: Side, raw: JsonObject, wire: Wire, nested: string | null): Outgoing | null {
+    if (!repeatsKey(wire.data, raw, nested)) return asReceived(wire);
+    this.say(`a message from the ${from} repeats a key; forwarded re-serialized, with the last value of each key (the one checked)`);
+    // A light parse holds stand-ins for what the policy does not read: re-serialize the real thing.
+    return serialize(wire.light ? (JSON.parse(wire.text()) as unknown) : raw);
+  }
+
+  /** The era of a client request: its own `_meta` says, else the handshake. */
+  private isModern(raw: JsonObject): boolean {
+    return isModernVersion(requestProtocolVersion(raw) ?? this.handshakeVersion);
   }
 
   // ---- output ---------------------------------------------------------------------------------
 
-  /** Sends a re-serialized message on to the other side. When the re-serialization is byte for byte
-   * the line that arrived (the usual case), the bytes already in hand are sent instead of encoding
-   * the string again: the same output, one large copy fewer. */
-  private forward(from: Side, json: string, wire: Wire | null): void {
+  /** Sends a message on to the other side (nothing when it could not be re-serialized). */
+  private forward(from: Side, out: Outgoing | null): void {
+    if (out === null) {
+      this.say(`a message from the ${from} dropped: it could not be re-serialized (nested too deeply)`);
+      return;
+    }
     const writer = this.writers[other(from)];
-    if (wire !== null && json.length >= REUSE_BYTES_CHARS && json === wire.text) writer.writeBytes(wire.data, this.readers[from]);
-    else writer.write(json, this.readers[from]);
+    if (typeof out === "string") writer.write(out, this.readers[from]);
+    else writer.writeBytes(out, this.readers[from]);
   }
 
   private goneError(id: JsonRpcId): ErrorResponse {
@@ -505,7 +593,7 @@ class Session implements ProxySession {
     if (line !== null) this.writers[to].write(line, onBehalfOf === null ? null : this.readers[onBehalfOf]);
   }
 
-  private toolCall(id: JsonRpcId, name: string | null, request: PendingRequest | null, outcome: ToolCallOutcome, responseBytes: number): void {
+  private toolCall(id: JsonRpcId | null, name: string | null, request: PendingRequest | null, outcome: ToolCallOutcome, responseBytes: number): void {
     const durationMs = request === null ? 0 : performance.now() - request.startedAt;
     this.emit({ type: "tool_call", name, id, durationMs, outcome, responseBytes });
   }

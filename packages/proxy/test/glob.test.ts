@@ -48,13 +48,10 @@ test("policy: deny wins, an empty allow list allows everything not denied", () =
   assert.ok(!both.allows("toggle-x"), "not in a non-empty allow list");
 });
 
-test("policy: denied and unnamed tools vanish from a tools/list result", () => {
+test("policy: denied and unnamed tools are not visible", () => {
   const policy = new ToolPolicy({ allow: [], deny: ["get-env"] });
-  const response = { jsonrpc: "2.0", id: 1, result: { tools: [{ name: "echo" }, { name: "get-env" }, { title: "no name" }, 7], nextCursor: "c" } };
-  assert.deepEqual(policy.filterToolsListResponse(response), ["get-env", "(unnamed)", "(unnamed)"]);
-  assert.deepEqual(response.result, { tools: [{ name: "echo" }], nextCursor: "c" });
-  // An open policy leaves the result untouched, even odd entries.
-  const untouched = { jsonrpc: "2.0", id: 1, result: { tools: [7] } };
-  assert.deepEqual(new ToolPolicy().filterToolsListResponse(untouched), []);
-  assert.deepEqual(untouched.result.tools, [7]);
+  assert.deepEqual(policy.visibleTools([{ name: "echo" }, { name: "get-env" }, { title: "no name" }, 7]), {
+    keep: [true, false, false, false],
+    removed: ["get-env", "(unnamed)", "(unnamed)"],
+  });
 });

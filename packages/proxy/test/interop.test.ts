@@ -89,7 +89,7 @@ test("SDK client ↔ proxy ↔ server-everything: an oversized call is refused, 
   try {
     await assert.rejects(
       r.client.callTool({ name: "echo", arguments: { message: "x".repeat(100_000) } }),
-      (e: unknown) => e instanceof McpError && e.code === -32600,
+      (e: unknown) => e instanceof McpError && e.code === -31001,
     );
     const echoed = await r.client.callTool({ name: "echo", arguments: { message: "still here" } });
     assert.deepEqual(echoed.content, [{ type: "text", text: "Echo: still here" }]);

@@ -4,17 +4,35 @@ import { PassThrough, Writable } from "node:stream";
 import { startProxy, ProxyError, type ProxyEvent } from "../src/index.js";
 import { Harness, request, result, settle, until } from "./helpers.js";
 
-test("forwards requests and responses re-serialized, compact, ids untouched", async () => {
+test("forwards the bytes received: spacing, escapes and numbers it does not own pass unchanged", async () => {
   const h = new Harness();
-  h.fromClient('{ "jsonrpc" : "2.0", "id" : "1", "method" : "ping", "params": {"a": 1, "a": 2} }');
+  const spaced = '{ "jsonrpc" : "2.0", "id" : "1", "method" : "ping", "params": {"big": 12345678901234567890123, "inf": 1e400, "e": "\\u00e9"} }';
+  h.fromClient(spaced);
   h.fromClient('{"jsonrpc":"2.0","id":1,"method":"ping"}');
   await h.toServer.waitFor(2);
-  assert.deepEqual(h.toServer.lines, ['{"jsonrpc":"2.0","id":"1","method":"ping","params":{"a":2}}', '{"jsonrpc":"2.0","id":1,"method":"ping"}']);
-  h.fromServer('{"jsonrpc":"2.0","id":1,"result":{}}\r');
-  h.fromServer('{"jsonrpc":"2.0","id":"1","result":{"x":"\\u00e9"}}');
+  assert.deepEqual(h.toServer.lines, [spaced, '{"jsonrpc":"2.0","id":1,"method":"ping"}']);
+  h.fromServer('{"jsonrpc":"2.0","id":1,"result":{"n":-0.0000000000000000000001e-400}}\r');
+  h.fromServer('{"result":{"x":"\\u00e9","n":[1E400,123456789012345678901234567890]},"id":"1","jsonrpc":"2.0"}');
   await h.toClient.waitFor(2);
-  assert.deepEqual(h.toClient.lines, ['{"jsonrpc":"2.0","id":1,"result":{}}', '{"jsonrpc":"2.0","id":"1","result":{"x":"é"}}']);
+  assert.deepEqual(h.toClient.lines, [
+    '{"jsonrpc":"2.0","id":1,"result":{"n":-0.0000000000000000000001e-400}}',
+    '{"result":{"x":"\\u00e9","n":[1E400,123456789012345678901234567890]},"id":"1","jsonrpc":"2.0"}',
+  ]);
   assert.equal(h.session.pendingCount(), 0);
+});
+
+test("a repeated key where the policy reads is forwarded re-serialized, with the value that was checked", async () => {
+  const h = new Harness({ tools: { allow: [], deny: ["delete_*"] } });
+  // JSON.parse keeps the last "name"; a server whose parser keeps the first would run delete_file.
+  h.fromClient('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file","n\\u0061me":"echo","arguments":{}}}');
+  h.fromClient('{"jsonrpc":"2.0","id":2,"id":3,"method":"ping"}');
+  h.fromClient('{"jsonrpc":"2.0","id":4,"method":"ping","params":{"deep":{"a":1,"a":2}}}');
+  await h.toServer.waitFor(3);
+  assert.deepEqual(h.toServer.lines, [
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}',
+    '{"jsonrpc":"2.0","id":3,"method":"ping"}',
+    '{"jsonrpc":"2.0","id":4,"method":"ping","params":{"deep":{"a":1,"a":2}}}',
+  ]);
 });
 
 test("-32700 with a null id for unparsable lines and invalid UTF-8 from the client", async () => {
@@ -171,12 +189,12 @@ test("an oversized client message is answered with its recovered id (or null), a
   h.fromClient(request(12, "ping"));
   await h.toServer.waitFor(1);
   const msgs = (await h.toClient.waitFor(2)) as Array<{ id: unknown; error: { code: number; data: unknown } }>;
-  assert.deepEqual(msgs.map((m) => [m.id, m.error.code, m.error.data]), [[11, -32600, "request too large"], [null, -32600, "request too large"]]);
+  assert.deepEqual(msgs.map((m) => [m.id, m.error.code, m.error.data]), [[11, -31001, "request too large"], [null, -31001, "request too large"]]);
   assert.deepEqual((h.toServer.messages[0] as { id: number }).id, 12);
   assert.deepEqual(h.eventsOf("message_oversized").map((e) => [e.from, e.id, e.limit]), [["client", 11, 1000], ["client", null, 1000], ["client", null, 1000]]);
 });
 
-test("an oversized server response becomes -32603 'response too large' for the request it answered", async () => {
+test("an oversized server response becomes -31001 'response too large' for the request it answered", async () => {
   const h = new Harness({ maxMessageBytes: 1000 });
   h.fromClient(request("big", "tools/call", { name: "echo", arguments: {} }));
   h.fromClient(request(2, "ping"));
@@ -185,32 +203,42 @@ test("an oversized server response becomes -32603 'response too large' for the r
   h.fromServer(`{"result":{"content":[{"type":"text","text":"${"z".repeat(5000)}"}]},"jsonrpc":"2.0","id":"big"}`);
   h.fromServer(result(2, {}));
   const msgs = (await h.toClient.waitFor(2)) as Array<{ id: unknown; error?: { code: number; data: unknown }; result?: unknown }>;
-  assert.deepEqual([msgs[0]?.id, msgs[0]?.error?.code, msgs[0]?.error?.data], ["big", -32603, "response too large"]);
+  assert.deepEqual([msgs[0]?.id, msgs[0]?.error?.code, msgs[0]?.error?.data], ["big", -31001, "response too large"]);
   assert.deepEqual(msgs[1], result(2, {}));
   assert.equal(h.session.pendingCount(), 0);
   assert.deepEqual(h.eventsOf("message_oversized").map((e) => [e.from, e.id]), [["server", "big"]]);
   assert.deepEqual(h.eventsOf("tool_call").map((e) => e.outcome), ["too-large"]);
 });
 
-test("batches: refused before negotiation and under 2025-06-18, answered per element under 2025-03-26", async () => {
-  const batch = JSON.stringify([request(1, "ping"), { jsonrpc: "2.0", method: "notifications/x" }, request(2, "ping"), { jsonrpc: "2.0", id: 3 }]);
-  for (const version of [null, "2025-06-18"]) {
-    const h = new Harness();
+test("a batch is answered with one clear error and nothing in it is forwarded, in any era", async () => {
+  const batch = JSON.stringify([request(1, "ping"), { jsonrpc: "2.0", method: "notifications/x" }, request(2, "tools/call", { name: "get-env" }), { jsonrpc: "2.0", id: 3 }]);
+  for (const version of [null, "2025-03-26", "2025-06-18"]) {
+    const h = new Harness({ tools: { allow: [], deny: ["get-*"] } });
     if (version !== null) await h.initialize(version);
     const before = h.toClient.lines.length;
+    const sentBefore = h.toServer.lines.length;
     h.fromClient(batch);
-    const msgs = (await h.toClient.waitFor(before + 3)).slice(before) as Array<{ id: unknown; error: { code: number } }>;
-    assert.deepEqual(msgs.map((m) => [m.id, m.error.code]), [[1, -32600], [2, -32600], [3, -32600]], String(version));
-    assert.equal(h.toServer.lines.length, version === null ? 0 : 1);
+    h.fromClient(request(9, "ping"));
+    await h.toServer.waitFor(sentBefore + 1);
+    const msgs = (await h.toClient.waitFor(before + 1)).slice(before) as Array<{ id: unknown; error: { code: number; message: string } }>;
+    assert.equal(msgs.length, 1, String(version));
+    assert.deepEqual([msgs[0]?.id, msgs[0]?.error.code], [null, -32600]);
+    assert.match(msgs[0]?.error.message ?? "", /batches are not supported: MCP removed them in revision 2025-06-18/);
+    assert.deepEqual((h.toServer.messages.slice(sentBefore) as Array<{ id: number }>).map((m) => m.id), [9], "only the message after the batch");
   }
+});
+
+test("a server that answers in a batch: the server gets the error, the client's requests are failed, not left waiting", async () => {
   const h = new Harness();
-  await h.initialize("2025-03-26");
-  h.fromClient(batch);
-  await h.toServer.waitFor(4);
-  assert.deepEqual(h.toServer.messages.slice(1), [request(1, "ping"), { jsonrpc: "2.0", method: "notifications/x" }, request(2, "ping")]);
+  h.fromClient(request(1, "ping"));
+  h.fromClient(request(2, "ping"));
+  await h.toServer.waitFor(2);
   h.fromServer(JSON.stringify([result(2, {}), result(1, {})]));
-  const msgs = (await h.toClient.waitFor(4)) as Array<{ id: unknown; error?: { code: number } }>;
-  assert.deepEqual(msgs.slice(1).map((m) => [m.id, m.error?.code ?? "ok"]), [[3, -32600], [2, "ok"], [1, "ok"]]);
+  const msgs = (await h.toClient.waitFor(2)) as Array<{ id: unknown; error: { code: number } }>;
+  assert.deepEqual(msgs.map((m) => [m.id, m.error.code]).sort(), [[1, -32603], [2, -32603]]);
+  const toServer = (await h.toServer.waitFor(3)) as Array<{ id: unknown; error?: { code: number } }>;
+  assert.deepEqual([toServer[2]?.id, toServer[2]?.error?.code], [null, -32600]);
+  assert.equal(h.session.pendingCount(), 0);
 });
 
 test("serverGone answers every pending client request with -32603 naming the cause, once", async () => {
@@ -331,15 +359,18 @@ test("backpressure: a server that does not read stops the client's input being r
   assert.ok(!clientIn.isPaused());
 });
 
-test("a message nested too deeply to re-serialize is answered with -32603, not a crash", async () => {
+test("a message nested deeper than JSON.stringify can go is forwarded as received; with a repeated key it is answered -32603", async () => {
   const h = new Harness();
   const depth = 200_000;
-  h.fromClient(`{"jsonrpc":"2.0","id":5,"method":"m","params":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`);
-  h.fromClient(request(6, "ping"));
+  const deep = `{"jsonrpc":"2.0","id":5,"method":"m","params":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
+  h.fromClient(deep);
+  h.fromClient(`{"jsonrpc":"2.0","id":6,"id":7,"method":"m","params":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`);
+  h.fromClient(request(8, "ping"));
   const [first] = (await h.toClient.waitFor(1)) as Array<{ id: unknown; error: { code: number } }>;
-  assert.deepEqual([first?.id, first?.error.code], [5, -32603]);
-  await h.toServer.waitFor(1);
-  assert.deepEqual((h.toServer.messages[0] as { id: number }).id, 6);
+  assert.deepEqual([first?.id, first?.error.code], [7, -32603]);
+  await h.toServer.waitFor(2);
+  assert.equal(h.toServer.lines[0], deep);
+  assert.deepEqual((h.toServer.messages[1] as { id: number }).id, 8);
 });
 
 test("a duplicate id of a still-pending request is dropped, so the id is answered once", async () => {

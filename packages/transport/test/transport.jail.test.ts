@@ -1,20 +1,22 @@
-// JailedStdioClientTransport with the MCP SDK's Client.
+// JailedStdioClientTransport with the MCP SDKs' Clients (v1 and v2).
 // 1. plumbing (no jail): a stand-in mcp-j checks the argv and the private policy file, then runs the
 //    server directly; proves the transport is a working drop-in and cleans up.
-// 2. the real thing: server-memory through the real mcp-j and jail. This needs the jail (issue #2);
-//    until `mcp-j --policy FILE -- node ...` runs servers, it fails.
+// 2. the real thing: servers through the real mcp-j and jail.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, mkdtempSync } from "node:fs";
+import { existsSync, readFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { JailedStdioClientTransport, PolicyError } from "@mcp-j/engine";
+import { Client as ClientV2 } from "@modelcontextprotocol/client";
+import { StdioClientTransport as StdioClientTransportV2 } from "@modelcontextprotocol/client/stdio";
+import { JailedStdioClientTransport, PolicyError } from "../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, "..", "..", "..", "..");
-const fakeMcpj = join(repoRoot, "packages", "cli", "test", "fixtures", "fake-mcp-j.mjs");
+const fakeMcpj = join(repoRoot, "packages", "transport", "test", "fixtures", "fake-mcp-j.mjs");
+const v2Server = join(repoRoot, "packages", "proxy", "test", "fixtures", "v2-server.mjs");
 const memoryServer = join(repoRoot, "node_modules", "@modelcontextprotocol", "server-memory", "dist", "index.js");
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
@@ -88,4 +90,36 @@ test("transport through the real jail: SDK Client ↔ server-memory, denied tool
   } finally {
     await client.close();
   }
+});
+
+test("SDK v2 client in auto mode: one process per connect (the probe runs in place, not on a second jail)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mcpj-transport-v2-"));
+  const starts = (file: string): number => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").length : 0);
+  for (const server of [v2Server, memoryServer]) {
+    const file = join(dir, `starts-${server === v2Server ? "v2" : "v1"}`);
+    const transport = new JailedStdioClientTransport({
+      command: process.execPath,
+      args: [server],
+      env: env({ FAKE_MCPJ_STARTS: file, MEMORY_FILE_PATH: join(dir, "memory.jsonl") }),
+      mcpjPath: fakeMcpj,
+      stderr: "pipe",
+    });
+    const client = new ClientV2({ name: "transport-v2", version: "0.0.0" }, { versionNegotiation: { mode: "auto" } });
+    await client.connect(transport);
+    const tools = await client.listTools();
+    assert.ok(tools.tools.length > 0);
+    // A v2 server answers the probe (2026-07-28); a v1 server refuses it and the client falls back
+    // to initialize on the same process.
+    assert.equal(client.getNegotiatedProtocolVersion() === "2026-07-28", server === v2Server, `era: ${client.getNegotiatedProtocolVersion()}`);
+    await client.close();
+    assert.equal(starts(file), 1, `one start for ${server}`);
+  }
+  // The SDK's own StdioClientTransport, as a control: it probes on a sibling, so the same counter sees two starts.
+  const file = join(dir, "starts-base");
+  const base = new StdioClientTransportV2({ command: process.execPath, args: [fakeMcpj, "--policy", join(dir, "policy.json"), "--", process.execPath, v2Server], env: env({ FAKE_MCPJ_STARTS: file }), stderr: "pipe" });
+  writeFileSync(join(dir, "policy.json"), "{}", { mode: 0o600 });
+  const client = new ClientV2({ name: "transport-v2", version: "0.0.0" }, { versionNegotiation: { mode: "auto" } });
+  await client.connect(base);
+  await client.close();
+  assert.equal(starts(file), 2, "the base transport's disposable probe is a second start");
 });

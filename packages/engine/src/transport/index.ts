@@ -1,1 +1,0 @@
-export { JailedStdioClientTransport, defaultMcpjPath, type JailedStdioServerParameters } from "./jailed-stdio.js";

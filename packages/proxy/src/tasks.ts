@@ -1,0 +1,32 @@
+// The tasks that allowed tools/call requests started (task-augmented calls, MCP 2025-11-25 and the
+// 2026-07-28 tasks extension). When a tool policy is set, a tasks/* request may only name one of
+// these: a task the proxy did not see an allowed call start may be a denied tool's work (started
+// by the server itself, or guessed), and reading, updating or cancelling it is refused.
+// Bounded: the oldest are forgotten first (a client polling a forgotten task gets -32602 and can
+// call the tool again).
+
+export const MAX_REMEMBERED_TASKS = 4096;
+
+export class TaskRegistry {
+  private readonly tools = new Map<string, string>();
+
+  constructor(private readonly capacity: number = MAX_REMEMBERED_TASKS) {}
+
+  get size(): number {
+    return this.tools.size;
+  }
+
+  add(taskId: string, toolName: string): void {
+    this.tools.delete(taskId);
+    this.tools.set(taskId, toolName);
+    if (this.tools.size > this.capacity) {
+      const oldest = this.tools.keys().next();
+      if (oldest.done !== true) this.tools.delete(oldest.value);
+    }
+  }
+
+  /** The tool whose call started the task, or null when the proxy did not see it started. */
+  toolOf(taskId: string): string | null {
+    return this.tools.get(taskId) ?? null;
+  }
+}

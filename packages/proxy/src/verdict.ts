@@ -1,0 +1,71 @@
+// What the tool policy says about one message from the client, whatever its shape: a request or a
+// notification (a server that dispatches on the method alone runs a tools/call sent without an id),
+// a first call or a retry of one (MCP 2026-07-28 retries a call with a new id, `inputResponses` and
+// `requestState`: it is a tools/call like any other and is checked like one), a task-augmented call,
+// or a tasks/* request about the work a call started.
+import { foldToolName } from "./fold.js";
+import { isJsonObject, type JsonObject } from "./jsonrpc.js";
+import type { ToolPolicy } from "./policy.js";
+import type { TaskRegistry } from "./tasks.js";
+import { toolCallName, toolCallParamsProblem } from "./validate.js";
+
+export type Verdict =
+  /** Forward it; `toolName` is set for tools/call (for the audit and for tasks it starts). */
+  | { readonly kind: "allowed"; readonly toolName: string | null }
+  /** A tools/call whose params the proxy cannot check (-32602). */
+  | { readonly kind: "invalid"; readonly problem: string }
+  /** A tools/call of a denied tool (a result with isError). */
+  | { readonly kind: "denied"; readonly toolName: string }
+  /** A tasks/* request about a task no allowed call started (-32602). */
+  | { readonly kind: "unknown-task"; readonly problem: string };
+
+const TOOLS_CALL = "tools/call";
+
+/** Whether a method is tools/call, or a spelling of it that a lenient server might dispatch as one
+ * (other case, look-alike characters, surrounding spaces). */
+export function namesToolsCall(method: string): boolean {
+  if (method === TOOLS_CALL) return true;
+  return method.length <= 64 && foldMethod(method) === TOOLS_CALL;
+}
+
+/** The tasks/* methods that read, update or cancel a task's work, per era: 2025-11-25's
+ * experimental tasks, and the 2026-07-28 tasks extension (which removed tasks/result and
+ * tasks/list). A method the era does not have is left to the server, which answers -32601: a
+ * refusal from the proxy would differ from that answer and protect nothing. */
+const LEGACY_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/result", "tasks/cancel"]);
+const MODERN_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/update", "tasks/cancel"]);
+
+function namesTaskMethod(method: string, modern: boolean): boolean {
+  const methods = modern ? MODERN_TASK_METHODS : LEGACY_TASK_METHODS;
+  if (methods.has(method)) return true;
+  return method.length <= 64 && methods.has(foldMethod(method));
+}
+
+const FOLDED_ALREADY = /^[a-z/]*$/;
+
+function foldMethod(method: string): string {
+  // The usual spelling (lower-case letters and "/") is its own folded form: no work on the hot path.
+  if (FOLDED_ALREADY.test(method)) return method;
+  // Separators fold to "_" in tool names; a method keeps its "/" and is compared without them.
+  return foldToolName(method.trim()).replaceAll("_", "");
+}
+
+export function clientVerdict(method: string, raw: JsonObject, policy: ToolPolicy, tasks: TaskRegistry, modern: boolean): Verdict {
+  if (namesToolsCall(method)) {
+    const problem = toolCallParamsProblem(raw["params"]);
+    if (problem !== null) return { kind: "invalid", problem };
+    const toolName = toolCallName(raw);
+    return policy.allows(toolName) ? { kind: "allowed", toolName } : { kind: "denied", toolName };
+  }
+  if (!policy.isOpen && namesTaskMethod(method, modern)) {
+    const params = raw["params"];
+    if (isJsonObject(params) && "taskId" in params) {
+      const taskId = params["taskId"];
+      if (typeof taskId !== "string") return { kind: "unknown-task", problem: `"taskId" must be a string` };
+      const tool = tasks.toolOf(taskId);
+      if (tool === null) return { kind: "unknown-task", problem: `no task "${taskId}" was started by an allowed tool call (mcp-j tool policy)` };
+      if (!policy.allows(tool)) return { kind: "unknown-task", problem: `task "${taskId}" belongs to the denied tool "${tool}" (mcp-j tool policy)` };
+    }
+  }
+  return { kind: "allowed", toolName: null };
+}
