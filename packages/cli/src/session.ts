@@ -10,15 +10,15 @@ import {
   decodeEvent,
   denialReporter,
   EXIT,
+  dnsRefusalLine,
   JailError,
+  jailNetwork,
   networkRefusalNote,
   parseSize,
   planResources,
   prepareJail,
   ResourceLimitUnavailableError,
-  startEgressProxy,
   startJail,
-  type EgressProxy,
   type Jail,
   type JailExit,
   type Policy,
@@ -72,6 +72,8 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       env: io.env,
       rlimits: resources.rlimits,
       cgroup: cgroup?.path ?? null,
+      // A resolver in every jail: a name looked up without network is refused, audited, explained.
+      resolver: true,
     });
   } catch (e) {
     return startFailed(e);
@@ -106,13 +108,18 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     },
   );
 
-  // The supervisor's decisions: every one to the audit log, each distinct denial once on stderr.
+  // The supervisor's decisions: every one to the audit log, each distinct denial once on stderr
+  // (an address the jail's resolver handed out, by its name); its redirects to the egress proxy.
+  const net = jailNetwork(policy.network.allow);
   const reportDenial = denialReporter((line) => say(io, line));
   const noteNetwork = policy.network.allow.length === 0 ? networkRefusalNote((line) => say(io, line)) : null;
   jail.onReport((r) => {
+    if (r.type === "redirect") net.redirected(r);
     if (r.type !== "event") return;
     const e = decodeEvent(r.fields);
     if (e === null) return;
+    const host = e.address !== undefined ? net.nameOf(e.address) : undefined;
+    if (host !== undefined) e.host = host;
     audit.syscall(e);
     reportDenial(e);
     noteNetwork?.(e);
@@ -155,9 +162,8 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const s of signals) process.on(s, forward);
 
-  // 4. Once the jail is up: the audit's start event, and the egress proxy on the listener the
-  //    jail created inside its network namespace.
-  let egress: EgressProxy | null = null;
+  // 4. Once the jail is up: the audit's start event, and the resolver and the egress proxy on the
+  //    sockets the jail created inside its network namespace.
   try {
     const ready = await jail.ready;
     audit.write({
@@ -171,17 +177,18 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
         seccomp: ready.seccomp,
         proc_subset_pid: ready.procSubset,
         resources: resources.kind === "cgroup" ? "cgroup v2" : "rlimits",
-        network: network ? "egress proxy" : "none",
+        network: network ? "egress proxy, resolver, redirected connect()" : "none",
       },
     });
-    if (network) {
-      egress = await startEgressProxy({
-        listen: { fd: jail.takeListener() },
-        allow: policy.network.allow,
-        onEvent: (e) => audit.egress(e),
-        log: (line) => say(io, line),
-      });
-    }
+    await net.start(jail.takeSockets(), {
+      onEvent: (e) => {
+        audit.egress(e);
+        if (e.type !== "dns" || e.decision !== "deny") return;
+        if (noteNetwork !== null) noteNetwork({ lookup: e.name });
+        else say(io, dnsRefusalLine(e) ?? "");
+      },
+      log: (line) => say(io, line),
+    });
   } catch (e) {
     if (!(e instanceof JailError)) {
       say(io, `cannot start the egress proxy: ${(e as Error).message}`);
@@ -201,7 +208,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     new Promise((r) => setTimeout(r, 2000).unref()),
   ]);
   if (exit.error !== null) say(io, exit.error.message);
-  await egress?.close();
+  await net.close();
   await cgroup?.remove();
   audit.write({
     type: "exit",

@@ -9,6 +9,10 @@ import { compileFilter, hostArch } from "./seccomp/index.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
 export const EGRESS_PORT = 3128;
+/** Where the proxy takes the connections the supervisor redirects (docs/design.md, "Network"). */
+export const REDIRECT_PORT = 3129;
+/** The jail's resolver, on its 127.0.0.1 (resolv.conf cannot name another port). */
+export const DNS_PORT = 53;
 
 export interface PrepareOptions {
   policy: Policy;
@@ -26,15 +30,21 @@ export interface PrepareOptions {
   rlimits?: PlanContext["rlimits"];
   cgroup?: string | null;
   extraEnv?: Record<string, string>;
+  /** The jail gets a resolver (its socket, resolv.conf) that the caller serves (egress/resolver.ts).
+   * Default: when the policy allows any host. The mcp-j command always serves one, so that a name
+   * look-up of a jail without network is refused, audited and explained. */
+  resolver?: boolean;
 }
 
 export interface PreparedJail extends CompiledJail {
   network: boolean;
+  resolver: boolean;
 }
 
 export function prepareJail(o: PrepareOptions): PreparedJail {
   const network = o.policy.network.allow.length > 0;
   const supervise = o.supervise !== false;
+  const resolver = o.resolver ?? network;
   const fs = o.policy.filesystem;
   const seccomp =
     o.seccomp !== undefined
@@ -53,6 +63,8 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     uid: o.uid ?? process.getuid?.() ?? 65534,
     gid: o.gid ?? process.getgid?.() ?? 65534,
     netListenPort: network ? EGRESS_PORT : 0,
+    netRedirectPort: network && supervise && seccomp !== null ? REDIRECT_PORT : 0,
+    netDnsPort: resolver ? DNS_PORT : 0,
     // The egress proxy's variables come with the network: every caller of prepareJail gets them.
     extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
     seccomp,
@@ -61,9 +73,9 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     rlimits: o.rlimits,
     cgroup: o.cgroup ?? null,
   });
-  return { ...compiled, network };
+  return { ...compiled, network, resolver };
 }
 
 export function startJail(p: PreparedJail, stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {}): Jail {
-  return Jail.start({ plan: p.plan, ...stdio, receiveListener: p.network });
+  return Jail.start({ plan: p.plan, ...stdio, receiveSockets: p.network || p.resolver });
 }
