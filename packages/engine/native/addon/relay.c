@@ -80,6 +80,7 @@ static struct pair *live;  /* the thread's own */
 static struct pair *graveyard; /* finished in this batch of events */
 static uint32_t next_id = 1;
 static napi_threadsafe_function tsfn;
+static int closing; /* Node's environment is going away: the thread no longer calls into it (under mu) */
 
 static uint64_t now_ms(void)
 {
@@ -115,8 +116,11 @@ static void finish(struct pair *p, const char *err)
         dn->ba = (double)p->d[1].bytes;
         if (err != NULL)
             snprintf(dn->err, sizeof dn->err, "%s", err);
-        if (napi_call_threadsafe_function(tsfn, dn, napi_tsfn_nonblocking) != napi_ok)
+        /* Under mu: the environment's clean-up (below) cannot release the function meanwhile. */
+        pthread_mutex_lock(&mu);
+        if (closing || napi_call_threadsafe_function(tsfn, dn, napi_tsfn_nonblocking) != napi_ok)
             free(dn);
+        pthread_mutex_unlock(&mu);
     }
     struct pair **pp = &live;
     while (*pp != NULL && *pp != p)
@@ -311,6 +315,16 @@ static void call_js(napi_env env, napi_value cb, void *ctx, void *data)
     free(dn);
 }
 
+/* Node's environment is torn down (process exit): from here the thread only closes what ends. */
+static void env_gone(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&mu);
+    closing = 1;
+    napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
+    pthread_mutex_unlock(&mu);
+}
+
 napi_value relay_init(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
@@ -328,6 +342,8 @@ napi_value relay_init(napi_env env, napi_callback_info info)
         return NULL;
     /* The relays do not keep the process alive: their sockets' owners do. */
     napi_unref_threadsafe_function(env, tsfn);
+    if (napi_add_env_cleanup_hook(env, env_gone, NULL) != napi_ok)
+        return NULL;
     ep = epoll_create1(EPOLL_CLOEXEC);
     wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (ep < 0 || wake < 0)
