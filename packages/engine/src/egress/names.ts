@@ -70,11 +70,15 @@ export class NameRangeError extends Error {
 /** The blocks of NAME_RANGE for this allowlist, one per distinct port set a name can have. */
 export function nameBlocks(allow: Allowlist): NameBlock[] {
   const sets = new Map<string, number[]>();
+  const wildcardPorts = (suffix: string): number[] => {
+    // The names below `suffix` that no host entry names: the wildcards whose suffix ends it.
+    const ports = new Set<number>();
+    for (const w of allow.entries) if (w.kind === "wildcard" && suffix.endsWith(w.suffix)) for (const p of w.ports) ports.add(p);
+    return [...ports].sort((a, b) => a - b);
+  };
   for (const e of allow.entries) {
-    // A representative name of the entry's class: the host itself, or one label below the suffix.
-    const rep = e.kind === "host" ? e.host : e.kind === "wildcard" ? `x${e.suffix}` : null;
-    if (rep === null) continue;
-    const ports = namePorts(allow, rep);
+    const ports = e.kind === "host" ? namePorts(allow, e.host) : e.kind === "wildcard" ? wildcardPorts(e.suffix) : null;
+    if (ports === null) continue;
     sets.set(ports.join(","), ports);
   }
   const n = sets.size;
