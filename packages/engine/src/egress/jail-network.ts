@@ -33,6 +33,18 @@ export function dnsRefusalLine(e: DnsEvent): string | null {
   return `mcp-j: the server looked up ${e.name}, which --allow-net does not name (NXDOMAIN): allow it with --allow-net ${e.name}:PORT`;
 }
 
+/** Each distinct line once (a program retrying a refused or failing destination in a loop says
+ * nothing new); the memory of lines said is bounded. */
+function once(write: (line: string) => void): (line: string) => void {
+  const said = new Set<string>();
+  return (line) => {
+    if (said.has(line)) return;
+    if (said.size >= 1000) said.clear();
+    said.add(line);
+    write(line);
+  };
+}
+
 export function jailNetwork(allowRaw: readonly string[]): JailNetwork {
   const allow = Allowlist.parse(allowRaw);
   const names = new NameMap(nameBlocks(allow));
@@ -50,7 +62,7 @@ export function jailNetwork(allowRaw: readonly string[]): JailNetwork {
           ...(sockets.redirect !== undefined ? { redirect: { listen: { fd: sockets.redirect }, names, table } } : {}),
           allow: allowRaw,
           onEvent: events.onEvent,
-          log: events.log,
+          log: once(events.log),
         });
       }
     },

@@ -56,9 +56,16 @@ function loadKernelRelay(): Relay | null {
     return null;
   }
   const waiting = new Map<number, { done: (e: TunnelEnd) => void; ours: number }>();
+  // The native thread's callbacks do not keep Node's loop alive; while a tunnel is live, this does
+  // (so that whoever awaits its end is not left behind by an exiting process).
+  let alive: NodeJS.Timeout | undefined;
   addon.relayInit((id, up, down, error) => {
     const w = waiting.get(id);
     waiting.delete(id);
+    if (waiting.size === 0 && alive !== undefined) {
+      clearInterval(alive);
+      alive = undefined;
+    }
     const counts = { up, down: Math.max(0, down - (w?.ours ?? 0)) };
     w?.done(error === null ? counts : { ...counts, error: error === "idle" ? "idle timeout" : error });
   });
@@ -78,6 +85,7 @@ function loadKernelRelay(): Relay | null {
         s.destroy(); // closes Node's descriptor; the relay holds its own
       }
       const done = new Promise<TunnelEnd>((res) => waiting.set(id, { done: res, ours: o.toClient?.length ?? 0 }));
+      alive ??= setInterval(() => {}, 1 << 30);
       return { done, kernel: true, stop: () => addon.relayStop(id) };
     },
   };
