@@ -1,10 +1,15 @@
-// Egress proxy figures (issue 4), same-run ratios against direct loopback:
-//   1. throughput of a 100 MB download: direct, through the proxy as plain HTTP (absolute URI), and
-//      through a CONNECT tunnel. Client: curl (its own process); origin: node:http (its own
-//      process); proxy: startEgressProxy (its own process). Median of RUNS runs each, interleaved.
-//   2. connection set-up latency, p50/p99 over ITER sequential set-ups from this process:
-//      TCP connect to the origin vs a CONNECT tunnel established through the proxy (connect, send
-//      CONNECT, read the 200), and a fresh-connection GET of a tiny body, direct vs via the proxy.
+// Egress figures (issues 4 and 15), same-run ratios against direct loopback:
+//   1. throughput of a 100 MB download: direct; through the proxy as plain HTTP (absolute URI);
+//      through a CONNECT tunnel relayed by the kernel (splice) and, for comparison, by Node's
+//      pipe(); and from inside a jail, by a program that knows no proxy (curl --noproxy '*'), its
+//      connect() redirected to the proxy by the supervisor. Client: curl (its own process, curl's
+//      own timing: the jail's start is not counted); origin: node:http (its own process); proxy:
+//      startEgressProxy (its own process) or mcp-j's. Median of RUNS runs each, interleaved.
+//   2. connection set-up latency, p50/p99 over ITER sequential set-ups: from this process, TCP
+//      connect to the origin vs a CONNECT tunnel established through the proxy, and a
+//      fresh-connection GET of a tiny body, direct vs via the proxy; from a Python program, the
+//      same connect() and fresh GET on the host and inside a jail (redirected), same program.
+//   3. the jail's resolver: p50/p99 of a DNS query (raw UDP) and of getaddrinfo() inside the jail.
 // Goals: >= 80% throughput, <= 1 ms added set-up at p50.
 //
 //   npm run build:ts && node bench/egress.bench.mjs      (env: EGRESS_BENCH_MB, EGRESS_BENCH_RUNS, EGRESS_BENCH_ITER)
@@ -44,11 +49,75 @@ s.keepAliveTimeout = 1000;
 s.listen(0, "127.0.0.1", () => console.log("PORT " + s.address().port));
 `;
 
-const proxySrc = (originPort) => `
+const proxySrc = (originPort, kernelRelay = true) => `
 const { startEgressProxy } = await import(${JSON.stringify(egressIndex)});
-const p = await startEgressProxy({ listen: { host: "127.0.0.1", port: 0 }, allow: ["127.0.0.1:${originPort}"], maxConnections: 1024 });
+const p = await startEgressProxy({ listen: { host: "127.0.0.1", port: 0 }, allow: ["127.0.0.1:${originPort}"], maxConnections: 1024, kernelRelay: ${kernelRelay} });
 console.log("PORT " + p.port);
 `;
+const mcpj = join(root, "packages/cli/bin/mcp-j.js");
+
+/** Runs a command in a jail through the mcp-j command; what it printed on stdout (mcp-j logs a
+ * server's non-JSON stdout on stderr, prefixed) or on stderr after "BENCH " comes back. */
+function jailed(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [mcpj, "--grace", "60s", ...args], { stdio: ["pipe", "pipe", "pipe"], env: cleanEnv() });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.stdin.end();
+    child.on("close", (code) => {
+      const out = err
+        .split("\n")
+        .map((l) => /^(?:mcp-j proxy: server stdout \(not JSON-RPC\): |BENCH )(.*)$/.exec(l)?.[1])
+        .filter((l) => l !== undefined)
+        .join("\n");
+      if (code !== 0 || out === "") reject(new Error(`mcp-j ${args.join(" ")} exited ${code}: ${err}`));
+      else resolve(out);
+    });
+  });
+}
+
+/** The same Python program on the host and in a jail: ITER sequential connect()s and fresh GETs. */
+const setupPy = (port, iter) => `
+import json, socket, sys, time
+def ms(f):
+    t = time.perf_counter(); f(); return (time.perf_counter() - t) * 1000
+def conn():
+    s = socket.create_connection(("127.0.0.1", ${port})); s.close()
+def get():
+    s = socket.create_connection(("127.0.0.1", ${port}))
+    s.sendall(b"GET /tiny HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+    b = b""
+    while not b.endswith(b"ok\\n"):
+        d = s.recv(4096)
+        if not d: break
+        b += d
+    s.close()
+for _ in range(min(100, ${iter})): get()
+sys.stderr.write("BENCH " + json.dumps({"connect": [ms(conn) for _ in range(${iter})], "get": [ms(get) for _ in range(${iter})]}) + "\\n")
+`;
+
+/** In the jail: ITER DNS queries to its resolver (raw UDP) and ITER getaddrinfo() calls. */
+const dnsPy = (iter) => `
+import json, socket, struct, sys, time
+q = struct.pack(">HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l for l in b"bench.test".split(b".")) + b"\\0\\0\\1\\0\\1"
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(("127.0.0.1", 53))
+def query():
+    u.send(q); u.recv(512)
+def gai():
+    socket.getaddrinfo("bench.test", 80, socket.AF_INET, socket.SOCK_STREAM)
+def ms(f):
+    t = time.perf_counter(); f(); return (time.perf_counter() - t) * 1000
+for _ in range(50): query(); gai()
+sys.stderr.write("BENCH " + json.dumps({"query": [ms(query) for _ in range(${iter})], "getaddrinfo": [ms(gai) for _ in range(${iter})]}) + "\\n")
+`;
+
+function hostPython(src) {
+  return new Promise((resolve, reject) => {
+    execFile("/usr/bin/python3", ["-c", src], { env: cleanEnv(), maxBuffer: 64 << 20 }, (err, _stdout, stderr) =>
+      err ? reject(new Error(String(stderr) || err.message)) : resolve(String(stderr).replace(/^BENCH /, "")),
+    );
+  });
+}
 
 function startChild(src) {
   return new Promise((resolve, reject) => {
@@ -151,23 +220,35 @@ const fmtMs = (x) => `${x.toFixed(3)} ms`;
 async function main() {
   const origin = await startChild(originSrc);
   const proxy = await startChild(proxySrc(origin.port));
+  const piped = await startChild(proxySrc(origin.port, false));
   const target = `127.0.0.1:${origin.port}`;
   const url = `http://${target}/bytes/${BYTES}`;
   const proxyUrl = `http://127.0.0.1:${proxy.port}`;
   try {
     console.log(`egress bench: ${MB} MB x ${RUNS} runs; ${ITER} set-ups each; node ${process.version}; ${new Date().toISOString()}`);
-    const tp = { direct: [], plain: [], tunnel: [] };
+    const tp = { direct: [], plain: [], tunnel: [], piped: [], jail: [] };
+    const pipeUrl = `http://127.0.0.1:${piped.port}`;
+    const inJail = async () => {
+      const [size, secs] = (await jailed(["--allow-net", target, "--", "/usr/bin/curl", "-sS", "--noproxy", "*", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", url])).trim().split(" ").map(Number);
+      if (size !== BYTES) throw new Error(`curl in the jail got ${size} bytes, wanted ${BYTES}`);
+      return size / secs;
+    };
     await curl([url]); // warm-up
     for (let i = 0; i < RUNS; i++) {
       tp.direct.push(await curl([url]));
       tp.plain.push(await curl(["-x", proxyUrl, url]));
       tp.tunnel.push(await curl(["-p", "-x", proxyUrl, url]));
+      tp.piped.push(await curl(["-p", "-x", pipeUrl, url]));
+      tp.jail.push(await inJail());
     }
     const d = median(tp.direct);
+    const row = (name, xs) => console.log(`  ${name.padEnd(42)} ${fmtMBs(median(xs))}   ratio ${(median(xs) / d).toFixed(2)}`);
     console.log("\nthroughput (curl, median)");
-    console.log(`  direct loopback           ${fmtMBs(d)}`);
-    console.log(`  proxy, plain HTTP         ${fmtMBs(median(tp.plain))}   ratio ${(median(tp.plain) / d).toFixed(2)}`);
-    console.log(`  proxy, CONNECT tunnel     ${fmtMBs(median(tp.tunnel))}   ratio ${(median(tp.tunnel) / d).toFixed(2)}`);
+    console.log(`  ${"direct loopback".padEnd(42)} ${fmtMBs(d)}`);
+    row("proxy, plain HTTP", tp.plain);
+    row("proxy, CONNECT tunnel (kernel relay)", tp.tunnel);
+    row("proxy, CONNECT tunnel (Node pipe, before)", tp.piped);
+    row("jail, connect() redirected (kernel relay)", tp.jail);
 
     const rows = [
       ["TCP connect, direct", await series(() => tcpConnect(origin.port))],
@@ -184,13 +265,31 @@ async function main() {
     console.log(`  tunnel vs TCP connect       p50 +${fmtMs(p50(1) - p50(0))}   p99 +${fmtMs(p99(1) - p99(0))}   (x${(p50(1) / p50(0)).toFixed(1)} at p50)`);
     console.log(`  GET via plain proxy         p50 +${fmtMs(p50(3) - p50(2))}   p99 +${fmtMs(p99(3) - p99(2))}   (x${(p50(3) / p50(2)).toFixed(1)} at p50)`);
     console.log(`  GET via CONNECT             p50 +${fmtMs(p50(4) - p50(2))}   p99 +${fmtMs(p99(4) - p99(2))}   (x${(p50(4) / p50(2)).toFixed(1)} at p50)`);
-    const ok = median(tp.plain) / d >= 0.8 && median(tp.tunnel) / d >= 0.8 && p50(1) - p50(0) <= 1 && p50(3) - p50(2) <= 1;
+
+    // The same program on the host and in a jail whose connect() is redirected.
+    const host = JSON.parse(await hostPython(setupPy(origin.port, ITER)));
+    const jail = JSON.parse(await jailed(["--allow-net", target, "--", "/usr/bin/python3", "-c", setupPy(origin.port, ITER)]));
+    console.log("\nset-up latency (sequential, Python, same program)");
+    for (const [name, xs] of [["connect(), host", host.connect], ["connect(), jail (redirected)", jail.connect], ["fresh GET /tiny, host", host.get], ["fresh GET /tiny, jail (redirected)", jail.get]]) {
+      console.log(`  ${name.padEnd(36)} p50 ${fmtMs(pct(xs, 50))}   p99 ${fmtMs(pct(xs, 99))}`);
+    }
+    const addedConnect = pct(jail.connect, 50) - pct(host.connect, 50);
+    const addedGet = pct(jail.get, 50) - pct(host.get, 50);
+    console.log(`  added by the redirect: connect() p50 +${fmtMs(addedConnect)}, fresh GET p50 +${fmtMs(addedGet)}`);
+
+    const dns = JSON.parse(await jailed(["--allow-net", "bench.test", "--", "/usr/bin/python3", "-c", dnsPy(ITER)]));
+    console.log("\nthe jail's resolver (inside the jail)");
+    console.log(`  DNS query (UDP, raw)           p50 ${fmtMs(pct(dns.query, 50))}   p99 ${fmtMs(pct(dns.query, 99))}`);
+    console.log(`  getaddrinfo()                  p50 ${fmtMs(pct(dns.getaddrinfo, 50))}   p99 ${fmtMs(pct(dns.getaddrinfo, 99))}`);
+
+    const ok =
+      median(tp.plain) / d >= 0.8 && median(tp.tunnel) / d >= 0.8 && median(tp.jail) / d >= 0.8 && p50(1) - p50(0) <= 1 && p50(3) - p50(2) <= 1 && addedGet <= 1;
     console.log(`\ngoals (>= 80% throughput, <= 1 ms added set-up at p50): ${ok ? "met" : "NOT met"}`);
   } finally {
-    origin.child.removeAllListeners("exit");
-    proxy.child.removeAllListeners("exit");
-    origin.child.kill();
-    proxy.child.kill();
+    for (const c of [origin, proxy, piped]) {
+      c.child.removeAllListeners("exit");
+      c.child.kill();
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 {
   # Two native targets, built by `npm install` through node-gyp (no download: headers come from the
   # local Node). mcpj-jail is a plain executable (the jail and the seccomp supervisor); mcpj_native
-  # is a tiny N-API addon for the one thing Node cannot do itself: receive a file descriptor over a
-  # unix socket (SCM_RIGHTS), used to take the egress proxy's listening socket out of the jail.
+  # is a small N-API addon for what Node cannot do itself: receive a file descriptor over a unix
+  # socket (SCM_RIGHTS), used to take the jail's network sockets out of it, and relay bytes between
+  # two sockets with splice(2) (the egress proxy's tunnels).
   "target_defaults": {
     "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-D_GNU_SOURCE"],
     "cflags!": ["-fno-exceptions"],
@@ -44,7 +45,8 @@
     },
     {
       "target_name": "mcpj_native",
-      "sources": ["native/addon/fdpass.c"],
+      "sources": ["native/addon/fdpass.c", "native/addon/relay.c"],
+      "ldflags": ["-pthread"],
     },
   ],
 }

@@ -109,6 +109,19 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
         case "net_error":
           write({ type: "limit", jail: jailId, limit: "connections", event: e.reason, detail: e.message });
           break;
+        case "dns":
+          // A name look-up in the jail: port 0 (a name, not a connection yet), method DNS.
+          write({
+            type: "net",
+            jail: jailId,
+            decision: e.decision,
+            host: e.name,
+            port: 0,
+            method: "DNS",
+            ...(e.address !== undefined ? { resolved: e.address } : {}),
+            ...(e.reason !== undefined ? { reason: e.reason } : {}),
+          });
+          break;
       }
     },
     cgroup(e) {

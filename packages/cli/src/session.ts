@@ -12,15 +12,15 @@ import {
   DOWNGRADES,
   downgradeNames,
   EXIT,
+  dnsRefusalLine,
   JailError,
+  jailNetwork,
   networkRefusalNote,
   parseSize,
   planResources,
   prepareJail,
   ResourceLimitUnavailableError,
-  startEgressProxy,
   startJail,
-  type EgressProxy,
   type Jail,
   type JailExit,
   type Policy,
@@ -74,6 +74,8 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       env: io.env,
       rlimits: resources.rlimits,
       cgroup: cgroup?.path ?? null,
+      // A resolver in every jail: a name looked up without network is refused, audited, explained.
+      resolver: true,
     });
   } catch (e) {
     return startFailed(e);
@@ -123,13 +125,18 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     if (r.type === "downgrade") reportDowngrades(r.downgrades);
   });
 
-  // The supervisor's decisions: every one to the audit log, each distinct denial once on stderr.
+  // The supervisor's decisions: every one to the audit log, each distinct denial once on stderr
+  // (an address the jail's resolver handed out, by its name); its redirects to the egress proxy.
+  const net = jailNetwork(policy.network.allow);
   const reportDenial = denialReporter((line) => say(io, line));
   const noteNetwork = policy.network.allow.length === 0 ? networkRefusalNote((line) => say(io, line)) : null;
   jail.onReport((r) => {
+    if (r.type === "redirect") net.redirected(r);
     if (r.type !== "event") return;
     const e = decodeEvent(r.fields);
     if (e === null) return;
+    const host = e.address !== undefined ? net.nameOf(e.address) : undefined;
+    if (host !== undefined) e.host = host;
     audit.syscall(e);
     reportDenial(e);
     noteNetwork?.(e);
@@ -189,9 +196,8 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const s of signals) process.on(s, forward);
 
-  // 4. Once the jail is up: the audit's start event, and the egress proxy on the listener the
-  //    jail created inside its network namespace.
-  let egress: EgressProxy | null = null;
+  // 4. Once the jail is up: the audit's start event, and the resolver and the egress proxy on the
+  //    sockets the jail created inside its network namespace.
   try {
     const ready = await jail.ready;
     if (resourceWarning !== undefined) io.stderr.write(`${resourceWarning}\n`);
@@ -206,20 +212,21 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
         seccomp: ready.seccomp,
         proc_subset_pid: ready.procSubset,
         resources: resources.kind === "cgroup" ? "cgroup v2" : "rlimits",
-        network: network ? "egress proxy" : "none",
+        network: network ? "egress proxy, resolver, redirected connect()" : "none",
         // The layers this kernel could not give, each covered by another (the plan accepted them).
         downgrades: downgradeNames(ready.downgrades).join(",") || "none",
       },
     });
     reportDowngrades(ready.downgrades);
-    if (network) {
-      egress = await startEgressProxy({
-        listen: { fd: jail.takeListener() },
-        allow: policy.network.allow,
-        onEvent: (e) => audit.egress(e),
-        log: (line) => say(io, line),
-      });
-    }
+    await net.start(jail.takeSockets(), {
+      onEvent: (e) => {
+        audit.egress(e);
+        if (e.type !== "dns" || e.decision !== "deny") return;
+        if (noteNetwork !== null) noteNetwork({ lookup: e.name });
+        else say(io, dnsRefusalLine(e) ?? "");
+      },
+      log: (line) => say(io, line),
+    });
   } catch (e) {
     if (!(e instanceof JailError)) {
       say(io, `cannot start the egress proxy: ${(e as Error).message}`);
@@ -244,7 +251,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // After an OOM kill the supervisor reports its jail's death as its own ("supervisor died (exit
   // 137)"): the OOM line above already said what happened.
   if (exit.error !== null && !oomKilled) say(io, exit.error.message);
-  await egress?.close();
+  await net.close();
   await cgroup?.remove();
   audit.write({
     type: "exit",

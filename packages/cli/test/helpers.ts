@@ -33,6 +33,16 @@ function withScaledGrace(args: string[]): string[] {
   return [...args.slice(0, at), "--grace", `${bound(2000)}ms`, ...args.slice(at)];
 }
 
+/**
+ * mcp-j's environment for a test that maps names on the host side (test/fixtures/host-names.mjs,
+ * preloaded): what the host's resolver says for each name (a list of lists: one per look-up, in
+ * turn), and which addresses reach a loopback test server instead.
+ */
+export function hostNames(hosts: Record<string, string[] | string[][]>, routes: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const fixture = join(repoRoot, "packages", "cli", "test", "fixtures", "host-names.mjs");
+  return { ...process.env, NODE_OPTIONS: `--import=${fixture}`, MCPJ_TEST_HOSTS: JSON.stringify(hosts), MCPJ_TEST_ROUTES: JSON.stringify(routes) };
+}
+
 export function startMcpj(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
   const child = spawn(process.execPath, [mcpjBin, ...withScaledGrace(args)], {
     stdio: ["pipe", "pipe", "pipe"],

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { compileC, programsDir } from "@mcp-j/engine/test-helpers";
-import { runMcpj } from "./helpers.js";
+import { hostNames, runMcpj } from "./helpers.js";
 
 const PROXY = "http://127.0.0.1:3128";
 let http: Server;
@@ -104,13 +104,13 @@ test("a host not on the allowlist is refused with 403 before anything is resolve
 });
 
 test("a name that resolves to a loopback address is refused (only an explicit IP allow admits it)", async () => {
-  // localhost resolves to 127.0.0.1 through the host's /etc/hosts: the proxy resolves it itself,
-  // checks the address, and refuses.
+  // loop.test resolves to 127.0.0.1 on the host (test/fixtures/host-names.mjs): the proxy resolves
+  // it itself, checks the address, and refuses.
   const before = httpHits;
   const r = await runMcpj([
-    "--allow-net", `localhost:${httpPort}`, "--",
-    "/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--noproxy", "", "-x", PROXY, `http://localhost:${httpPort}/`,
-  ]);
+    "--allow-net", `loop.test:${httpPort}`, "--",
+    "/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--noproxy", "", "-x", PROXY, `http://loop.test:${httpPort}/`,
+  ], { env: hostNames({ "loop.test": ["127.0.0.1"] }) });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /403/);
   assert.match(r.stderr, /loopback/);
@@ -166,7 +166,7 @@ test("ESCAPES 40–44: direct connections never leave the jail, and each refusal
   for (const a of ["169.254.169.254:80", "[::ffff:169.254.169.254]:80", "[fd00:ec2::254]:80", "100.100.100.200:80", "[64:ff9b::a9fe:a9fe]:80"]) {
     assert.match(String(by("connect", a)?.reason), /^metadata: /, a);
   }
-  assert.equal(by("sendto", "8.8.8.8:53")?.reason, "policy");
+  assert.equal(by("sendto", "8.8.8.8:53")?.reason, "udp"); // no --allow-net entry lets a datagram out
   assert.equal(by("sendto", "1.1.1.1:443")?.reason, "policy");
   assert.equal(got.getaddrinfo, "EAI_NONAME");
   // And the host's loopback services saw nothing.

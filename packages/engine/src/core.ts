@@ -20,9 +20,12 @@ export {
   proxyEnvironment,
   parseAllowEntry,
   AllowParseError,
+  jailNetwork,
+  dnsRefusalLine,
   type EgressEvent,
   type EgressOptions,
   type EgressProxy,
+  type JailNetwork,
 } from "./egress/index.js";
 export * as seccomp from "./seccomp/index.js";
 export { decodeEvent, denialReporter, formatDenial, networkRefusalNote, type SupervisorEvent, type SupervisorSyscall } from "./supervisor/index.js";

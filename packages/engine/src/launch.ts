@@ -11,6 +11,10 @@ import { compileFilter, hostArch } from "./seccomp/index.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
 export const EGRESS_PORT = 3128;
+/** Where the proxy takes the connections the supervisor redirects (docs/design.md, "Network"). */
+export const REDIRECT_PORT = 3129;
+/** The jail's resolver, on its 127.0.0.1 (resolv.conf cannot name another port). */
+export const DNS_PORT = 53;
 
 export interface PrepareOptions {
   policy: Policy;
@@ -31,6 +35,10 @@ export interface PrepareOptions {
   /** The supervisor's whole-jail memory limit: undefined watches the policy's memory limit when
    * there is no cgroup (which holds it otherwise); null turns it off (benchmarks). */
   memoryWatch?: MemoryWatch | null;
+  /** The jail gets a resolver (its socket, resolv.conf) that the caller serves (egress/resolver.ts).
+   * Default: when the policy allows any host. The mcp-j command always serves one, so that a name
+   * look-up of a jail without network is refused, audited and explained. */
+  resolver?: boolean;
 }
 
 /** How often the supervisor adds up the jail's memory without a cgroup (a quarter of it near the
@@ -39,11 +47,13 @@ export const MEMORY_WATCH_INTERVAL_MS = 50;
 
 export interface PreparedJail extends CompiledJail {
   network: boolean;
+  resolver: boolean;
 }
 
 export function prepareJail(o: PrepareOptions): PreparedJail {
   const network = o.policy.network.allow.length > 0;
   const supervise = o.supervise !== false;
+  const resolver = o.resolver ?? network;
   const fs = o.policy.filesystem;
   const seccomp =
     o.seccomp !== undefined
@@ -62,6 +72,8 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     uid: o.uid ?? process.getuid?.() ?? 65534,
     gid: o.gid ?? process.getgid?.() ?? 65534,
     netListenPort: network ? EGRESS_PORT : 0,
+    netRedirectPort: network && supervise && seccomp !== null ? REDIRECT_PORT : 0,
+    netDnsPort: resolver ? DNS_PORT : 0,
     // The egress proxy's variables come with the network: every caller of prepareJail gets them.
     extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
     seccomp,
@@ -76,9 +88,9 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
           : null,
     cgroup: o.cgroup ?? null,
   });
-  return { ...compiled, network };
+  return { ...compiled, network, resolver };
 }
 
 export function startJail(p: PreparedJail, stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {}): Jail {
-  return Jail.start({ plan: p.plan, ...stdio, receiveListener: p.network });
+  return Jail.start({ plan: p.plan, ...stdio, receiveSockets: p.network || p.resolver });
 }

@@ -91,8 +91,8 @@ describe("wire format: TypeScript and the C headers agree", () => {
   it("a drifted number is caught (the check itself can fail)", () => {
     const drifted = plan.replace(/P_SUP_TABLES\s*=\s*21/, "P_SUP_TABLES = 22");
     assert.throws(() => same(cEnum(drifted, "plan_record"), "P_", PlanRecord, "plan records"), /P_SUP_TABLES = 22/);
-    const extra = tables.replace(/T_PROC\s*=\s*9,/, "T_PROC = 9, T_NEW = 10,");
-    assert.throws(() => same(cEnum(extra, "sup_record"), "T_", TableRecord, "table records"), /T_NEW = 10, TypeScript has no such member/);
+    const extra = tables.replace(/T_REDIRECT_PORT\s*=\s*11,/, "T_REDIRECT_PORT = 11, T_NEW = 12,");
+    assert.throws(() => same(cEnum(extra, "sup_record"), "T_", TableRecord, "table records"), /T_NEW = 12, TypeScript has no such member/);
   });
 });
 
@@ -108,12 +108,12 @@ describe("codec", () => {
   });
 
   it("refuses a NUL in any string instead of letting C cut it short", () => {
-    const t = { logAllow: false, paths: [], deny: ["/a\0b"], exec: [], loaders: [], connect: [], bind: [], meta: [], procPrivate: [] };
+    const t = { logAllow: false, paths: [], deny: ["/a\0b"], exec: [], loaders: [], connect: [], bind: [], meta: [], procPrivate: [], redirect: [], redirectPort: 0 };
     assert.throws(() => encodeTables(t), (e: Error & { code?: string }) => e.code === "E_PLAN_ENCODING" && /deny glob contains a NUL/.test(e.message));
     const plan = {
       argv: ["x\0"], env: [], execPath: "/x", cwd: "/", hostname: "h", hostUid: 1, hostGid: 1, jailUid: 1, jailGid: 1, mounts: [],
       landlock: { minAbi: 1, handledFs: 0n, handledNet: 0n, scoped: 0n, fsRules: [], netRules: [] },
-      seccomp: null, rlimits: [], cgroup: null, netListenPort: 0, supervisorTables: null, deputySeccomp: null, downgrades: 0, sysctls: [], memoryWatch: null,
+      seccomp: null, rlimits: [], cgroup: null, netListenPort: 0, netDnsPort: 0, netRedirectPort: 0, supervisorTables: null, deputySeccomp: null, downgrades: 0, sysctls: [], memoryWatch: null,
     };
     assert.throws(() => encodePlan(plan), /argument contains a NUL/);
   });

@@ -18,7 +18,8 @@ test("parseAllowEntry: accepted forms", () => {
     ["api.github.com", { kind: "host", host: "api.github.com", ports: [443, 80] }],
     ["API.GitHub.com.", { kind: "host", host: "api.github.com", ports: [443, 80] }],
     ["api.github.com:8443", { kind: "host", host: "api.github.com", ports: [8443] }],
-    ["localhost:3000", { kind: "host", host: "localhost", ports: [3000] }],
+    ["localhost:3000", { kind: "loopback", ports: [3000] }], // the host's 127.0.0.1 and ::1 (RFC 6761)
+    ["db.localhost:3000", { kind: "loopback", ports: [3000] }],
     ["*.example.com", { kind: "wildcard", suffix: ".example.com", ports: [443, 80] }],
     ["*.example.com:8080", { kind: "wildcard", suffix: ".example.com", ports: [8080] }],
     ["bücher.example", { kind: "host", host: "xn--bcher-kva.example", ports: [443, 80] }],

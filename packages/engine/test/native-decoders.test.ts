@@ -73,7 +73,7 @@ function expectedPlan(p: JailPlan): string[] {
   if (p.seccomp !== null) out.push(`seccomp ${p.seccomp.toString("hex")}`);
   const lim = (n: number) => (Number.isFinite(n) ? String(n) : ((1n << 64n) - 1n).toString());
   for (const r of p.rlimits) out.push(`rlimit ${RlimitNumber[r.resource]} ${lim(r.soft)} ${lim(r.hard)}`);
-  out.push(`cgroup ${hex(p.cgroup ?? "")}`, `net_listen ${p.netListenPort}`);
+  out.push(`cgroup ${hex(p.cgroup ?? "")}`, `net_listen ${p.netListenPort}`, `net_dns ${p.netDnsPort} net_redirect ${p.netRedirectPort}`);
   out.push(`sup_tables ${p.supervisorTables === null ? 0 : encodeTables(p.supervisorTables).length}`);
   return out;
 }
@@ -88,7 +88,7 @@ function record(type: number, value: Buffer): Buffer {
 describe("C decoders fed by the TypeScript encoders", () => {
   const policy = PolicySchema.parse({
     filesystem: { ro: ["/usr/share/doc"], rw: [`${tmpdir()}:/work`], deny: ["**/.env", "/usr/share/doc/*/secret*"] },
-    network: { allow: ["example.com"] },
+    network: { allow: ["example.com", "db.example.com:5432", "203.0.113.9:8443", "localhost:6379"] },
     env: { set: { GREETING: "héllo wörld", EMPTY: "" } },
     audit: { file: "/dev/null", verbosity: "all" },
   });
@@ -148,6 +148,8 @@ describe("C decoders fed by the TypeScript encoders", () => {
       ...t.loaders.map((l) => `loader ${l}`),
       ...t.connect.map((c) => `connect ${c.address.includes(":") ? 6 : 4} ${c.address}/${c.prefix} ${c.ports[0]}-${c.ports[1]} ${c.protocols ?? 0}`),
       ...t.bind.map((c) => `bind ${c.address.includes(":") ? 6 : 4} ${c.address}/${c.prefix} ${c.ports[0]}-${c.ports[1]} ${c.protocols ?? 0}`),
+      ...t.redirect.map((c) => `redirect ${c.address.includes(":") ? 6 : 4} ${c.address}/${c.prefix} ${c.ports[0]}-${c.ports[1]} ${c.protocols ?? 0}`),
+      `redirect_port ${t.redirectPort}`,
       ...t.meta.map((m) => `meta ${m.address.includes(":") ? 6 : 4} ${m.address} ${m.name}`),
     ];
     assert.deepEqual(out, want);
@@ -183,6 +185,21 @@ describe("C decoders fed by the TypeScript encoders", () => {
       ["meta 6 ::ffff:169.254.170.2", "cloud metadata (AWS ECS task credentials)"],
       ["meta 6 64:ff9b::a9fe:a9fe", "cloud metadata (AWS, GCP, Azure, OCI, DigitalOcean, OpenStack) via NAT64"],
       ["meta 4 1.1.1.1", "-"],
+      ["connect 4 127.0.0.1 53 udp", "1"], // the jail's resolver
+      ["connect 4 127.0.0.1 53", "0"],
+      // Names' addresses, one block per port set (5432; 80+443), then the literals as allowed.
+      ["redirect 4 198.18.0.7 5432", "1"],
+      ["redirect 4 198.18.0.7 443", "0"],
+      ["redirect 4 198.19.0.7 443", "1"],
+      ["redirect 4 198.19.0.7 80", "1"],
+      ["redirect 4 198.19.0.7 5432", "0"],
+      ["redirect 4 198.19.0.7 443 udp", "0"], // TCP only: UDP is never redirected
+      ["redirect 4 198.20.0.7 443", "0"],
+      ["redirect 4 203.0.113.9 8443", "1"],
+      ["redirect 4 203.0.113.9 443", "0"],
+      ["redirect 4 127.0.0.1 6379", "1"],
+      ["redirect 6 ::1 6379", "1"],
+      ["redirect 4 127.0.0.1 6380", "0"],
     ];
     const out = run(["query", file("q-tables.bin", encodeTables(t))], queries.map(([q]) => q).join("\n") + "\n");
     assert.deepEqual(Object.fromEntries(queries.map(([q], i) => [q, out[i]])), Object.fromEntries(queries));

@@ -1,10 +1,12 @@
 /*
- * mcpj_native: the N-API addon. Node can read and write unix sockets but cannot receive a file
+ * mcpj_native: the N-API addon (this file, and relay.c: the egress proxy's splice relay). Node can
+ * read and write unix sockets but cannot receive a file
  * descriptor sent with SCM_RIGHTS on an arbitrary socket (only on its own IPC channel). The jail
  * creates the egress proxy's listening socket inside its network namespace and sends it to mcp-j;
  * these two functions are all that is needed to receive it:
  *   socketpair() -> [parentFd, childFd]   a SOCK_SEQPACKET pair, close-on-exec on the parent end
- *   recvFd(fd)   -> number                one received descriptor (close-on-exec), or throws
+ *   recvFd(fd)   -> { tag, fd }           one received descriptor (close-on-exec) and the one-byte
+ *                                         tag sent with it (native/jail/netif.c), or throws
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,19 +87,29 @@ static napi_value js_recv_fd(napi_env env, napi_callback_info info)
     }
     int fd;
     memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    napi_value out;
-    if (napi_create_int32(env, fd, &out) != napi_ok) {
+    napi_value out, vfd, vtag;
+    if (napi_create_object(env, &out) != napi_ok || napi_create_int32(env, fd, &vfd) != napi_ok ||
+        napi_create_string_latin1(env, &byte, 1, &vtag) != napi_ok || napi_set_named_property(env, out, "fd", vfd) != napi_ok ||
+        napi_set_named_property(env, out, "tag", vtag) != napi_ok) {
         close(fd);
         return NULL;
     }
     return out;
 }
 
+/* relay.c: the egress proxy's splice relay. */
+napi_value relay_init(napi_env env, napi_callback_info info);
+napi_value relay_start(napi_env env, napi_callback_info info);
+napi_value relay_stop(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports)
 {
     napi_property_descriptor props[] = {
         { "socketpair", NULL, js_socketpair, NULL, NULL, NULL, napi_enumerable, NULL },
         { "recvFd", NULL, js_recv_fd, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "relayInit", NULL, relay_init, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "relayStart", NULL, relay_start, NULL, NULL, NULL, napi_enumerable, NULL },
+        { "relayStop", NULL, relay_stop, NULL, NULL, NULL, napi_enumerable, NULL },
     };
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
         return NULL;

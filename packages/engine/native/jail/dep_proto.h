@@ -27,13 +27,16 @@
 enum dep_op {
     DOP_OPEN = 1,    /* path1, flags, mode (umask applied); fd: reopen that file instead */
     DOP_EXEC = 2,    /* path1 (empty with fd: execveat AT_EMPTY_PATH), flags: AT_SYMLINK_NOFOLLOW */
-    DOP_INET = 3,    /* fd: the target's socket; payload: the address; sub: connect or bind */
+    DOP_INET = 3,    /* fd: the target's socket; payload: the address; sub: connect, bind or redirect */
     DOP_UNIX = 4,    /* fd: the target's socket; path1: the socket path; sub: connect, bind, send */
     DOP_PATH = 5,    /* sub: one of dep_path_op */
     DOP_CANCEL = 6,  /* a = the id of the job to interrupt (its target is gone) */
 };
 
-enum dep_net_sub { DNET_CONNECT = 1, DNET_BIND = 2, DNET_SEND = 3 };
+/* DNET_REDIRECT: connect to the egress proxy's redirect listener (the payload) instead of the
+ * address the target gave; the result's val is the local port the socket got, real its local
+ * address (what the proxy sees as the peer: sup_net.c). */
+enum dep_net_sub { DNET_CONNECT = 1, DNET_BIND = 2, DNET_SEND = 3, DNET_REDIRECT = 4 };
 
 /* The path operations, each emulated with the *at() call that takes the resolved directory. */
 enum dep_path_op {

@@ -1,13 +1,16 @@
 /*
  * The deputy's socket jobs, on the target's own socket (a duplicate the supervisor took with
- * pidfd_getfd): connect and bind to an IP address the supervisor decided; connect, bind and send
- * to a unix path decided here on the socket file reached. Done by a jail process, the peer sees the
- * jail's credentials (SO_PEERCRED, SCM_CREDENTIALS), and Landlock's TCP rules apply.
+ * pidfd_getfd): connect and bind to an IP address the supervisor decided, or connect to the egress
+ * proxy's redirect listener in its place; connect, bind and send to a unix path decided here on
+ * the socket file reached. Done by a jail process, the peer sees the jail's credentials
+ * (SO_PEERCRED, SCM_CREDENTIALS), and Landlock's TCP rules apply.
  */
 #include "deputy.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +23,26 @@ static int blocking(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
     return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+/* The socket's local address into r->real ("127.0.0.1", "::1") and port into r->val; val stays 0
+ * when it has none (the supervisor then reports nothing, and the proxy refuses the connection). */
+static void local_end(int fd, struct dres *r)
+{
+    struct sockaddr_storage ss;
+    socklen_t l = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0)
+        return;
+    const void *a = NULL;
+    if (ss.ss_family == AF_INET) {
+        a = &((struct sockaddr_in *)&ss)->sin_addr;
+        r->val = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        r->val = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    if (a == NULL || inet_ntop(ss.ss_family, a, r->real, sizeof r->real) == NULL)
+        r->val = 0;
 }
 
 int dep_inet(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
@@ -43,6 +66,11 @@ int dep_inet(struct deputy *d, const struct djob *j, struct dres *r, int may_blo
     r->err = k < 0 ? errno : 0;
     if (r->err == EACCES || r->err == EPERM)
         r->why = WHY_KERNEL;
+    /* A redirect that started a connection (established, or under way on a non-blocking socket):
+     * the local end it got is how the proxy will know it. A second connect() on the same socket
+     * (EALREADY, EISCONN) starts nothing and reports nothing. */
+    if (j->h.sub == DNET_REDIRECT && (r->err == 0 || r->err == EINPROGRESS))
+        local_end(j->fd, r);
     return 0;
 }
 

@@ -260,8 +260,7 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shar
 
     /* The network namespace starts with lo down; loopback inside the jail is allowed. */
     netif_loopback_up();
-    if (p->net_listen_port != 0)
-        netif_send_listener(p->net_listen_port, jail_sock);
+    netif_send_sockets(p, jail_sock);
 
     /* Open the grants as the invoker, then become the jail's user (keeping the namespace's
      * capabilities for the set-up): files the jail creates on its tmpfs need a mapped owner. */

@@ -99,12 +99,13 @@ static pid_t clone_jail(const struct plan *p)
     return pid;
 }
 
-/* Forwards a descriptor the jail sent (the egress listener) to mcp-j over the fd-passing socket. */
-static void forward_fd(int fdpass, int fd)
+/* Forwards a socket the jail made for mcp-j (netif.c: the egress listener 'L', the redirect
+ * listener 'R', the resolver 'N') over the fd-passing socket, with its tag. */
+static void forward_fd(int fdpass, char tag, int fd)
 {
-    int r = fdpass < 0 ? -EBADF : fdpass_send(fdpass, 'L', fd);
+    int r = fdpass < 0 ? -EBADF : fdpass_send(fdpass, tag, fd);
     if (r < 0)
-        die_step("network", -r, "cannot hand the egress listener to mcp-j");
+        die_step("network", -r, "cannot hand the jail's network sockets to mcp-j");
 }
 
 /* The seccomp listener of the process that sent a "listener fd=N" record (its pid from the
@@ -132,8 +133,8 @@ static void take_listener(int jail_sock, struct supervisor *sup, const char *lin
 }
 
 /* Reads one record from the jail socket: a report line (relayed as is), the listener's number, or
- * a descriptor (the egress listener, forwarded; the deputy's socket, kept). Returns 0 at end of
- * stream. */
+ * a descriptor (a network socket for mcp-j, forwarded; the deputy's socket, kept). Returns 0 at
+ * end of stream. */
 static int relay_one(int jail_sock, int control, int fdpass, struct supervisor *sup)
 {
     char buf[4096];
@@ -162,8 +163,8 @@ static int relay_one(int jail_sock, int control, int fdpass, struct supervisor *
     if (fd >= 0) {
         if (n > 0 && buf[0] == 'D' && sup != NULL)
             supervisor_set_deputy(sup, fd);
-        else if (n > 0 && buf[0] == 'L')
-            forward_fd(fdpass, fd);
+        else if (n > 0 && (buf[0] == 'L' || buf[0] == 'R' || buf[0] == 'N'))
+            forward_fd(fdpass, buf[0], fd);
         if (!(n > 0 && buf[0] == 'D' && sup != NULL) && close(fd) < 0)
             die_step("supervisor", errno, "close");
         return 1;

@@ -173,6 +173,8 @@ int plan_read(int fd, struct plan *p, char *err, size_t errlen)
         case P_JAIL_GID: bad = take_u32(v, len, &p->jail_gid); break;
         case P_LL_MIN_ABI: bad = take_u32(v, len, &p->ll_min_abi); break;
         case P_NET_LISTEN: bad = take_u32(v, len, &p->net_listen_port); break;
+        case P_NET_DNS: bad = take_u32(v, len, &p->net_dns_port); break;
+        case P_NET_REDIRECT: bad = take_u32(v, len, &p->net_redirect_port); break;
         case P_DOWNGRADES: bad = take_u32(v, len, &p->downgrades); break;
         case P_LL_HANDLED_FS: bad = take_u64(v, len, &p->ll_handled_fs); break;
         case P_LL_HANDLED_NET: bad = take_u64(v, len, &p->ll_handled_net); break;

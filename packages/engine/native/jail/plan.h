@@ -43,7 +43,10 @@ enum plan_record {
     P_DOWNGRADES = 23,  /* u32 PD_* bits: the weaker layers this plan accepts (see below) */
     P_SYSCTL = 24,      /* u32 flags (1: optional, skipped when the kernel lacks it), then the name
                          * (under /proc/sys/user/) and the value, each as u32 length + bytes */
-    P_MEMORY_WATCH = 25, /* u64 limit in bytes, u32 interval in ms: the supervisor's whole-jail
+    P_NET_DNS = 25,     /* u32 port: create the resolver's UDP socket on 127.0.0.1:port in the jail */
+    P_NET_REDIRECT = 26, /* u32 port: create the egress proxy's redirect listener on the jail's
+                          * loopback, IPv4 and IPv6 (sup_tables.h T_REDIRECT) */
+    P_MEMORY_WATCH = 27, /* u64 limit in bytes, u32 interval in ms: the supervisor's whole-jail
                           * memory limit, where no cgroup holds one (mem_watch.h) */
 };
 
@@ -125,6 +128,8 @@ struct plan {
     struct plan_rlimit *rlimits;
     size_t nrlimits;
     uint32_t net_listen_port; /* 0: no egress listener */
+    uint32_t net_dns_port;    /* 0: no resolver socket */
+    uint32_t net_redirect_port; /* 0: no redirect listener */
     unsigned char *sup_tables;
     size_t sup_tables_len;
     unsigned char *deputy_seccomp;

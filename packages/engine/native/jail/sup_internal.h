@@ -41,6 +41,7 @@ enum answer_kind {
     ANS_FD,          /* inject the descriptor the deputy opened */
     ANS_VALUE,       /* the call's value (0 or bytes sent) */
     ANS_CONTINUE,    /* allowed: the kernel performs the call (exec, O_PATH; see sup_exec.c, sup_open.c) */
+    ANS_REDIRECT,    /* a connect performed against the egress proxy: report the redirect, then the value */
 };
 
 #define MAX_PENDING 256
@@ -149,6 +150,10 @@ void sup_handle_exec(struct supervisor *s, const struct seccomp_notif *req, int 
 int sup_kill_racing_loader(struct supervisor *s, const struct seccomp_notif *req, int sc);
 /* An allowed execve was CONTINUEd: the loader check must look at this process again. */
 void sup_exec_allowed_note(struct supervisor *s, pid_t tid, pid_t tgid);
+
+/* The deputy's result for a redirected connect (sup_net.c): the redirect is reported (local end
+ * local, the destination the target asked for), then the target answered. */
+void sup_net_redirected(struct supervisor *s, const struct pending *sl, const struct dep_result *r, const char *local);
 
 /* Common failure handling of the handlers: SUP_GONE → nothing; -errno → answer it. */
 void sup_fail(struct supervisor *s, uint64_t id, struct ev *e, int r);

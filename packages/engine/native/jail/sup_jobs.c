@@ -170,6 +170,12 @@ static void complete(struct supervisor *s, struct pending *sl, const struct dep_
             close(fd);
         return;
     }
+    if (sl->kind == ANS_REDIRECT) {
+        if (fd >= 0)
+            close(fd);
+        sup_net_redirected(s, sl, r, real);
+        return;
+    }
     if (r->err != 0) {
         if (fd >= 0)
             close(fd);

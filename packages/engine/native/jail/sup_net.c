@@ -7,6 +7,14 @@
  * namespace (only lo) is the kernel layer behind it: whatever the kernel re-reads, nothing sent
  * from the jail leaves it, which is why a datagram with an IP destination may be CONTINUEd.
  *
+ * Redirection (docs/design.md, "Network"): a TCP connect() to an address the redirect table names
+ * (the addresses the jail's resolver hands out for allowed names, the IP literals --allow-net
+ * names) is performed by the deputy against the egress proxy's redirect listener on the jail's
+ * loopback instead. When that connection has started, we report "redirect" with the socket's local
+ * end and the destination the target asked for, before answering the target: the proxy takes the
+ * destination from that report, never from the connection, and matches the connection by its
+ * peer address and port (the 4-tuple is unique while the connection lives).
+ *
  * Unix sockets: a pathname is resolved and decided by the deputy on the socket file it reached
  * (deny rules, and write permission in the tables: a read-only grant reaches no host agent), then
  * connected, bound or sent to through that very inode, so the peer sees the jail's credentials in
@@ -138,15 +146,74 @@ static int is_loopback(const struct inet *in)
     return memcmp(in->a, one, 16) == 0 || (memcmp(in->a, mapped, 12) == 0 && in->a[12] == 127);
 }
 
-/* A destination outside the jail: refused and reported (metadata endpoints by name). */
-static void deny_inet(struct supervisor *s, uint64_t id, struct ev *e, const struct inet *in)
+/* A destination outside the jail: refused and reported (metadata endpoints by name; a datagram
+ * or a UDP connect as "udp": no --allow-net entry would let it out). */
+static void deny_inet(struct supervisor *s, uint64_t id, struct ev *e, const struct inet *in, int udp)
 {
     const char *meta = sup_meta_name(&s->t, in->fam, in->a);
     e->addr = in->text;
     e->port = in->port;
-    e->why = meta != NULL ? "metadata" : "policy";
+    e->why = meta != NULL ? "metadata" : udp ? "udp" : "policy";
     e->rule = meta;
     sup_deny(s, id, e, EACCES);
+}
+
+/* A TCP connect to a redirected destination: the deputy connects the target's socket to the
+ * proxy's redirect listener, on the loopback address of the socket's own family. */
+static void post_redirect(struct supervisor *s, const struct seccomp_notif *req, int sc, const struct sock *k, const struct inet *in)
+{
+    struct sockaddr_storage to;
+    memset(&to, 0, sizeof to);
+    socklen_t len;
+    if (k->domain == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&to;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        a->sin6_port = htons(s->t.redirect_port);
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&to;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a->sin_port = htons(s->t.redirect_port);
+        len = sizeof *a;
+    }
+    struct job j;
+    memset(&j, 0, sizeof j);
+    j.h.op = DOP_INET;
+    j.h.sub = DNET_REDIRECT;
+    j.h.payload_len = len;
+    j.payload = &to;
+    j.fd = k->fd;
+    sup_post(s, req, sc, ANS_REDIRECT, 0, &j, NULL, in->text, in->port, k->tgid);
+}
+
+void sup_net_redirected(struct supervisor *s, const struct pending *sl, const struct dep_result *r, const char *local)
+{
+    struct ev e = { .sc = sl->sc, .pid = sl->tid, .addr = sl->addr, .port = sl->port };
+    e.why = sup_why_name(r->why);
+    if (r->err != 0 && r->err != EINPROGRESS) {
+        sup_finish(s, sl->notif, &e, r->err, 0);
+        return;
+    }
+    /* Reported before the target learns that its connect went through (or is under way): the
+     * proxy may accept the connection before or after this line reaches mcp-j, and waits for it.
+     * A socket without a local end is not reported: the proxy refuses what it cannot match. */
+    if (r->val > 0 && r->val <= 65535 && local[0] != 0) {
+        struct line l;
+        line_start(&l, "redirect");
+        line_str(&l, "src", local);
+        line_int(&l, "sport", r->val);
+        line_str(&l, "addr", sl->addr);
+        line_int(&l, "port", sl->port);
+        line_int(&l, "pid", sl->tid);
+        sup_events_emit(&s->ev, &l);
+        sup_events_flush(&s->ev, 0); /* the proxy is waiting for it: now, not after the loop's turn */
+    }
+    e.act = "allow";
+    e.why = "redirect";
+    sup_emit(s, &e);
+    sup_answer(s, sl->notif, r->err, 0);
 }
 
 /* A pathname unix address, composed against the target's cwd, as a job for the deputy. */
@@ -231,9 +298,18 @@ void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int s
         const char *meta = sup_meta_name(&s->t, in.fam, in.a);
         int ok = is_bind ? sup_net_allowed(s->t.bind, s->t.nbind, in.fam, in.a, in.port, proto)
                          : sup_net_allowed(s->t.connect, s->t.nconnect, in.fam, in.a, in.port, proto);
+        /* The jail's own services (the proxy, the resolver) first; then what goes through the
+         * proxy. Metadata endpoints never: TypeScript leaves out of the meta table only an
+         * address the user allowed by its exact value. */
+        if (meta == NULL && !ok && !is_bind && proto == SUP_P_TCP && s->t.redirect_port != 0 &&
+            sup_net_allowed(s->t.redirect, s->t.nredirect, in.fam, in.a, in.port, SUP_P_TCP)) {
+            post_redirect(s, req, sc, &k, &in);
+            close(k.fd);
+            return;
+        }
         if (meta != NULL || !ok) {
             close(k.fd);
-            deny_inet(s, id, &e, &in);
+            deny_inet(s, id, &e, &in, !is_bind && proto == SUP_P_UDP);
             return;
         }
     }
@@ -366,13 +442,19 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
     }
 
     /* 3. Everything else is bounded by the network namespace: refuse and report an IP
-     *    destination outside the jail, let the kernel do the rest. */
+     *    destination outside the jail, let the kernel do the rest. A TCP fast open connects:
+     *    inside the jail too it goes only where connect() may (never to the proxy's redirect
+     *    listener, whose connections must all come from the deputy). */
     if (named && (k.domain == AF_INET || k.domain == AF_INET6)) {
         struct inet in;
-        if (inet_of(&ss, namelen, k.type == SOCK_DGRAM, &in) == 0 && in.fam != 0 && !is_loopback(&in)) {
-            close(k.fd);
-            deny_inet(s, id, &e, &in);
-            return;
+        if (inet_of(&ss, namelen, k.type == SOCK_DGRAM, &in) == 0 && in.fam != 0) {
+            int fastopen = k.type == SOCK_STREAM && (flags & MSG_FASTOPEN);
+            if (!is_loopback(&in) ||
+                (fastopen && !sup_net_allowed(s->t.connect, s->t.nconnect, in.fam, in.a, in.port, SUP_P_TCP))) {
+                close(k.fd);
+                deny_inet(s, id, &e, &in, k.type == SOCK_DGRAM);
+                return;
+            }
         }
     }
     close(k.fd);

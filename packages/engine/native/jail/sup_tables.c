@@ -114,15 +114,23 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
             break;
         }
         case T_CONNECT:
-        case T_BIND: {
+        case T_BIND:
+        case T_REDIRECT: {
             struct sup_net_rule nr;
             bad = decode_net(r, n, &nr) < 0;
             if (!bad && type == T_CONNECT)
                 bad = wire_push((void **)&t->connect, &t->nconnect, sizeof nr, &nr) < 0;
-            else if (!bad)
+            else if (!bad && type == T_BIND)
                 bad = wire_push((void **)&t->bind, &t->nbind, sizeof nr, &nr) < 0;
+            else if (!bad)
+                bad = wire_push((void **)&t->redirect, &t->nredirect, sizeof nr, &nr) < 0;
             break;
         }
+        case T_REDIRECT_PORT:
+            bad = n != 2;
+            if (!bad)
+                t->redirect_port = (uint16_t)wire_u16(r);
+            break;
         case T_META: {
             struct sup_meta m;
             bad = n < 21 || (r[0] != 4 && r[0] != 6);

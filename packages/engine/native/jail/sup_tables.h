@@ -20,6 +20,11 @@
  *             started by an exec race and is killed
  *   T_PROC    the name of a /proc/PID entry private to its process (mem, environ, fd, ...): opened
  *             for another process of the jail it is refused, as ptrace is
+ *   T_REDIRECT same layout as T_CONNECT: a TCP connect() there is not performed as asked but
+ *             redirected to the egress proxy (the addresses the jail's resolver hands out for
+ *             allowed names, and the IP literals --allow-net names; docs/design.md, "Network")
+ *   T_REDIRECT_PORT u16 port: where the proxy's redirect listener is on the jail's loopback
+ *             (127.0.0.1 for IPv4 sockets, ::1 for IPv6 ones); 0 or absent: no redirection
  */
 #ifndef MCPJ_SUP_TABLES_H
 #define MCPJ_SUP_TABLES_H
@@ -40,6 +45,8 @@ enum sup_record {
     T_META = 7,
     T_LOADER = 8,
     T_PROC = 9,
+    T_REDIRECT = 10,
+    T_REDIRECT_PORT = 11,
 };
 
 enum sup_protocols {
@@ -93,8 +100,9 @@ struct sup_tables {
     size_t nexec;
     char **loaders;
     size_t nloaders;
-    struct sup_net_rule *connect, *bind;
-    size_t nconnect, nbind;
+    struct sup_net_rule *connect, *bind, *redirect;
+    size_t nconnect, nbind, nredirect;
+    uint16_t redirect_port;
     struct sup_meta *meta;
     size_t nmeta;
     char **proc_private;

@@ -4,6 +4,8 @@
 //   api.github.com:8443       exactly that name, port 8443
 //   *.example.com             any subdomain (a.example.com, a.b.example.com), NOT example.com itself
 //   203.0.113.7  [2001:db8::1]:443  10.0.0.0/8  [fd00::/8]:8080   an IP or CIDR (any IP spelling)
+//   localhost:5432            the host's loopback (127.0.0.1 and ::1) on that port: "localhost" and
+//                             its subdomains name loopback (RFC 6761), never anything a resolver says
 //
 // An IP or CIDR entry is the only way to reach a non-public address (loopback, private, link-local,
 // ...): a name entry never does, whatever the name resolves to. Cloud metadata and unspecified
@@ -12,6 +14,7 @@
 // entries allow names only, never IP literals.
 import { canonicalHostName, parsePort } from "./host.js";
 import { InvalidIpError, formatIpv4, formatIpv6, normalizeIp, parseCidr, prefixMatch, unmapIpv4, type NormalizedIp } from "./ip.js";
+import { isLocalhostName, LOOPBACK_ADDRESSES, NAME_RANGE } from "./ranges.js";
 
 export const DEFAULT_PORTS: readonly number[] = [443, 80];
 
@@ -19,7 +22,19 @@ export type AllowEntry =
   | { kind: "host"; raw: string; host: string; ports: readonly number[] }
   | { kind: "wildcard"; raw: string; /** ".example.com" */ suffix: string; ports: readonly number[] }
   | { kind: "ip"; raw: string; ip: NormalizedIp; ports: readonly number[] }
-  | { kind: "cidr"; raw: string; ip: NormalizedIp; prefix: number; ports: readonly number[] };
+  | { kind: "cidr"; raw: string; ip: NormalizedIp; prefix: number; ports: readonly number[] }
+  | { kind: "loopback"; raw: string; ports: readonly number[] };
+
+const RANGE_IP = normalizeIp(NAME_RANGE.address)!;
+
+/** Is an address or network inside the range the jail's resolver draws names' addresses from? A
+ * connect() there is always taken for a name (a wider network that holds the range is fine). */
+function insideNameRange(ip: NormalizedIp, prefix: number): boolean {
+  const a = unmapIpv4(ip) ?? ip;
+  if (a.family !== 4) return false;
+  const p = a === ip ? prefix : prefix - 96;
+  return p >= NAME_RANGE.prefix && prefixMatch(a.bytes, RANGE_IP.bytes, NAME_RANGE.prefix);
+}
 
 /** A bad --allow-net entry. `message` names the entry: "\"http://x\" is not HOST[:PORT]". */
 export class AllowParseError extends Error {
@@ -51,16 +66,20 @@ function addressEntry(raw: string, addr: string, portText: string | undefined): 
       const net = c.ip.bytes.slice();
       const hostBits = !prefixMatch(net, maskTo(net, c.prefix), net.length * 8);
       if (hostBits) throw new AllowParseError(raw, `host bits are set (the network is ${formatNet(c.ip, c.prefix)})`);
+      if (insideNameRange(c.ip, c.prefix)) throw new AllowParseError(raw, NAME_RANGE_TAKEN);
       return { kind: "cidr", raw, ip: c.ip, prefix: c.prefix, ports: ps };
     }
     const ip = normalizeIp(addr);
     if (ip === null) throw new AllowParseError(raw);
+    if (insideNameRange(ip, ip.family === 4 ? 32 : 128)) throw new AllowParseError(raw, NAME_RANGE_TAKEN);
     return { kind: "ip", raw, ip: unmapIpv4(ip) ?? ip, ports: ps };
   } catch (e) {
     if (e instanceof InvalidIpError) throw new AllowParseError(raw, e.message.replace(/^".*?" /, ""));
     throw e;
   }
 }
+
+const NAME_RANGE_TAKEN = `${NAME_RANGE.address}/${NAME_RANGE.prefix} holds the addresses mcp-j's resolver hands out for allowed names`;
 
 function maskTo(b: Uint8Array, prefix: number): Uint8Array {
   const out = new Uint8Array(b.length);
@@ -119,6 +138,7 @@ export function parseAllowEntry(input: string): AllowEntry {
   if (ipish) return addressEntry(raw, hostPart, portText);
   const name = canonicalHostName(hostPart);
   if (name === null) throw new AllowParseError(raw, `"${hostPart}" is not a valid host name`);
+  if (isLocalhostName(name)) return { kind: "loopback", raw, ports: ports(raw, portText) };
   return { kind: "host", raw, host: name, ports: ports(raw, portText) };
 }
 
@@ -161,7 +181,9 @@ export class Allowlist {
     const a = unmapIpv4(ip) ?? ip;
     for (const e of this.entries) {
       if (!e.ports.includes(port)) continue;
-      if (e.kind === "ip") {
+      if (e.kind === "loopback") {
+        if (LOOPBACK_ADDRESSES.includes(a.address)) return e;
+      } else if (e.kind === "ip") {
         if (e.ip.family === a.family && prefixMatch(e.ip.bytes, a.bytes, a.bytes.length * 8)) return e;
       } else if (e.kind === "cidr") {
         if (e.ip.family !== a.family) continue;

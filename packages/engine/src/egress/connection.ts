@@ -3,8 +3,8 @@
 //   head       the request head is read raw, capped in size and time; bytes behind it are held
 //   decide     decide.ts on the target: a refusal is answered (403) and the connection lingers
 //   connect    to the checked addresses in turn, never resolving again
-//   relay      CONNECT: "200", then bytes both ways; plain HTTP: the rewritten head and exactly
-//              its body, never a byte after it, then the response
+//   relay      CONNECT: "200", then bytes both ways in the kernel (relay.ts); plain HTTP: the
+//              rewritten head and exactly its body, never a byte after it, then the response
 //   finish     both sides closed: one net_close event with the byte counts
 // Nothing here awaits anything shared: each connection is its own chain of callbacks.
 import type net from "node:net";
@@ -13,7 +13,8 @@ import { decide, type Decision, type Resolver } from "./decide.js";
 import type { EgressEvent, EgressMethod, NetCloseEvent, NetDenyEvent, NetErrorEvent } from "./events.js";
 import { BodyEnd, bodyFraming, checkFraming, findHeadEnd, forwardHead, HeadError, parseRequestHead, type RequestHead } from "./head.js";
 import { splitAuthority } from "./host.js";
-import type { NormalizedIp } from "./ip.js";
+import { startTunnel, type Tunnel } from "./relay.js";
+import { connectUpstream } from "./upstream.js";
 
 /** What every connection shares with the proxy: its configuration and its outlets. */
 export interface ProxyContext {
@@ -26,6 +27,8 @@ export interface ProxyContext {
     maxHeaderBytes: number;
     connectTimeoutMs: number;
     resolveTimeoutMs: number;
+    /** Tunnels relayed by the kernel (splice), or by Node (false: for comparisons). */
+    kernelRelay: boolean;
   };
   emit: (e: EgressEvent) => void;
   log: (line: string) => void;
@@ -123,6 +126,8 @@ export class EgressConnection {
   private earlyBytes = 0;
   private clientEnded = false;
   private stopEarly: (() => void) | undefined;
+  /** The relay of a CONNECT tunnel, once it has started. */
+  private tunnel: Tunnel | undefined;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -142,6 +147,7 @@ export class EgressConnection {
   /** Waits for both sockets to close (after teardown), for close(). */
   closed(): Promise<unknown>[] {
     const waits: Promise<unknown>[] = [];
+    if (this.tunnel !== undefined && !this.done) waits.push(this.tunnel.done);
     if (this.upstream && !this.upstream.destroyed) waits.push(new Promise((r) => this.upstream?.once("close", r)));
     if (!this.client.destroyed) waits.push(new Promise((r) => this.client.once("close", r)));
     return waits;
@@ -150,6 +156,7 @@ export class EgressConnection {
   /** Destroys both sides (errors, timeouts, close()). */
   teardown(why: string): void {
     if (this.closeError === undefined) this.closeError = why;
+    this.tunnel?.stop(why);
     this.upstream?.destroy();
     this.client.destroy();
   }
@@ -217,11 +224,7 @@ export class EgressConnection {
   }
 
   private fail(status: NetErrorEvent["status"], reason: NetErrorEvent["reason"], message: string, host?: string, port?: number): void {
-    const e: NetErrorEvent = { type: "net_error", ts: Date.now(), id: this.id, client: this.peer, status, reason, message };
-    if (host !== undefined) e.host = host;
-    if (port !== undefined) e.port = port;
-    this.ctx.emit(e);
-    this.ctx.log(message);
+    failed(this.ctx, { id: this.id, client: this.peer, status, reason, message, host, port });
     this.upstream?.destroy();
     if (!this.client.destroyed) answer(this.ctx, this.client, status, message);
   }
@@ -249,91 +252,32 @@ export class EgressConnection {
         this.fail(d.status, d.reason, d.message, d.host, d.port);
         return;
       }
-      ctx.denied();
-      const ev: NetDenyEvent = {
-        type: "net_deny", ts: Date.now(), id: this.id, client: this.peer, method: target.method, host: d.host, port: d.port,
-        status: 403, reason: d.reason, message: d.message,
-      };
-      if (d.kind !== undefined) ev.kind = d.kind;
-      if (d.address !== undefined) ev.address = d.address;
-      ctx.emit(ev);
-      ctx.log(d.message);
+      refused(ctx, this.id, this.peer, target.method, d);
       answer(ctx, this.client, 403, d.message);
       return;
     }
 
     // Connect to the checked addresses, in order, until one answers. No further resolution.
-    let upstream: net.Socket | undefined;
-    let used: NormalizedIp | undefined;
-    let lastErr = "";
-    let timedOut = false;
-    for (const a of d.addresses) {
-      try {
-        upstream = await this.connectOne(a, d.port);
-        used = a;
-        break;
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        timedOut = err.code === "ETIMEDOUT";
-        lastErr = err.code ?? err.message;
-        if (this.gone()) return;
-      }
-    }
-    if (this.gone()) {
-      upstream?.destroy();
-      return;
-    }
-    if (!upstream || !used) {
-      const message = `mcp-j: could not connect to ${d.host} port ${d.port}: ${lastErr}`;
-      this.fail(timedOut ? 504 : 502, timedOut ? "connect-timeout" : "connect-failed", message, d.host, d.port);
+    const track = (s: net.Socket): void => {
+      this.upstream = s;
+      s.once("close", () => this.maybeFinish());
+    };
+    const up = await connectUpstream(ctx, d.addresses, d.port, track, () => this.gone());
+    if (up === null) return;
+    if (!up.ok) {
+      const message = `mcp-j: could not connect to ${d.host} port ${d.port}: ${up.error}`;
+      this.fail(up.timedOut ? 504 : 502, up.timedOut ? "connect-timeout" : "connect-failed", message, d.host, d.port);
       return;
     }
     this.host = d.host;
     this.port = d.port;
-    this.address = used.address;
+    this.address = up.address.address;
     this.allowedAt = Date.now();
     ctx.emit({
       type: "net_allow", ts: this.allowedAt, id: this.id, client: this.peer, method: target.method, host: d.host, port: d.port,
-      address: used.address, family: used.family, rule: d.rule,
+      address: up.address.address, family: up.address.family, rule: d.rule,
     });
-    this.relay(target, upstream);
-  }
-
-  private connectOne(a: NormalizedIp, port: number): Promise<net.Socket> {
-    return new Promise((res, rej) => {
-      const address = a.zone !== undefined ? `${a.address}%${a.zone}` : a.address;
-      let s: net.Socket;
-      try {
-        s = this.ctx.connect({ address, family: a.family, port });
-      } catch (e) {
-        rej(e);
-        return;
-      }
-      this.upstream = s;
-      s.once("close", () => this.maybeFinish());
-      const t = setTimeout(() => {
-        s.destroy();
-        rej(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
-      }, this.ctx.cfg.connectTimeoutMs);
-      const onErr = (e: Error) => {
-        clearTimeout(t);
-        s.destroy();
-        rej(e);
-      };
-      const onClose = () => {
-        // Destroyed before connecting (teardown, close()): settle rather than hang.
-        clearTimeout(t);
-        rej(Object.assign(new Error("closed before connecting"), { code: "ECANCELED" }));
-      };
-      s.once("error", onErr);
-      s.once("close", onClose);
-      s.once("connect", () => {
-        clearTimeout(t);
-        s.off("error", onErr);
-        s.off("close", onClose);
-        res(s);
-      });
-    });
+    this.relay(target, up.socket);
   }
 
   /** The request is allowed and the upstream connected: from here on bytes flow. */
@@ -342,18 +286,24 @@ export class EgressConnection {
     this.stopEarly?.();
     const early = this.early;
     this.early = [];
+    if (target.method === "CONNECT") {
+      // The tunnel owns both sockets from here (relay.ts): the "200" and what the client sent
+      // while the request was decided go first; a half-close it made meanwhile is relayed.
+      const t = startTunnel(client, upstream, {
+        idleMs: ctx.cfg.idleTimeoutMs,
+        kernel: ctx.cfg.kernelRelay,
+        toClient: Buffer.from("HTTP/1.1 200 Connection established\r\n\r\n", "latin1"),
+        toUpstream: Buffer.concat(early),
+      });
+      this.tunnel = t;
+      void t.done.then((end) => this.finish(end.up, end.down, end.error));
+      return;
+    }
     upstream.on("error", (e) => this.teardown((e as NodeJS.ErrnoException).code ?? e.message));
     const idle = () => this.teardown("idle timeout");
     client.setTimeout(ctx.cfg.idleTimeoutMs, idle);
     upstream.setTimeout(ctx.cfg.idleTimeoutMs, idle);
     upstream.pipe(client);
-    if (target.method === "CONNECT") {
-      client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-      if (early.length > 0) upstream.write(Buffer.concat(early));
-      if (this.clientEnded) upstream.end(); // the client half-closed while the request was decided
-      else client.pipe(upstream);
-      return;
-    }
     upstream.write(forwardHead(target.head, target.origin!.path, target.origin!.hostHeader), "latin1");
     this.relayBody(target.head, upstream, early);
   }
@@ -397,7 +347,7 @@ export class EgressConnection {
 
   /** Called on each side's close; finishes the connection once both sides are gone. */
   private maybeFinish(): void {
-    if (this.done || !this.client.destroyed) return;
+    if (this.done || this.tunnel !== undefined || !this.client.destroyed) return;
     const up = this.upstream;
     if (up && !up.destroyed) {
       // A tunnel whose client finished cleanly (both FINs exchanged, everything written) leaves the
@@ -407,17 +357,43 @@ export class EgressConnection {
       if (!clean) up.destroy();
       return; // the upstream's close calls back here
     }
+    if (this.allowedAt !== undefined && up) this.finish(up.bytesWritten ?? 0, up.bytesRead, this.closeError);
+    else this.finish(0, 0, undefined, false);
+  }
+
+  /** Both sides are gone: one net_close (when the connection was allowed). */
+  private finish(up: number, down: number, error: string | undefined, allowed = true): void {
+    if (this.done) return;
     this.done = true;
     this.onFinish(this);
-    if (this.allowedAt !== undefined && up) {
-      const ev: NetCloseEvent = {
-        type: "net_close", ts: Date.now(), id: this.id, client: this.peer, method: this.method ?? "CONNECT",
-        host: this.host ?? "", port: this.port ?? 0, address: this.address ?? "",
-        bytesUp: up.bytesWritten ?? 0, bytesDown: up.bytesRead,
-        durationMs: Date.now() - this.allowedAt,
-      };
-      if (this.closeError !== undefined) ev.error = this.closeError;
-      this.ctx.emit(ev);
-    }
+    if (!allowed || this.allowedAt === undefined) return;
+    const ev: NetCloseEvent = {
+      type: "net_close", ts: Date.now(), id: this.id, client: this.peer, method: this.method ?? "CONNECT",
+      host: this.host ?? "", port: this.port ?? 0, address: this.address ?? "",
+      bytesUp: up, bytesDown: down, durationMs: Date.now() - this.allowedAt,
+    };
+    const why = this.closeError ?? error;
+    if (why !== undefined) ev.error = why;
+    this.ctx.emit(ev);
   }
+}
+
+/** A protocol, limit or upstream failure: audited (net_error) and said on stderr. */
+export function failed(ctx: ProxyContext, f: Omit<NetErrorEvent, "type" | "ts" | "host" | "port"> & { host?: string | undefined; port?: number | undefined }): void {
+  const { host, port, ...rest } = f;
+  const e: NetErrorEvent = { type: "net_error", ts: Date.now(), ...rest };
+  if (host !== undefined) e.host = host;
+  if (port !== undefined) e.port = port;
+  ctx.emit(e);
+  ctx.log(f.message);
+}
+
+/** A refusal by policy (decide.ts said no): counted, audited (net_deny) and said on stderr. */
+export function refused(ctx: ProxyContext, id: number, peer: string, method: EgressMethod, d: Extract<Decision, { status: 403 }>): void {
+  ctx.denied();
+  const ev: NetDenyEvent = { type: "net_deny", ts: Date.now(), id, client: peer, method, host: d.host, port: d.port, status: 403, reason: d.reason, message: d.message };
+  if (d.kind !== undefined) ev.kind = d.kind;
+  if (d.address !== undefined) ev.address = d.address;
+  ctx.emit(ev);
+  ctx.log(d.message);
 }

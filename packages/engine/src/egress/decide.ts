@@ -9,7 +9,10 @@
 //                                 look-up, hence no DNS exfiltration, for names the user did not
 //                                 allow). Then resolved once; if ANY answer is non-public and not
 //                                 explicitly allowed by an IP/CIDR entry, the whole name is refused.
+//   localhost, *.localhost     -> 127.0.0.1 and ::1 (RFC 6761), never resolved: each is reached only
+//                                 where an entry allows it (--allow-net localhost:PORT, 127.0.0.1:PORT).
 import type { Allowlist, AllowEntry } from "./allowlist.js";
+import { isLocalhostName, LOOPBACK_ADDRESSES } from "./ranges.js";
 import { classifyAddress, type AddressClass, type AddressKind } from "./classify.js";
 import { canonicalHostName } from "./host.js";
 import { InvalidIpError, normalizeIp, unmapIpv4, type NormalizedIp } from "./ip.js";
@@ -120,6 +123,16 @@ export async function decide(allow: Allowlist, rawHost: string, port: number, o:
   const name = canonicalHostName(rawHost);
   if (name === null) {
     return { ok: false, status: 403, reason: "invalid-host", host: rawHost, port, message: `mcp-j: "${rawHost}" is not a valid host name (blocked)` };
+  }
+  if (isLocalhostName(name)) {
+    const ok = LOOPBACK_ADDRESSES.map((a) => normalizeIp(a)!).flatMap((ip) => {
+      const e = allow.matchAddress(ip, port, true);
+      return e ? [{ ip, e }] : [];
+    });
+    if (ok.length === 0) {
+      return { ok: false, status: 403, reason: "not-allowed", host: name, port, message: `mcp-j: ${name}:${port} is not allowed by --allow-net (blocked; allow it with --allow-net localhost:${port})` };
+    }
+    return { ok: true, host: name, port, literal: false, addresses: ok.map((x) => x.ip), rule: ok[0]!.e.raw };
   }
   const entry: AllowEntry | undefined = allow.matchName(name, port);
   if (!entry) {

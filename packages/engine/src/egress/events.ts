@@ -1,5 +1,6 @@
-// Audit events emitted by the egress proxy (EgressOptions.onEvent). Every connection produces
-// exactly one of: net_allow (then exactly one net_close), net_deny, or net_error.
+// Audit events emitted by the egress proxy (EgressOptions.onEvent) and the jail's resolver. Every
+// connection produces exactly one of: net_allow (then exactly one net_close), net_deny, or
+// net_error; the resolver says "dns" when it first answers a name and when it refuses one.
 import type { AddressKind } from "./classify.js";
 import type { DenyReason } from "./decide.js";
 
@@ -12,7 +13,9 @@ interface Base {
   client: string;
 }
 
-export type EgressMethod = "CONNECT" | "HTTP";
+/** How the connection came: an HTTP CONNECT tunnel, plain HTTP forwarding, or a connect() of the
+ * jail the supervisor redirected to the proxy (any TCP protocol). */
+export type EgressMethod = "CONNECT" | "HTTP" | "TCP";
 
 /** A connection the policy admitted; the upstream TCP connection is established. */
 export interface NetAllowEvent extends Base {
@@ -60,6 +63,7 @@ export interface NetCloseEvent extends Base {
 }
 
 export type NetErrorReason =
+  | "unmatched"
   | "bad-request"
   | "header-timeout"
   | "header-too-large"
@@ -79,4 +83,21 @@ export interface NetErrorEvent extends Base {
   port?: number;
 }
 
-export type EgressEvent = NetAllowEvent | NetDenyEvent | NetCloseEvent | NetErrorEvent;
+/** A name look-up answered by the jail's resolver: the first answer for an allowed name (with the
+ * address handed out for it), or a refusal (NXDOMAIN, or SERVFAIL when no address is left). */
+export interface DnsEvent {
+  type: "dns";
+  ts: number;
+  decision: "allow" | "deny";
+  /** The name as asked, lower case. */
+  name: string;
+  /** The record type asked for ("A", "AAAA", "TYPE65", ...). */
+  qtype: string;
+  /** The address handed out (allow). */
+  address?: string;
+  /** not-allowed: no --allow-net entry names it; invalid-host: not a host name; exhausted: no
+   * address left for it (servfail). */
+  reason?: "not-allowed" | "invalid-host" | "exhausted";
+}
+
+export type EgressEvent = NetAllowEvent | NetDenyEvent | NetCloseEvent | NetErrorEvent | DnsEvent;

@@ -7,6 +7,11 @@ export { classifyAddress, embeddedIpv4, type AddressClass, type AddressKind, typ
 export { decide, type Decision, type DenyReason, type Resolver } from "./decide.js";
 export { canonicalHostName } from "./host.js";
 export { proxyEnvironment } from "./env.js";
+export { startResolver, answerQuery, type JailResolver, type ResolverOptions } from "./resolver.js";
+export { NameMap, NAME_RANGE, nameBlocks, namePorts, redirectRules, redirectTables, inNameRange, NameRangeError, MAX_NAMES } from "./names.js";
+export { RedirectTable, MATCH_TIMEOUT_MS, type RedirectReport } from "./redirect.js";
+export { jailNetwork, dnsRefusalLine, type JailNetwork, type JailNetworkEvents } from "./jail-network.js";
+export { parseQuery, encodeResponse, DnsFormatError, DnsType, Rcode, type DnsQuery, type DnsAnswer } from "./dns.js";
 export type {
   EgressEvent,
   EgressMethod,
@@ -15,4 +20,5 @@ export type {
   NetCloseEvent,
   NetErrorEvent,
   NetErrorReason,
+  DnsEvent,
 } from "./events.js";

@@ -1,12 +1,15 @@
-// The egress proxy: HTTP CONNECT tunnels and absolute-URI plain-HTTP forwarding, with the policy of
-// decide.ts applied to every request. Runs in mcp-j (host network namespace); its listening socket is
-// usually created inside the jail's namespace and handed over as a file descriptor.
+// The egress proxy: HTTP CONNECT tunnels, absolute-URI plain-HTTP forwarding, and the connections
+// the supervisor redirects to it (redirect.ts), with the policy of decide.ts applied to every one.
+// Runs in mcp-j (host network namespace); its listening sockets are usually created inside the
+// jail's namespace and handed over as file descriptors.
 //
 // Behaviour, per client connection:
 // - The request head is read raw (no node:http), capped at maxHeaderBytes (431) and headerTimeoutMs
 //   from accept (408; slowloris). A malformed head is 400.
 // - CONNECT host:port -> decide -> connect to a checked address -> "200 Connection established" ->
-//   bytes relayed both ways with pipe() (backpressure), half-close honoured.
+//   bytes relayed both ways by the kernel (relay.ts: splice; backpressure and half-close honoured).
+// - A redirected connect() (redirect.ts): the destination from the supervisor's report, then the
+//   same decide, connect and relay; a refusal resets the connection.
 // - GET http://host[:port]/path (any method) -> decide -> connect -> the head rewritten to origin
 //   form (Host from the URI, hop-by-hop and Proxy-* headers removed, "Connection: close") -> the
 //   body, exactly as its Content-Length or chunked framing delimits it, and the response relayed
@@ -32,6 +35,8 @@ import dns from "node:dns";
 import net from "node:net";
 import { Allowlist } from "./allowlist.js";
 import { answer, EgressConnection, type ProxyContext } from "./connection.js";
+import type { NameMap } from "./names.js";
+import { RedirectConnection, RedirectTable, type RedirectReport } from "./redirect.js";
 import type { Resolver } from "./decide.js";
 import type { EgressEvent } from "./events.js";
 
@@ -62,6 +67,11 @@ export interface EgressOptions {
   onEvent?: (e: EgressEvent) => void;
   /** One human line per refusal or error (mcp-j writes these to stderr). */
   log?: (line: string) => void;
+  /** The redirect listener (a listening socket the jail made), and the names the jail's resolver
+   * handed addresses out for. Reports come in through EgressProxy.redirected(). */
+  redirect?: { listen: { fd: number } | { host: string; port: number }; names: NameMap; table?: RedirectTable };
+  /** Relay tunnels in the kernel (splice, the default) or through Node (false: for comparisons). */
+  kernelRelay?: boolean;
 }
 
 export interface EgressStats {
@@ -76,6 +86,10 @@ export interface EgressStats {
 export interface EgressProxy {
   /** The port the proxy listens on (inside the jail when adopted from the jail's netns). */
   readonly port: number;
+  /** The redirect listener's port (0 without one). */
+  readonly redirectPort: number;
+  /** A redirect the supervisor reported (jail/reports.ts "redirect"). */
+  redirected(r: RedirectReport): void;
   /** Stops accepting, destroys every open connection, resolves when all are closed. Idempotent. */
   close(): Promise<void>;
   stats(): EgressStats;
@@ -132,7 +146,7 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
     }
   };
 
-  const conns = new Set<EgressConnection>();
+  const conns = new Set<EgressConnection | RedirectConnection>();
   let total = 0;
   let denied = 0;
   let nextId = 1;
@@ -141,13 +155,24 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
     allow,
     resolve,
     connect: connectUpstreamSocket,
-    cfg,
+    cfg: { ...cfg, kernelRelay: o.kernelRelay !== false },
     emit,
     log,
     lingering: new Set<net.Socket>(),
     denied: () => void denied++,
   };
 
+  /** A connection over the limit: 503 on the proxy port, a reset on the redirect port. */
+  const overLimit = (client: net.Socket, id: number, redirected: boolean): boolean => {
+    if (conns.size < cfg.maxConnections) return false;
+    const message = `mcp-j: too many concurrent egress connections (limit ${cfg.maxConnections})`;
+    const peer = `${client.remoteAddress ?? "?"}:${client.remotePort ?? 0}`;
+    emit({ type: "net_error", ts: Date.now(), id, client: peer, status: 503, reason: "too-many-connections", message });
+    log(message);
+    if (redirected || ctx.lingering.size >= cfg.maxConnections) client.destroy();
+    else answer(ctx, client, 503, message);
+    return true;
+  };
   const server = net.createServer({ allowHalfOpen: true, noDelay: true });
   server.on("connection", (client: net.Socket) => {
     total++;
@@ -156,36 +181,46 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
       client.destroy();
       return;
     }
-    if (conns.size >= cfg.maxConnections) {
-      const message = `mcp-j: too many concurrent egress connections (limit ${cfg.maxConnections})`;
-      const peer = `${client.remoteAddress ?? "?"}:${client.remotePort ?? 0}`;
-      emit({ type: "net_error", ts: Date.now(), id, client: peer, status: 503, reason: "too-many-connections", message });
-      log(message);
-      if (ctx.lingering.size >= cfg.maxConnections) client.destroy();
-      else answer(ctx, client, 503, message);
-      return;
-    }
+    if (overLimit(client, id, false)) return;
     const c = new EgressConnection(ctx, client, id, (done) => conns.delete(done));
     conns.add(c);
     c.start();
   });
-
-  await new Promise<void>((res, rej) => {
-    server.once("error", rej);
-    const target = "fd" in o.listen ? { fd: o.listen.fd } : { host: o.listen.host, port: o.listen.port };
-    server.listen(target, () => {
-      server.off("error", rej);
-      res();
-    });
+  // Redirected connections: nothing is read from them before they are matched and decided.
+  const table = o.redirect?.table ?? new RedirectTable();
+  const redirectServer = o.redirect !== undefined ? net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }) : null;
+  redirectServer?.on("connection", (client: net.Socket) => {
+    total++;
+    const id = nextId++;
+    if (closing) {
+      client.destroy();
+      return;
+    }
+    if (overLimit(client, id, true)) return;
+    const c = new RedirectConnection(ctx, client, id, table, o.redirect!.names, (done) => conns.delete(done));
+    conns.add(c);
+    c.start();
   });
-  // After start-up, a listener error (EMFILE on accept, ...) is logged; libuv keeps accepting.
-  server.on("error", (e) => log(`mcp-j: egress proxy: ${(e as Error).message}`));
-  const addr = server.address();
-  const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+
+  const listen = (srv: net.Server, at: { fd: number } | { host: string; port: number }): Promise<number> =>
+    new Promise<number>((res, rej) => {
+      srv.once("error", rej);
+      srv.listen("fd" in at ? { fd: at.fd } : { host: at.host, port: at.port }, () => {
+        srv.off("error", rej);
+        // After start-up, a listener error (EMFILE on accept, ...) is logged; libuv keeps accepting.
+        srv.on("error", (e) => log(`mcp-j: egress proxy: ${(e as Error).message}`));
+        const addr = srv.address();
+        res(typeof addr === "object" && addr !== null ? addr.port : 0);
+      });
+    });
+  const port = await listen(server, o.listen);
+  const redirectPort = redirectServer !== null ? await listen(redirectServer, o.redirect!.listen) : 0;
 
   let closed: Promise<void> | undefined;
   return {
     port,
+    redirectPort,
+    redirected: (r) => table.report(r),
     stats: () => ({ active: conns.size, total, denied }),
     close(): Promise<void> {
       if (closed) return closed;
@@ -193,6 +228,7 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
       closed = new Promise<void>((res) => {
         const waits: Promise<unknown>[] = [];
         waits.push(new Promise<void>((r) => server.close(() => r())));
+        if (redirectServer !== null) waits.push(new Promise<void>((r) => redirectServer.close(() => r())));
         for (const c of conns) {
           waits.push(...c.closed());
           c.teardown("proxy closed");

@@ -37,11 +37,13 @@ export const PlanRecord = {
   deputySeccomp: 22,
   downgrades: 23,
   sysctl: 24,
-  memoryWatch: 25,
+  netDns: 25,
+  netRedirect: 26,
+  memoryWatch: 27,
 } as const;
 
 /** sup_tables.h enum sup_record. */
-export const TableRecord = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9 } as const;
+export const TableRecord = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9, redirect: 10, redirectPort: 11 } as const;
 
 /** sup_tables.h enum sup_flags. */
 export const TableFlag = { logAllow: 1 } as const;
@@ -63,6 +65,12 @@ function str(s: string, what: string): Buffer {
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0);
+  return b;
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
   return b;
 }
 
@@ -149,6 +157,8 @@ export function encodeTables(t: SupervisorTables): Buffer {
     r.add(TableRecord.meta, Buffer.concat([h, bytes, str(m.name, "metadata name")]));
   }
   for (const p of t.procPrivate) r.add(TableRecord.proc, str(p, "/proc entry name"));
+  for (const d of t.redirect) r.add(TableRecord.redirect, netRule(d));
+  if (t.redirectPort !== 0) r.add(TableRecord.redirectPort, u16(t.redirectPort));
   return r.end();
 }
 
@@ -174,6 +184,8 @@ export function encodePlan(plan: JailPlan): Buffer {
   for (const l of plan.rlimits) r.add(PlanRecord.rlimit, Buffer.concat([u32(RlimitNumber[l.resource]), rlim(l.soft), rlim(l.hard)]));
   if (plan.cgroup !== null) r.add(PlanRecord.cgroup, str(plan.cgroup, "cgroup path"));
   if (plan.netListenPort !== 0) r.add(PlanRecord.netListen, u32(plan.netListenPort));
+  if (plan.netDnsPort !== 0) r.add(PlanRecord.netDns, u32(plan.netDnsPort));
+  if (plan.netRedirectPort !== 0) r.add(PlanRecord.netRedirect, u32(plan.netRedirectPort));
   if (plan.supervisorTables !== null) r.add(PlanRecord.supTables, encodeTables(plan.supervisorTables));
   if (plan.deputySeccomp !== null) r.add(PlanRecord.deputySeccomp, plan.deputySeccomp);
   r.add(PlanRecord.downgrades, u32(plan.downgrades));

@@ -14,6 +14,7 @@ import { normalizeDeny } from "../policy/resolve.js";
 import { parseSize } from "../policy/size.js";
 import { baseRlimits } from "../cgroup/rlimits.js";
 import { compileTables, jailDenyGlobs } from "../supervisor/tables.js";
+import { redirectTables } from "../egress/names.js";
 import { denyMasks, type MaskScan } from "./deny-mask.js";
 import { acceptedDowngrades } from "./downgrades.js";
 import { usernsLimits } from "./userns-limits.js";
@@ -37,6 +38,10 @@ export interface PlanContext {
   gid: number;
   /** Egress proxy listener port inside the jail (0: no network). */
   netListenPort?: number;
+  /** The proxy's redirect listener port inside the jail (0: none; needs netListenPort). */
+  netRedirectPort?: number;
+  /** The resolver's UDP port on the jail's 127.0.0.1 (0: none, names resolve from /etc/hosts only). */
+  netDnsPort?: number;
   /** Variables added by other layers (the egress proxy's HTTP_PROXY...). */
   extraEnv?: Record<string, string>;
   seccomp?: Buffer | null;
@@ -83,7 +88,11 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   }
   const grants = resolveGrants(policy, ctx.cwd, ctx.env);
   const netPort = ctx.netListenPort ?? 0;
-  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), netPort !== 0), grants);
+  const dnsPort = ctx.netDnsPort ?? 0;
+  // Redirection: what a connect() the server makes goes to the proxy for (egress/names.ts).
+  const redirect = netPort !== 0 && (ctx.netRedirectPort ?? 0) !== 0 ? redirectTables(policy.network.allow) : null;
+  const redirectPort = redirect !== null && redirect.redirect.length > 0 ? ctx.netRedirectPort! : 0;
+  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), { certs: netPort !== 0, resolver: dnsPort !== 0 }), grants);
   const rules = layout.rules;
 
   // Deny rules' kernel layer: their matches inside the grants, hidden once every grant is bound and
@@ -111,6 +120,8 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
           deny,
           grants,
           proxyPort: netPort,
+          dnsPort,
+          ...(redirect !== null ? { redirect: redirect.redirect, redirectPort, metaAllowed: redirect.metaAllowed } : {}),
           // Allowed decisions only matter to an audit log that records them: without one, the
           // supervisor reports denials only (each reported event costs a line through mcp-j).
           logAllow: policy.audit.file !== undefined && policy.audit.verbosity !== "denials",
@@ -136,12 +147,16 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
       handledNet: NET.BIND_TCP | NET.CONNECT_TCP,
       scoped: SCOPE.ABSTRACT_UNIX_SOCKET | SCOPE.SIGNAL,
       fsRules: rules,
-      netRules: netPort !== 0 ? [{ port: netPort, access: NET.CONNECT_TCP }] : [],
+      // The redirect listener: the deputy connects redirected sockets to it (the jail's other
+      // processes are kept from it by the supervisor: docs/design.md, "Network").
+      netRules: [netPort, redirectPort].filter((p) => p !== 0).map((port) => ({ port, access: NET.CONNECT_TCP })),
     },
     seccomp: ctx.seccomp ?? null,
     rlimits: ctx.rlimits ?? baseRlimits({ openFiles: policy.limits.openFiles }),
     cgroup: ctx.cgroup ?? null,
     netListenPort: netPort,
+    netDnsPort: dnsPort,
+    netRedirectPort: redirectPort,
     supervisorTables: tables,
     deputySeccomp: tables !== null ? (ctx.deputySeccomp ?? null) : null,
     downgrades: acceptedDowngrades(policy.strict),

@@ -21,8 +21,9 @@ export interface JailStartOptions {
   stdin?: StdioMode;
   stdout?: StdioMode;
   stderr?: StdioMode;
-  /** Receive the egress proxy's listening socket (the plan must set netListenPort). */
-  receiveListener?: boolean;
+  /** Receive the network sockets the plan has the jail make (netListenPort, netRedirectPort,
+   * netDnsPort): takeSockets() then returns them. */
+  receiveSockets?: boolean;
 }
 
 export interface JailReady {
@@ -44,20 +45,30 @@ export interface JailExit {
   started: boolean;
 }
 
+/** Sockets made in the jail's network namespace, as descriptors of mcp-j. */
+export interface JailSockets {
+  proxy?: number;
+  redirect?: number;
+  dns?: number;
+}
+
 export class Jail {
   readonly process: ChildProcess;
   readonly ready: Promise<JailReady>;
   readonly exited: Promise<JailExit>;
   private readonly listeners: Array<(r: JailReport) => void> = [];
   private fdpass: number | null = null;
+  private readonly expected: number;
   private exitInfo: JailExit | null = null;
 
   private constructor(opts: JailStartOptions) {
     const helper = helperPath();
+    const p = opts.plan;
+    this.expected = [p.netListenPort, p.netRedirectPort, p.netDnsPort].filter((x) => x !== 0).length;
     const args = ["--plan-fd", "3", "--control-fd", "3"];
     const stdio: Array<StdioMode | number> = [opts.stdin ?? "pipe", opts.stdout ?? "pipe", opts.stderr ?? "inherit", "pipe"];
     let childEnd: number | null = null;
-    if (opts.receiveListener === true) {
+    if (opts.receiveSockets === true) {
       const [parentEnd, cEnd] = nativeAddon().socketpair();
       this.fdpass = parentEnd;
       childEnd = cEnd;
@@ -162,10 +173,22 @@ export class Jail {
     if (this.exitInfo === null) this.process.kill(sig);
   }
 
-  /** Takes the egress listener the jail created (call after `ready`). */
-  takeListener(): number {
-    if (this.fdpass === null) throw new JailError("E_SETUP", "this jail was not started with receiveListener");
-    return nativeAddon().recvFd(this.fdpass);
+  /** Takes the network sockets the jail created in its namespace (call once, after `ready`): the
+   * egress proxy's listener, its redirect listener, the resolver's UDP socket (native/jail/netif.c). */
+  takeSockets(): JailSockets {
+    if (this.fdpass === null) throw new JailError("E_SETUP", "this jail was not started with receiveSockets");
+    const out: JailSockets = {};
+    const names: Record<string, keyof JailSockets> = { L: "proxy", R: "redirect", N: "dns" };
+    for (let i = 0; i < this.expected; i++) {
+      const { tag, fd } = nativeAddon().recvFd(this.fdpass);
+      const name = names[tag];
+      if (name === undefined || out[name] !== undefined) {
+        closeSync(fd);
+        throw new JailError("E_SETUP", `the jail sent an unexpected socket (tag ${JSON.stringify(tag)})`);
+      }
+      out[name] = fd;
+    }
+    return out;
   }
 }
 

@@ -32,8 +32,15 @@ function depth(p: string): number {
   return p === "/" ? 0 : p.split("/").length - 1;
 }
 
+/** What the base tree holds for the network: the CA certificates (when any host is allowed), and
+ * the jail's resolver in resolv.conf and nsswitch.conf (when mcp-j serves one). */
+export interface NetworkFiles {
+  certs: boolean;
+  resolver: boolean;
+}
+
 /** What every jail has, before any grant. */
-export function baseLayout(tmpBytes: number, withCerts: boolean): Layout {
+export function baseLayout(tmpBytes: number, net: NetworkFiles): Layout {
   const mounts: MountStep[] = [];
   const rules: LandlockFsRule[] = [{ path: "/", access: FS.READ_DIR }];
 
@@ -57,14 +64,17 @@ export function baseLayout(tmpBytes: number, withCerts: boolean): Layout {
   const files: Record<string, string> = {
     "/etc/passwd": `nobody:x:${JAIL_UID}:${JAIL_GID}:nobody:/tmp:/usr/sbin/nologin\n`,
     "/etc/group": `nogroup:x:${JAIL_GID}:\n`,
-    "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\nservices: files\nprotocols: files\n",
+    "/etc/nsswitch.conf": `passwd: files\ngroup: files\nhosts: files${net.resolver ? " dns" : ""}\nservices: files\nprotocols: files\n`,
     "/etc/hosts": `127.0.0.1 localhost ${HOSTNAME}\n::1 localhost ip6-localhost\n`,
   };
+  // The jail's resolver (egress/resolver.ts), on the jail's own loopback: it answers the names the
+  // policy allows and NXDOMAIN to the rest, so no search domain and no other server.
+  if (net.resolver) files["/etc/resolv.conf"] = `nameserver 127.0.0.1\noptions timeout:2 attempts:2\n`;
   for (const [dest, content] of Object.entries(files)) mounts.push(step(MountOp.File, dest, { data: content, mode: 0o444 }));
   for (const f of ["/etc/ld.so.cache", "/etc/localtime"]) {
     if (existsSync(f)) mounts.push(step(MountOp.Bind, f, { src: f, flags: RO }));
   }
-  if (withCerts && existsSync("/etc/ssl/certs")) mounts.push(step(MountOp.Bind, "/etc/ssl/certs", { src: "/etc/ssl/certs", flags: RO }));
+  if (net.certs && existsSync("/etc/ssl/certs")) mounts.push(step(MountOp.Bind, "/etc/ssl/certs", { src: "/etc/ssl/certs", flags: RO }));
 
   // /dev: a handful of harmless devices bound from the host (mknod is impossible in a user
   // namespace), no pts, no tty.

@@ -19,7 +19,11 @@ export function helperPath(): string {
 
 interface NativeAddon {
   socketpair(): [number, number];
-  recvFd(fd: number): number;
+  recvFd(fd: number): { tag: string; fd: number };
+  /** native/addon/relay.c: the egress proxy's splice relay. */
+  relayInit(done: (id: number, bytesAtoB: number, bytesBtoA: number, error: string | null) => void): void;
+  relayStart(fdA: number, fdB: number, idleMs: number, firstAtoB: Buffer, firstBtoA: Buffer): number;
+  relayStop(id: number): void;
 }
 
 let addon: NativeAddon | null = null;

@@ -102,6 +102,10 @@ export interface JailPlan {
   cgroup: string | null;
   /** Port of the egress proxy listener created inside the jail, 0 for none. */
   netListenPort: number;
+  /** Port of the resolver's UDP socket on the jail's 127.0.0.1, 0 for none. */
+  netDnsPort: number;
+  /** Port of the egress proxy's redirect listener on the jail's loopback, 0 for none. */
+  netRedirectPort: number;
   /** The supervisor's decision tables, or null (no supervisor). */
   supervisorTables: SupervisorTables | null;
   /** The deputy's seccomp program (no notification); required with supervisor tables. */
@@ -153,6 +157,10 @@ export interface SupervisorTables {
   loaders: string[];
   connect: NetRule[];
   bind: NetRule[];
+  /** TCP destinations whose connect() goes to the egress proxy's redirect listener instead. */
+  redirect: NetRule[];
+  /** The redirect listener's port on the jail's loopback (0: no redirection). */
+  redirectPort: number;
   /** Addresses refused and logged by name. */
   meta: MetaAddress[];
   /** /proc/PID entries private to their process (another process's are refused, as ptrace is). */

@@ -9,6 +9,9 @@ export type JailReport =
   | { type: "exec_failed"; errno: number; path: string }
   | { type: "exit"; code: number | null; signal: number | null }
   | { type: "event"; fields: Record<string, string> }
+  /** A connect the supervisor redirected to the egress proxy: the socket's local end (what the
+   * proxy sees as its peer) and the destination the jailed process asked for (sup_net.c). */
+  | { type: "redirect"; src: string; sport: number; address: string; port: number; pid: number }
   | { type: "feature"; name: string; ok: boolean; errno: number; value: number }
   | { type: "unknown"; line: string };
 
@@ -47,6 +50,8 @@ export function parseReport(line: string): JailReport {
       return { type, code: f.code !== undefined ? num("code") : null, signal: f.signal !== undefined ? num("signal") : null };
     case "ev":
       return { type: "event", fields: f };
+    case "redirect":
+      return { type, src: f.src ?? "", sport: num("sport"), address: f.addr ?? "", port: num("port"), pid: num("pid") };
     case "feature":
       return { type, name: f.name ?? "?", ok: f.ok === "1", errno: num("errno"), value: num("value") };
     default:

@@ -2,7 +2,8 @@
 // jail is a field here; CLI flags are parsed into the same shape (flags.ts) and merged over the file.
 // The JSON Schema shipped for editors is generated from these definitions, never written by hand.
 import { z } from "zod";
-import { AllowParseError, parseAllowEntry } from "../egress/allowlist.js";
+import { AllowParseError, Allowlist, parseAllowEntry } from "../egress/allowlist.js";
+import { nameBlocks, NameRangeError } from "../egress/names.js";
 
 /** "512M", "1G", "65536" (bytes), or a number of bytes. Binary units (K = 1024). */
 export const SizeSchema = z
@@ -82,7 +83,20 @@ export const FilesystemSchema = z
 
 export const NetworkSchema = z
   .object({
-    allow: z.array(NetAllowSchema).default([]).describe("Hosts reachable through the egress proxy"),
+    allow: z
+      .array(NetAllowSchema)
+      .default([])
+      .superRefine((list, ctx) => {
+        // The jail's resolver needs an address block per distinct set of ports (egress/names.ts).
+        if (!list.every(isNetAllow)) return;
+        try {
+          nameBlocks(Allowlist.parse(list));
+        } catch (e) {
+          if (!(e instanceof NameRangeError)) throw e;
+          ctx.addIssue({ code: "custom", message: e.message });
+        }
+      })
+      .describe("Hosts reachable through the egress proxy"),
   })
   .strict();
 

@@ -59,10 +59,14 @@ export interface SupervisorEvent {
   /** connect/bind on IP sockets. */
   address?: string;
   port?: number;
+  /** The name an address stands for, when the jail's resolver handed it out (added by mcp-j:
+   * egress/names.ts NameMap). */
+  host?: string;
   /** The errno the jailed process got (0 when allowed). */
   errno: number;
   /** Why it was refused: glob (a deny rule), outside (not granted), readonly, exec (not on the exec
-   * allowlist), metadata, policy (destination not allowed), link (magic link or loop), kernel
+   * allowlist), metadata, policy (destination not allowed), udp (a datagram or UDP connect out of
+   * the jail), redirect (allowed: performed against the egress proxy), link (magic link or loop), kernel
    * (Landlock / mode bits / read-only mount), fd, family, unreadable, proc (another process's
    * private /proc entry), socket (a unix datagram with control data), deputy, busy. */
   reason?: string;
@@ -98,8 +102,14 @@ export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
   return e;
 }
 
+function hostPort(e: SupervisorEvent): string {
+  if (e.host !== undefined) return `${e.host}:${e.port ?? 0}`;
+  const a = e.address ?? "?";
+  return a.includes(":") ? `[${a}]:${e.port ?? 0}` : `${a}:${e.port ?? 0}`;
+}
+
 function target(e: SupervisorEvent): string {
-  if (e.address !== undefined) return e.address.includes(":") ? `[${e.address}]:${e.port ?? 0}` : `${e.address}:${e.port ?? 0}`;
+  if (e.address !== undefined) return e.host !== undefined ? `${hostPort(e)} (${e.address})` : hostPort(e);
   return e.path ?? "?";
 }
 
@@ -110,7 +120,8 @@ const REASONS: Record<string, (e: SupervisorEvent) => string> = {
   exec: () => "it is not on the exec allowlist (--allow-exec PATH)",
   loader: () => "the ELF loader was running as a program (an execve path rewritten after approval): the process was killed",
   metadata: (e) => `it is ${e.rule ?? "a cloud metadata endpoint"}`,
-  policy: () => "the destination is not allowed (network goes through the egress proxy: HTTP_PROXY)",
+  policy: (e) => `--allow-net does not name it (allow it with --allow-net ${hostPort(e)})`,
+  udp: () => "UDP does not leave the jail (only DNS to the jail's own resolver; TCP goes where --allow-net allows)",
   link: () => "it goes through a /proc magic link or a symlink loop",
   kernel: () => "the kernel refused it (Landlock, file mode or read-only mount)",
   fd: () => "the descriptor has no path in the jail (memfd or deleted file)",
@@ -148,14 +159,19 @@ export function denialReporter(write: (line: string) => void): (e: SupervisorEve
 
 /**
  * The note said once when a jail that has no network tries to reach one (issue 12 item 3): the first
- * refused connect or send to an IP address names the flag to add. Name look-ups fail inside the jail
- * before any supervised call (its nsswitch.conf has `hosts: files`), so a server that only uses
- * names gets its own ENOTFOUND and no note.
+ * refused connect or send to an IP address, or the first name looked up (the jail's resolver
+ * refuses every name: egress/resolver.ts), names the flag to add.
  */
-export function networkRefusalNote(write: (line: string) => void): (e: SupervisorEvent) => void {
+export function networkRefusalNote(write: (line: string) => void): (e: SupervisorEvent | { lookup: string }) => void {
   let said = false;
   return (e) => {
-    if (said || e.action !== "deny" || (e.syscall !== "connect" && e.syscall !== "sendto") || e.address === undefined) return;
+    if (said) return;
+    if ("lookup" in e) {
+      said = true;
+      write(`mcp-j: this jail has no network (the server looked up ${e.lookup}): allow each host it needs with --allow-net HOST[:PORT]`);
+      return;
+    }
+    if (e.action !== "deny" || (e.syscall !== "connect" && e.syscall !== "sendto") || e.address === undefined) return;
     said = true;
     write(`mcp-j: this jail has no network (the server tried ${target(e)}): allow each host it needs with --allow-net HOST[:PORT]`);
   };

@@ -39,6 +39,14 @@ export interface TablesInput {
   grants: Grant[];
   /** The egress proxy's port inside the jail, 0 when there is no network. */
   proxyPort: number;
+  /** The resolver's UDP port on the jail's 127.0.0.1, 0 when there is none. */
+  dnsPort?: number;
+  /** TCP destinations redirected to the proxy (egress/names.ts redirectRules), and where to. */
+  redirect?: NetRule[];
+  redirectPort?: number;
+  /** Metadata addresses the allowlist names exactly (egress/names.ts exactAddresses): left out of
+   * the metadata table, so that they go where the allowlist says, like through the proxy. */
+  metaAllowed?: ReadonlySet<string>;
   /** Extra loopback services inside the jail the server may connect to ("127.0.0.1:5432"). */
   loopbackConnect?: NetRule[];
   /** Audit allowed decisions (policy.audit.verbosity !== "denials"). */
@@ -128,7 +136,9 @@ export function compileTables(i: TablesInput): SupervisorTables {
   for (const r of i.fsRules) paths.set(r.path, (paths.get(r.path) ?? 0) | rightsOf(r.access));
   const connect: NetRule[] = [];
   if (i.proxyPort !== 0) connect.push({ address: "127.0.0.1", prefix: 32, ports: [i.proxyPort, i.proxyPort], protocols: Protocol.tcp });
+  if ((i.dnsPort ?? 0) !== 0) connect.push({ address: "127.0.0.1", prefix: 32, ports: [i.dnsPort!, i.dnsPort!], protocols: Protocol.udp });
   connect.push(...(i.loopbackConnect ?? []));
+  const redirectPort = i.redirect !== undefined && i.redirect.length > 0 ? (i.redirectPort ?? 0) : 0;
   return {
     logAllow: i.logAllow,
     paths: [...paths].map(([path, rights]) => ({ path, rights })),
@@ -142,7 +152,9 @@ export function compileTables(i: TablesInput): SupervisorTables {
       { address: "127.0.0.0", prefix: 8, ports: [0, 65535], protocols: Protocol.udp },
       { address: "::1", prefix: 128, ports: [0, 65535], protocols: Protocol.udp },
     ],
-    meta: supervisorMeta(),
+    meta: supervisorMeta().filter((m) => !i.metaAllowed?.has(normalizeIp(m.address)?.address ?? m.address)),
     procPrivate: PROC_PRIVATE,
+    redirect: redirectPort !== 0 ? [...i.redirect!] : [],
+    redirectPort,
   };
 }

@@ -12,6 +12,7 @@
  *   decoders query FILE     tables from FILE, then one query per stdin line, one answer per line:
  *                             rights PATH | deny PATH | exec PATH | loader PATH
  *                             connect FAMILY ADDRESS PORT [tcp|udp] | bind FAMILY ADDRESS PORT [tcp|udp] |
+ *                             redirect FAMILY ADDRESS PORT [tcp|udp] |
  *                             meta FAMILY ADDRESS
  *   decoders glob           stdin lines "PATTERN<TAB>PATH": glob_match on their '/' segments, 1 or 0
  *   decoders normalize      stdin lines: sup_normalize of each
@@ -113,6 +114,7 @@ static int dump_plan(const char *file)
         printf("rlimit %u %llu %llu\n", p.rlimits[i].resource, (unsigned long long)p.rlimits[i].soft, (unsigned long long)p.rlimits[i].hard);
     hexs("cgroup", p.cgroup ? p.cgroup : "");
     printf("net_listen %u\n", p.net_listen_port);
+    printf("net_dns %u net_redirect %u\n", p.net_dns_port, p.net_redirect_port);
     printf("sup_tables %zu\n", p.sup_tables_len);
     return 0;
 }
@@ -158,6 +160,9 @@ static int dump_tables(const char *file)
         print_net("connect", &t.connect[i]);
     for (size_t i = 0; i < t.nbind; i++)
         print_net("bind", &t.bind[i]);
+    for (size_t i = 0; i < t.nredirect; i++)
+        print_net("redirect", &t.redirect[i]);
+    printf("redirect_port %u\n", t.redirect_port);
     for (size_t i = 0; i < t.nmeta; i++) {
         char a[INET6_ADDRSTRLEN];
         inet_ntop(t.meta[i].family == 4 ? AF_INET : AF_INET6, t.meta[i].addr, a, sizeof a);
@@ -210,6 +215,8 @@ static int query(const char *file)
             printf("%d\n", sup_net_allowed(t.connect, t.nconnect, fam, addr, (uint16_t)atoi(c), pr));
         else if (n >= 4 && strcmp(op, "bind") == 0 && parse_address(a, b, &fam, addr) == 0)
             printf("%d\n", sup_net_allowed(t.bind, t.nbind, fam, addr, (uint16_t)atoi(c), pr));
+        else if (n >= 4 && strcmp(op, "redirect") == 0 && parse_address(a, b, &fam, addr) == 0)
+            printf("%d\n", sup_net_allowed(t.redirect, t.nredirect, fam, addr, (uint16_t)atoi(c), pr));
         else if (n == 3 && strcmp(op, "meta") == 0 && parse_address(a, b, &fam, addr) == 0) {
             const char *name = sup_meta_name(&t, fam, addr);
             printf("%s\n", name ? name : "-");
