@@ -132,18 +132,28 @@ static void install_seccomp(const unsigned char *prog_bytes, size_t len, int jai
  * signal mask back to normal, the rlimits (while hard limits can still be lowered for good), the
  * jail's identity with no capability, the parent-death signal re-armed after it, only the
  * descriptors in keep[], and no_new_privs (Landlock requires it without CAP_SYS_ADMIN). */
-static void jail_process_prelude(const struct plan *p, int *keep, int nkeep)
+/* The plan's rlimits: all of them, or all but RLIMIT_DATA (data != 0: only that one). */
+static void apply_rlimits(const struct plan *p, int data)
+{
+    for (size_t i = 0; i < p->nrlimits; i++) {
+        if ((p->rlimits[i].resource == RLIMIT_DATA) != (data != 0))
+            continue;
+        struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
+        if (setrlimit((int)p->rlimits[i].resource, &rl) < 0)
+            die_step("rlimit", errno, "setrlimit(%u)", p->rlimits[i].resource);
+    }
+}
+
+static void jail_process_prelude(const struct plan *p, int *keep, int nkeep, int with_data)
 {
     /* Signals were blocked in the supervisor before clone so none is lost during set-up. */
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
         die_step("signals", errno, "sigprocmask");
-    for (size_t i = 0; i < p->nrlimits; i++) {
-        struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
-        if (setrlimit((int)p->rlimits[i].resource, &rl) < 0)
-            die_step("rlimit", errno, "setrlimit(%u)", p->rlimits[i].resource);
-    }
+    apply_rlimits(p, 0);
+    if (with_data)
+        apply_rlimits(p, 1);
     identity_drop(p);
     arm_pdeathsig(1, -1);
     /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
@@ -186,7 +196,10 @@ __attribute__((noreturn)) static void deputy_exec(const struct plan *p, int rule
     if (ruleset >= 0 && again < 0)
         die_step("landlock", errno, "dup");
     int keep[] = { jail_sock, ruleset, again, pid_pipe };
-    jail_process_prelude(p, keep, 4);
+    /* RLIMIT_DATA is the server's memory backstop (the whole-jail limit is a cgroup's or the
+     * supervisor's watch); the deputy is our code, its memory bounded by what it does, and a
+     * sanitizer build's allocator reserves more than that backstop: the server gets it below. */
+    jail_process_prelude(p, keep, 4, 0);
     landlock_enforce(ruleset);
 
     /* The deputy's socket to the supervisor: made here, so that only the deputy and the
@@ -212,6 +225,7 @@ __attribute__((noreturn)) static void deputy_exec(const struct plan *p, int rule
         /* A session of its own, not the deputy's (kill(0, ...) in the server must not reach us). */
         if (setsid() < 0)
             die_step("setsid", errno, "setsid");
+        apply_rlimits(p, 1);
         server_exec(p, again, jail_sock);
     }
     if ((again >= 0 && close(again) < 0) || close(jail_sock) < 0)
@@ -326,7 +340,7 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shar
             die_step("fork", errno, "cannot start the server process");
         if (server == 0) {
             int keep[] = { jail_sock, ruleset };
-            jail_process_prelude(p, keep, 2);
+            jail_process_prelude(p, keep, 2, 1);
             server_exec(p, ruleset, jail_sock);
         }
     }
