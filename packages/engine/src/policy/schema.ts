@@ -110,7 +110,7 @@ export const EnvSchema = z
 
 export const LimitsSchema = z
   .object({
-    memory: SizeSchema.default("512M").describe("Memory limit (cgroup memory.max or RLIMIT_AS)"),
+    memory: SizeSchema.default("512M").describe("Memory limit for the whole jail (cgroup memory.max, or the supervisor's memory watch without cgroup v2)"),
     pids: z.number().int().positive().default(256).describe("Maximum number of processes and threads"),
     cpus: z.number().positive().optional().describe("CPU limit in cores (cgroup cpu.max); off by default"),
     openFiles: z.number().int().positive().default(1024).describe("RLIMIT_NOFILE"),
