@@ -37,6 +37,7 @@
         "native/jail/deputy.c",
         "native/jail/deputy_fs.c",
         "native/jail/deputy_open.c",
+        "native/jail/deputy_mounts.c",
         "native/jail/deputy_paths.c",
         "native/jail/deputy_net.c",
         "native/jail/mem_watch.c",

@@ -33,11 +33,13 @@ test("MCP round trip with a write grant: server-filesystem writes through --rw, 
   let err = "";
   transport.stderr?.on("data", (d: Buffer) => (err += d.toString()));
   const client = new Client({ name: "mcpj-smoke", version: "1.0.0" });
+  // The SDK's 60 s request timeout, scaled like every other bound (the VM emulates its CPUs).
+  const timeout = { timeout: bound(60_000) };
   try {
-    await client.connect(transport);
-    const tools = (await client.listTools()).tools.map((t) => t.name);
+    await client.connect(transport, timeout);
+    const tools = (await client.listTools(undefined, timeout)).tools.map((t) => t.name);
     assert.ok(tools.includes("write_file"), `tools: ${tools.join(",")}; stderr: ${err}`);
-    const r = await client.callTool({ name: "write_file", arguments: { path: join(dir, "hello.txt"), content: "written in the jail" } });
+    const r = await client.callTool({ name: "write_file", arguments: { path: join(dir, "hello.txt"), content: "written in the jail" } }, undefined, timeout);
     assert.notEqual(r.isError, true, JSON.stringify(r));
     assert.equal(readFileSync(join(dir, "hello.txt"), "utf8"), "written in the jail");
   } finally {

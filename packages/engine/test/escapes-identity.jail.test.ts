@@ -157,6 +157,13 @@ describe("ESCAPES 1, 3, 4, 6, 7, 8: identity, namespaces, mounts (identity.c)", 
     });
   }
 
+  for (const k of ["statmount", "listmount"]) {
+    it(`9. ${k} → ENOSYS (statmount's root would name a bind mount's host source)`, (t) => {
+      if (!seccomp()) return void t.skip(needsSeccomp(r.out.get(k), "ENOSYS"));
+      assert.equal(r.out.get(k), "ENOSYS");
+    });
+  }
+
   it("UTS and network namespaces: hostname mcp-j (not settable), only lo", () => {
     assert.deepEqual(
       { hostname: r.out.get("hostname"), sethostname: r.out.get("sethostname"), interfaces: r.out.get("interfaces") },
@@ -239,11 +246,17 @@ describe("ESCAPES 9: /proc/self/mountinfo", () => {
     }
   });
 
-  it("a PATH:DEST grant does not reveal PATH", { todo: "mountinfo's root field is the bind source's path in its filesystem; hiding it needs the supervisor's openat rules on /proc/*/mount*" }, async () => {
+  it("a PATH:DEST grant does not reveal PATH: not in mountinfo or mounts, of itself or another process, by any spelling", async (t) => {
     const dir = hostDir("ro");
     try {
-      const r = await runProgram(program("fsops"), ["lines /proc/self/mountinfo"], { policy: { filesystem: { ro: [`${dir}:/data`] } } });
-      assert.ok(!r.stdout.includes(dir), "the host path of a PATH:DEST grant is visible in mountinfo");
+      const tables = ["/proc/self/mountinfo", "/proc/1/mountinfo", "/proc/thread-self/mountinfo", "/proc/self/task/3/mountinfo", "/proc/self/mounts", "/proc/self/mountstats"];
+      const ops = [...tables.map((f) => `lines ${f}`), "lines_path /proc/self/mountinfo"];
+      const r = await runProgram(program("fsops"), ops, { policy: { filesystem: { ro: [`${dir}:/data`] } } });
+      if (!r.ready?.seccomp) return void t.skip(needsSeccomp("the host path", "no host path (the deputy's copy of the table)"));
+      for (const f of ops) assert.ok(Number(r.out.get(f)) > 0, `${f}: ${r.out.get(f)}`);
+      assert.ok(!r.stdout.includes(dir), `the host path of a PATH:DEST grant is visible:\n${r.stdout}`);
+      // The grant's mount is still listed, at its jail path, with "/" as its root.
+      assert.match(r.stdout, /^lines \/proc\/self\/mountinfo\.\d+=\d+ \d+ \d+:\d+ \/ \/data ro,/m);
     } finally {
       removeDir(dir);
     }

@@ -259,6 +259,28 @@ describe("C decoders fed by the TypeScript encoders", () => {
     ];
     assert.deepEqual(run(["normalize"], cases.map(([i]) => i).join("\n") + "\n"), cases.map(([, o]) => o));
   });
+
+  it("the deputy's copy of a mount table: root fields '/', no option or source that is a host path, odd lines left out", () => {
+    const info = [
+      "402 380 8:1 /home/me/project /data ro,nosuid,nodev,relatime - ext4 /dev/sda1 rw,errors=remount-ro",
+      "380 1 0:44 / / ro,nosuid,nodev - tmpfs mcpj-root ro,size=1024k,mode=755",
+      "403 380 0:45 /var/lib/x /usr ro - overlay overlay rw,lowerdir=/var/lib/docker/l/A:/var/lib/docker/l/B,upperdir=/var/lib/u,xino=off",
+      "404 380 0:46 /a\\040b /with\\040space rw - fuse.sshfs me@host:/srv/share rw,user_id=0",
+      "405 380 0:47 / /proc ro shared:7 - proc proc rw,subset=pid",
+      "406 380 0:48 /x /y rw - 9p /only/paths/here /a,/b",
+      "malformed line without a separator",
+    ].join("\n");
+    assert.deepEqual(run(["mounts", "i"], info + "\n"), [
+      "402 380 8:1 / /data ro,nosuid,nodev,relatime - ext4 /dev/sda1 rw,errors=remount-ro",
+      "380 1 0:44 / / ro,nosuid,nodev - tmpfs mcpj-root ro,size=1024k,mode=755",
+      "403 380 0:45 / /usr ro - overlay overlay rw,xino=off",
+      "404 380 0:46 / /with\\040space rw - fuse.sshfs none rw,user_id=0",
+      "405 380 0:47 / /proc ro shared:7 - proc proc rw,subset=pid",
+      "406 380 0:48 / /y rw - 9p none rw",
+    ]);
+    const mounts = ["/dev/sda1 /data ext4 ro,relatime 0 0", "overlay /usr overlay ro,lowerdir=/var/lib/l:/m,xino=off 0 0", "/srv/x /y nfs rw 0 0", "short line"].join("\n");
+    assert.deepEqual(run(["mounts", "m"], mounts), ["/dev/sda1 /data ext4 ro,relatime 0 0", "overlay /usr overlay ro,xino=off 0 0", "none /y nfs rw 0 0"]);
+  });
 });
 
 function mountValue(op: number, src: string, dest: string): Buffer {

@@ -107,4 +107,10 @@ void dep_kernel_why(struct dres *r, int err);
 /* A path that reached nothing: a denied name is refused as such (see deputy_fs.c). */
 void dep_missing(struct deputy *d, const char *path, struct dres *r);
 
+/* deputy_mounts.c: for a /proc mount table opened at `real`, a copy without host paths (fd is
+ * closed by the caller); any other file: fd itself. Returns an fd or -errno. */
+int dep_mounts_copy(const char *real, int fd);
+/* The rewrite itself (kind 'i' mountinfo, 'm' mounts); malloc'd, NULL when out of memory. */
+char *dep_mounts_rewrite(int kind, const char *text, size_t len, size_t *outlen);
+
 #endif

@@ -135,6 +135,15 @@ int dep_open(struct deputy *d, const struct djob *j, struct dres *r, int may_blo
                 fd = -1;
             }
         }
+        if (fd >= 0) {
+            /* Opened and allowed: a mount table is handed over without its host paths. */
+            int c = dep_mounts_copy(r->real, fd);
+            if (c != fd) {
+                close(fd);
+                fd = c < 0 ? -1 : c;
+                e = c < 0 ? -c : 0;
+            }
+        }
         r->fd = fd;
     }
     r->err = e;

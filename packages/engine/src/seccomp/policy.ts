@@ -186,6 +186,15 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
     escapes: [8],
   },
   {
+    id: "mount-info",
+    syscalls: ["statmount", "listmount"],
+    action: ENOSYS,
+    reason:
+      "statmount's mnt_root is a bind mount's source path in its host filesystem; on ENOSYS libmount and " +
+      "findmnt read /proc/self/mountinfo, which the deputy hands over without host paths",
+    escapes: [9],
+  },
+  {
     id: "kernel-attack-surface",
     syscalls: ["bpf", "perf_event_open", "userfaultfd"],
     action: EPERM,

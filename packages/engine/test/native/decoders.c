@@ -16,10 +16,12 @@
  *                             meta FAMILY ADDRESS
  *   decoders glob           stdin lines "PATTERN<TAB>PATH": glob_match on their '/' segments, 1 or 0
  *   decoders normalize      stdin lines: sup_normalize of each
+ *   decoders mounts i|m     stdin: a mountinfo (i) or mounts (m) table; the deputy's copy of it
  */
 #include "plan.c"
 #include "sup_tables.c"
 #include "wire.c"
+#include "deputy_mounts.c"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -268,6 +270,21 @@ static int normalize(void)
     return 0;
 }
 
+static int mounts(int kind)
+{
+    size_t len = 0, outlen = 0;
+    char *in = read_all(0, &len);
+    char *out = in != NULL ? dep_mounts_rewrite(kind, in, len, &outlen) : NULL;
+    if (out == NULL) {
+        perror("mounts");
+        return 2;
+    }
+    fwrite(out, 1, outlen, stdout);
+    free(in);
+    free(out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "plan") == 0)
@@ -280,6 +297,8 @@ int main(int argc, char **argv)
         return globs();
     if (argc == 2 && strcmp(argv[1], "normalize") == 0)
         return normalize();
-    fprintf(stderr, "usage: decoders plan|tables|query FILE, or decoders glob|normalize < LINES\n");
+    if (argc == 3 && strcmp(argv[1], "mounts") == 0 && (argv[2][0] == 'i' || argv[2][0] == 'm'))
+        return mounts(argv[2][0]);
+    fprintf(stderr, "usage: decoders plan|tables|query FILE, or decoders glob|normalize|mounts i|m < LINES\n");
     return 2;
 }

@@ -231,9 +231,23 @@ static void op(const char *spec)
             t[n] = 0;
             reportf(spec, "link:%s", t);
         }
-    } else if (strcmp(name, "lines") == 0) {
-        /* Every line of a file, as "lines PATH.N=LINE", then "lines PATH=N". */
+    } else if (strcmp(name, "lines") == 0 || strcmp(name, "lines_path") == 0) {
+        /* Every line of a file, as "lines PATH.N=LINE", then "lines PATH=N". lines_path opens it
+         * O_PATH first and reads it through /proc/self/fd/N (a reopen of the object). */
+        char via[64];
+        int pfd = -1;
+        if (strcmp(name, "lines_path") == 0) {
+            pfd = open(a, O_PATH | O_CLOEXEC);
+            if (pfd < 0) {
+                reportf(spec, "path:%s", errname(errno));
+                return;
+            }
+            snprintf(via, sizeof via, "/proc/self/fd/%d", pfd);
+            a = via;
+        }
         FILE *f = fopen(a, "re");
+        if (pfd >= 0)
+            close(pfd);
         if (f == NULL) {
             report(spec, errname(errno));
             return;

@@ -139,6 +139,14 @@ int main(void)
     ISOLATED("mount_setattr", syscall(SYS_mount_setattr, AT_FDCWD, "/usr", 0, &attr, sizeof attr));
     ISOLATED("fspick", syscall(SYS_fspick, AT_FDCWD, "/usr", FSPICK_CLOEXEC));
 
+    /* 9. the mount table by syscall (6.8+): statmount's root names a bind mount's host source. The
+     * request is a valid one for the root mount, so a kernel that has the call answers it. */
+    struct { uint32_t size, spare; uint64_t mnt_id, param, mnt_ns_id; } req = { 32, 0, 0x1 /* LSMT_ROOT */, 0x8 /* STATMOUNT_MNT_ROOT */, 0 };
+    char smbuf[4096];
+    uint64_t ids[64];
+    ISOLATED("statmount", syscall(457 /* SYS_statmount */, &req, smbuf, sizeof smbuf, 0));
+    ISOLATED("listmount", syscall(458 /* SYS_listmount */, &req, ids, 64, 0));
+
     /* UTS and network namespaces */
     struct utsname u;
     if (uname(&u) == 0)
