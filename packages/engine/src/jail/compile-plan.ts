@@ -81,7 +81,8 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   }
   const grants = resolveGrants(policy, ctx.cwd, ctx.env);
   const netPort = ctx.netListenPort ?? 0;
-  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), netPort !== 0), grants);
+  const root = ctx.uid === 0;
+  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), netPort !== 0), grants, root ? { uid: JAIL_UID, gid: JAIL_GID } : null);
   const rules = layout.rules;
 
   // Deny rules' kernel layer: their matches inside the grants, hidden once every grant is bound and
@@ -121,8 +122,8 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
     execPath,
     cwd,
     hostname: HOSTNAME,
-    hostUid: ctx.uid === 0 ? JAIL_UID : ctx.uid,
-    hostGid: ctx.uid === 0 ? JAIL_GID : ctx.gid,
+    hostUid: root ? JAIL_UID : ctx.uid,
+    hostGid: root ? JAIL_GID : ctx.gid,
     jailUid: JAIL_UID,
     jailGid: JAIL_GID,
     mounts,

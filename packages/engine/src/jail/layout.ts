@@ -1,7 +1,7 @@
 // The jail's file tree: what every jail contains (a read-only /usr, a minimal /etc and /dev, its own
 // /proc, a private /tmp) and where the user's grants go. Data only: mount steps and the Landlock
 // rules that go with them; mounts.c applies them in order.
-import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import type { Grant } from "./grants.js";
 import { FS, READ, READ_WRITE } from "./landlock-rights.js";
 import { jailToHost } from "./paths.js";
@@ -96,13 +96,35 @@ export function baseLayout(tmpBytes: number, withCerts: boolean): Layout {
   return { mounts, rules };
 }
 
+/** The host ids the jail's uid and gid map to. */
+export interface HostIds {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * A writable grant's bind. When mcp-j runs as root the jail is the host's nobody, never root
+ * (docs/design.md, "Identity"), and a directory owned by anyone else would refuse its writes: its
+ * bind is then idmapped (issue 12 item 1), so that through that mount, and nowhere else, the owner
+ * is the jail. An unprivileged invoker's jail is the invoker: its mapping stays as it is (and the
+ * kernel gives idmapped mounts of a host disk to root only).
+ */
+function writableBind(g: Grant, idmapTo: HostIds | null): MountStep {
+  if (idmapTo !== null) {
+    const st = statSync(g.src);
+    if (st.uid !== idmapTo.uid) return step(MountOp.Bind, g.dest, { src: g.src, flags: RW | MountFlag.idmap, data: `${st.uid}:${st.gid}` });
+  }
+  return step(MountOp.Bind, g.dest, { src: g.src, flags: RW });
+}
+
 /** The user's grants over the base, parents first, each with an alias symlink where the user's
- * spelling differs from the real path; then the root and /dev made read-only. */
-export function grantLayout(base: Layout, grants: readonly Grant[]): Layout {
+ * spelling differs from the real path; then the root and /dev made read-only. idmapTo: the jail's
+ * host ids when mcp-j runs as root (writable grants of other owners are idmapped to them). */
+export function grantLayout(base: Layout, grants: readonly Grant[], idmapTo: HostIds | null = null): Layout {
   const userMounts: MountStep[] = [];
   const rules = [...base.rules];
   for (const g of grants) {
-    userMounts.push(step(MountOp.Bind, g.dest, { src: g.src, flags: g.writable ? RW : RO }));
+    userMounts.push(g.writable ? writableBind(g, idmapTo) : step(MountOp.Bind, g.dest, { src: g.src, flags: RO }));
     rules.push({ path: g.dest, access: g.writable ? READ_WRITE : READ });
   }
   // An alias is made only where nothing else is: not inside a bind (it would be created in the
