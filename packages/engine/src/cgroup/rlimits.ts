@@ -38,15 +38,14 @@ export function fallbackRlimits(limits: ResourceLimits): Rlimit[] {
   ];
 }
 
-/** The one stderr line of the fallback: which limits are weaker, and why. */
-export function weakerLine(limits: ResourceLimits, reason: string): string {
-  const parts = [
-    `memory ${formatBytes(limits.memoryBytes)} is per process (RLIMIT_DATA, RLIMIT_AS ${formatBytes(limits.memoryBytes + ADDRESS_SPACE_HEADROOM)}), not for the whole jail, and an allocation fails instead of an OOM kill being reported`,
-    `pids ${limits.pids} is RLIMIT_NPROC (tasks of the jail's uid), not pids.max`,
-    ...(limits.cpus !== undefined ? [`--cpus ${limits.cpus} is not enforced`] : []),
-    `no cgroup.kill at teardown (the PID namespace still reaps everything)`,
-  ];
-  return `mcp-j: warning: no usable cgroup v2 (${reason}); using rlimits, which are weaker: ${parts.join("; ")}. Use --strict to refuse to start instead.`;
+/**
+ * The one short stderr line of the fallback (issue 12 item 5): which limits are weaker. Why there
+ * is no cgroup, and what else differs (no OOM report, no cgroup.kill), is `mcp-j doctor`'s to say
+ * and the plan's `reason`.
+ */
+export function weakerLine(limits: ResourceLimits): string {
+  const cpus = limits.cpus !== undefined ? `; --cpus ${limits.cpus} is not enforced` : "";
+  return `mcp-j: warning: no cgroup v2 here: memory (${formatBytes(limits.memoryBytes)}) and pids (${limits.pids}) are limited per process, not for the whole jail${cpus} (\`mcp-j doctor\` for details, --strict to refuse)`;
 }
 
 export function validateLimits(l: ResourceLimits): void {
