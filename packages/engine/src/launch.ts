@@ -4,7 +4,7 @@
 import type { Policy } from "./policy/schema.js";
 import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/compile-plan.js";
 import { Jail, type StdioMode } from "./jail/jail.js";
-import { proxyEnvironment } from "./egress/env.js";
+import { proxyEnvironment, userNoProxy } from "./egress/env.js";
 import { compileFilter, hostArch } from "./seccomp/index.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
@@ -54,7 +54,10 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     gid: o.gid ?? process.getgid?.() ?? 65534,
     netListenPort: network ? EGRESS_PORT : 0,
     // The egress proxy's variables come with the network: every caller of prepareJail gets them.
-    extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
+    extraEnv: {
+      ...(network ? proxyEnvironment(EGRESS_PORT, { allow: o.policy.network.allow, noProxy: userNoProxy(o.policy.env, o.env) }) : {}),
+      ...o.extraEnv,
+    },
     seccomp,
     supervise: seccomp !== null && supervise,
     deputySeccomp: compileFilter({ arch: hostArch(), notify: false, role: "deputy" }),

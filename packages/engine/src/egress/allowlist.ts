@@ -9,7 +9,9 @@
 // ...): a name entry never does, whatever the name resolves to. Cloud metadata and unspecified
 // addresses need an entry naming that exact address (/32, /128); no CIDR, however wide, covers them.
 // IP/CIDR entries also allow connecting to that address as a literal (CONNECT 10.1.2.3:443); name
-// entries allow names only, never IP literals.
+// entries allow names only, never IP literals. One name is the exception: `localhost` names this
+// machine's loopback, which is what the user who writes it means (a host service the jail may use,
+// issue 12 item 7): it admits the loopback addresses it resolves to, and 127.0.0.1 / ::1 as literals.
 import { canonicalHostName, parsePort } from "./host.js";
 import { InvalidIpError, formatIpv4, formatIpv6, normalizeIp, parseCidr, prefixMatch, unmapIpv4, type NormalizedIp } from "./ip.js";
 
@@ -122,6 +124,19 @@ export function parseAllowEntry(input: string): AllowEntry {
   return { kind: "host", raw, host: name, ports: ports(raw, portText) };
 }
 
+const LOCALHOST = "localhost";
+const LOOPBACK_V6 = normalizeIp("::1") as NormalizedIp;
+
+/** 127.0.0.0/8 or ::1 (IPv4-mapped forms unmapped by the caller). */
+function isLoopback(a: NormalizedIp): boolean {
+  return a.family === 4 ? a.bytes[0] === 127 : prefixMatch(a.bytes, LOOPBACK_V6.bytes, 128);
+}
+
+/** Whether an entry names a service on this machine's loopback (`localhost`, 127.x, ::1). */
+export function namesLoopback(list: Allowlist): boolean {
+  return list.entries.some((e) => (e.kind === "host" && e.host === LOCALHOST) || ((e.kind === "ip" || e.kind === "cidr") && isLoopback(unmapIpv4(e.ip) ?? e.ip)));
+}
+
 function normalizeIpQuiet(s: string): boolean {
   try {
     return normalizeIp(s) !== null;
@@ -161,6 +176,7 @@ export class Allowlist {
     const a = unmapIpv4(ip) ?? ip;
     for (const e of this.entries) {
       if (!e.ports.includes(port)) continue;
+      if (e.kind === "host" && e.host === LOCALHOST && isLoopback(a)) return e;
       if (e.kind === "ip") {
         if (e.ip.family === a.family && prefixMatch(e.ip.bytes, a.bytes, a.bytes.length * 8)) return e;
       } else if (e.kind === "cidr") {
