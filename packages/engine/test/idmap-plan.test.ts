@@ -3,7 +3,7 @@
 // owns and every grant of an unprivileged invoker keep a plain bind.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { prepareJail } from "../src/launch.js";
@@ -38,6 +38,15 @@ describe("idmapped writable grants (plan)", () => {
     chownSync(d, 65534, 65534);
     const m = mountOf([d], [], 0, d);
     assert.equal(m.flags & MountFlag.idmap, 0);
+  });
+
+  it("as root: a directory the jail can already write by its mode (a sticky world-writable one) is not idmapped", { skip: process.getuid?.() !== 0 && "needs root to chmod" }, () => {
+    const d = mkdtempSync(join(tmpdir(), "mcpj-idmap-plan-"));
+    dirs.push(d);
+    chmodSync(d, 0o1777);
+    assert.equal(mountOf([d], [], 0, d).flags & MountFlag.idmap, 0);
+    chmodSync(d, 0o755);
+    assert.ok(mountOf([d], [], 0, d).flags & MountFlag.idmap);
   });
 
   it("unprivileged: the mapping stays as it is, whoever owns the directory", () => {

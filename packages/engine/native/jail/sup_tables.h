@@ -20,6 +20,8 @@
  *             started by an exec race and is killed
  *   T_PROC    the name of a /proc/PID entry private to its process (mem, environ, fd, ...): opened
  *             for another process of the jail it is refused, as ptrace is
+ *   T_ALIAS   u32 length, an absolute jail path, then another: an open of the first (a name the
+ *             jail's /proc cannot hold, such as /proc/cpuinfo) opens the second, a file of the plan
  */
 #ifndef MCPJ_SUP_TABLES_H
 #define MCPJ_SUP_TABLES_H
@@ -40,6 +42,7 @@ enum sup_record {
     T_META = 7,
     T_LOADER = 8,
     T_PROC = 9,
+    T_ALIAS = 10,
 };
 
 enum sup_protocols {
@@ -83,6 +86,10 @@ struct sup_meta {
     char *name;
 };
 
+struct sup_alias {
+    char *from, *to;
+};
+
 struct sup_tables {
     uint32_t flags;
     struct sup_path_rule *paths;
@@ -99,6 +106,8 @@ struct sup_tables {
     size_t nmeta;
     char **proc_private;
     size_t nproc_private;
+    struct sup_alias *aliases;
+    size_t naliases;
 };
 
 /* Decodes the tables (NULL/0: empty tables, everything denied). Returns 0 or -1 with err set. */
@@ -123,6 +132,8 @@ enum sup_verdict sup_decide(const struct sup_tables *t, const char *path, uint32
 /* Is NAME (the first segment after /proc/PID/) private to its process? */
 int sup_proc_private(const struct sup_tables *t, const char *name);
 int sup_exec_allowed(const struct sup_tables *t, const char *path);
+/* The file an open of path opens instead (T_ALIAS), or NULL. */
+const char *sup_alias(const struct sup_tables *t, const char *path);
 int sup_is_loader(const struct sup_tables *t, const char *path);
 /* family 4|6; for 6, an IPv4-mapped address is matched as IPv4 too. */
 int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port, uint16_t protocol);

@@ -40,7 +40,7 @@ export const PlanRecord = {
 } as const;
 
 /** sup_tables.h enum sup_record. */
-export const TableRecord = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9 } as const;
+export const TableRecord = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9, alias: 10 } as const;
 
 /** sup_tables.h enum sup_flags. */
 export const TableFlag = { logAllow: 1 } as const;
@@ -148,6 +148,11 @@ export function encodeTables(t: SupervisorTables): Buffer {
     r.add(TableRecord.meta, Buffer.concat([h, bytes, str(m.name, "metadata name")]));
   }
   for (const p of t.procPrivate) r.add(TableRecord.proc, str(p, "/proc entry name"));
+  // u32 length of the first path, the first path, then the second.
+  for (const a of t.aliases) {
+    const from = str(a.from, "alias");
+    r.add(TableRecord.alias, Buffer.concat([u32(from.length), from, str(a.to, "alias target")]));
+  }
   return r.end();
 }
 

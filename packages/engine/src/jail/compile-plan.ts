@@ -24,6 +24,7 @@ import { resolveGrants, type Grant } from "./grants.js";
 import { ALL_FS, FS, NET, SCOPE } from "./landlock-rights.js";
 import { baseLayout, grantLayout, HOSTNAME, JAIL_GID, JAIL_UID } from "./layout.js";
 import { hostToJail } from "./paths.js";
+import { syntheticFiles } from "./synthetic.js";
 import { MountOp, type JailPlan, type MountStep, type Rlimit } from "./plan.js";
 
 export type { ExecAllowlist } from "./exec.js";
@@ -82,7 +83,8 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   const grants = resolveGrants(policy, ctx.cwd, ctx.env);
   const netPort = ctx.netListenPort ?? 0;
   const root = ctx.uid === 0;
-  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), netPort !== 0), grants, root ? { uid: JAIL_UID, gid: JAIL_GID } : null);
+  const memory = parseSize(policy.limits.memory);
+  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), netPort !== 0, memory), grants, root ? { uid: JAIL_UID, gid: JAIL_GID } : null);
   const rules = layout.rules;
 
   // Deny rules' kernel layer: their matches inside the grants, hidden once every grant is bound and
@@ -110,6 +112,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
           deny,
           grants,
           proxyPort: netPort,
+          aliases: syntheticFiles(memory).flatMap((f) => (f.aliasOf !== undefined ? [{ from: f.aliasOf, to: f.path }] : [])),
           // Allowed decisions only matter to an audit log that records them: without one, the
           // supervisor reports denials only (each reported event costs a line through mcp-j).
           logAllow: policy.audit.file !== undefined && policy.audit.verbosity !== "denials",

@@ -6,6 +6,7 @@ import type { Grant } from "./grants.js";
 import { FS, READ, READ_WRITE } from "./landlock-rights.js";
 import { jailToHost } from "./paths.js";
 import { MountFlag, MountOp, type LandlockFsRule, type MountStep } from "./plan.js";
+import { SYNTHETIC_DIR, syntheticFiles } from "./synthetic.js";
 
 /** The identity inside the jail: nobody/nogroup. */
 export const JAIL_UID = 65534;
@@ -32,8 +33,9 @@ function depth(p: string): number {
   return p === "/" ? 0 : p.split("/").length - 1;
 }
 
-/** What every jail has, before any grant. */
-export function baseLayout(tmpBytes: number, withCerts: boolean): Layout {
+/** What every jail has, before any grant. memoryBytes: the jail's limit, which its /proc/meminfo
+ * shows. */
+export function baseLayout(tmpBytes: number, withCerts: boolean, memoryBytes: number): Layout {
   const mounts: MountStep[] = [];
   const rules: LandlockFsRule[] = [{ path: "/", access: FS.READ_DIR }];
 
@@ -89,6 +91,11 @@ export function baseLayout(tmpBytes: number, withCerts: boolean): Layout {
   mounts.push(step(MountOp.Proc, "/proc", { data: "subset=pid", flags: MountFlag.rdonly }));
   rules.push({ path: "/proc", access: READ });
 
+  // What runtimes read of the machine at start (synthetic.ts): files of the plan, read-only with
+  // the root; the /proc names among them are opened through the supervisor's aliases.
+  for (const f of syntheticFiles(memoryBytes)) mounts.push(step(MountOp.File, f.path, { data: f.content, mode: 0o444 }));
+  rules.push({ path: "/sys", access: READ }, { path: SYNTHETIC_DIR, access: READ });
+
   mounts.push(
     step(MountOp.Tmpfs, "/tmp", { data: `mode=1777,size=${tmpBytes}`, flags: MountFlag.nosuid | MountFlag.nodev | MountFlag.noexec }),
   );
@@ -106,15 +113,24 @@ export interface HostIds {
  * A writable grant's bind. When mcp-j runs as root the jail is the host's nobody, never root
  * (docs/design.md, "Identity"), and a directory owned by anyone else would refuse its writes: its
  * bind is then idmapped (issue 12 item 1), so that through that mount, and nowhere else, the owner
- * is the jail. An unprivileged invoker's jail is the invoker: its mapping stays as it is (and the
+ * is the jail, unless the jail can write there already. An unprivileged invoker's jail is the invoker: its mapping stays as it is (and the
  * kernel gives idmapped mounts of a host disk to root only).
  */
 function writableBind(g: Grant, idmapTo: HostIds | null): MountStep {
   if (idmapTo !== null) {
     const st = statSync(g.src);
-    if (st.uid !== idmapTo.uid) return step(MountOp.Bind, g.dest, { src: g.src, flags: RW | MountFlag.idmap, data: `${st.uid}:${st.gid}` });
+    if (!writableBy(st, idmapTo)) return step(MountOp.Bind, g.dest, { src: g.src, flags: RW | MountFlag.idmap, data: `${st.uid}:${st.gid}` });
   }
   return step(MountOp.Bind, g.dest, { src: g.src, flags: RW });
+}
+
+/** Whether ids can already write what st describes by its mode bits. Such a grant is not idmapped:
+ * the jail needs nothing more, and would otherwise own what it should not (a sticky, world-writable
+ * directory's owner may remove everyone's files in it). */
+function writableBy(st: { uid: number; gid: number; mode: number }, ids: HostIds): boolean {
+  if (st.uid === ids.uid) return (st.mode & 0o200) !== 0;
+  if (st.gid === ids.gid) return (st.mode & 0o020) !== 0;
+  return (st.mode & 0o002) !== 0;
 }
 
 /** The user's grants over the base, parents first, each with an alias symlink where the user's

@@ -152,4 +152,6 @@ export interface SupervisorTables {
   meta: MetaAddress[];
   /** /proc/PID entries private to their process (another process's are refused, as ptrace is). */
   procPrivate: readonly string[];
+  /** Opens of `from` open `to` instead (sup_tables.h T_ALIAS). */
+  aliases: { from: string; to: string }[];
 }
