@@ -113,6 +113,10 @@ describe("supervisor events", () => {
     report({ ...probe, errno: 13 });
     report({ ...probe, path: "/home/me/notes/x", reason: "readonly" });
     assert.equal(lines.length, 3);
+    const oom = decodeEvent({ act: "deny", sc: "openat", path: "/proc/18/oom_score_adj", errno: "13", why: "readonly" })!;
+    report(oom);
+    report({ ...oom, path: "/proc/61/oom_score_adj" });
+    assert.equal(lines.length, 4, "one line for the same /proc entry of every process");
     const drop = decodeEvent({ act: "dropped", count: "7" })!;
     assert.match(formatDenial(drop)!, /dropped 7 audit event/);
   });

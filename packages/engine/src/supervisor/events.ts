@@ -149,7 +149,10 @@ export function denialReporter(write: (line: string) => void): (e: SupervisorEve
     if (isRoutineProbe(e)) return;
     const line = formatDenial(e);
     if (line === null) return;
-    const key = e.action === "dropped" ? `dropped:${e.time}` : `${e.syscall === null ? "" : VERB[e.syscall]}|${target(e)}|${e.reason ?? ""}`;
+    // One line for the same entry of every process (Chromium writes /proc/N/oom_score_adj for each
+    // renderer): the pid in a /proc path does not make a denial distinct.
+    const where = target(e).replace(/^\/proc\/\d+\//, "/proc/PID/");
+    const key = e.action === "dropped" ? `dropped:${e.time}` : `${e.syscall === null ? "" : VERB[e.syscall]}|${where}|${e.reason ?? ""}`;
     if (seen.has(key)) return;
     if (seen.size > 10_000) seen.clear();
     seen.add(key);
