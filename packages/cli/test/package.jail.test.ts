@@ -54,7 +54,9 @@ test("the packed CLI installs without a compiler and runs a server with its preb
 
   // The installed command runs a server (an SDK 1.x server of this repository) in the jail.
   const server = join(repoRoot, "packages", "cli", "test", "servers", "sdk1-server.mjs");
-  const c = await connectCommand(process.execPath, [join(cli, "bin", "mcp-j.js"), "--", "node", server], { cwd: app });
+  // Its own helper, whatever MCPJ_HELPER says (the sanitizer run sets it for the tree's mcp-j).
+  const { MCPJ_HELPER: _helper, ...env } = process.env;
+  const c = await connectCommand(process.execPath, [join(cli, "bin", "mcp-j.js"), "--", "node", server], { cwd: app, env });
   try {
     assert.deepEqual((await c.client.listTools()).tools.map((t) => t.name), ["add", "upper"]);
     const r = await c.client.callTool({ name: "add", arguments: { a: 20, b: 22 } });
