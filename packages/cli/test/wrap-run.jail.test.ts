@@ -2,7 +2,7 @@
 // each wrapped entry started exactly as written (its command, args and env, with a client's small
 // PATH) by the MCP SDK's client, listing its tools and making a real tool call.
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -74,4 +74,26 @@ test("five wrapped Claude Desktop servers run as written: tools/list and a tool 
   }
   assert.equal(readFileSync(join(notes, "n.txt"), "utf8"), "wrapped");
   assert.match(readFileSync(join(memory, "memory.jsonl"), "utf8"), /"name":"wrap"/);
+});
+
+test("a Node server whose node_modules above its package is a symlink (a monorepo's) runs wrapped", async () => {
+  const project = join(root, "mono", "packages", "weather");
+  mkdirSync(project, { recursive: true });
+  symlinkSync(modules, join(root, "mono", "node_modules"));
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "weather", type: "module" }));
+  writeFileSync(join(project, "server.js"), readFileSync(join(repoRoot, "packages", "cli", "test", "servers", "sdk1-server.mjs")));
+  const config = join(root, "mono.json");
+  writeFileSync(config, JSON.stringify({ mcpServers: { weather: { command: "node", args: [join(project, "server.js")] } } }));
+  const io = mkio({ PATH: process.env.PATH, HOME: join(root, "home") }, root);
+  assert.equal(await wrapCommand(["--client", config], io), 0, io.stderr.text());
+  // The report names the chain as Node spells it.
+  assert.match(io.stdout.text(), new RegExp(`read-only ${project} \\(package root\\), ${join(root, "mono", "node_modules")} \\(node_modules\\)`));
+  const e = (parseConfigText(readFileSync(config, "utf8"), config) as { mcpServers: Record<string, { command: string; args: string[] }> }).mcpServers.weather!;
+  const c = await connectCommand(e.command, e.args, { env: { PATH: "/usr/bin:/bin", HOME: join(root, "home") }, cwd: "/" });
+  try {
+    const r = await c.client.callTool({ name: "upper", arguments: { text: "chain" } });
+    assert.equal(textOf(r), "CHAIN", c.stderr());
+  } finally {
+    await c.close();
+  }
 });
