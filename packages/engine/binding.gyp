@@ -19,6 +19,7 @@
         "native/jail/plan.c",
         "native/jail/report.c",
         "native/jail/mounts.c",
+        "native/jail/idmap.c",
         "native/jail/landlock.c",
         "native/jail/identity.c",
         "native/jail/netif.c",

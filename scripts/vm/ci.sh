@@ -20,6 +20,15 @@ if ! ls packages/*/dist/test/*.vm.test.js >/dev/null 2>&1; then
   ls packages/*/dist/test/*.vm.test.js >/dev/null 2>&1 || { echo "vm-ci: ERROR: still no *.vm.test.js after tsc -b" >&2; exit 1; }
 fi
 
+# The test programs the host's test run compiled (test/helpers/jailed.ts compileC, named by content
+# hash), shared with the guests: a compile there takes 10-20 s of emulated CPU, for each user and
+# kernel. What is missing is compiled in the guest as before.
+prebuilt=packages/engine/build/test-programs
+rm -rf "$prebuilt" && mkdir -p "$prebuilt"
+find "${TMPDIR:-/tmp}/mcpj-test-programs-$(id -u)" -maxdepth 1 -type f -regextype posix-extended \
+  -regex '.*/[a-z0-9-]+-[0-9a-f]{12}' -exec cp -p {} "$prebuilt/" \; 2>/dev/null || true
+echo "vm-ci: $(ls "$prebuilt" | wc -l) test programs compiled on the host" >&2
+
 timeout=${MCPJ_VM_TIMEOUT:-1200}
 if [ "${1:-}" = -- ]; then
   exec node scripts/vm/run.mjs --no-setup --kernel "${kernels%% *}" --timeout "$timeout" "$@"

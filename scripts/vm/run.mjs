@@ -160,6 +160,9 @@ const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 // Waits in tests are scaled by this factor (packages/*/test/helpers: bound()): software emulation
 // runs Node several times slower than the host.
 const guestEnv = { MCPJ_VM: "1", CI: process.env.CI ?? "", MCPJ_TEST_TIME_SCALE: process.env.MCPJ_TEST_TIME_SCALE ?? "8" };
+// Test programs compiled on the host (ci.sh copies them there): compileC uses them by content hash.
+const prebuilt = join(repo, "packages", "engine", "build", "test-programs");
+if (existsSync(prebuilt)) guestEnv.MCPJ_TEST_PROGRAMS_PREBUILT = prebuilt;
 // The unprivileged guest user and the cgroup delegated to it (as systemd's user@UID.service).
 const guestUser = { name: "mcpjvm", uid: 2345, home: "/home/mcpjvm" };
 const userService = `/sys/fs/cgroup/user.slice/user-${guestUser.uid}.slice/user@${guestUser.uid}.service`;

@@ -153,7 +153,7 @@ export function doctorRows(): DoctorRow[] {
     status: cg.usable ? `usable (${cg.route}: ${cg.parentDir}/mcp-j)` : "not usable",
     effect: cg.usable
       ? `each jail gets memory.max, memory.swap.max=0, pids.max${cg.controllers.includes("cpu") ? ", cpu.max with --cpus" : ""}; OOM kills reported`
-      : `rlimits instead (weaker: per process, no OOM report); --strict refuses to start. Why: ${cg.reason}`,
+      : `the supervisor watches the whole jail's memory and kills it past the limit, pids are RLIMIT_NPROC, no cgroup.kill; --strict refuses to start. Why: ${cg.reason}`,
     mandatory: false,
     ok: true,
   });

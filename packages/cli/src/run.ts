@@ -1,7 +1,7 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { EXIT, loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
+import { EXIT, helpText, loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
 import { runSession } from "./session.js";
 
@@ -42,8 +42,12 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
     else rest.push(a);
   }
   const name = rest.shift();
+  if (name === "--help" || name === "-h") {
+    io.stdout.write(`usage: mcp-j run NAME [--config FILE] [options]\nStarts the server NAME of the servers file ($XDG_CONFIG_HOME/mcp-j/servers.yaml, $MCPJ_CONFIG, or --config FILE); the options override its policy:\n${helpText()}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name.startsWith("-")) {
-    say(io, "usage: mcp-j run NAME [--config FILE] [options] (NAME from the servers file, see README)");
+    say(io, "usage: mcp-j run NAME [--config FILE] [options] (NAME from the servers file, see README; mcp-j run --help)");
     return EXIT.usage;
   }
   let run: ResolvedRun;

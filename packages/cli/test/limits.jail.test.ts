@@ -18,7 +18,7 @@ test("no usable cgroup v2: one stderr line says which limits are weaker; --stric
   if (hasCgroup2Memory) return t.skip("this host has a cgroup v2 memory controller: the fallback is not taken here");
   const r = await runMcpj(["--", "/bin/true"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr.split("\n").filter((l) => l.includes("using rlimits, which are weaker")).length, 1);
+  assert.equal(r.stderr.split("\n").filter((l) => l.includes("no cgroup v2 here: memory") && l.includes("is watched by the supervisor")).length, 1);
   const strict = await runMcpj(["--strict", "--", "/bin/true"]);
   assert.equal(strict.code, 125);
   assert.match(strict.stderr, /refusing to start/);

@@ -1,10 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { wrapCommand, unwrapCommand, unifiedDiff, BACKUP_SUFFIX } from "../src/commands/index.js";
+import { launcher } from "../src/commands/wrap.js";
 import { parseConfigText, parseRunArgs } from "@mcp-j/engine";
 import { mkio, tmp, installFixture } from "./commands.helpers.js";
+import { repoRoot } from "./helpers.js";
+
+const repoRootOf = () => repoRoot;
 
 interface Setup {
   root: string;
@@ -32,6 +37,11 @@ function setup(): Setup {
   return { root, home, project, env, claude, vscode, cursor };
 }
 
+/** How wrapped entries start mcp-j here: this Node and the CLI's bin, by absolute path. */
+const here = launcher(undefined);
+const node = process.execPath;
+const wrapped = (...args: string[]) => ({ command: node, args: [...here.args, ...args] });
+
 const servers = (file: string) => {
   const c = parseConfigText(readFileSync(file, "utf8"), file) as Record<string, Record<string, Record<string, unknown>>>;
   return (c.mcpServers ?? c.servers)!;
@@ -44,25 +54,30 @@ test("wrap claude: stdio servers through mcp-j with generated flags; remote left
   assert.equal(await wrapCommand(["--client", "claude"], io), 0, io.stderr.text());
   const out = io.stdout.text();
   const sv = servers(s.claude);
-  assert.deepEqual(sv.memory, { command: "mcp-j", args: ["--profile", "npx", "--", "npx", "-y", "@modelcontextprotocol/server-memory"] });
+  assert.deepEqual(here.args, [join(repoRootOf(), "packages", "cli", "bin", "mcp-j.js")]);
+  assert.match(out, /^mcp-j is started as .*mcp-j\.js \(the CLI installed here, started by this Node\)$/m);
+  // The runtime's profile is inferred at start (policy/infer.ts), and the report says so.
+  assert.deepEqual(sv.memory, wrapped("--", "npx", "-y", "@modelcontextprotocol/server-memory"));
+  assert.match(out, /memory: {3}note: at start mcp-j infers --profile npx/);
   // env: passed through by name; the value stays only in env, never in args
-  assert.deepEqual(sv.github!.args, ["--profile", "npx", "--env", "GITHUB_PERSONAL_ACCESS_TOKEN", "--", "npx", "-y", "@modelcontextprotocol/server-github"]);
+  assert.deepEqual(sv.github!.args, [...here.args, "--env", "GITHUB_PERSONAL_ACCESS_TOKEN", "--", "npx", "-y", "@modelcontextprotocol/server-github"]);
   assert.deepEqual(sv.github!.env, { GITHUB_PERSONAL_ACCESS_TOKEN: "ghp_fixture_not_a_real_token" });
-  assert.deepEqual(sv.weather!.args, ["--profile", "python", "--", "uvx", "mcp-server-weather"]);
-  // a script argument: its package root granted read-only
-  assert.deepEqual(sv["local-script"]!.args, ["--profile", "node", "--ro", join(s.root, "srv"), "--", "node", join(s.root, "srv", "index.js")]);
+  assert.deepEqual(sv.weather!.args, [...here.args, "--", "uvx", "mcp-server-weather"]);
+  // a script argument: nothing written, its package root inferred at start
+  assert.deepEqual(sv["local-script"]!.args, [...here.args, "--", "node", join(s.root, "srv", "index.js")]);
+  assert.match(out, new RegExp(`local-script: {3}note: at start mcp-j infers --profile node; read-only ${join(s.root, "srv")} \\(package root\\)`));
   assert.deepEqual(sv["remote-sse"], { url: "https://mcp.example.com/sse" });
   assert.match(out, /remote-sse: remote server \(https:\/\/mcp\.example\.com\/sse\), left alone/);
   // the generated args are valid mcp-j run flags
   for (const name of ["memory", "github", "weather", "local-script"]) {
-    const a = parseRunArgs(sv[name]!.args as string[]);
+    const a = parseRunArgs((sv[name]!.args as string[]).slice(here.args.length));
     assert.ok(a.command.length > 0);
   }
   // other keys kept, diff shown, backup = previous content with the same mode
   assert.equal((parseConfigText(readFileSync(s.claude, "utf8"), "x") as Record<string, unknown>).globalShortcut, "Ctrl+Space");
   assert.match(out, /^--- .*claude_desktop_config\.json$/m);
   assert.match(out, /^-\s+"command": "npx",$/m);
-  assert.match(out, /^\+\s+"command": "mcp-j",$/m);
+  assert.match(out, /^\+\s+"command": "\/.*node",$/m);
   assert.equal(readFileSync(s.claude + BACKUP_SUFFIX, "utf8"), before);
   assert.equal(statSync(s.claude).mode & 0o777, 0o600);
   assert.equal(statSync(s.claude + BACKUP_SUFFIX).mode & 0o777, 0o600);
@@ -92,10 +107,10 @@ test("wrap vscode: comments, inputs and trailing commas survive outside rewritte
   assert.match(text, /\/\* A python server run with uvx \*\//);
   const c = parseConfigText(text, "mcp.json") as { inputs: unknown[]; servers: Record<string, Record<string, unknown>> };
   assert.equal(c.inputs.length, 1);
-  assert.deepEqual(c.servers.fetch, { type: "stdio", command: "mcp-j", args: ["--profile", "python", "--", "uvx", "mcp-server-fetch"] });
+  assert.deepEqual(c.servers.fetch, { type: "stdio", ...wrapped("--", "uvx", "mcp-server-fetch") });
   assert.deepEqual(c.servers.perplexity!.env, { PERPLEXITY_API_KEY: "${input:perplexity-key}" });
-  assert.deepEqual(c.servers.perplexity!.args, ["--profile", "npx", "--env", "PERPLEXITY_API_KEY", "--", "npx", "-y", "server-perplexity-ask"]);
-  assert.deepEqual(c.servers.py!.args, ["--profile", "python", "--", "python3", "-m", "my_server", "--url", "http://localhost:1234//x"]);
+  assert.deepEqual(c.servers.perplexity!.args, [...here.args, "--env", "PERPLEXITY_API_KEY", "--", "npx", "-y", "server-perplexity-ask"]);
+  assert.deepEqual(c.servers.py!.args, [...here.args, "--", "python3", "-m", "my_server", "--url", "http://localhost:1234//x"]);
   assert.deepEqual(c.servers["github-remote"], { type: "http", url: "https://api.githubcopilot.com/mcp/" });
   assert.match(io.stdout.text(), /github-remote: remote server/);
   // unwrap gives back the original servers (comments outside the entries still there)
@@ -107,18 +122,63 @@ test("wrap vscode: comments, inputs and trailing commas survive outside rewritte
   assert.match(back, /\/\/ Inputs are prompted/);
 });
 
-test("wrap cursor: already-wrapped and remote untouched; data directory granted read-only", async () => {
+test("wrap cursor: already-wrapped and remote untouched; a data directory among the arguments granted read-write", async () => {
   const s = setup();
   const io = mkio(s.env, s.project);
   assert.equal(await wrapCommand(["--client", "cursor"], io), 0);
   const sv = servers(s.cursor);
-  assert.deepEqual(sv.filesystem!.args, ["--profile", "npx", "--ro", join(s.root, "data"), "--", "npx", "-y", "@modelcontextprotocol/server-filesystem", join(s.root, "data")]);
+  assert.deepEqual(sv.filesystem!.args, [...here.args, "--rw", join(s.root, "data"), "--", "npx", "-y", "@modelcontextprotocol/server-filesystem", join(s.root, "data")]);
   assert.deepEqual(sv.already, { command: "mcp-j", args: ["--profile", "node", "--", "node", "/opt/x.js"] });
   assert.deepEqual(sv.remote, { type: "sse", url: "http://localhost:8000/sse" });
   assert.match(io.stdout.text(), /already: already wrapped/);
-  assert.match(io.stdout.text(), /use --rw if the server must write there/);
+  assert.match(io.stdout.text(), new RegExp(`granted ${join(s.root, "data")} read-write \\(a directory named by argument 3\\)`));
   // 4-space indentation kept
-  assert.match(readFileSync(s.cursor, "utf8"), /\n {8}"filesystem": \{\n {12}"command": "mcp-j",/);
+  assert.match(readFileSync(s.cursor, "utf8"), /\n {8}"filesystem": \{\n {12}"command": "\/.*node",/);
+});
+
+test("data named in env: a file's directory read-write; a file in the home directory is a warning, not a grant", async () => {
+  const s = setup();
+  const f = join(s.root, "env.json");
+  writeFileSync(f, JSON.stringify({ mcpServers: {
+    memory: { command: "npx", args: ["-y", "@modelcontextprotocol/server-memory"], env: { MEMORY_FILE_PATH: join(s.root, "data", "memory.jsonl") } },
+    homey: { command: "npx", args: ["-y", "x"], env: { DB: join(s.home, "x.db") } },
+    sqlite: { command: "python3", args: ["server.py", "--db-path", join(s.root, "data", "test.db")] },
+  } }));
+  mkdirSync(s.home, { recursive: true });
+  const io = mkio(s.env, s.project);
+  assert.equal(await wrapCommand(["--client", f], io), 0, io.stderr.text());
+  const sv = servers(f);
+  assert.deepEqual(sv.memory!.args, [...here.args, "--env", "MEMORY_FILE_PATH", "--rw", join(s.root, "data"), "--", "npx", "-y", "@modelcontextprotocol/server-memory"]);
+  assert.deepEqual(sv.homey!.args, [...here.args, "--env", "DB", "--", "npx", "-y", "x"]);
+  assert.match(io.stdout.text(), new RegExp(`homey: {3}note: warning: DB names ${join(s.home, "x.db")}, in ${s.home}, which is too wide to grant`));
+  assert.deepEqual(sv.sqlite!.args, [...here.args, "--rw", join(s.root, "data"), "--", "python3", "server.py", "--db-path", join(s.root, "data", "test.db")]);
+});
+
+test("a backup is never overwritten: the first is FILE.mcp-j.bak, later ones .1, .2; --restore-backup takes the first", async () => {
+  const s = setup();
+  const original = readFileSync(s.claude, "utf8");
+  assert.equal(await wrapCommand(["--client", "claude"], mkio(s.env, s.project)), 0);
+  const wrappedText = readFileSync(s.claude, "utf8");
+  assert.equal(await unwrapCommand(["--client", "claude"], mkio(s.env, s.project)), 0);
+  assert.equal(await wrapCommand(["--client", "claude"], mkio(s.env, s.project)), 0);
+  assert.equal(readFileSync(s.claude + BACKUP_SUFFIX, "utf8"), original);
+  assert.equal(readFileSync(`${s.claude}${BACKUP_SUFFIX}.1`, "utf8"), wrappedText);
+  assert.ok(existsSync(`${s.claude}${BACKUP_SUFFIX}.2`));
+  assert.equal(await unwrapCommand(["--client", "claude", "--restore-backup"], mkio(s.env, s.project)), 0);
+  assert.equal(readFileSync(s.claude, "utf8"), original);
+});
+
+test("wrap --help, unwrap --help and run --help print their usage and exit 0", async () => {
+  const s = setup();
+  for (const [cmd, re] of [[wrapCommand, /^usage: mcp-j wrap /], [unwrapCommand, /^usage: mcp-j unwrap /]] as const) {
+    const io = mkio(s.env, s.project);
+    assert.equal(await cmd(["--help"], io), 0);
+    assert.match(io.stdout.text(), re);
+  }
+  const r = spawnSync(process.execPath, [join(repoRootOf(), "packages", "cli", "bin", "mcp-j.js"), "run", "--help"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^usage: mcp-j run NAME/);
+  assert.match(r.stdout, /--rw PATH/);
 });
 
 test("dry run shows the diff and changes nothing", async () => {
@@ -128,7 +188,7 @@ test("dry run shows the diff and changes nothing", async () => {
   assert.equal(await wrapCommand(["--client", "cursor", "--dry-run"], io), 0);
   assert.equal(readFileSync(s.cursor, "utf8"), before);
   assert.ok(!existsSync(s.cursor + BACKUP_SUFFIX));
-  assert.match(io.stdout.text(), /^\+.*"mcp-j"/m);
+  assert.match(io.stdout.text(), /^\+.*"\/.*mcp-j\.js",$/m);
   assert.match(io.stdout.text(), /dry run: nothing written/);
 });
 
@@ -144,7 +204,7 @@ test("unwrap restores the original entries; --restore-backup restores the file",
   assert.match(again.stdout.text(), /unchanged/);
   // --restore-backup brings back the byte-exact pre-wrap file
   assert.equal(await wrapCommand(["--client", "claude"], mkio(s.env, s.project)), 0);
-  writeFileSync(s.claude + BACKUP_SUFFIX, before);
+  assert.equal(readFileSync(s.claude + BACKUP_SUFFIX, "utf8"), before, "the first backup is the pre-wrap file");
   assert.equal(await unwrapCommand(["--client", "claude", "--restore-backup"], mkio(s.env, s.project)), 0);
   assert.equal(readFileSync(s.claude, "utf8"), before);
 });

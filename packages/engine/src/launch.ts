@@ -6,7 +6,7 @@ import { parseSize } from "./policy/size.js";
 import type { MemoryWatch } from "./jail/plan.js";
 import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/compile-plan.js";
 import { Jail, type StdioMode } from "./jail/jail.js";
-import { proxyEnvironment } from "./egress/env.js";
+import { proxyEnvironment, userNoProxy } from "./egress/env.js";
 import { compileFilter, hostArch } from "./seccomp/index.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
@@ -75,7 +75,10 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     netRedirectPort: network && supervise && seccomp !== null ? REDIRECT_PORT : 0,
     netDnsPort: resolver ? DNS_PORT : 0,
     // The egress proxy's variables come with the network: every caller of prepareJail gets them.
-    extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
+    extraEnv: {
+      ...(network ? proxyEnvironment(EGRESS_PORT, { allow: o.policy.network.allow, noProxy: userNoProxy(o.policy.env, o.env) }) : {}),
+      ...o.extraEnv,
+    },
     seccomp,
     supervise: seccomp !== null && supervise,
     deputySeccomp: compileFilter({ arch: hostArch(), notify: false, role: "deputy" }),

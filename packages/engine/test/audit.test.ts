@@ -193,3 +193,31 @@ test("summarize: per jail, read/wrote/executed/contacted/denied/tools/limits/exi
   assert.match(text, /jail j2: python3 -m srv/);
   assert.match(text, /2 invalid lines skipped/);
 });
+
+test("summarize leads with what most likely broke the server; look-ups of missing paths are only counted (issue 12 item 10)", () => {
+  const ev = (e: Record<string, unknown>) => JSON.stringify({ v: 1, ts: "2026-01-01T00:00:00.000Z", jail: "j", ...e });
+  const probes = Array.from({ length: 300 }, (_, i) => ev({ type: "syscall", syscall: "openat", decision: "deny", path: `/usr/lib/x/${i}.so`, errno: i % 2 ? "ENOENT" : "ENOTDIR" }));
+  const input = [
+    ev({ type: "jail.start", command: ["node", "server.js"], layers: {}, landlock_abi: 7 }),
+    ...probes.slice(0, 150),
+    ev({ type: "syscall", syscall: "openat", decision: "deny", path: "/etc/shadow", reason: "outside", errno: "ENOENT" }),
+    ev({ type: "syscall", syscall: "execve", decision: "deny", path: "/usr/bin/git", reason: "exec", errno: "EACCES" }),
+    ev({ type: "net", decision: "deny", host: "api.example.com", port: 443, reason: "not-allowed" }),
+    ...probes.slice(150),
+    ev({ type: "syscall", syscall: "openat", decision: "deny", path: "/data/db.sqlite", reason: "readonly", errno: "EACCES" }),
+    ev({ type: "exit", code: 1, signal: null, reason: "exited" }),
+  ];
+  const j = summarizeAudit(input).jails[0]!;
+  assert.equal(j.probes, 301);
+  assert.deepEqual(j.cause, [
+    "refused exec: /usr/bin/git (exec): add --allow-exec /usr/bin/git if the server needs it",
+    "refused network: net api.example.com:443 (not-allowed): add --allow-net HOST[:PORT] if the server needs it",
+    "denied before the exit: openat /data/db.sqlite (readonly)",
+  ]);
+  const text = formatAuditSummary(summarizeAudit(input)).split("\n");
+  const at = (prefix: string) => text.findIndex((l) => l.startsWith(prefix));
+  assert.ok(at("  most likely cause:") > 0 && at("  most likely cause:") < at("  read ("), text.join("\n"));
+  assert.equal(text[at("  most likely cause:") + 1], "    refused exec: /usr/bin/git (exec): add --allow-exec /usr/bin/git if the server needs it");
+  assert.ok(text.includes("  and 301 look-ups of paths that do not exist (ENOENT, ENOTDIR)"));
+  assert.ok(!text.some((l) => l.includes("/usr/lib/x/")), "no probe is listed");
+});

@@ -108,7 +108,7 @@ describe("codec", () => {
   });
 
   it("refuses a NUL in any string instead of letting C cut it short", () => {
-    const t = { logAllow: false, paths: [], deny: ["/a\0b"], exec: [], loaders: [], connect: [], bind: [], meta: [], procPrivate: [], redirect: [], redirectPort: 0 };
+    const t = { logAllow: false, paths: [], deny: ["/a\0b"], exec: [], loaders: [], connect: [], bind: [], meta: [], procPrivate: [], redirect: [], redirectPort: 0, aliases: [{ from: "/proc/cpuinfo", to: "/.mcpj/proc/cpuinfo" }] };
     assert.throws(() => encodeTables(t), (e: Error & { code?: string }) => e.code === "E_PLAN_ENCODING" && /deny glob contains a NUL/.test(e.message));
     const plan = {
       argv: ["x\0"], env: [], execPath: "/x", cwd: "/", hostname: "h", hostUid: 1, hostGid: 1, jailUid: 1, jailGid: 1, mounts: [],

@@ -10,6 +10,7 @@ import {
   normalizeIp,
   parseAllowEntry,
   proxyEnvironment,
+  userNoProxy,
   type Decision,
 } from "../src/egress/index.js";
 
@@ -237,6 +238,17 @@ test("decide: a resolver that hangs times out (504) without holding anything els
   assert.equal(denied(d).status, 504);
 });
 
+test("decide: `localhost` admits this machine's loopback (name and literal); any other name resolving there is refused", async () => {
+  const { d } = await run(["localhost:8080"], "localhost", 8080, { localhost: ["127.0.0.1", "::1"] });
+  assert.ok(d.ok && d.addresses.map((a) => a.address).join(",") === "127.0.0.1,::1");
+  const { d: lit } = await run(["localhost:8080"], "127.0.0.1", 8080, {});
+  assert.ok(lit.ok);
+  assert.equal(denied((await run(["localhost:8080"], "127.0.0.1", 8081, {})).d).reason, "blocked-address");
+  assert.equal(denied((await run(["localhost:8080"], "10.0.0.1", 8080, {})).d).reason, "blocked-address");
+  const { d: other } = await run(["db.corp.test:8080"], "db.corp.test", 8080, { "db.corp.test": ["127.0.0.1"] });
+  assert.equal(denied(other).reason, "blocked-address");
+});
+
 test("proxyEnvironment: the variables the jail gets", () => {
   assert.deepEqual(proxyEnvironment(3128), {
     HTTP_PROXY: "http://127.0.0.1:3128",
@@ -247,6 +259,20 @@ test("proxyEnvironment: the variables the jail gets", () => {
     no_proxy: "localhost,127.0.0.1",
     NODE_USE_ENV_PROXY: "1",
   });
+  // Issue 12 item 7: a loopback service on the allowlist is the host's, reached through the proxy:
+  // no loopback name is exempted then; the user's own NO_PROXY is kept as it is.
+  for (const allow of [["127.0.0.1:5432"], ["localhost:8080"], ["[::1]:80"], ["api.example.com", "127.0.0.0/8"]]) {
+    const env = proxyEnvironment(3128, { allow });
+    assert.equal(env.NO_PROXY, undefined, allow.join(" "));
+    assert.equal(env.no_proxy, undefined, allow.join(" "));
+    assert.equal(env.HTTPS_PROXY, "http://127.0.0.1:3128");
+  }
+  assert.equal(proxyEnvironment(3128, { allow: ["api.example.com", "10.0.0.0/8"] }).NO_PROXY, "localhost,127.0.0.1");
+  const mine = proxyEnvironment(3128, { allow: ["127.0.0.1:5432"], noProxy: "internal.example" });
+  assert.deepEqual([mine.NO_PROXY, mine.no_proxy], ["internal.example", "internal.example"]);
+  assert.equal(userNoProxy({ pass: [], set: { no_proxy: "a.example" } }, {}), "a.example");
+  assert.equal(userNoProxy({ pass: ["NO_PROXY"], set: {} }, { NO_PROXY: "b.example" }), "b.example");
+  assert.equal(userNoProxy({ pass: ["NO_PROXY"], set: {} }, {}), undefined);
   assert.throws(() => proxyEnvironment(0), RangeError);
   assert.throws(() => proxyEnvironment(70000), RangeError);
 });

@@ -104,7 +104,11 @@ describe("ESCAPES 13, 14, 15: devices, /proc's kernel files, cgroups", () => {
 
   it("15. no cgroup file is reachable: /sys/fs/cgroup/..., release_agent → ENOENT", async () => {
     const table = {
-      "ls /sys": "ENOENT",
+      // The jail's /sys is a directory of its read-only root holding the plan's CPU lists only
+      // (issue 12 item 6), never the host's sysfs.
+      "ls /sys": "list:devices",
+      "ls /sys/devices/system/cpu": "list:online,possible,present",
+      "write /sys/devices/system/cpu/online": "EACCES",
       "ls /sys/fs/cgroup": "ENOENT",
       "open_r /sys/fs/cgroup/release_agent": "ENOENT",
       "open_r /sys/fs/cgroup/memory/release_agent": "ENOENT",

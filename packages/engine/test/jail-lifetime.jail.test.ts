@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { bound, processesInNamespace, programsDir } from "./helpers/jailed.js";
+import { bound, holdPidNamespace, processesInNamespace, programsDir } from "./helpers/jailed.js";
 import { prepareJail, startJail } from "../src/launch.js";
 import type { Jail } from "../src/jail/jail.js";
 import { PolicySchema } from "../src/policy/schema.js";
@@ -106,10 +106,11 @@ describe("signal forwarding", () => {
 });
 
 describe("no process survives the jail", () => {
-  it("a daemonized grandchild is killed when the server exits", async () => {
+  it("a daemonized grandchild is killed when the server exits", async (t) => {
     const s = start(["daemon-stdin"]);
     await s.jail.ready;
     const [, ns] = await s.waitFor(/^ns=(pid:\[\d+\])$/m);
+    t.after(holdPidNamespace(ns!));
     await s.waitFor(/^daemon=\d+$/m);
     const init = s.jail.pid !== undefined ? childrenOf(s.jail.pid)[0] : undefined;
     assert.ok(init !== undefined, "init's host pid was not found");
@@ -121,12 +122,13 @@ describe("no process survives the jail", () => {
     assert.deepEqual(await gone(() => leftovers(ns!, init), 5_000), []);
   });
 
-  it("SIGKILL of the supervisor: every jail process is gone within 1 s", async () => {
+  it("SIGKILL of the supervisor: every jail process is gone within 1 s", async (t) => {
     const s = start(["daemon-wait"]);
     await s.jail.ready;
     const supervisor = s.jail.pid!;
     const init = childrenOf(supervisor)[0];
     const [, ns] = await s.waitFor(/^ns=(pid:\[\d+\])$/m);
+    t.after(holdPidNamespace(ns!));
     await s.waitFor(/^daemon=\d+$/m);
     assert.ok(init !== undefined, "init's host pid was not found");
     const before = leftovers(ns!, init);
@@ -137,7 +139,7 @@ describe("no process survives the jail", () => {
     await s.jail.exited;
   });
 
-  it("SIGKILL of mcp-j (the Node process that started the jail): the supervisor and every jail process are gone within 1 s", async () => {
+  it("SIGKILL of mcp-j (the Node process that started the jail): the supervisor and every jail process are gone within 1 s", async (t) => {
     const dir = hostDir("private");
     try {
       const driver = join(dir, "driver.mjs");
@@ -166,6 +168,7 @@ setInterval(() => {}, 1000);
       await seen;
       const supervisor = Number(/^supervisor=(\d+)$/m.exec(out)![1]);
       const ns = /^ns=(pid:\[\d+\])$/m.exec(out)![1]!;
+      t.after(holdPidNamespace(ns));
       const init = childrenOf(supervisor)[0];
       assert.ok(init !== undefined, "init's host pid was not found");
       const before = leftovers(ns, init);

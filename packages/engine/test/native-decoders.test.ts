@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
-import { encodePlan, encodeTables, PLAN_MAGIC, PlanRecord, RlimitNumber } from "../src/jail/codec.js";
+import { encodePlan, encodeTables, PLAN_MAGIC, PlanRecord, RlimitNumber, TableRecord } from "../src/jail/codec.js";
 import type { JailPlan } from "../src/jail/plan.js";
 import { prepareJail } from "../src/launch.js";
 import { PolicySchema } from "../src/policy/schema.js";
@@ -151,11 +151,21 @@ describe("C decoders fed by the TypeScript encoders", () => {
       ...t.redirect.map((c) => `redirect ${c.address.includes(":") ? 6 : 4} ${c.address}/${c.prefix} ${c.ports[0]}-${c.ports[1]} ${c.protocols ?? 0}`),
       `redirect_port ${t.redirectPort}`,
       ...t.meta.map((m) => `meta ${m.address.includes(":") ? 6 : 4} ${m.address} ${m.name}`),
+      ...t.aliases.map((a) => `alias ${a.from} ${a.to}`),
     ];
+    assert.ok(t.aliases.length > 0, "the compiled tables carry the /proc aliases");
     assert.deepEqual(out, want);
     const bad = encodeTables(t);
     assert.match(run(["tables", file("bad-tables.bin", bad.subarray(0, bad.length - 8))])[0]!, /^error .*end before their END record/);
     assert.match(run(["tables", file("bad-tables.bin", Buffer.concat([Buffer.from("MCPJSUP0"), bad.subarray(8)]))])[0]!, /^error .*do not start with MCPJSUP1/);
+    // An alias whose first path claims more bytes than the record has, and one that is not absolute.
+    for (const value of [Buffer.concat([Buffer.from([100, 0, 0, 0]), Buffer.from("/a/b")]), Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.from("a/b")])]) {
+      const head = Buffer.alloc(8);
+      head.writeUInt16LE(TableRecord.alias, 0);
+      head.writeUInt32LE(value.length, 4);
+      const withAlias = Buffer.concat([bad.subarray(0, bad.length - 8), head, value, bad.subarray(bad.length - 8)]);
+      assert.match(run(["tables", file("bad-alias.bin", withAlias)])[0]!, /^error /);
+    }
   });
 
   it("the table lookups decide as the tables say: rights, deny globs, exec, loaders, connect, bind, metadata", () => {

@@ -105,6 +105,18 @@ describe("supervisor events", () => {
     report({ ...e, pid: 43 });
     report({ ...e, action: "allow" });
     assert.equal(lines.length, 1);
+    // Issue 12 item 5: a path the jail does not have, answered ENOENT, is not printed (Node
+    // probing its cgroup v1 limits); refused paths the jail has, or anything but ENOENT, are.
+    const probe = decodeEvent({ act: "deny", sc: "openat", path: "/sys/fs/cgroup/memory/memory.limit_in_bytes", errno: "2", why: "outside" })!;
+    report(probe);
+    assert.equal(lines.length, 1, "routine probe not printed");
+    report({ ...probe, errno: 13 });
+    report({ ...probe, path: "/home/me/notes/x", reason: "readonly" });
+    assert.equal(lines.length, 3);
+    const oom = decodeEvent({ act: "deny", sc: "openat", path: "/proc/18/oom_score_adj", errno: "13", why: "readonly" })!;
+    report(oom);
+    report({ ...oom, path: "/proc/61/oom_score_adj" });
+    assert.equal(lines.length, 4, "one line for the same /proc entry of every process");
     const drop = decodeEvent({ act: "dropped", count: "7" })!;
     assert.match(formatDenial(drop)!, /dropped 7 audit event/);
   });

@@ -1,8 +1,8 @@
 // `mcp-j wrap` / `mcp-j unwrap`: put every stdio server of an MCP client's config behind mcp-j, and
 // take it back out.
 //
-//   mcp-j wrap   [--client claude|vscode|cursor|FILE]... [--dry-run] [--mcpj PATH]
-//   mcp-j unwrap [--client claude|vscode|cursor|FILE]... [--dry-run] [--mcpj PATH] [--restore-backup]
+//   mcp-j wrap   [--client claude|vscode|cursor|FILE]... [--dry-run] [--mcpj PATH|npx]
+//   mcp-j unwrap [--client claude|vscode|cursor|FILE]... [--dry-run] [--restore-backup]
 //
 // Clients and where their configs live (Linux):
 //   claude  $XDG_CONFIG_HOME/Claude/claude_desktop_config.json (~/.config/...), key "mcpServers"
@@ -11,26 +11,34 @@
 //   FILE    any file with "mcpServers" or "servers"
 // Without --client, every one of the three that exists is processed.
 //
-// A stdio server { command, args, env } becomes
-//   { command: "mcp-j", args: [...flags, "--", command, ...args], env }
-// where the flags are generated from what the command needs:
-//   npx → --profile npx; node/nodejs → --profile node; python*/uv/uvx/pipx → --profile python;
+// A stdio server { command, args, env } becomes { command: NODE, args: [MCPJ, ...flags, "--",
+// command, ...args], env }: NODE and MCPJ are the absolute paths of this Node and of the CLI installed
+// here, so that the entry runs as written whatever PATH the client starts it with (`--mcpj npx`
+// writes `npx -y @mcp-j/cli@VERSION` instead, the form for a published package, and so does a CLI
+// run from npx's cache; `--mcpj PATH` names the executable). The flags:
 //   every key of `env` → --env NAME (the client sets the value on mcp-j, the jail gets it passed
-//   through; values are never copied into args); each existing file/directory among the arguments →
-//   --ro (a file: its package root, i.e. the nearest parent with package.json/pyproject.toml, else its
-//   directory). Grants are read-only: if a server must write (a filesystem server), change --ro to --rw.
-// Remote servers (url, or type http/sse) are left alone and reported. Servers whose command already is
-// mcp-j are left alone, so wrapping twice changes nothing. Unwrap restores { command, args } from the
-// wrapped form (what follows "--"), or the whole file from the backup with --restore-backup.
+//   through; values are never copied into args);
+//   a data directory named in the arguments or in an `env` value → --rw (a directory as it is; a data
+//   file, or one to be created, its directory), or a warning when that directory is too wide to grant
+//   (the home directory, /); an existing file among the arguments that is not the server's own
+//   script → --ro.
+// Nothing about the runtime is written: at start mcp-j infers the profile and what the command needs
+// (policy/infer.ts: a Node script's package root and the node_modules chain, a Python script's
+// directory), and the report says what it will infer.
+// Remote servers (url, or type http/sse) are left alone and reported. Servers already wrapped are left
+// alone, so wrapping twice changes nothing. Unwrap restores { command, args } from the wrapped form
+// (what follows "--"), or the whole file from the first backup with --restore-backup.
 //
 // Files are edited in place: only the text of each rewritten server entry changes, so comments and
 // formatting elsewhere (VS Code's configs have them) are kept; comments inside a rewritten entry are
-// lost. Before writing, the previous content is copied to FILE.mcp-j.bak (mode kept), and the new one
-// is written to a temporary file and renamed over FILE.
-import { copyFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync, chmodSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+// lost. Before writing, the previous content is saved: the first time as FILE.mcp-j.bak, later as
+// FILE.mcp-j.bak.1, .2, ... (a backup is never overwritten); the new content is written to a
+// temporary file and renamed over FILE.
+import { constants, copyFileSync, existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { homedir } from "node:os";
-import { blankJsonComments, EXIT } from "@mcp-j/engine/core";
+import { fileURLToPath } from "node:url";
+import { blankJsonComments, commandNeeds, EXIT, runtimeOf, tooWide, underSystem } from "@mcp-j/engine/core";
 import { type CmdIo, usageError } from "./common.js";
 import { indentUnit, lineIndent, objectMembers, serializeAt, type Member } from "./jsonc-edit.js";
 
@@ -69,67 +77,110 @@ export function isRemote(e: Entry): boolean {
   return typeof e.url === "string" || typeof e.serverUrl === "string" || t === "http" || t === "sse" || t === "streamable-http" || t === "streamablehttp";
 }
 
+/** How a wrapped entry starts mcp-j: the executable and the arguments before mcp-j's own. */
+export interface Launcher {
+  command: string;
+  args: string[];
+  /** Said in the report: which form this is. */
+  how: string;
+}
+
+const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+/** The launcher for `--mcpj` (undefined: the CLI installed here). */
+export function launcher(mcpj: string | undefined): Launcher {
+  const pkg = JSON.parse(readFileSync(join(CLI_DIR, "package.json"), "utf8")) as { name: string; version: string };
+  const npx: Launcher = { command: "npx", args: ["-y", `${pkg.name}@${pkg.version}`], how: `npx -y ${pkg.name}@${pkg.version} (the published package)` };
+  if (mcpj === "npx") return npx;
+  if (mcpj !== undefined) return { command: mcpj, args: [], how: mcpj };
+  const bin = realpathSync(join(CLI_DIR, "bin", "mcp-j.js"));
+  // A CLI run from npx's cache is gone when the cache is cleaned: the npx form then.
+  if (bin.includes("/_npx/")) return npx;
+  return { command: process.execPath, args: [bin], how: `${process.execPath} ${bin} (the CLI installed here, started by this Node)` };
+}
+
 export function isWrapped(e: Entry): boolean {
-  return typeof e.command === "string" && /^mcp-j(\.js)?$/.test(basename(e.command)) && Array.isArray(e.args) && e.args.includes("--");
+  if (typeof e.command !== "string" || !Array.isArray(e.args) || !e.args.includes("--")) return false;
+  const first = String(e.args[0] ?? "");
+  return /^mcp-j(\.js)?$/.test(basename(e.command)) || /^mcp-j(\.js)?$/.test(basename(first)) || (basename(e.command) === "npx" && e.args.some((a) => /^@mcp-j\/cli(@|$)/.test(String(a))));
 }
 
-function packageRoot(file: string): string {
-  let d = dirname(file);
-  for (let k = 0; k < 8; k++) {
-    if (["package.json", "pyproject.toml", "setup.py"].some((f) => existsSync(join(d, f)))) return d;
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
+const CODE = new Set([".js", ".mjs", ".cjs", ".ts", ".mts", ".py", ".sh"]);
+const DATA = new Set([".db", ".sqlite", ".sqlite3", ".jsonl", ".ndjson"]);
+
+function expand(p: string, io: Pick<CmdIo, "env" | "cwd">): string | undefined {
+  const h = home(io.env);
+  const q = p === "~" ? h : p.startsWith("~/") ? h + p.slice(1) : p;
+  if (!isAbsolute(q) && !q.startsWith("./") && !q.startsWith("../")) return undefined;
+  return resolve(io.cwd, q);
+}
+
+function kind(p: string): "dir" | "file" | "missing" {
+  try {
+    return statSync(p).isDirectory() ? "dir" : "file";
+  } catch {
+    return "missing";
   }
-  return dirname(file);
 }
 
-/** The mcp-j flags a server needs, from its command, arguments and env. */
+/** The mcp-j flags a server needs, from its command, arguments and env (see the top of this file). */
 export function generatedFlags(command: string, args: string[], env: Record<string, unknown> | undefined, io: Pick<CmdIo, "env" | "cwd">): { flags: string[]; notes: string[] } {
   const flags: string[] = [];
   const notes: string[] = [];
   const name = basename(command);
-  if (name === "npx" || name === "npm" || name === "pnpx") flags.push("--profile", "npx");
-  else if (name === "node" || name === "nodejs") flags.push("--profile", "node");
-  else if (/^python[0-9.]*$/.test(name) || name === "uv" || name === "uvx" || name === "pipx") {
-    flags.push("--profile", "python");
-    if (name !== "pipx" && !/^python/.test(name)) notes.push(`${name} downloads packages: it may also need --allow-net for its index and a --rw cache`);
-  } else if (name === "docker" || name === "podman") notes.push(`${name} cannot run inside the jail (no namespaces or sockets to the daemon); consider running the server's command directly`);
-  else notes.push(`no profile for ${JSON.stringify(name)}: the jail grants only the command itself; add --ro/--allow-exec as needed`);
-  for (const k of Object.keys(env ?? {})) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) flags.push("--env", k);
-  const h = home(io.env);
-  const seen = new Set<string>();
-  for (const a of args) {
-    if (a.startsWith("-") || a.includes("${")) continue;
-    const p = a.startsWith("~/") ? h + a.slice(1) : a;
-    if (!isAbsolute(p) && !p.startsWith("./") && !p.startsWith("../")) continue;
-    const abs = resolve(io.cwd, p);
-    let grant: string | undefined;
-    try {
-      const st = statSync(abs);
-      grant = st.isDirectory() ? abs : packageRoot(abs);
-    } catch {
-      continue;
-    }
-    if (grant && !seen.has(grant) && grant !== "/" && !/^\/(usr|bin|lib|lib64|sbin)(\/|$)/.test(grant)) {
-      seen.add(grant);
-      flags.push("--ro", grant);
-      notes.push(`granted ${grant} read-only; use --rw if the server must write there`);
-    }
+  const ctx = { cwd: io.cwd, env: io.env, command: [command, ...args] };
+  const runtime = runtimeOf([command, ...args], ctx);
+  if (name === "docker" || name === "podman") notes.push(`${name} cannot run inside the jail (no namespaces or sockets to the daemon); consider running the server's command directly`);
+  else if (runtime === "uv") notes.push(`${name} downloads packages: it may also need --allow-net for its index and a --rw cache`);
+  const { needs, scriptArg } = commandNeeds([command, ...args], runtime, ctx);
+  if (runtime !== undefined || needs.length > 0) {
+    const what = needs.length > 0 ? `; read-only ${needs.map((n) => `${n.path} (${n.why})`).join(", ")}` : "";
+    notes.push(`at start mcp-j infers ${runtime === "uv" ? "--profile python" : runtime !== undefined ? `--profile ${runtime}` : "what the command needs"}${what}`);
   }
+  for (const k of Object.keys(env ?? {})) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) flags.push("--env", k);
+
+  const granted = new Set<string>();
+  const grant = (flag: "--ro" | "--rw", path: string, why: string) => {
+    if (granted.has(path)) return;
+    granted.add(path);
+    flags.push(flag, path);
+    notes.push(`granted ${path} ${flag === "--rw" ? "read-write" : "read-only"} (${why})`);
+  };
+  /** A path the server is given: a directory or data file is written to, other files are read. */
+  const consider = (raw: string, where: string, fromEnv: boolean) => {
+    if (raw.includes("${")) return;
+    const p = expand(raw, io);
+    if (p === undefined || underSystem(p)) return;
+    const k = kind(p);
+    if (k === "file" && !fromEnv && !DATA.has(extname(p))) {
+      if (!CODE.has(extname(p))) grant("--ro", p, `a file named by ${where}`);
+      return;
+    }
+    const dir = k === "dir" ? p : dirname(p);
+    if (kind(dir) !== "dir") {
+      notes.push(`warning: ${where} names ${p}, whose directory does not exist: create it, then add --rw DIR`);
+    } else if (tooWide(dir, io.env)) {
+      notes.push(`warning: ${where} names ${p}, in ${dir}, which is too wide to grant: keep the server's data in a directory of its own and add --rw DIR`);
+    } else grant("--rw", dir, `${k === "dir" ? "a directory" : "the directory of a data file"} named by ${where}`);
+  };
+  args.forEach((a, i) => {
+    if (i + 1 === scriptArg || a.startsWith("-")) return;
+    consider(a, `argument ${i + 1}`, false);
+  });
+  for (const [k, v] of Object.entries(env ?? {})) if (typeof v === "string") consider(v, k, true);
   return { flags, notes };
 }
 
-export function wrapEntry(e: Entry, mcpj: string, io: Pick<CmdIo, "env" | "cwd">): { entry: Entry; notes: string[] } {
+export function wrapEntry(e: Entry, via: Launcher, io: Pick<CmdIo, "env" | "cwd">): { entry: Entry; notes: string[] } {
   const command = e.command as string;
   const args = Array.isArray(e.args) ? (e.args as unknown[]).map(String) : [];
   const { flags, notes } = generatedFlags(command, args, e.env as Record<string, unknown> | undefined, io);
   const entry: Entry = {};
   for (const [k, v] of Object.entries(e)) {
-    if (k === "command") entry.command = mcpj;
+    if (k === "command") entry.command = via.command;
     else if (k === "args") continue;
     else entry[k] = v;
-    if (k === "command") entry.args = [...flags, "--", command, ...args];
+    if (k === "command") entry.args = [...via.args, ...flags, "--", command, ...args];
   }
   return { entry, notes };
 }
@@ -202,7 +253,7 @@ interface FileResult {
 export function transformConfig(
   text: string,
   mode: "wrap" | "unwrap",
-  mcpj: string,
+  via: Launcher,
   io: Pick<CmdIo, "env" | "cwd">,
 ): FileResult {
   const blanked = blankJsonComments(text);
@@ -237,7 +288,7 @@ export function transformConfig(
         report.push(`${mem.key}: already wrapped`);
         continue;
       }
-      const { entry, notes } = wrapEntry(e, mcpj, io);
+      const { entry, notes } = wrapEntry(e, via, io);
       edits.push({ start: mem.valueStart, end: mem.valueEnd, text: serializeAt(entry, indent, unit) });
       report.push(`${mem.key}: wrapped: ${[e.command, ...((e.args as string[]) ?? [])].join(" ")} → ${[entry.command, ...(entry.args as string[])].join(" ")}`);
       for (const n of notes) report.push(`${mem.key}:   note: ${n}`);
@@ -256,6 +307,13 @@ export function transformConfig(
   return { changed: out !== text, text: out, report };
 }
 
+/** FILE.mcp-j.bak, or the first FILE.mcp-j.bak.N that does not exist: no backup is overwritten. */
+export function freeBackup(path: string): string {
+  const first = path + BACKUP_SUFFIX;
+  if (!existsSync(first)) return first;
+  for (let n = 1; ; n++) if (!existsSync(`${first}.${n}`)) return `${first}.${n}`;
+}
+
 function writeAtomically(path: string, text: string): void {
   const mode = statSync(path).mode & 0o7777;
   const tmp = join(dirname(path), `.${basename(path)}.mcp-j-${process.pid}.tmp`);
@@ -267,13 +325,13 @@ function writeAtomically(path: string, text: string): void {
 interface Parsed {
   targets: ClientConfigLocation[];
   dryRun: boolean;
-  mcpj: string;
+  mcpj: string | undefined;
   restoreBackup: boolean;
   explicit: boolean;
 }
 
 function parseArgs(argv: string[], io: CmdIo, allowRestore: boolean): Parsed | string {
-  const p: Parsed = { targets: [], dryRun: false, mcpj: "mcp-j", restoreBackup: false, explicit: false };
+  const p: Parsed = { targets: [], dryRun: false, mcpj: undefined, restoreBackup: false, explicit: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf("=");
@@ -281,9 +339,9 @@ function parseArgs(argv: string[], io: CmdIo, allowRestore: boolean): Parsed | s
     const val = () => (eq > 0 ? a.slice(eq + 1) : argv[++i]);
     if (name === "--dry-run" || name === "-n") p.dryRun = true;
     else if (name === "--restore-backup" && allowRestore) p.restoreBackup = true;
-    else if (name === "--mcpj") {
+    else if (name === "--mcpj" && !allowRestore) {
       const v = val();
-      if (!v) return "--mcpj needs a value: --mcpj PATH";
+      if (!v) return "--mcpj needs a value: --mcpj PATH or --mcpj npx";
       p.mcpj = v;
     } else if (name === "--client") {
       const v = val();
@@ -303,7 +361,29 @@ function parseArgs(argv: string[], io: CmdIo, allowRestore: boolean): Parsed | s
   return p;
 }
 
+const USAGE = {
+  wrap: `usage: mcp-j wrap [--client claude|vscode|cursor|FILE]... [--dry-run] [--mcpj PATH|npx]
+Rewrites every stdio server of an MCP client's configuration to start through mcp-j, shows the diff
+and keeps a backup (FILE.mcp-j.bak, then .1, .2, ...; never overwritten). Without --client: each of
+Claude Desktop, VS Code (./.vscode/mcp.json) and Cursor whose configuration exists.
+  --client C     claude, vscode, cursor, or a configuration file (repeatable)
+  --dry-run, -n  show what would change, write nothing
+  --mcpj PATH    start mcp-j as PATH; "npx" writes npx -y @mcp-j/cli@VERSION (default: this Node
+                 and the CLI installed here, by absolute path)
+Each entry gets --env NAME for its env keys and --rw for the data directories its arguments and env
+values name; the runtime's profile and the script's package are inferred when mcp-j starts.
+`,
+  unwrap: `usage: mcp-j unwrap [--client claude|vscode|cursor|FILE]... [--dry-run] [--restore-backup]
+Takes every wrapped server back out of mcp-j (its command and arguments as they were).
+  --restore-backup  put back the whole file as it was before the first wrap (FILE.mcp-j.bak)
+`,
+};
+
 async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    io.stdout.write(USAGE[mode]);
+    return EXIT.ok;
+  }
   const parsed = parseArgs(argv, io, mode === "unwrap");
   if (typeof parsed === "string") return usageError(io, `${mode}: ${parsed}`);
   if (parsed.targets.length === 0) {
@@ -313,6 +393,8 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
     return EXIT.failure;
   }
   let status: number = EXIT.ok;
+  const via = launcher(parsed.mcpj);
+  if (mode === "wrap") io.stdout.write(`mcp-j is started as ${via.how}\n`);
   for (const t of parsed.targets) {
     const label = t.client === "file" ? t.path : `${t.client} (${t.path})`;
     if (parsed.restoreBackup) {
@@ -341,7 +423,7 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
     }
     let r: FileResult;
     try {
-      r = transformConfig(text, mode, parsed.mcpj, io);
+      r = transformConfig(text, mode, via, io);
     } catch (e) {
       io.stderr.write(`mcp-j: ${mode}: ${label}: cannot parse: ${(e as Error).message}; the file was not changed\n`);
       status = Math.max(status, EXIT.usage);
@@ -358,8 +440,8 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
       io.stdout.write(`  dry run: nothing written\n`);
       continue;
     }
-    const bak = t.path + BACKUP_SUFFIX;
-    copyFileSync(t.path, bak);
+    const bak = freeBackup(t.path);
+    copyFileSync(t.path, bak, constants.COPYFILE_EXCL);
     chmodSync(bak, statSync(t.path).mode & 0o7777);
     writeAtomically(t.path, r.text);
     io.stdout.write(`  written; previous version saved as ${bak}\n`);

@@ -249,13 +249,23 @@ __attribute__((noreturn)) static void deputy_exec(const struct plan *p, int rule
     deputy_main(p, ds[1], sh);
 }
 
-void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shared *sh)
+void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shared *sh, const int *trees)
 {
     report_set_fd(jail_sock);
     /* Nothing of the supervisor's crosses into the jail: not mcp-j's control socket, not the
-     * fd-passing socket. Only stdio, the sync pipe and the jail socket stay. */
-    int keep[] = { sync_fd, jail_sock };
-    close_all_except(keep, 2);
+     * fd-passing socket. Only stdio, the sync pipe, the jail socket and the idmapped grants'
+     * trees (attached by mounts_build) stay. */
+    int *keep = malloc((2 + p->nmounts) * sizeof *keep);
+    if (keep == NULL)
+        die_step("init", ENOMEM, "out of memory");
+    int nkeep = 0;
+    keep[nkeep++] = sync_fd;
+    keep[nkeep++] = jail_sock;
+    for (size_t i = 0; trees != NULL && i < p->nmounts; i++)
+        if (trees[i] >= 0)
+            keep[nkeep++] = trees[i];
+    close_all_except(keep, nkeep);
+    free(keep);
 
     /* Wait until the supervisor has written our uid/gid maps: until then we have no identity in
      * this namespace. EOF means the supervisor died: give up quietly. */
@@ -278,7 +288,7 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shar
 
     /* Open the grants as the invoker, then become the jail's user (keeping the namespace's
      * capabilities for the set-up): files the jail creates on its tmpfs need a mapped owner. */
-    int *src_fds = mounts_open_sources(p);
+    int *src_fds = mounts_open_sources(p, trees);
     identity_assume(p);
     arm_pdeathsig(0, jail_sock);
 

@@ -11,6 +11,7 @@
  * and exits with the server's status. See DESIGN.md "Process model".
  */
 #include "fdpass.h"
+#include "idmap.h"
 #include "init.h"
 #include "mem_watch.h"
 #include "plan.h"
@@ -253,6 +254,11 @@ int main(int argc, char **argv)
     if (pipe2(sync, O_CLOEXEC) < 0)
         die_step("supervisor", errno, "pipe");
 
+    /* Idmapped grants are made here, in the host's namespaces, where a root invoker holds the
+     * authority over the file system they need; the jail inherits them and attaches them. Before
+     * SIGCHLD is blocked and read from the signalfd: each reaps a short-lived child of its own. */
+    int *trees = idmap_prepare(&p);
+
     /* Block the signals we handle before clone: init inherits the mask and collects them with
      * sigwaitinfo, and none arriving during set-up is lost. */
     sigset_t mask;
@@ -281,8 +287,12 @@ int main(int argc, char **argv)
         close(sv[0]);
         close(sync[1]);
         close(sigfd);
-        jail_init(&p, sync[0], sv[1], shared);
+        jail_init(&p, sync[0], sv[1], shared, trees);
     }
+    for (size_t i = 0; trees != NULL && i < p.nmounts; i++)
+        if (trees[i] >= 0 && close(trees[i]) < 0)
+            die_step("idmap", errno, "close");
+    free(trees);
     close(sv[1]);
     close(sync[0]);
 

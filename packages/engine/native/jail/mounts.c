@@ -5,6 +5,7 @@
  * it is detached and the tmpfs becomes "/".
  */
 #include "mounts.h"
+#include "idmap.h"
 #include "report.h"
 
 #include <errno.h>
@@ -153,7 +154,7 @@ static void remount_tree(const char *dest, unsigned long flags)
         die_step("mount", ENOENT, "bind mount of %s not found in mountinfo", dest);
 }
 
-int *mounts_open_sources(const struct plan *p)
+int *mounts_open_sources(const struct plan *p, const int *trees)
 {
     int *fds = calloc(p->nmounts ? p->nmounts : 1, sizeof(int));
     if (fds == NULL)
@@ -162,6 +163,12 @@ int *mounts_open_sources(const struct plan *p)
         fds[i] = -1;
         if (p->mounts[i].op != M_BIND)
             continue;
+        if (p->mounts[i].flags & MF_IDMAP) {
+            if (trees == NULL || trees[i] < 0)
+                die_step("idmap", EINVAL, "no idmapped tree for %s", p->mounts[i].dest);
+            fds[i] = trees[i];
+            continue;
+        }
         fds[i] = open(p->mounts[i].src, O_PATH | O_CLOEXEC);
         if (fds[i] < 0)
             die_step("grant", errno, "%s", p->mounts[i].src);
@@ -169,19 +176,36 @@ int *mounts_open_sources(const struct plan *p)
     return fds;
 }
 
+/* What a bind lands on: a directory for a directory, an empty file for anything else. */
+static void mount_point(const char *dest, mode_t source_mode)
+{
+    if (S_ISDIR(source_mode))
+        mkdir_p(dest, 0755);
+    else
+        touch(dest);
+}
+
 static void do_bind(const struct plan_mount *m, const char *src, const char *dest)
 {
     struct stat st;
     if (stat(src, &st) < 0)
         die_step("grant", errno, "%s", m->src);
-    if (S_ISDIR(st.st_mode))
-        mkdir_p(dest, 0755);
-    else
-        touch(dest);
+    mount_point(dest, st.st_mode);
     /* MS_REC: a non-recursive bind of a tree with locked submounts is refused in a user namespace. */
     if (mount(src, dest, NULL, MS_BIND | MS_REC, NULL) < 0)
         die_step("grant", errno, "cannot bind %s to %s", m->src, m->dest);
     remount_tree(dest, plan_flags(m->flags));
+}
+
+/* An idmapped grant: the tree the supervisor made (idmap.c) carries its flags already, and is
+ * attached as it is. */
+static void do_idmapped(const struct plan_mount *m, int tree, const char *dest)
+{
+    struct stat st;
+    if (fstat(tree, &st) < 0)
+        die_step("grant", errno, "%s", m->src);
+    mount_point(dest, st.st_mode);
+    idmap_attach(m, tree, dest);
 }
 
 static void do_file(const struct plan_mount *m, const char *dest)
@@ -249,6 +273,10 @@ static void apply(const struct plan *p, const struct plan_mount *m, int src_fd, 
             die_step("mount", errno, "tmpfs on %s (%s)", m->dest, m->data);
         break;
     case M_BIND:
+        if (m->flags & MF_IDMAP) {
+            do_idmapped(m, src_fd, dest);
+            break;
+        }
         /* Through the descriptor opened before the identity change (see mounts_open_sources). */
         snprintf(src, sizeof src, OLDROOT "/proc/self/fd/%d", src_fd);
         do_bind(m, src, dest);

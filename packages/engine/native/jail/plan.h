@@ -81,6 +81,8 @@ enum mount_flag {
     MF_NOSUID = 2,
     MF_NODEV = 4,
     MF_NOEXEC = 8,
+    MF_IDMAP = 16, /* M_BIND only: an idmapped bind (idmap.h); data = "UID:GID", the source's owner,
+                    * who appears as the jail's host uid and gid through this mount */
 };
 
 struct plan_mount {

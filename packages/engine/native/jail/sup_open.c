@@ -61,7 +61,10 @@ void sup_handle_open(struct supervisor *s, const struct seccomp_notif *req, int 
     j.h.mode = mode & 07777;
     j.h.umask = tp.have_ti ? tp.ti.umask : 022;
     j.h.nspid = tp.have_ti ? (int32_t)tp.ti.nstgid : -1;
-    j.p1 = tp.path;
+    /* A name the jail's /proc cannot hold (subset=pid): the plan's file stands in for it, opened
+     * and decided like any other (read-only root, Landlock read). */
+    const char *alias = sup_alias(&s->t, tp.path);
+    j.p1 = alias != NULL ? alias : tp.path;
     if (tp.own_fd >= 0 || tp.own_link[0]) {
         /* The target's own descriptor or magic link: the object itself goes to the deputy. */
         int fd = tp.own_fd >= 0 ? sup_target_fd(s->listener, id, tp.ti.tgid, tp.own_fd) : sup_target_link(s->listener, id, tid, tp.own_link);

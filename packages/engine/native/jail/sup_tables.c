@@ -113,6 +113,18 @@ int sup_tables_decode(const unsigned char *v, size_t len, struct sup_tables *t, 
                   wire_push((void **)&t->proc_private, &t->nproc_private, sizeof s, &s) < 0;
             break;
         }
+        case T_ALIAS: {
+            struct sup_alias a;
+            uint32_t fl = n >= 4 ? wire_u32(r) : 0;
+            bad = n < 4 || fl > n - 4;
+            if (!bad) {
+                a.from = wire_str(r + 4, fl);
+                a.to = wire_str(r + 4 + fl, n - 4 - fl);
+                bad = a.from == NULL || a.to == NULL || a.from[0] != '/' || a.to[0] != '/' ||
+                      wire_push((void **)&t->aliases, &t->naliases, sizeof a, &a) < 0;
+            }
+            break;
+        }
         case T_CONNECT:
         case T_BIND:
         case T_REDIRECT: {
@@ -280,6 +292,14 @@ enum sup_verdict sup_decide(const struct sup_tables *t, const char *path, uint32
     if ((rights & need) == need)
         return SUP_OK;
     return (rights & (SUP_R_READ | SUP_R_WRITE)) ? SUP_READONLY : SUP_OUTSIDE;
+}
+
+const char *sup_alias(const struct sup_tables *t, const char *path)
+{
+    for (size_t i = 0; i < t->naliases; i++)
+        if (strcmp(t->aliases[i].from, path) == 0)
+            return t->aliases[i].to;
+    return NULL;
 }
 
 int sup_proc_private(const struct sup_tables *t, const char *name)

@@ -25,6 +25,8 @@
  *             allowed names, and the IP literals --allow-net names; docs/design.md, "Network")
  *   T_REDIRECT_PORT u16 port: where the proxy's redirect listener is on the jail's loopback
  *             (127.0.0.1 for IPv4 sockets, ::1 for IPv6 ones); 0 or absent: no redirection
+ *   T_ALIAS   u32 length, an absolute jail path, then another: an open of the first (a name the
+ *             jail's /proc cannot hold, such as /proc/cpuinfo) opens the second, a file of the plan
  */
 #ifndef MCPJ_SUP_TABLES_H
 #define MCPJ_SUP_TABLES_H
@@ -47,6 +49,7 @@ enum sup_record {
     T_PROC = 9,
     T_REDIRECT = 10,
     T_REDIRECT_PORT = 11,
+    T_ALIAS = 12,
 };
 
 enum sup_protocols {
@@ -90,6 +93,10 @@ struct sup_meta {
     char *name;
 };
 
+struct sup_alias {
+    char *from, *to;
+};
+
 struct sup_tables {
     uint32_t flags;
     struct sup_path_rule *paths;
@@ -107,6 +114,8 @@ struct sup_tables {
     size_t nmeta;
     char **proc_private;
     size_t nproc_private;
+    struct sup_alias *aliases;
+    size_t naliases;
 };
 
 /* Decodes the tables (NULL/0: empty tables, everything denied). Returns 0 or -1 with err set. */
@@ -131,6 +140,8 @@ enum sup_verdict sup_decide(const struct sup_tables *t, const char *path, uint32
 /* Is NAME (the first segment after /proc/PID/) private to its process? */
 int sup_proc_private(const struct sup_tables *t, const char *name);
 int sup_exec_allowed(const struct sup_tables *t, const char *path);
+/* The file an open of path opens instead (T_ALIAS), or NULL. */
+const char *sup_alias(const struct sup_tables *t, const char *path);
 int sup_is_loader(const struct sup_tables *t, const char *path);
 /* family 4|6; for 6, an IPv4-mapped address is matched as IPv4 too. */
 int sup_net_allowed(const struct sup_net_rule *rules, size_t n, int family, const uint8_t addr[16], uint16_t port, uint16_t protocol);

@@ -1,5 +1,8 @@
-// `mcp-j audit summarize`: per jail (one mcp-j run), what the server read, wrote, executed and
-// contacted, what was denied, which tools it ran, which limits it hit, how it ended.
+// `mcp-j audit summarize`: per jail (one mcp-j run), first what most likely broke the server (limits
+// it hit, executables and network it was refused, the last refusals before it exited), then what it
+// read, wrote, executed and contacted, what was denied, which tools it ran, how it ended. Look-ups of
+// paths that do not exist (ENOENT, ENOTDIR: runtimes probe dozens at start) are counted, not listed
+// among the causes (issue 12 item 10).
 import { AuditEventSchema, type AuditEvent } from "./schema.js";
 
 export interface JailSummary {
@@ -20,6 +23,37 @@ export interface JailSummary {
   limits: { limit: string; event: string; count: number }[];
   exit?: { code: number | null; signal: string | null; reason: string };
   events: number;
+  /** What most likely broke the server, most telling first: one line each. */
+  cause: string[];
+  /** Denied look-ups of paths that do not exist (not among the causes). */
+  probes: number;
+}
+
+/** A refusal the kernel would have given any process for a name that is not there. */
+function isProbe(errno: string | undefined, reason: string | undefined): boolean {
+  return (errno === "ENOENT" || errno === "ENOTDIR") && (reason === undefined || reason === "outside");
+}
+
+/** How many of the last refusals before the exit the cause lists. */
+const LAST_DENIALS = 5;
+
+interface Refusal {
+  kind: string;
+  what: string;
+  reason?: string | undefined;
+}
+
+const shown = (r: Refusal) => `${r.kind} ${r.what}${r.reason ? ` (${r.reason})` : ""}`;
+
+/** The cause lines from what the jail hit, in order of how telling each is. */
+function causeOf(s: JailSummary, execs: Refusal[], network: Refusal[], last: Refusal[]): string[] {
+  const out: string[] = [];
+  for (const l of s.limits) out.push(`limit: ${l.limit} ${l.event}${l.count > 1 ? ` ×${l.count}` : ""}`);
+  for (const e of execs) out.push(`refused exec: ${e.what}${e.reason ? ` (${e.reason})` : ""}: add --allow-exec ${e.what} if the server needs it`);
+  for (const n of network) out.push(`refused network: ${shown(n)}: add --allow-net HOST[:PORT] if the server needs it`);
+  const listed = new Set([...execs, ...network].map(shown));
+  for (const r of last.filter((x) => !listed.has(shown(x)))) out.push(`${s.exit !== undefined ? "denied before the exit" : "last denied"}: ${shown(r)}`);
+  return out;
 }
 
 export interface AuditSummary {
@@ -37,18 +71,33 @@ function add(list: string[], set: Set<string>, v: string | undefined) {
 }
 
 export function summarizeAudit(lines: Iterable<string>): AuditSummary {
-  const jails = new Map<string, { s: JailSummary; sets: Record<string, Set<string>>; denied: Map<string, JailSummary["denied"][number]>; tools: Map<string, JailSummary["tools"][number]>; limits: Map<string, JailSummary["limits"][number]> }>();
+  const jails = new Map<
+    string,
+    {
+      s: JailSummary;
+      sets: Record<string, Set<string>>;
+      denied: Map<string, JailSummary["denied"][number]>;
+      tools: Map<string, JailSummary["tools"][number]>;
+      limits: Map<string, JailSummary["limits"][number]>;
+      execs: Map<string, Refusal>;
+      network: Map<string, Refusal>;
+      last: Refusal[];
+    }
+  >();
   let invalid = 0;
   let total = 0;
   const get = (id: string) => {
     let j = jails.get(id);
     if (!j) {
       j = {
-        s: { jail: id, read: [], wrote: [], executed: [], contacted: [], denied: [], tools: [], limits: [], events: 0 },
+        s: { jail: id, read: [], wrote: [], executed: [], contacted: [], denied: [], tools: [], limits: [], events: 0, cause: [], probes: 0 },
         sets: { read: new Set(), wrote: new Set(), executed: new Set(), contacted: new Set() },
         denied: new Map(),
         tools: new Map(),
         limits: new Map(),
+        execs: new Map(),
+        network: new Map(),
+        last: [],
       };
       jails.set(id, j);
     }
@@ -77,6 +126,9 @@ export function summarizeAudit(lines: Iterable<string>): AuditSummary {
     s.ended = ev.ts;
     const deny = (kind: string, what: string, reason?: string) => {
       const key = `${kind}\0${what}\0${reason ?? ""}`;
+      // The most recent refusals, each once, newest last.
+      const r: Refusal = { kind, what, reason };
+      j.last = [...j.last.filter((x) => shown(x) !== shown(r)), r].slice(-LAST_DENIALS);
       const d = j.denied.get(key);
       if (d) d.count++;
       else {
@@ -97,7 +149,13 @@ export function summarizeAudit(lines: Iterable<string>): AuditSummary {
       case "syscall": {
         const what = ev.path ?? ev.addr ?? "?";
         if (ev.decision === "deny") {
+          if (isProbe(ev.errno, ev.reason)) {
+            s.probes++;
+            break;
+          }
           deny(ev.syscall, what, ev.reason);
+          if (/^exec/.test(ev.syscall)) j.execs.set(what, { kind: ev.syscall, what, reason: ev.reason });
+          else if (/^(connect|sendto|sendmsg|sendmmsg)$/.test(ev.syscall) && ev.addr !== undefined) j.network.set(what, { kind: ev.syscall, what, reason: ev.reason });
           break;
         }
         if (/^exec/.test(ev.syscall)) add(s.executed, j.sets.executed!, ev.path);
@@ -112,8 +170,10 @@ export function summarizeAudit(lines: Iterable<string>): AuditSummary {
       }
       case "net": {
         const hp = `${ev.host}:${ev.port}`;
-        if (ev.decision === "deny") deny("net", hp, ev.reason);
-        else add(s.contacted, j.sets.contacted!, hp);
+        if (ev.decision === "deny") {
+          deny("net", hp, ev.reason);
+          j.network.set(hp, { kind: "net", what: hp, reason: ev.reason });
+        } else add(s.contacted, j.sets.contacted!, hp);
         break;
       }
       case "tool": {
@@ -149,6 +209,7 @@ export function summarizeAudit(lines: Iterable<string>): AuditSummary {
         break;
     }
   }
+  for (const j of jails.values()) j.s.cause = causeOf(j.s, [...j.execs.values()], [...j.network.values()], j.last);
   return { jails: [...jails.values()].map((j) => j.s), invalidLines: invalid, totalEvents: total };
 }
 
@@ -164,6 +225,11 @@ export function formatAuditSummary(sum: AuditSummary): string {
     const name = j.server ?? (j.command ? j.command.join(" ") : "(unknown server)");
     out.push(`jail ${j.jail}: ${name}`);
     if (j.started) out.push(`  from ${j.started} to ${j.ended ?? "?"}, ${j.events} events`);
+    if (j.exit) out.push(`  exit: ${j.exit.reason}${j.exit.code !== null ? ` code ${j.exit.code}` : ""}${j.exit.signal ? ` signal ${j.exit.signal}` : ""}`);
+    if (j.cause.length > 0) {
+      out.push("  most likely cause:");
+      for (const c of j.cause) out.push(`    ${c}`);
+    }
     if (j.landlockAbi !== undefined) out.push(`  landlock ABI: ${j.landlockAbi ?? "none"}`);
     list("read", j.read);
     list("wrote", j.wrote);
@@ -173,12 +239,12 @@ export function formatAuditSummary(sum: AuditSummary): string {
       "denied",
       j.denied.map((d) => `${d.kind} ${d.what}${d.reason ? ` (${d.reason})` : ""}${d.count > 1 ? ` ×${d.count}` : ""}`),
     );
+    if (j.probes > 0) out.push(`  and ${j.probes} look-up${j.probes === 1 ? "" : "s"} of paths that do not exist (ENOENT, ENOTDIR)`);
     list(
       "tools",
       j.tools.map((t) => `${t.name}: ${t.calls} call${t.calls === 1 ? "" : "s"}${t.denied ? `, ${t.denied} denied` : ""}${t.errors ? `, ${t.errors} errors` : ""}`),
     );
     if (j.limits.length) list("limits", j.limits.map((l) => `${l.limit} ${l.event}${l.count > 1 ? ` ×${l.count}` : ""}`));
-    if (j.exit) out.push(`  exit: ${j.exit.reason}${j.exit.code !== null ? ` code ${j.exit.code}` : ""}${j.exit.signal ? ` signal ${j.exit.signal}` : ""}`);
     out.push("");
   }
   out.push(`${sum.totalEvents} events, ${sum.jails.length} jail${sum.jails.length === 1 ? "" : "s"}${sum.invalidLines ? `, ${sum.invalidLines} invalid lines skipped` : ""}`);

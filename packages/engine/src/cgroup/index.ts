@@ -77,5 +77,8 @@ export async function planResources(limits: ResourceLimits, opts: PlanOptions): 
   if (opts.strict) {
     throw new ResourceLimitUnavailableError(`mcp-j: no usable cgroup v2 (${reason}); refusing to start with weaker rlimits (--strict)`, support);
   }
-  return { kind: "rlimit", rlimits: fallbackRlimits(limits), weaker: weakerLine(limits, reason) };
+  // A host without cgroup v2 is routine and doctor explains it; a cgroup that could not be made
+  // where one should have been is not, and the line says why.
+  const weaker = support.usable ? `${weakerLine(limits)}: ${reason}` : weakerLine(limits);
+  return { kind: "rlimit", rlimits: fallbackRlimits(limits), weaker, reason };
 }

@@ -37,15 +37,14 @@ export function fallbackRlimits(limits: ResourceLimits): Rlimit[] {
   ];
 }
 
-/** The one stderr line of the fallback: which limits are weaker, and why. */
-export function weakerLine(limits: ResourceLimits, reason: string): string {
-  const parts = [
-    `memory ${formatBytes(limits.memoryBytes)} is watched by the supervisor for the whole jail (a fast allocation can pass it for a moment before the jail is killed)`,
-    `pids ${limits.pids} is RLIMIT_NPROC (tasks of the jail's uid), not pids.max`,
-    ...(limits.cpus !== undefined ? [`--cpus ${limits.cpus} is not enforced`] : []),
-    `no cgroup.kill at teardown (the PID namespace still reaps everything)`,
-  ];
-  return `mcp-j: warning: no usable cgroup v2 (${reason}); using rlimits, which are weaker: ${parts.join("; ")}. Use --strict to refuse to start instead.`;
+/**
+ * The one short stderr line of the fallback (issue 12 item 5): which limits are weaker. Why there
+ * is no cgroup, and what else differs (no cgroup.kill), is `mcp-j doctor`'s to say and the plan's
+ * `reason`.
+ */
+export function weakerLine(limits: ResourceLimits): string {
+  const cpus = limits.cpus !== undefined ? `; --cpus ${limits.cpus} is not enforced` : "";
+  return `mcp-j: warning: no cgroup v2 here: memory (${formatBytes(limits.memoryBytes)}) is watched by the supervisor, pids (${limits.pids}) are counted per user${cpus} (\`mcp-j doctor\` for details, --strict to refuse)`;
 }
 
 export function validateLimits(l: ResourceLimits): void {

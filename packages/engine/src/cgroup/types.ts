@@ -55,7 +55,14 @@ export type ResourcePlan =
        * cpu controller): one stderr line. */
       warning?: string;
     }
-  | { kind: "rlimit"; rlimits: Rlimit[]; weaker: string /* the one stderr line */ };
+  | {
+      kind: "rlimit";
+      rlimits: Rlimit[];
+      /** The one short stderr line. */
+      weaker: string;
+      /** Why no cgroup v2 could be used (doctor and the audit log say it; the line does not). */
+      reason: string;
+    };
 
 /** How the jail cgroup would be placed. See detect.ts for the rules. */
 export type CgroupRoute =

@@ -11,7 +11,9 @@
 // ...): a name entry never does, whatever the name resolves to. Cloud metadata and unspecified
 // addresses need an entry naming that exact address (/32, /128); no CIDR, however wide, covers them.
 // IP/CIDR entries also allow connecting to that address as a literal (CONNECT 10.1.2.3:443); name
-// entries allow names only, never IP literals.
+// entries allow names only, never IP literals. One name is the exception: `localhost` names this
+// machine's loopback, which is what the user who writes it means (a host service the jail may use,
+// issue 12 item 7): it admits the loopback addresses it resolves to, and 127.0.0.1 / ::1 as literals.
 import { canonicalHostName, parsePort } from "./host.js";
 import { InvalidIpError, formatIpv4, formatIpv6, normalizeIp, parseCidr, prefixMatch, unmapIpv4, type NormalizedIp } from "./ip.js";
 import { isLocalhostName, LOOPBACK_ADDRESSES, NAME_RANGE } from "./ranges.js";
@@ -140,6 +142,18 @@ export function parseAllowEntry(input: string): AllowEntry {
   if (name === null) throw new AllowParseError(raw, `"${hostPart}" is not a valid host name`);
   if (isLocalhostName(name)) return { kind: "loopback", raw, ports: ports(raw, portText) };
   return { kind: "host", raw, host: name, ports: ports(raw, portText) };
+}
+
+const LOOPBACK_V6 = normalizeIp("::1") as NormalizedIp;
+
+/** 127.0.0.0/8 or ::1 (IPv4-mapped forms unmapped by the caller). */
+function isLoopback(a: NormalizedIp): boolean {
+  return a.family === 4 ? a.bytes[0] === 127 : prefixMatch(a.bytes, LOOPBACK_V6.bytes, 128);
+}
+
+/** Whether an entry names a service on this machine's loopback (`localhost`, 127.x, ::1). */
+export function namesLoopback(list: Allowlist): boolean {
+  return list.entries.some((e) => e.kind === "loopback" || ((e.kind === "ip" || e.kind === "cidr") && isLoopback(unmapIpv4(e.ip) ?? e.ip)));
 }
 
 function normalizeIpQuiet(s: string): boolean {

@@ -6,7 +6,7 @@ export { normalizeIp, tryNormalizeIp, unmapIpv4, InvalidIpError, type Normalized
 export { classifyAddress, embeddedIpv4, type AddressClass, type AddressKind, type Embedding } from "./classify.js";
 export { decide, type Decision, type DenyReason, type Resolver } from "./decide.js";
 export { canonicalHostName } from "./host.js";
-export { proxyEnvironment } from "./env.js";
+export { proxyEnvironment, userNoProxy, type ProxyEnvironmentOptions } from "./env.js";
 export { startResolver, answerQuery, type JailResolver, type ResolverOptions } from "./resolver.js";
 export { NameMap, NAME_RANGE, nameBlocks, namePorts, redirectRules, redirectTables, inNameRange, NameRangeError, MAX_NAMES } from "./names.js";
 export { RedirectTable, MATCH_TIMEOUT_MS, type RedirectReport } from "./redirect.js";

@@ -45,7 +45,7 @@ export function checkPolicy(policy: ResolvedPolicy, layers: readonly PolicyLayer
       }
     });
   }
-  const { mounts } = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), { certs: policy.network.allow.length > 0, resolver: true }), grants);
+  const { mounts } = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), { certs: policy.network.allow.length > 0, resolver: true }, parseSize(policy.limits.memory)), grants);
 
   for (const e of policy.filesystem.exec) {
     const why = execEntryProblem(e, mounts, grants);

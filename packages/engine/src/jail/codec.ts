@@ -43,7 +43,7 @@ export const PlanRecord = {
 } as const;
 
 /** sup_tables.h enum sup_record. */
-export const TableRecord = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9, redirect: 10, redirectPort: 11 } as const;
+export const TableRecord = { end: 0, flags: 1, path: 2, deny: 3, exec: 4, connect: 5, bind: 6, meta: 7, loader: 8, proc: 9, redirect: 10, redirectPort: 11, alias: 12 } as const;
 
 /** sup_tables.h enum sup_flags. */
 export const TableFlag = { logAllow: 1 } as const;
@@ -159,6 +159,11 @@ export function encodeTables(t: SupervisorTables): Buffer {
   for (const p of t.procPrivate) r.add(TableRecord.proc, str(p, "/proc entry name"));
   for (const d of t.redirect) r.add(TableRecord.redirect, netRule(d));
   if (t.redirectPort !== 0) r.add(TableRecord.redirectPort, u16(t.redirectPort));
+  // u32 length of the first path, the first path, then the second.
+  for (const a of t.aliases) {
+    const from = str(a.from, "alias");
+    r.add(TableRecord.alias, Buffer.concat([u32(from.length), from, str(a.to, "alias target")]));
+  }
   return r.end();
 }
 

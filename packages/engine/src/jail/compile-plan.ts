@@ -25,6 +25,7 @@ import { resolveGrants, type Grant } from "./grants.js";
 import { ALL_FS, FS, NET, SCOPE } from "./landlock-rights.js";
 import { baseLayout, grantLayout, HOSTNAME, JAIL_GID, JAIL_UID } from "./layout.js";
 import { hostToJail } from "./paths.js";
+import { syntheticFiles } from "./synthetic.js";
 import { MountOp, type JailPlan, type MemoryWatch, type MountStep, type Rlimit } from "./plan.js";
 
 export type { ExecAllowlist } from "./exec.js";
@@ -92,7 +93,9 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   // Redirection: what a connect() the server makes goes to the proxy for (egress/names.ts).
   const redirect = netPort !== 0 && (ctx.netRedirectPort ?? 0) !== 0 ? redirectTables(policy.network.allow) : null;
   const redirectPort = redirect !== null && redirect.redirect.length > 0 ? ctx.netRedirectPort! : 0;
-  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), { certs: netPort !== 0, resolver: dnsPort !== 0 }), grants);
+  const root = ctx.uid === 0;
+  const memory = parseSize(policy.limits.memory);
+  const layout = grantLayout(baseLayout(parseSize(policy.limits.tmpSize), { certs: netPort !== 0, resolver: dnsPort !== 0 }, memory), grants, root ? { uid: JAIL_UID, gid: JAIL_GID } : null);
   const rules = layout.rules;
 
   // Deny rules' kernel layer: their matches inside the grants, hidden once every grant is bound and
@@ -122,6 +125,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
           proxyPort: netPort,
           dnsPort,
           ...(redirect !== null ? { redirect: redirect.redirect, redirectPort, metaAllowed: redirect.metaAllowed } : {}),
+          aliases: syntheticFiles(memory).flatMap((f) => (f.aliasOf !== undefined ? [{ from: f.aliasOf, to: f.path }] : [])),
           // Allowed decisions only matter to an audit log that records them: without one, the
           // supervisor reports denials only (each reported event costs a line through mcp-j).
           logAllow: policy.audit.file !== undefined && policy.audit.verbosity !== "denials",
@@ -134,8 +138,8 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
     execPath,
     cwd,
     hostname: HOSTNAME,
-    hostUid: ctx.uid === 0 ? JAIL_UID : ctx.uid,
-    hostGid: ctx.uid === 0 ? JAIL_GID : ctx.gid,
+    hostUid: root ? JAIL_UID : ctx.uid,
+    hostGid: root ? JAIL_GID : ctx.gid,
     jailUid: JAIL_UID,
     jailGid: JAIL_GID,
     mounts,

@@ -1,11 +1,12 @@
 // The jail's file tree: what every jail contains (a read-only /usr, a minimal /etc and /dev, its own
 // /proc, a private /tmp) and where the user's grants go. Data only: mount steps and the Landlock
 // rules that go with them; mounts.c applies them in order.
-import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import type { Grant } from "./grants.js";
 import { FS, READ, READ_WRITE } from "./landlock-rights.js";
 import { jailToHost } from "./paths.js";
 import { MountFlag, MountOp, type LandlockFsRule, type MountStep } from "./plan.js";
+import { SYNTHETIC_DIR, syntheticFiles } from "./synthetic.js";
 
 /** The identity inside the jail: nobody/nogroup. */
 export const JAIL_UID = 65534;
@@ -39,8 +40,9 @@ export interface NetworkFiles {
   resolver: boolean;
 }
 
-/** What every jail has, before any grant. */
-export function baseLayout(tmpBytes: number, net: NetworkFiles): Layout {
+/** What every jail has, before any grant. memoryBytes: the jail's limit, which its /proc/meminfo
+ * shows. */
+export function baseLayout(tmpBytes: number, net: NetworkFiles, memoryBytes: number): Layout {
   const mounts: MountStep[] = [];
   const rules: LandlockFsRule[] = [{ path: "/", access: FS.READ_DIR }];
 
@@ -99,6 +101,11 @@ export function baseLayout(tmpBytes: number, net: NetworkFiles): Layout {
   mounts.push(step(MountOp.Proc, "/proc", { data: "subset=pid", flags: MountFlag.rdonly }));
   rules.push({ path: "/proc", access: READ });
 
+  // What runtimes read of the machine at start (synthetic.ts): files of the plan, read-only with
+  // the root; the /proc names among them are opened through the supervisor's aliases.
+  for (const f of syntheticFiles(memoryBytes)) mounts.push(step(MountOp.File, f.path, { data: f.content, mode: 0o444 }));
+  rules.push({ path: "/sys", access: READ }, { path: SYNTHETIC_DIR, access: READ });
+
   mounts.push(
     step(MountOp.Tmpfs, "/tmp", { data: `mode=1777,size=${tmpBytes}`, flags: MountFlag.nosuid | MountFlag.nodev | MountFlag.noexec }),
   );
@@ -106,13 +113,44 @@ export function baseLayout(tmpBytes: number, net: NetworkFiles): Layout {
   return { mounts, rules };
 }
 
+/** The host ids the jail's uid and gid map to. */
+export interface HostIds {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * A writable grant's bind. When mcp-j runs as root the jail is the host's nobody, never root
+ * (docs/design.md, "Identity"), and a directory owned by anyone else would refuse its writes: its
+ * bind is then idmapped (issue 12 item 1), so that through that mount, and nowhere else, the owner
+ * is the jail, unless the jail can write there already. An unprivileged invoker's jail is the invoker: its mapping stays as it is (and the
+ * kernel gives idmapped mounts of a host disk to root only).
+ */
+function writableBind(g: Grant, idmapTo: HostIds | null): MountStep {
+  if (idmapTo !== null) {
+    const st = statSync(g.src);
+    if (!writableBy(st, idmapTo)) return step(MountOp.Bind, g.dest, { src: g.src, flags: RW | MountFlag.idmap, data: `${st.uid}:${st.gid}` });
+  }
+  return step(MountOp.Bind, g.dest, { src: g.src, flags: RW });
+}
+
+/** Whether ids can already write what st describes by its mode bits. Such a grant is not idmapped:
+ * the jail needs nothing more, and would otherwise own what it should not (a sticky, world-writable
+ * directory's owner may remove everyone's files in it). */
+function writableBy(st: { uid: number; gid: number; mode: number }, ids: HostIds): boolean {
+  if (st.uid === ids.uid) return (st.mode & 0o200) !== 0;
+  if (st.gid === ids.gid) return (st.mode & 0o020) !== 0;
+  return (st.mode & 0o002) !== 0;
+}
+
 /** The user's grants over the base, parents first, each with an alias symlink where the user's
- * spelling differs from the real path; then the root and /dev made read-only. */
-export function grantLayout(base: Layout, grants: readonly Grant[]): Layout {
+ * spelling differs from the real path; then the root and /dev made read-only. idmapTo: the jail's
+ * host ids when mcp-j runs as root (writable grants of other owners are idmapped to them). */
+export function grantLayout(base: Layout, grants: readonly Grant[], idmapTo: HostIds | null = null): Layout {
   const userMounts: MountStep[] = [];
   const rules = [...base.rules];
   for (const g of grants) {
-    userMounts.push(step(MountOp.Bind, g.dest, { src: g.src, flags: g.writable ? RW : RO }));
+    userMounts.push(g.writable ? writableBind(g, idmapTo) : step(MountOp.Bind, g.dest, { src: g.src, flags: RO }));
     rules.push({ path: g.dest, access: g.writable ? READ_WRITE : READ });
   }
   // An alias is made only where nothing else is: not inside a bind (it would be created in the

@@ -7,12 +7,16 @@ import { JailError } from "./errors.js";
 
 // dist/src/jail/native.js → packages/engine
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const release = join(pkgDir, "build", "Release");
+// A build from source (the repository, or an install without a prebuilt binary for this machine),
+// else the binaries the published package carries (scripts/install-native.mjs).
+const release = [join(pkgDir, "build", "Release"), join(pkgDir, "prebuilt", `${process.platform}-${process.arch}`)].find((d) =>
+  existsSync(join(d, "mcpj-jail")),
+) ?? join(pkgDir, "build", "Release");
 
 export function helperPath(): string {
   const p = process.env.MCPJ_HELPER ?? join(release, "mcpj-jail");
   if (!existsSync(p)) {
-    throw new JailError("E_HELPER_MISSING", `the jail helper ${p} is missing: run \`npm install\` (it builds it; needs gcc, make, python3)`);
+    throw new JailError("E_HELPER_MISSING", `the jail helper ${p} is missing: run \`npm rebuild @mcp-j/engine\` (it builds it from source; needs gcc, make, python3)`);
   }
   return p;
 }

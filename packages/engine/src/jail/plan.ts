@@ -44,6 +44,9 @@ export const MountFlag = {
   nosuid: 2,
   nodev: 4,
   noexec: 8,
+  /** Bind only: an idmapped bind (native/jail/idmap.c); data is "UID:GID", the source's owner, who
+   * appears as the jail's host uid and gid through this mount and nowhere else. */
+  idmap: 16,
 } as const;
 
 export interface MountStep {
@@ -52,7 +55,7 @@ export interface MountStep {
   src: string;
   /** Path inside the jail. */
   dest: string;
-  /** Mount options (Tmpfs, Proc) or file content (File). */
+  /** Mount options (Tmpfs, Proc), file content (File), the owner "UID:GID" (an idmapped Bind). */
   data: string;
   flags: number;
   mode: number;
@@ -165,4 +168,6 @@ export interface SupervisorTables {
   meta: MetaAddress[];
   /** /proc/PID entries private to their process (another process's are refused, as ptrace is). */
   procPrivate: readonly string[];
+  /** Opens of `from` open `to` instead (sup_tables.h T_ALIAS). */
+  aliases: { from: string; to: string }[];
 }

@@ -51,6 +51,12 @@ export function describeSetupError(step: string, errno: number, detail: string):
     case "pivot_root":
     case "proc":
       return `cannot build the jail's filesystem: ${base}${hint || (errno === 1 || errno === 13 ? ` — mount is forbidden here (a container without user-namespace mounts?)${doctor}` : "")}`;
+    case "idmap":
+      return (
+        `cannot make a writable grant writable by the jail: ${base} — as root the jail runs as nobody (65534), and a --rw directory owned by someone else is bound ` +
+        "through an idmapped mount, which needs Linux 5.12+ and a file system that supports it (ext4, xfs, btrfs; tmpfs from 6.3; not NFS, FUSE or ramfs). " +
+        "Fix: `chown -R 65534:65534 DIR` (the jail's user), or run mcp-j as the user who owns DIR"
+      );
     case "grant":
       return `cannot grant ${base} — check that the path exists and that you can read it`;
     case "landlock":

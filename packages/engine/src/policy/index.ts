@@ -41,5 +41,6 @@ export {
   README_START,
   README_END,
 } from "./docs.js";
-export { resolveRun, serverKey, runtimeOf, type RunRequest, type ResolvedRun, type Runtime } from "./infer.js";
+export { resolveRun, serverKey, runtimeOf, commandNeeds, type RunRequest, type ResolvedRun, type Runtime } from "./infer.js";
+export { tooWide, underSystem } from "./profiles/common.js";
 export { loadNamedServer, listNamedServers, serversConfigPath, ServerEntrySchema, type NamedServer, type NamedServerOptions } from "./servers.js";

@@ -114,7 +114,9 @@ function nodeScriptNeeds(file: string, ctx: ProfileContext): Need[] {
   const needs: Need[] = root !== undefined && !tooWide(root, ctx.env) ? [{ path: root, why: "package root" }] : [{ path: real, why: "script" }];
   for (let d = dirname(real); ; d = dirname(d)) {
     const nm = join(d, "node_modules");
-    if (isDir(nm)) needs.push({ path: realOr(nm), why: "node_modules" });
+    // As Node spells it: a node_modules that is a symlink (a monorepo's, pnpm's) is granted at its
+    // real path with the spelling as a link to it, so what Node looks up exists in the jail.
+    if (isDir(nm)) needs.push({ path: nm, why: "node_modules" });
     if (dirname(d) === d) break;
   }
   return needs;
@@ -220,11 +222,12 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
   const grants = [...policy.filesystem.ro, ...policy.filesystem.rw];
   const added: Need[] = [];
   for (const n of needs) {
-    if (visible(n.path, [...grants, ...added.map((a) => ({ path: a.path, dest: a.path, from: "" }))])) continue;
+    if (visible(realOr(n.path), [...grants, ...added.map((a) => ({ path: realOr(a.path), dest: a.path, from: "" }))])) continue;
     added.push(n);
   }
   if (added.length > 0) {
-    const ro = added.map((a) => ({ path: a.path, dest: a.path, from: `inferred from the command (${a.why})` }));
+    // No destination: each is mounted at its real path, and a spelling that differs becomes a link.
+    const ro = added.map((a) => ({ path: a.path, from: `inferred from the command (${a.why})` }));
     // uvx starts uv, its sibling: both are the command's own programs.
     const exec = runtime === "uv" ? added.filter((a) => a.why === "uv").flatMap((a) => [a.path, join(dirname(a.path), "uv")]).filter(isExecutableFile) : [];
     policy = { ...policy, filesystem: { ...policy.filesystem, ro: [...policy.filesystem.ro, ...ro], exec: uniq([...policy.filesystem.exec, ...exec]) } };

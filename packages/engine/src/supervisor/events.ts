@@ -143,13 +143,27 @@ export function formatDenial(e: SupervisorEvent): string | null {
   return `mcp-j: denied: the server tried to ${verb} ${target(e)}: ${why}${err}${e.pid !== null ? ` [pid ${e.pid}]` : ""}`;
 }
 
-/** Prints each distinct denial once (same syscall kind, target and reason). */
+const ENOENT = 2;
+
+/** A look at a path that does not exist in the jail, answered as the kernel would answer it for a
+ * missing file: routine for runtimes (Node reads its cgroup v1 limits, Python its site
+ * directories), so it stays in the audit log and off the client's log (issue 12 item 5). */
+export function isRoutineProbe(e: SupervisorEvent): boolean {
+  return e.action === "deny" && e.reason === "outside" && e.errno === ENOENT;
+}
+
+/** Prints each distinct denial once (same syscall kind, target and reason), routine probes of
+ * paths the jail does not have excepted. */
 export function denialReporter(write: (line: string) => void): (e: SupervisorEvent) => void {
   const seen = new Set<string>();
   return (e) => {
+    if (isRoutineProbe(e)) return;
     const line = formatDenial(e);
     if (line === null) return;
-    const key = e.action === "dropped" ? `dropped:${e.time}` : `${e.syscall === null ? "" : VERB[e.syscall]}|${target(e)}|${e.reason ?? ""}`;
+    // One line for the same entry of every process (Chromium writes /proc/N/oom_score_adj for each
+    // renderer): the pid in a /proc path does not make a denial distinct.
+    const where = target(e).replace(/^\/proc\/\d+\//, "/proc/PID/");
+    const key = e.action === "dropped" ? `dropped:${e.time}` : `${e.syscall === null ? "" : VERB[e.syscall]}|${where}|${e.reason ?? ""}`;
     if (seen.has(key)) return;
     if (seen.size > 10_000) seen.clear();
     seen.add(key);

@@ -51,6 +51,8 @@ export interface TablesInput {
   loopbackConnect?: NetRule[];
   /** Audit allowed decisions (policy.audit.verbosity !== "denials"). */
   logAllow: boolean;
+  /** Opens of `from` open the plan's file `to` (a /proc name subset=pid cannot hold). */
+  aliases?: { from: string; to: string }[];
 }
 
 /** Landlock rights → the supervisor's coarse rights (the same rules, so both layers agree). */
@@ -156,5 +158,6 @@ export function compileTables(i: TablesInput): SupervisorTables {
     procPrivate: PROC_PRIVATE,
     redirect: redirectPort !== 0 ? [...i.redirect!] : [],
     redirectPort,
+    aliases: i.aliases ?? [],
   };
 }

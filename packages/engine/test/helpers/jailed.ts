@@ -2,7 +2,7 @@
 // CLI uses), compile attack programs in C, and check that nothing of a jail outlives it.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, openSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PolicySchema, type Policy, type PolicyInput } from "../../src/policy/schema.js";
@@ -16,6 +16,10 @@ export { bound, timeScale, waitFor, waitForValue } from "./time.js";
 /** A directory readable by every user (the unprivileged CI run too) holding compiled test programs. */
 export const programsDir = join(tmpdir(), `mcpj-test-programs-${process.getuid?.() ?? 0}`);
 
+/** Binaries compiled ahead, by the same name (content hash included): the VM harness copies the
+ * host's here, since a compile under emulation takes 10-20 s (scripts/vm/ci.sh). */
+const prebuiltDir = process.env.MCPJ_TEST_PROGRAMS_PREBUILT;
+
 /** Compiles C source with the system compiler into programsDir (cached by content); returns the
  * binary's path, which tests grant with --ro programsDir. */
 export function compileC(name: string, source: string, flags: string[] = []): string {
@@ -28,9 +32,11 @@ export function compileC(name: string, source: string, flags: string[] = []): st
     // name and renames into place, so nobody ever runs a half-written binary.
     const tmp = `${out}.${process.pid}.tmp`;
     const src = `${tmp}.c`;
+    const prebuilt = prebuiltDir !== undefined && prebuiltDir !== "" ? join(prebuiltDir, `${name}-${hash}`) : undefined;
     writeFileSync(src, source);
     try {
-      execFileSync("cc", ["-O1", "-Wall", "-o", tmp, src, ...flags], { stdio: ["ignore", "ignore", "inherit"] });
+      if (prebuilt !== undefined && existsSync(prebuilt)) copyFileSync(prebuilt, tmp);
+      else execFileSync("cc", ["-O1", "-Wall", "-o", tmp, src, ...flags], { stdio: ["ignore", "ignore", "inherit"] });
       chmodSync(tmp, 0o755);
       renameSync(tmp, out);
     } finally {
@@ -133,6 +139,25 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/**
+ * Keeps the PID namespace ns (of a live jail) from being freed until the returned function is
+ * called: a freed namespace's inode number goes to the next namespace made (another test file's
+ * jail, in parallel), whose processes would then look like leftovers of this one.
+ */
+export function holdPidNamespace(ns: string): () => void {
+  for (const pid of processesInNamespace(ns)) {
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${pid}/ns/pid`, "r");
+    } catch {
+      continue;
+    }
+    if (readlinkSync(`/proc/self/fd/${fd}`) === ns) return () => closeSync(fd);
+    closeSync(fd);
+  }
+  throw new Error(`no process of the PID namespace ${ns} to hold it by`);
+}
+
 /** Host pids whose PID namespace is ns (processes left over from a jail). */
 export function processesInNamespace(ns: string): number[] {
   const left: number[] = [];
@@ -158,21 +183,30 @@ export async function runJailed(command: string[], o: RunOptions = {}): Promise<
   const timer = setTimeout(() => jail.signal("SIGKILL"), bound(o.killAfterMs ?? 60_000));
   let ready: JailReady | null = null;
   let pidNamespace: string | null = null;
+  // The namespace is held open until the check below: a freed namespace's inode number is handed to
+  // the next one made (another test file's jail, running in parallel), whose processes would then
+  // look like ours.
+  let release = () => {};
   try {
     ready = await jail.ready;
     const init = jail.pid !== undefined ? childrenOf(jail.pid)[0] : undefined;
     if (init !== undefined) pidNamespace = pidNamespaceOf(init);
+    if (pidNamespace !== null) release = holdPidNamespace(pidNamespace);
   } catch {
     /* the exit says why */
   }
   const exit = await jail.exited;
   clearTimeout(timer);
-  // Issue 5: after every jail test, no process of the test's jail remains.
-  if (pidNamespace !== null) {
-    const end = Date.now() + bound(1000);
-    while (processesInNamespace(pidNamespace).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    const left = processesInNamespace(pidNamespace);
-    if (left.length > 0) throw new Error(`processes of the jail (${pidNamespace}) outlived it: ${left.join(" ")}`);
+  try {
+    // Issue 5: after every jail test, no process of the test's jail remains.
+    if (pidNamespace !== null) {
+      const end = Date.now() + bound(1000);
+      while (processesInNamespace(pidNamespace).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      const left = processesInNamespace(pidNamespace);
+      if (left.length > 0) throw new Error(`processes of the jail (${pidNamespace}) outlived it: ${left.join(" ")}`);
+    }
+  } finally {
+    release();
   }
   return { code: exit.code, stdout, stderr, exit, ready, reports, pidNamespace };
 }

@@ -170,6 +170,8 @@ static int dump_tables(const char *file)
         inet_ntop(t.meta[i].family == 4 ? AF_INET : AF_INET6, t.meta[i].addr, a, sizeof a);
         printf("meta %d %s %s\n", t.meta[i].family, a, t.meta[i].name);
     }
+    for (size_t i = 0; i < t.naliases; i++)
+        printf("alias %s %s\n", t.aliases[i].from, t.aliases[i].to);
     return 0;
 }
 
