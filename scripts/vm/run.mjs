@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Boots the cgroup v2 test VM and runs one command in it (DESIGN.md, "The cgroup v2 test VM").
+// Boots the cgroup v2 test VM and runs one command in it (docs/design.md, "The test VM").
 //
 //   node scripts/vm/run.mjs                       runs `node /repo/scripts/run-tests.mjs --vm`
 //   node scripts/vm/run.mjs -- CMD ARG...          runs CMD ARG... (as root, cwd = the repository)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares the host for the test VM (see DESIGN.md, "The cgroup v2 test VM"). Idempotent.
+# Prepares the host for the test VM (see docs/design.md, "The test VM"). Idempotent.
 #   1. the host tools: qemu-system-x86_64, a static busybox, cpio, kmod (modinfo), xz (the 6.12
 #      kernel's modules are .ko.xz). When one is missing and we are root, they are installed with
 #      apt-get (CI runs as root); otherwise it fails and says what to install.

@@ -1,5 +1,5 @@
 // One jailed session: resources, the jail, the egress proxy, the JSON-RPC proxy between the client
-// and the server, the audit log, and the lifetime rules (DESIGN.md "Lifetime is bound both ways"):
+// and the server, the audit log, and the lifetime rules (docs/design.md, "Lifetime"):
 //   client closes stdin → server's stdin closed → SIGTERM after `grace` → SIGKILL after `grace`;
 //   server closes stdout or dies → every pending request answered with the cause → exit;
 //   mcp-j gets SIGTERM/SIGINT/SIGHUP → forwarded to the server.

@@ -21,7 +21,7 @@ test(`the jails of uid ${process.getuid?.()} go where detection says (${support.
 
 test("MCP round trip with a write grant: server-filesystem writes through --rw, the host sees the file", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mcpj-smoke-"));
-  // A root invoker's jail runs as the host's nobody (DESIGN.md, Identity): the grant must let it in.
+  // A root invoker's jail runs as the host's nobody (docs/design.md, "Identity"): the grant must let it in.
   chmodSync(dir, 0o777);
   const modules = join(repoRoot, "node_modules");
   const transport = new StdioClientTransport({

@@ -123,7 +123,7 @@ static void install_seccomp(const unsigned char *prog_bytes, size_t len, int jai
     while (n < 0 && errno == EINTR);
     if (n != 1)
         die_step("seccomp", n < 0 ? errno : EPIPE, "the supervisor did not take the listener");
-    /* DESIGN rule 6: a listener left in the jail is a complete bypass. */
+    /* docs/design.md, rule S6: a listener left in the jail is a complete bypass. */
     if (close(listener) < 0)
         die_step("seccomp", errno, "cannot close the listener");
 }

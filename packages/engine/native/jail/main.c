@@ -8,7 +8,7 @@
  * This process is the supervisor. It stays in the host's namespaces, creates the jail with one
  * clone (user, mount, PID, network, IPC, UTS, cgroup namespaces), writes the jail's uid/gid maps,
  * then relays the jail's reports to mcp-j, forwards signals, runs the seccomp notification loop
- * and exits with the server's status. See DESIGN.md "Process model".
+ * and exits with the server's status. See docs/design.md, "Process model".
  */
 #include "fdpass.h"
 #include "idmap.h"

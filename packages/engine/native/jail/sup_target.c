@@ -293,7 +293,7 @@ int sup_target_compose(int listener, uint64_t id, pid_t tid, int dirfd, const ch
         }
     }
 
-    /* 4. The copy belongs to a live notification (DESIGN rule 2), whatever the outcome. */
+    /* 4. The copy belongs to a live notification (docs/design.md, rule S2), whatever the outcome. */
     if (!sup_id_valid(listener, id))
         return SUP_GONE;
     return err;

@@ -2,7 +2,7 @@
  * Reading the target of a notification: its memory (process_vm_readv), what /proc says about it,
  * the jail path a path argument names, and its descriptors (pidfd_getfd). Everything here is a
  * copy taken once; the supervisor decides and acts on the copy, never on the target's memory
- * again (DESIGN rule 1).
+ * again (docs/design.md, rule S1).
  *
  * Every function that reads the target ends with SECCOMP_IOCTL_NOTIF_ID_VALID and says so in its
  * result: SUP_GONE means the notification died meanwhile (the target was killed, or its pid now

@@ -13,7 +13,7 @@
  *
  * The supervisor never opens, connects or binds anything for the jail itself: that is the deputy's
  * (deputy.c), which is a process of the jail with the jail's ids, Landlock domain, root and
- * namespaces, so nothing done for the jail can have more authority than the jail (DESIGN rule 2).
+ * namespaces, so nothing done for the jail can have more authority than the jail (docs/design.md, rule 2).
  * If this process dies, the kernel fails every notified syscall with ENOSYS; if the deputy dies,
  * we answer ENOSYS: either way the jail fails closed.
  */
@@ -204,7 +204,7 @@ int supervisor_on_poll(struct supervisor *s, const struct pollfd fds[3])
     if (fds[0].fd >= 0 && (fds[0].revents & POLLIN))
         on_notification(s);
     else if (fds[0].fd >= 0 && (fds[0].revents & (POLLHUP | POLLERR))) {
-        /* No target left behind the filter (DESIGN rule 5). */
+        /* No target left behind the filter (docs/design.md, rule S5). */
         close(s->listener);
         s->listener = -1;
     }

@@ -1,5 +1,5 @@
 // Resource limits for the jail: a cgroup v2 subtree when this machine has a usable one, rlimits
-// otherwise (DESIGN.md "Resources", issue 5). planResources is called before the jail is spawned;
+// otherwise (docs/design.md, "Resources"; issue 5). planResources is called before the jail is spawned;
 // the C helper then clones the jail into plan.cgroup.path (CLONE_INTO_CGROUP, O_PATH|O_DIRECTORY fd)
 // and applies plan.rlimits. See detect.ts for where the cgroup goes and why.
 import { detectCgroupV2, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";

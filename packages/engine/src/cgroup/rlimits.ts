@@ -27,7 +27,8 @@ export function baseRlimits(limits: Pick<ResourceLimits, "openFiles">): Rlimit[]
  * RLIMIT_NPROC is set by the C helper inside the jail's user namespace: since Linux 5.14 it is
  * counted per user namespace and real uid (ucounts), i.e. only the jail's own tasks (threads
  * included, like pids.max) of uid 65534 count. It does not bind a task whose real uid is host root
- * or that holds CAP_SYS_RESOURCE/CAP_SYS_ADMIN, which the jail's server never is (see Identity).
+ * or that holds CAP_SYS_RESOURCE/CAP_SYS_ADMIN, which the jail's server never is
+ * (docs/design.md, "Identity").
  */
 export function fallbackRlimits(limits: ResourceLimits): Rlimit[] {
   return [

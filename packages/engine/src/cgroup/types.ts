@@ -1,4 +1,4 @@
-// Public types of the resource-limit layer (DESIGN.md, "Resources"; issue 5).
+// Public types of the resource-limit layer (docs/design.md, "Resources"; issue 5).
 
 /** What the user asked for (`--memory`, `--pids`, `--cpus`, and the open-file cap). */
 export interface ResourceLimits {

@@ -1,4 +1,4 @@
-// Downgrades: a layer the running kernel cannot give as planned (DESIGN rule 3: every property has
+// Downgrades: a layer the running kernel cannot give as planned (docs/design.md, rule 3: every property has
 // a kernel layer). Each is described once here, with the layer that covers the same property when it
 // is missing; the plan accepts the compensated ones always and the others only without --strict
 // (native/jail/plan.h, P_DOWNGRADES: the helper never falls back on its own). `doctor`, the start-up

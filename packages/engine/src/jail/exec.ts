@@ -1,4 +1,4 @@
-// What the server may execute (DESIGN.md "Filesystem"): the command, found inside the jail the way
+// What the server may execute (docs/design.md, "Filesystem"): the command, found inside the jail the way
 // execvp would find it there, and the exec allowlist that Landlock enforces per file: the command
 // resolved to its real path, the policy's filesystem.exec entries, for scripts every interpreter of
 // the shebang chain (`/usr/bin/env`, then `node`), and the ELF interpreter (PT_INTERP) of each.

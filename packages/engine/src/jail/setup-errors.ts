@@ -1,5 +1,5 @@
 // Turns a failing step reported by mcpj-jail into one line a person can act on. The commonest
-// causes (DESIGN.md "Lessons from the field") get the fix spelled out.
+// causes (docs/design.md, "Environments and start-up errors") get the fix spelled out.
 import { diagnoseEnvironment } from "../environment/index.js";
 import { errnoName } from "./errno.js";
 import { DOWNGRADES, downgradeNames } from "./downgrades.js";

@@ -1,7 +1,7 @@
 // What every profile needs: finding programs the way the user's shell would (PATH), real paths, and
 // the rule that decides which host directories a profile may grant.
 //
-// Profiles learn about the machine by reading it, never by running anything (DESIGN.md rule 1): a
+// Profiles learn about the machine by reading it, never by running anything (docs/design.md, rule 1): a
 // stat, a realpath, a few bytes of a file. Values read from the server's side (its tree, the start
 // directory) never widen a grant beyond a directory that is recognisably a runtime's installation.
 import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
@@ -11,7 +11,7 @@ import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 /** HOME inside the jail (issue #2: HOME=/tmp). */
 export const JAIL_HOME = "/tmp";
 
-/** Host uid/gid the jail's 65534 maps to when mcp-j runs as root (DESIGN.md, Identity). */
+/** Host uid/gid the jail's 65534 maps to when mcp-j runs as root (docs/design.md, "Identity"). */
 export const JAIL_ROOT_MAPPED_UID = 65534;
 
 export interface ProfileContext {
@@ -87,7 +87,7 @@ export function readHead(p: string, max = 4096): string {
   }
 }
 
-/** Paths the jail mounts anyway (DESIGN.md: /usr and the usrmerge links): no grant needed. */
+/** Paths every jail mounts (/usr, the usrmerge links: docs/design.md, "Filesystem"): no grant needed. */
 export function underSystem(p: string): boolean {
   return p === "/usr" || p.startsWith("/usr/") || /^\/(bin|sbin|lib|lib64)(\/|$)/.test(p);
 }

@@ -8,7 +8,7 @@
 //                      prefix and venv, learned by reading files, never by running Python
 //   npx     npx.ts     node + npm, a per-server npm cache, egress to the user's registry (npmrc.ts)
 //
-// Nothing here executes a program or reads the start directory's configuration (DESIGN.md rule 1);
+// Nothing here executes a program or reads the start directory's configuration (docs/design.md, rule 1);
 // a value from a configuration file becomes an allowlist entry only as a host name (config-host.ts).
 import type { PolicyInput } from "../schema.js";
 import { nodeProfile } from "./node.js";

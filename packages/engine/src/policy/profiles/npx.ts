@@ -72,7 +72,7 @@ function makeJailCache(dir: string): void {
   if (!p.isDirectory() || p.uid !== process.geteuid?.() || (p.mode & 0o022) !== 0) {
     throw new PolicyError("E_PROFILE", `profile npx: ${parent} must be a directory of yours that no one else can write; remove it (mcp-j creates it again)`);
   }
-  // As root, the jail runs as the host's nobody (65534, never root: DESIGN.md, Identity): the cache
+  // As root, the jail runs as the host's nobody (65534, never root: docs/design.md, "Identity"): the cache
   // must belong to it, or npm inside the jail cannot write there. Unprivileged, the jail's uid maps
   // to ours.
   if (process.getuid?.() === 0 && statSync(dir).uid !== JAIL_ROOT_MAPPED_UID) chownSync(dir, JAIL_ROOT_MAPPED_UID, JAIL_ROOT_MAPPED_UID);

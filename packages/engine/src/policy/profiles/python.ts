@@ -1,5 +1,5 @@
 // The python profile: the interpreter the command names, and the directories it reads at start,
-// learned by reading files, never by running the interpreter (DESIGN.md rule 1: running it on the
+// learned by reading files, never by running the interpreter (docs/design.md, rule 1: running it on the
 // host processed a venv's .pth files and a json.py in the start directory, unjailed).
 //
 //   interpreter  the command's python (a path, or a name looked up in mcp-j's PATH), else $VIRTUAL_ENV's,
