@@ -206,12 +206,16 @@ out("udp_public", err(lambda: u.sendto(b"x", ("8.8.8.8", 53))))
 out("udp_connect", err(lambda: u.connect(("1.1.1.1", 53))))
 out("redirect_listener", err(lambda: socket.create_connection(("127.0.0.1", 3129), timeout=5)))
 t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-out("fastopen_redirect_listener", err(lambda: t.sendto(b"x", socket.MSG_FASTOPEN, ("127.0.0.1", 3129))))`,
+out("fastopen_redirect_listener", err(lambda: t.sendto(b"x", socket.MSG_FASTOPEN, ("127.0.0.1", 3129))))
+# A fast open is refused even where connect() may go (the kernel would read its address again after
+# the decision, and a racing thread could change it): here the jail's own HTTP proxy.
+p = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+out("fastopen_proxy", err(lambda: p.sendto(b"x", socket.MSG_FASTOPEN, ("127.0.0.1", 3128))))`,
   ]);
   assert.equal(r.code, 0, r.stderr);
   const got = results(r.stderr);
   assert.equal(got.evil, "EAI_NONAME");
-  for (const k of ["wrong_port", "raw_ip", "host_loopback", "udp_handed_out", "udp_public", "udp_connect", "redirect_listener", "fastopen_redirect_listener"]) {
+  for (const k of ["wrong_port", "raw_ip", "host_loopback", "udp_handed_out", "udp_public", "udp_connect", "redirect_listener", "fastopen_redirect_listener", "fastopen_proxy"]) {
     assert.equal(got[k], "EACCES", `${k}: ${got[k]}`);
   }
   // Each refusal names the host it was for and the flag that would allow it.

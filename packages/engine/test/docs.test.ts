@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EXIT } from "../src/exit-codes.js";
 
 // dist/test/x.test.js → repository root
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
@@ -172,4 +173,12 @@ test("the check catches a wrong section, a wrong rule, a bare reference and the 
   const wrapped = check("ok.h", `/* the limit (${DOC},\n * "Resources"): ... */`, design);
   assert.deepEqual(wrapped.problems, []);
   assert.deepEqual(wrapped.refs, [{ kind: "section", name: "Resources" }]);
+});
+
+test("the README's exit-code table names exactly the codes of exit-codes.ts (the one table)", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### Exit codes"));
+  const table = section.slice(0, section.indexOf("\n\n", section.indexOf("|---|")));
+  const codes = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  assert.deepEqual(codes, Object.values(EXIT).sort((a, b) => a - b));
 });

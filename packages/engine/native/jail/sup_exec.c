@@ -6,8 +6,8 @@
  * moment. That is safe because Landlock grants EXECUTE per file on exactly the allowlist and every
  * writable mount is noexec (ESCAPES 38): a path rewritten after our check still cannot start a file
  * outside the list. Two CONTINUEs without a decision: an execve whose arguments cannot be read at all
- * (a target that is not dumpable, e.g. the server's very first execve when mcp-j runs unprivileged)
- * is left to the same Landlock layer, and audited as unreadable.
+ * (the target is gone, or not dumpable: the server keeps itself dumpable until its first exec so
+ * that this does not happen, init.c) is left to the same Landlock layer, and audited as unreadable.
  *
  * The one hole in that layer is the ELF interpreter: it must be executable for any dynamic binary to
  * start, and run as a program it maps any readable file it is given. So a thread that rewrites an
@@ -141,8 +141,8 @@ int sup_kill_racing_loader(struct supervisor *s, const struct seccomp_notif *req
                 return 0;
     }
     char exe[PATH_MAX];
-    /* Unreadable: the process is gone, or we may not read it (only before its first exec when
-     * mcp-j runs unprivileged: a loader started by an exec is readable). */
+    /* Unreadable: the process is gone, or we may not read it (a process that made itself not
+     * dumpable; a loader started by an exec is readable, since exec resets that). */
     if (read_exe(tid, exe, sizeof exe) < 0)
         return 0;
     if (!sup_is_loader(&s->t, exe)) {

@@ -442,15 +442,17 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
     }
 
     /* 3. Everything else is bounded by the network namespace: refuse and report an IP
-     *    destination outside the jail, let the kernel do the rest. A TCP fast open connects:
-     *    inside the jail too it goes only where connect() may (never to the proxy's redirect
-     *    listener, whose connections must all come from the deputy). */
+     *    destination outside the jail, let the kernel do the rest (a racing thread that changes
+     *    the address meets the namespace, which holds only lo). A TCP fast open connects, and the
+     *    kernel would read its address again after this decision: a thread could point it at
+     *    the proxy's redirect listener, which Landlock lets the jail's domain reach because the
+     *    deputy connects there. So it is refused whatever the address (programs fall back to
+     *    connect(), which the deputy performs). */
     if (named && (k.domain == AF_INET || k.domain == AF_INET6)) {
         struct inet in;
         if (inet_of(&ss, namelen, k.type == SOCK_DGRAM, &in) == 0 && in.fam != 0) {
             int fastopen = k.type == SOCK_STREAM && (flags & MSG_FASTOPEN);
-            if (!is_loopback(&in) ||
-                (fastopen && !sup_net_allowed(s->t.connect, s->t.nconnect, in.fam, in.a, in.port, SUP_P_TCP))) {
+            if (!is_loopback(&in) || fastopen) {
                 close(k.fd);
                 deny_inet(s, id, &e, &in, k.type == SOCK_DGRAM);
                 return;
