@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { eventsOf, startHostSide, startLive } from "./helpers/live.js";
+import { eventsOf, grantDirs, startHostSide, startLive } from "./helpers/live.js";
 import { hostDir, hostGid, hostUid, pick, program, removeDir, runProgram } from "./programs/index.js";
 
 /** The "k=v" fields of a line hostside printed. */
@@ -170,19 +170,13 @@ describe("the deputy decides on what it reached (issue 10 item 1, ESCAPES 57)", 
 });
 
 describe("host unix sockets: connect and datagrams done as the jail (issue 10 items 2 and 6, ESCAPES 58, 61)", () => {
-  let W: string;
-  let R: string;
-  before(() => {
-    W = hostDir("rw");
-    R = hostDir("ro");
-  });
-  after(() => [W, R].forEach(removeDir));
+  const g = grantDirs();
 
   it("item 2: SO_PEERCRED of a host listener in a writable grant: the jail's uid and gid, a jail pid", async () => {
-    const host = await startHostSide("stream", join(W, "S.agent"));
+    const host = await startHostSide("stream", join(g.W, "S.agent"));
     try {
-      const ops = [`connect ${W}/S.agent`, `connect /proc/{pid}/../..${W}/S.agent`];
-      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { rw: [W] } } });
+      const ops = [`connect ${g.W}/S.agent`, `connect /proc/{pid}/../..${g.W}/S.agent`];
+      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { rw: [g.W] } } });
       assert.deepEqual(pick(r.out, ops), { [ops[0]!]: "OK:hello", [ops[1]!]: "OK:hello" });
       const peers = host.lines().filter((l) => l.startsWith("peer "));
       assert.equal(peers.length, 2, peers.join("\n"));
@@ -193,10 +187,10 @@ describe("host unix sockets: connect and datagrams done as the jail (issue 10 it
   });
 
   it("item 2: a host listener in a read-only grant is not reached (EACCES), whatever the spelling", async () => {
-    const host = await startHostSide("stream", join(R, "S.agent"));
+    const host = await startHostSide("stream", join(g.R, "S.agent"));
     try {
-      const ops = [`connect ${R}/S.agent`, `connect /proc/{pid}/../..${R}/S.agent`, `symlink ${R}/S.agent /tmp/s`, "connect /tmp/s"];
-      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { ro: [R] } } });
+      const ops = [`connect ${g.R}/S.agent`, `connect /proc/{pid}/../..${g.R}/S.agent`, `symlink ${g.R}/S.agent /tmp/s`, "connect /tmp/s"];
+      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { ro: [g.R] } } });
       assert.deepEqual(pick(r.out, ops), { [ops[0]!]: "EACCES", [ops[1]!]: "EACCES", [ops[2]!]: "OK", [ops[3]!]: "EACCES" });
       assert.deepEqual(host.lines(), []);
     } finally {
@@ -213,10 +207,10 @@ describe("host unix sockets: connect and datagrams done as the jail (issue 10 it
   ];
 
   it("item 6: datagrams to a host socket in a read-only grant: EACCES for each, nothing arrives", async () => {
-    const host = await startHostSide("dgram", join(R, "S.log"));
+    const host = await startHostSide("dgram", join(g.R, "S.log"));
     try {
-      const ops = [...calls(R), `symlink ${R}/S.log /tmp/l`, "sendto /tmp/l link"];
-      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { ro: [R] } } });
+      const ops = [...calls(g.R), `symlink ${g.R}/S.log /tmp/l`, "sendto /tmp/l link"];
+      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { ro: [g.R] } } });
       const want = Object.fromEntries(ops.map((o) => [o, o.startsWith("symlink") ? "OK" : "EACCES"]));
       assert.deepEqual(pick(r.out, ops), want);
       assert.deepEqual(host.lines(), []);
@@ -227,10 +221,10 @@ describe("host unix sockets: connect and datagrams done as the jail (issue 10 it
   });
 
   it("item 6: datagrams to a host socket in a writable grant: delivered, with the jail's credentials", async () => {
-    const host = await startHostSide("dgram", join(W, "S.log"));
+    const host = await startHostSide("dgram", join(g.W, "S.log"));
     try {
-      const ops = calls(W);
-      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { rw: [W] } } });
+      const ops = calls(g.W);
+      const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { rw: [g.W] } } });
       assert.deepEqual(pick(r.out, ops), Object.fromEntries(ops.map((o) => [o, "OK"])));
       await host.line(/data=proc /);
       const got = host.lines().filter((l) => l.startsWith("dgram "));
@@ -242,5 +236,92 @@ describe("host unix sockets: connect and datagrams done as the jail (issue 10 it
     } finally {
       await host.stop();
     }
+  });
+});
+
+describe("attacks on the deputy itself (red team; docs/design.md, The deputy)", () => {
+  it("a jail process can neither read the deputy's /proc entries nor reach its descriptors", async () => {
+    const expected: Record<string, string> = {
+      "read /proc/2/environ": "EACCES",
+      "read /proc/2/status": "EACCES",
+      "read /proc/2/maps": "EACCES",
+      "open /proc/2/mem W": "EACCES",
+      "ls /proc/2/fd": "EACCES",
+      "read /proc/2/task/2/environ": "EACCES",
+      "read /proc/self/../2/environ": "EACCES",
+      "read /tmp/se": "EACCES", // a symlink to /proc/self/environ: resolved by the deputy, it names the deputy
+      "read /tmp/te": "EACCES", // /proc/thread-self/environ, the same
+      "ls /tmp/cw": "ELOOP", // /proc/self/cwd: a magic link the deputy does not follow
+    };
+    const setup = ["symlink /proc/self/environ /tmp/se", "symlink /proc/thread-self/environ /tmp/te", "symlink /proc/self/cwd /tmp/cw"];
+    for (let n = 0; n < 8; n++) setup.push(`symlink /proc/self/fd/${n} /tmp/f${n}`);
+    const fds = Array.from({ length: 8 }, (_, n) => `read /tmp/f${n}`);
+    const ops = ["kill 2 0", ...setup, ...Object.keys(expected), ...fds, "read /proc/self/comm"];
+    const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { deny: ["**/.env"] } } });
+    assert.equal(r.out.get("kill 2 0"), "EPERM", "pid 2 is the deputy, another Landlock domain's process");
+    for (const s of setup) assert.equal(r.out.get(s), "OK", s);
+    assert.deepEqual(pick(r.out, Object.keys(expected)), expected);
+    // The deputy's own descriptors (its socket to the supervisor among them) are never reached.
+    for (const k of fds) assert.ok(["ELOOP", "ENOENT", "EACCES"].includes(r.out.get(k) ?? ""), `${k}=${r.out.get(k)}`);
+    assert.match(r.out.get("read /proc/self/comm") ?? "", /^data:pathattack/);
+  });
+
+  it("a jail process can neither kill nor stop the deputy (Landlock signal scope, ABI 6)", async (t) => {
+    const ops = ["kill 2 KILL", "kill 2 STOP", "pidfd_signal 2 KILL", "pidfd_signal 2 STOP", "sigio 2 KILL", "sigio 2 STOP", "stopall x", "stat /proc/2", "read /proc/self/comm"];
+    const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { deny: ["**/.env"] } } });
+    if ((r.ready?.landlockAbi ?? 0) < 6) {
+      t.skip(`Landlock ABI ${r.ready?.landlockAbi}: no signal scope; a jail process can kill (ENOSYS after, fail closed) or stop the deputy`);
+      return;
+    }
+    assert.deepEqual(pick(r.out, ops.slice(0, 8)), {
+      "kill 2 KILL": "EPERM",
+      "kill 2 STOP": "EPERM",
+      "pidfd_signal 2 KILL": "EPERM",
+      "pidfd_signal 2 STOP": "EPERM",
+      "sigio 2 KILL": "OK", // the write works; the signal is not delivered (the deputy is alive below)
+      "sigio 2 STOP": "OK",
+      "stopall x": "OK", // kill(-1, SIGSTOP) from a child: supervised calls still complete
+      "stat /proc/2": "OK",
+    });
+    assert.match(r.out.get("read /proc/self/comm") ?? "", /^data:pathattack/);
+    assert.ok(!eventsOf(r).some((e) => e.why === "deputy"), "the deputy was never lost");
+  });
+});
+
+describe("races against what the deputy decided (ESCAPES 57, 61; issue 10 items 1 and 6)", () => {
+  const g = grantDirs();
+
+  it("a msghdr whose name flips to a host socket in a read-only grant after the copy: nothing arrives there", async () => {
+    const host = await startHostSide("dgram", join(g.R, "S.log"));
+    try {
+      const r = await runProgram(program("toctou", ["-pthread"]), ["sendmsg-flip", join(g.R, "S.log"), "20000", "/tmp/ok.sock"], {
+        policy: { filesystem: { ro: [g.R] } },
+      });
+      const sent = Number(r.out.get("sendmsg-flip.other"));
+      const refused = Number(r.out.get("sendmsg-flip.refused"));
+      assert.ok(sent > 0 && refused > 0, `the flip ran both ways: ${r.stdout}`);
+      assert.deepEqual(host.lines(), []);
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it("symlinks swapped with renameat2(RENAME_EXCHANGE) during resolution never reach a denied file created later", async () => {
+    const d = join(g.W, "x");
+    mkdirSync(d);
+    chmodSync(d, 0o777);
+    mkdirSync(join(d, "pub"));
+    chmodSync(join(d, "pub"), 0o777);
+    file(join(d, "pub", "k"), "PUBLIC\n");
+    const live = startLive([program("toctou", ["-pthread"]), "exchange-open", d, "20000"], { policy: { filesystem: { rw: [g.W], deny: ["**/secrets/**"] } } });
+    await live.line(/^wait:create$/, 60_000);
+    mkdirSync(join(d, "secrets"));
+    chmodSync(join(d, "secrets"), 0o777);
+    file(join(d, "secrets", "k"), "SECRET\n");
+    live.answer("go");
+    const r = await live.done();
+    const n = (k: string): number => Number(r.out.get(`exchange-open.${k}`));
+    assert.equal(n("won"), 0, `the denied file was read: ${r.stdout}`);
+    assert.ok(n("refused") > 0 && n("other") > 0, `the swap ran both ways: ${r.stdout}`);
   });
 });

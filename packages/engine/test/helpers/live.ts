@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readlinkSync } from "node:fs";
+import { after, before } from "node:test";
 import { PolicySchema } from "../../src/policy/schema.js";
 import { prepareJail, startJail } from "../../src/launch.js";
 import type { JailReady } from "../../src/jail/jail.js";
 import { childrenOf, processesInNamespace, programsDir, type JailedResult, type RunOptions } from "./jailed.js";
-import { outcomes, program } from "../programs/index.js";
+import { hostDir, outcomes, program, removeDir } from "../programs/index.js";
 
 export interface LiveJail {
   /** Resolves with the first stdout line (already seen or to come) matching re; rejects after ms. */
@@ -176,4 +177,16 @@ export async function startHostSide(mode: "stream" | "dgram" | "backlog" | "leas
       await exited;
     },
   };
+}
+
+/** A read-only (R) and a writable (W) host directory for the grants of the enclosing describe
+ * block, made before its tests and removed after them. */
+export function grantDirs(): { readonly R: string; readonly W: string } {
+  const d = { R: "", W: "" };
+  before(() => {
+    d.R = hostDir("ro");
+    d.W = hostDir("rw");
+  });
+  after(() => [d.R, d.W].forEach(removeDir));
+  return d;
 }

@@ -4,6 +4,7 @@
  * OUTCOME being OK or the errno's name (a few operations print data). In the arguments,
  *   {pid} {tid}    become this process's pid and the calling thread's tid (as the jail sees them)
  *   {dfd:PATH}     becomes the number of a descriptor of directory PATH (O_PATH), opened once
+ *   %20            becomes a space (arguments are separated by spaces)
  *   {child}        becomes the pid of a child process started by "child x" (it sleeps until the
  *                  end of the run): another jail process
  * The key printed is the argument as given (before expansion), so tests can name it.
@@ -76,6 +77,23 @@ static int expand(const char *src, char *out, size_t cap)
     return 0;
 }
 
+/* "%20" -> ' ', in place. */
+static void unspace(char *s)
+{
+    if (s == NULL)
+        return;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (strncmp(r, "%20", 3) == 0) {
+            *w++ = ' ';
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = 0;
+}
+
 static int open_flags(const char *f)
 {
     int fl = 0, acc = O_RDONLY;
@@ -100,6 +118,24 @@ static void run_exec(const char *key, const char *path, int dirfd, int at_flags)
 {
     char *argv[] = { (char *)path, NULL };
     exec_report(key, dirfd, path, argv, at_flags);
+}
+
+static int signal_of(const char *n)
+{
+    if (strcmp(n, "KILL") == 0)
+        return SIGKILL;
+    if (strcmp(n, "STOP") == 0)
+        return SIGSTOP;
+    if (strcmp(n, "TERM") == 0)
+        return SIGTERM;
+    return atoi(n);
+}
+
+static void stopall_timeout(int sig)
+{
+    (void)sig;
+    kill(-1, SIGCONT);
+    _exit(3);
 }
 
 static void host_step(const char *key, const char *name)
@@ -127,6 +163,9 @@ static void op(const char *spec)
     char *a = strtok_r(NULL, " ", &save);
     char *b = strtok_r(NULL, " ", &save);
     char *c = strtok_r(NULL, " ", &save);
+    unspace(a);
+    unspace(b);
+    unspace(c);
     if (name == NULL || a == NULL) {
         report(spec, "BAD_OP");
         return;
@@ -306,6 +345,50 @@ static void op(const char *spec)
         }
         report(spec, r < 0 ? errname(errno) : "OK");
         close(s);
+    } else if (strcmp(name, "kill") == 0 && b != NULL) {
+        CHECK(spec, kill(atoi(a), signal_of(b)));
+    } else if (strcmp(name, "pidfd_signal") == 0 && b != NULL) {
+        int pfd = (int)syscall(SYS_pidfd_open, atoi(a), 0);
+        if (pfd < 0) {
+            reportf(spec, "pidfd_open:%s", errname(errno));
+            return;
+        }
+        CHECK(spec, syscall(SYS_pidfd_send_signal, pfd, signal_of(b), NULL, 0));
+        close(pfd);
+    } else if (strcmp(name, "sigio") == 0 && b != NULL) {
+        /* A pipe whose I/O signal (F_SETSIG b) goes to process a (F_SETOWN): written once. */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            report(spec, errname(errno));
+            return;
+        }
+        if (fcntl(p[0], F_SETOWN, atoi(a)) < 0 || fcntl(p[0], F_SETSIG, signal_of(b)) < 0 ||
+            fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK) < 0) {
+            reportf(spec, "fcntl:%s", errname(errno));
+            return;
+        }
+        CHECK(spec, write(p[1], "x", 1));
+        close(p[0]);
+        close(p[1]);
+    } else if (strcmp(name, "stopall") == 0) {
+        /* A child stops every process it may signal (kill(-1, SIGSTOP)), makes a supervised call,
+         * and lets them all continue: "OK" when the call completed, "STALLED" when it did not
+         * within a second (the deputy was stopped). */
+        fflush(stdout);
+        pid_t k = fork();
+        if (k == 0) {
+            struct sigaction sa = { .sa_handler = stopall_timeout };
+            sigaction(SIGALRM, &sa, NULL);
+            kill(-1, SIGSTOP);
+            alarm(1);
+            int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            alarm(0);
+            kill(-1, SIGCONT);
+            _exit(fd >= 0 ? 0 : 2);
+        }
+        int st = 0;
+        waitpid(k, &st, 0);
+        report(spec, WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "OK" : WIFEXITED(st) && WEXITSTATUS(st) == 3 ? "STALLED" : "FAILED");
     } else if (strcmp(name, "stat") == 0) {
         struct stat st;
         CHECK(spec, lstat(a, &st));
