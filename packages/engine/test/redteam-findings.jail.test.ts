@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { grantDirs, startHostSide, startLive } from "./helpers/live.js";
+import { race } from "./helpers/loader-race.js";
 import { pick, program, runProgram } from "./programs/index.js";
 import type { PolicyInput } from "../src/policy/schema.js";
 
@@ -187,6 +188,21 @@ describe("red-team findings (issue 10, deputy design)", () => {
     const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { exec: ["/usr/bin/true"] } } });
     assert.deepEqual(pick(r.out, ops), { [ops[0]!]: "OK", [ops[1]!]: "OK" });
   });
+
+  // F9. The loader watch (sup_exec.c) is one entry per process with one exec'ing thread: a second
+  // allowed exec of the same process (here the leader's, which the kernel then refuses with
+  // EFAULT) overwrites it, and it ends when that thread comes back, while the first exec, raced
+  // to the loader, is still in flight; the busy leader is then remembered as "not the loader" and
+  // the loader inherits its tid. (supervisor-loader-threads.jail.test.ts wins it without a decoy,
+  // less often.)
+  it("F9: the ELF loader outruns the supervisor when the leader's own execs end the watch (300 attempts)", finding("F9"), () => race("decoy", 300));
+
+  // F12 (the loader): descriptor 100 of the racing process is the loader, a child's descriptor 100
+  // is the allowed program, and the child made the supervisor's last exec: the decision and the
+  // watch follow the child, and the loader starts unwatched.
+  it("F12: execveat(fd, \"\", AT_EMPTY_PATH) of the loader, decided on another process's descriptor (200 attempts)", finding("F12"), () =>
+    race("stale", 200),
+  );
 
   // F10. Every open of a FIFO without O_NONBLOCK goes to a deputy worker, even O_RDWR, which never
   // waits. With the 64 workers busy (64 readers waiting for a writer), no FIFO can be opened at all:
