@@ -295,7 +295,7 @@ describe("races against what the deputy decided (ESCAPES 57, 61; issue 10 items 
   it("a msghdr whose name flips to a host socket in a read-only grant after the copy: nothing arrives there", async () => {
     const host = await startHostSide("dgram", join(g.R, "S.log"));
     try {
-      const r = await runProgram(program("toctou", ["-pthread"]), ["sendmsg-flip", join(g.R, "S.log"), "20000", "/tmp/ok.sock"], {
+      const r = await runProgram(program("toctou", ["-pthread"]), ["sendmsg-flip", join(g.R, "S.log"), "5000", "/tmp/ok.sock"], {
         policy: { filesystem: { ro: [g.R] } },
       });
       const sent = Number(r.out.get("sendmsg-flip.other"));
@@ -314,7 +314,7 @@ describe("races against what the deputy decided (ESCAPES 57, 61; issue 10 items 
     mkdirSync(join(d, "pub"));
     chmodSync(join(d, "pub"), 0o777);
     file(join(d, "pub", "k"), "PUBLIC\n");
-    const live = startLive([program("toctou", ["-pthread"]), "exchange-open", d, "20000"], { policy: { filesystem: { rw: [g.W], deny: ["**/secrets/**"] } } });
+    const live = startLive([program("toctou", ["-pthread"]), "exchange-open", d, "5000"], { policy: { filesystem: { rw: [g.W], deny: ["**/secrets/**"] } } });
     await live.line(/^wait:create$/, 60_000);
     mkdirSync(join(d, "secrets"));
     chmodSync(join(d, "secrets"), 0o777);
