@@ -63,6 +63,66 @@ static void reportf(const char *name, const char *fmt, ...)
             close(check_fd_);                                        \
     } while (0)
 
+/* Opens path and reports "data:" and its first line (at most 255 bytes), or the errno. */
+__attribute__((unused)) static void read_report(const char *key, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        report(key, errname(errno));
+        return;
+    }
+    char d[256] = "";
+    ssize_t n = read(fd, d, sizeof d - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) {
+        reportf(key, "read:%s", errname(e));
+        return;
+    }
+    d[n] = 0;
+    d[strcspn(d, "\n")] = 0;
+    reportf(key, "data:%s", d);
+}
+
+/* fork + exec: OK when the program ran and exited 0, else the errno the exec failed with (or
+ * "exit:N", "signal:N"). dirfd >= 0: execveat(dirfd, path, ..., at_flags). The program's own
+ * output goes to stderr so it cannot fake a report line. */
+__attribute__((unused)) static void exec_report(const char *key, int dirfd, const char *path, char *const argv[], int at_flags)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        report(key, errname(errno));
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        dup2(2, 1);
+        char *envp[] = { NULL };
+        if (dirfd >= 0)
+            syscall(SYS_execveat, dirfd, path, argv, envp, at_flags);
+        else
+            execve(path, argv, envp);
+        int e = errno;
+        if (write(pfd[1], &e, sizeof e) < 0)
+            _exit(126);
+        _exit(126);
+    }
+    close(pfd[1]);
+    int e = 0;
+    ssize_t n = read(pfd[0], &e, sizeof e);
+    close(pfd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (n == (ssize_t)sizeof e)
+        report(key, errname(e));
+    else if (WIFEXITED(status))
+        reportf(key, WEXITSTATUS(status) == 0 ? "OK" : "exit:%d", WEXITSTATUS(status));
+    else
+        reportf(key, "signal:%d", WTERMSIG(status));
+}
+
 /* Runs one check in a child process, so that an attack that succeeds (a new user namespace, a
  * chroot) cannot change the outcome of the checks after it. */
 #define ISOLATED(name, expr)                                         \

@@ -39,36 +39,7 @@ static int copy_file(const char *src, const char *dst, mode_t mode)
 /* fork + execve: OK when the program ran (its exit code 0), else the errno execve failed with. */
 static void run_exec(const char *key, char *const argv[])
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0) {
-        report(key, errname(errno));
-        return;
-    }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(pfd[0]);
-        /* The program's own output goes to stderr so it cannot fake a report line. */
-        dup2(2, 1);
-        char *envp[] = { NULL };
-        execve(argv[0], argv, envp);
-        int e = errno;
-        if (write(pfd[1], &e, sizeof e) < 0)
-            _exit(126);
-        _exit(126);
-    }
-    close(pfd[1]);
-    int e = 0;
-    ssize_t n = read(pfd[0], &e, sizeof e);
-    close(pfd[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (n == (ssize_t)sizeof e)
-        report(key, errname(e));
-    else if (WIFEXITED(status))
-        reportf(key, WEXITSTATUS(status) == 0 ? "OK" : "exit:%d", WEXITSTATUS(status));
-    else
-        reportf(key, "signal:%d", WTERMSIG(status));
+    exec_report(key, -1, argv[0], argv, 0);
 }
 
 static void op(const char *spec)
@@ -108,22 +79,7 @@ static void op(const char *spec)
         CHECK_FD(spec, open(a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     else if (strcmp(name, "read") == 0) {
         /* The first line of the file, or the errno. */
-        int fd = open(a, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            report(spec, errname(errno));
-            return;
-        }
-        char c[256] = "";
-        ssize_t n = read(fd, c, sizeof c - 1);
-        int e = errno;
-        close(fd);
-        if (n < 0) {
-            reportf(spec, "read:%s", errname(e));
-            return;
-        }
-        c[n] = 0;
-        c[strcspn(c, "\n")] = 0;
-        reportf(spec, "data:%s", c);
+        read_report(spec, a);
     } else if (strcmp(name, "write") == 0) {
         int fd = open(a, O_WRONLY | O_CLOEXEC);
         if (fd < 0) {
