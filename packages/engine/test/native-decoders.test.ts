@@ -168,6 +168,24 @@ describe("C decoders fed by the TypeScript encoders", () => {
     }
   });
 
+  it("a rename that would carry what a deny glob matches below it out of the glob's reach is refused", () => {
+    const t = { ...prepared().plan.supervisorTables!, deny: ["/**/certs/*.pem", "/**/.env", "/ws/secrets", "/ws/**/keys/**"] };
+    const queries: Array<[string, string]> = [
+      ["moves /ws/certs /ws/x", "1"], // x/key.pem would no longer match **/certs/*.pem
+      ["moves /ws/certs /ws/b/certs", "0"],
+      ["moves /ws/a /ws/b", "0"], // **/.env matches below either
+      ["moves /ws /ws2", "1"], // /ws/secrets would move out
+      ["moves /ws/a /elsewhere", "1"], // /ws/a/keys/x would leave /ws/**/keys/**
+      ["moves /tmp/a /tmp/b", "0"], // only the globs that match anywhere reach below /tmp/a
+      ["moves /ws/p/keys /ws/p/k2", "1"],
+      ["moves /ws/p/keys /ws/q/keys", "0"],
+      ["moves /ws/p /ws/q", "0"],
+      ["moves /tmp/x /ws/secrets/x", "0"], // into a denied directory: everything below is matched there
+    ];
+    const out = run(["query", file("q-moves.bin", encodeTables(t))], queries.map(([q]) => q).join("\n") + "\n");
+    assert.deepEqual(Object.fromEntries(queries.map(([q], i) => [q, out[i]])), Object.fromEntries(queries));
+  });
+
   it("the table lookups decide as the tables say: rights, deny globs, exec, loaders, connect, bind, metadata", () => {
     const p = prepared().plan;
     const t = p.supervisorTables!;

@@ -1,22 +1,20 @@
 // RED-TEAM FINDINGS on the deputy design (issue 10): each test reproduces one defect found by
-// attacking `main` as a jailed process would, and asserts the secure outcome, so it FAILS on the
-// code it was written against. They are marked `todo` (reported as "# TODO", not failing the
-// suite) until the lead fixes them; MCPJ_REDTEAM_STRICT=1 runs them as ordinary tests. Once a
-// finding is fixed, drop its `todo`. The report of the red-team branch describes each one (what,
-// how, impact, the fix). Root and unprivileged.
+// attacking the supervisor and deputy as a jailed process would, and asserts the secure outcome;
+// each failed on the code it was written against (checked by building that code's native/ with
+// these tests) and passes since its fix. Root and unprivileged.
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { grantDirs, startHostSide, startLive } from "./helpers/live.js";
 import { race } from "./helpers/loader-race.js";
+import { elfInterpreter } from "../src/jail/exec.js";
 import { pick, program, runProgram } from "./programs/index.js";
 import type { PolicyInput } from "../src/policy/schema.js";
 
-const strict = process.env.MCPJ_REDTEAM_STRICT === "1";
-/** The test options of a finding: todo (with its name) unless MCPJ_REDTEAM_STRICT=1. */
-function finding(name: string): { todo?: string; timeout: number } {
-  return strict ? { timeout: 180_000 } : { todo: `red-team finding ${name}: fails on main until fixed`, timeout: 180_000 };
+/** The test options of a finding. */
+function finding(_name: string): { timeout: number } {
+  return { timeout: 180_000 };
 }
 
 function file(path: string, content: string): void {
@@ -62,7 +60,9 @@ describe("red-team findings (issue 10, deputy design)", () => {
     try {
       const c = await toctou(["sendto-swap", sock, "20000"], { filesystem: { ro: [g.R] } });
       assert.equal(c.won, 0, `sent ${c.won} datagrams in ${c.attempts} attempts`);
-      assert.ok(c.refused! > 0 && c.other! > 0, `the swap ran both ways: ${JSON.stringify(c)}`);
+      // Every send names the path, which the deputy decides on (a read-only grant: refused)
+      // whatever socket the descriptor holds: the swap cannot change the outcome.
+      assert.equal(c.refused, c.attempts, JSON.stringify(c));
       assert.deepEqual(host.lines(), []);
     } finally {
       await host.stop();
@@ -198,11 +198,18 @@ describe("red-team findings (issue 10, deputy design)", () => {
   it("F9: the ELF loader outruns the supervisor when the leader's own execs end the watch (300 attempts)", finding("F9"), () => race("decoy", 300));
 
   // F12 (the loader): descriptor 100 of the racing process is the loader, a child's descriptor 100
-  // is the allowed program, and the child made the supervisor's last exec: the decision and the
-  // watch follow the child, and the loader starts unwatched.
-  it("F12: execveat(fd, \"\", AT_EMPTY_PATH) of the loader, decided on another process's descriptor (200 attempts)", finding("F12"), () =>
-    race("stale", 200),
-  );
+  // is the allowed program, and the child made the supervisor's last exec: the decision followed
+  // the child and the loader started. Decided on the caller's own descriptor, it is refused.
+  it("F12: execveat(fd, \"\", AT_EMPTY_PATH) of the loader is decided on the caller's descriptor and refused (20 attempts)", finding("F12"), async () => {
+    const bin = program("loader-threads", ["-pthread"]);
+    const interp = elfInterpreter(bin)!;
+    const r = await runProgram(bin, ["stale", "20"], { policy: { env: { set: { SELF: bin, LOADER: interp } }, limits: { pids: 1024 } }, killAfterMs: 120_000 });
+    assert.deepEqual(
+      ["attempts", "refused", "pwned", "killed"].map((k) => r.out.get(`stale.${k}`)),
+      ["20", "20", "0", "0"],
+      r.stderr,
+    );
+  });
 
   // F10. Every open of a FIFO without O_NONBLOCK goes to a deputy worker, even O_RDWR, which never
   // waits. With the 64 workers busy (64 readers waiting for a writer), no FIFO can be opened at all:

@@ -6,9 +6,9 @@
  * connect, bind, a datagram to a unix path) is a job for the deputy, a process *inside* the jail
  * with exactly the jail's identity, Landlock domain, root and namespaces. A job travels as one
  * SEQPACKET record on a socketpair the deputy created (so it reaches nothing else), optionally
- * with one descriptor (SCM_RIGHTS): the target's socket, or the file a target's /proc/self/fd/N
- * names. The answer is one record with the job's id, optionally with the descriptor the deputy
- * opened.
+ * with descriptors (SCM_RIGHTS): the target's socket, or the file a target's /proc/self/fd/N
+ * names, first; then, for a send, the descriptors the target's message carries. The answer is one
+ * record with the job's id, optionally with the descriptor the deputy opened.
  *
  * Both sides spin briefly on two counters in a shared page before they sleep in recvmsg/poll
  * (cross-CPU wake-ups cost tens of microseconds on small VMs); the counters are hints only, the
@@ -19,16 +19,26 @@
 
 #include <stdint.h>
 
-/* The largest datagram the deputy sends for a target (unix datagram to a path). */
+/* The most data the deputy sends for a target in one call (a stream gets a partial send beyond it;
+ * a datagram, EMSGSIZE). */
 #define DEP_MAX_PAYLOAD (64u << 10)
+/* A message's control data and the descriptors it may pass (the kernel's SCM_MAX_FD). */
+#define DEP_MAX_CONTROL 4096u
+#define DEP_MAX_RIGHTS 253
+/* A job's payload: at most an address, control data and the data. */
+#define DEP_MAX_BODY (128u + DEP_MAX_CONTROL + DEP_MAX_PAYLOAD)
 /* A job: header, up to two NUL-terminated paths, payload. */
-#define DEP_MAX_JOB (sizeof(struct dep_job) + 2 * 4096 + DEP_MAX_PAYLOAD)
+#define DEP_MAX_JOB (sizeof(struct dep_job) + 2 * 4096 + DEP_MAX_BODY)
 
 enum dep_op {
     DOP_OPEN = 1,    /* path1, flags, mode (umask applied); fd: reopen that file instead */
     DOP_EXEC = 2,    /* path1 (empty with fd: execveat AT_EMPTY_PATH), flags: AT_SYMLINK_NOFOLLOW */
-    DOP_INET = 3,    /* fd: the target's socket; payload: the address; sub: connect, bind or redirect */
-    DOP_UNIX = 4,    /* fd: the target's socket; path1: the socket path; sub: connect, bind, send */
+    DOP_ADDR = 3,    /* fd: the target's socket; payload: the address (decided); sub: connect, bind, redirect */
+    DOP_UNIX = 4,    /* fd: the target's socket; path1: the socket path (decided here); sub: connect, bind */
+    DOP_SEND = 7,    /* fd: the target's socket, then the descriptors to pass; path1: a unix socket path
+                      * (decided here) or empty; payload: a bytes of address, b bytes of control data
+                      * (SCM_RIGHTS slots filled with the passed descriptors, in order), the data;
+                      * flags: sendmsg's */
     DOP_PATH = 5,    /* sub: one of dep_path_op */
     DOP_CANCEL = 6,  /* a = the id of the job to interrupt (its target is gone) */
 };
@@ -36,7 +46,7 @@ enum dep_op {
 /* DNET_REDIRECT: connect to the egress proxy's redirect listener (the payload) instead of the
  * address the target gave; the result's val is the local port the socket got, real its local
  * address (what the proxy sees as the peer: sup_net.c). */
-enum dep_net_sub { DNET_CONNECT = 1, DNET_BIND = 2, DNET_SEND = 3, DNET_REDIRECT = 4 };
+enum dep_net_sub { DNET_CONNECT = 1, DNET_BIND = 2, DNET_REDIRECT = 4 };
 
 /* The path operations, each emulated with the *at() call that takes the resolved directory. */
 enum dep_path_op {
@@ -77,7 +87,7 @@ enum dep_why {
     WHY_EXEC,      /* not on the exec allowlist */
     WHY_FD,        /* execveat of a descriptor without a jail path (memfd, deleted file) */
     WHY_PROC,      /* another process's private /proc entry, or the deputy's own */
-    WHY_SOCKET,    /* a unix datagram with control data (not emulated) */
+    WHY_SOCKET,    /* control data the deputy cannot send as the target (credentials) */
 };
 
 struct dep_result {

@@ -52,13 +52,25 @@ static int run(struct deputy *d, const struct djob *j, struct dres *r, int may_b
     switch (j->h.op) {
     case DOP_OPEN: return dep_open(d, j, r, may_block);
     case DOP_EXEC: return dep_exec(d, j, r);
-    case DOP_PATH: return dep_path(d, j, r);
-    case DOP_INET: return dep_inet(d, j, r, may_block);
+    case DOP_PATH: return dep_path(d, j, r, may_block);
+    case DOP_ADDR: return dep_addr(d, j, r, may_block);
     case DOP_UNIX: return dep_unix(d, j, r, may_block);
+    case DOP_SEND: return dep_send(d, j, r, may_block);
     default:
         r->err = ENOSYS;
         return 0;
     }
+}
+
+/* The job's descriptors are closed once it has run. */
+static void close_fds(struct djob *j)
+{
+    if (j->fd >= 0)
+        close(j->fd);
+    for (int i = 0; i < j->nrights; i++)
+        close(j->rights[i]);
+    j->fd = -1;
+    j->nrights = 0;
 }
 
 /* ---------------------------------------------------------------- workers */
@@ -85,8 +97,7 @@ static void *worker_main(void *arg)
         send_result(d, wk->j->h.id, r);
     }
     free(r);
-    if (wk->j->fd >= 0)
-        close(wk->j->fd);
+    close_fds(wk->j);
     pthread_mutex_lock(&d->mu);
     wk->w->id = 0;
     pthread_mutex_unlock(&d->mu);
@@ -165,7 +176,7 @@ static ssize_t receive(struct deputy *d, struct djob *j, size_t cap)
     struct iovec iov[2] = { { .iov_base = &j->h, .iov_len = sizeof j->h }, { .iov_base = j->buf, .iov_len = cap } };
     union {
         struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int))];
+        char b[CMSG_SPACE((1 + DEP_MAX_RIGHTS) * sizeof(int))];
     } cm;
     struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = cm.b, .msg_controllen = sizeof cm.b };
     ssize_t n;
@@ -174,16 +185,23 @@ static ssize_t receive(struct deputy *d, struct djob *j, size_t cap)
     while (n < 0 && errno == EINTR);
     if (n <= 0)
         return 0;
+    /* The first descriptor is the job's socket or file, the rest a message's (DOP_SEND). */
     j->fd = -1;
+    j->nrights = 0;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-        memcpy(&j->fd, CMSG_DATA(c), sizeof j->fd);
+    if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int fds[1 + DEP_MAX_RIGHTS];
+        memcpy(fds, CMSG_DATA(c), (size_t)nfd * sizeof(int));
+        j->fd = fds[0];
+        j->nrights = nfd - 1;
+        memcpy(j->rights, fds + 1, (size_t)j->nrights * sizeof(int));
+    }
     size_t body = (size_t)n - (n >= (ssize_t)sizeof j->h ? sizeof j->h : (size_t)n);
     size_t need = (size_t)j->h.len1 + 1 + j->h.len2 + 1 + j->h.payload_len;
     if ((size_t)n < sizeof j->h || (msg.msg_flags & MSG_TRUNC) || body != need || j->buf[j->h.len1] != 0 ||
-        j->buf[j->h.len1 + 1 + j->h.len2] != 0) {
-        if (j->fd >= 0)
-            close(j->fd);
+        j->buf[j->h.len1 + 1 + j->h.len2] != 0 || (msg.msg_flags & MSG_CTRUNC)) {
+        close_fds(j);
         return -1;
     }
     j->p1 = (const char *)j->buf;
@@ -248,8 +266,7 @@ __attribute__((noreturn)) void deputy_main(const struct plan *p, int sock, struc
             r->err = -e;
         }
         send_result(d, j->h.id, r);
-        if (j->fd >= 0)
-            close(j->fd);
+        close_fds(j);
     }
 }
 

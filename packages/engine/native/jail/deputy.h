@@ -40,6 +40,8 @@ struct djob {
     const char *p1, *p2;
     const unsigned char *payload;
     int fd;
+    int nrights;                 /* DOP_SEND: the descriptors the message passes */
+    int rights[DEP_MAX_RIGHTS];
     unsigned char buf[];
 };
 
@@ -76,8 +78,9 @@ __attribute__((noreturn)) void deputy_main(const struct plan *p, int sock, struc
  * instead of blocking), 1 on a worker. Return 0 when r is filled, or DEP_DEFER. */
 int dep_open(struct deputy *d, const struct djob *j, struct dres *r, int may_block);
 int dep_exec(struct deputy *d, const struct djob *j, struct dres *r);
-int dep_path(struct deputy *d, const struct djob *j, struct dres *r);
-int dep_inet(struct deputy *d, const struct djob *j, struct dres *r, int may_block);
+int dep_path(struct deputy *d, const struct djob *j, struct dres *r, int may_block);
+int dep_addr(struct deputy *d, const struct djob *j, struct dres *r, int may_block);
+int dep_send(struct deputy *d, const struct djob *j, struct dres *r, int may_block);
 int dep_unix(struct deputy *d, const struct djob *j, struct dres *r, int may_block);
 
 /* Shared helpers (deputy_fs.c). */

@@ -57,8 +57,26 @@ int dep_fd_path(int fd, char *out, size_t cap)
     if (n < 0)
         return -errno;
     out[n] = 0;
-    if (out[0] != '/' || (n > 10 && strcmp(out + n - 10, " (deleted)") == 0))
-        out[0] = 0; /* a pipe, a socket, a memfd, a deleted file: no jail path */
+    if (out[0] != '/') {
+        out[0] = 0; /* a pipe, a socket, an anonymous inode: no jail path */
+        return 0;
+    }
+    /* " (deleted)" is the kernel's note on a name that was unlinked, or part of a real name: only
+     * the link count says which. An unlinked file is decided on the name it had (a deny glob
+     * still covers it); a memfd (the jail's own memory, never named) has none. */
+    static const char deleted[] = " (deleted)";
+    size_t dl = sizeof deleted - 1;
+    if ((size_t)n > dl && strcmp(out + n - dl, deleted) == 0) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            return -errno;
+        if (st.st_nlink == 0) {
+            if (strncmp(out, "/memfd:", 7) == 0)
+                out[0] = 0;
+            else
+                out[n - dl] = 0;
+        }
+    }
     return 0;
 }
 

@@ -1,9 +1,15 @@
 /*
  * The deputy's socket jobs, on the target's own socket (a duplicate the supervisor took with
- * pidfd_getfd): connect and bind to an IP address the supervisor decided, or connect to the egress
- * proxy's redirect listener in its place; connect, bind and send to a unix path decided here on
- * the socket file reached. Done by a jail process, the peer sees the jail's credentials
- * (SO_PEERCRED, SCM_CREDENTIALS), and Landlock's TCP rules apply.
+ * pidfd_getfd): connect and bind to an address the supervisor decided (IP, or a unix address that
+ * names no file: abstract, unnamed, AF_UNSPEC), or connect to the egress proxy's redirect listener
+ * in its place; connect and bind to a unix path decided here on the socket file reached; and every
+ * send the supervisor is notified of, from its copies of the address, the control data and the
+ * data. Done by a jail process, the peer sees the jail's credentials (SO_PEERCRED,
+ * SCM_CREDENTIALS), and Landlock's TCP rules and abstract-socket scope apply.
+ *
+ * Nothing here blocks the main thread: a connect always runs on a worker (whether it would wait
+ * depends on the socket's O_NONBLOCK, which the jail shares with us and can flip at any moment), and
+ * a send is tried with MSG_DONTWAIT first.
  */
 #include "deputy.h"
 
@@ -45,7 +51,7 @@ static void local_end(int fd, struct dres *r)
         r->val = 0;
 }
 
-int dep_inet(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
+int dep_addr(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
 {
     (void)d;
     if (j->fd < 0 || j->h.payload_len > sizeof(struct sockaddr_storage)) {
@@ -58,8 +64,8 @@ int dep_inet(struct deputy *d, const struct djob *j, struct dres *r, int may_blo
     if (j->h.sub == DNET_BIND) {
         k = bind(j->fd, (struct sockaddr *)&ss, j->h.payload_len);
     } else {
-        /* A blocking connect waits for the handshake (or a full backlog): on a worker. */
-        if (!may_block && blocking(j->fd))
+        /* A connect may wait for the handshake or a full backlog: on a worker, always. */
+        if (!may_block)
             return DEP_DEFER;
         k = connect(j->fd, (struct sockaddr *)&ss, j->h.payload_len);
     }
@@ -139,9 +145,9 @@ int dep_unix(struct deputy *d, const struct djob *j, struct dres *r, int may_blo
     int e = 0;
     if (j->h.sub == DNET_BIND) {
         e = unix_bind(d, j, r);
-    } else if (j->h.sub == DNET_CONNECT) {
-        if (!may_block && blocking(j->fd))
-            return DEP_DEFER; /* a full backlog makes a blocking connect wait */
+    } else {
+        if (!may_block)
+            return DEP_DEFER; /* a full backlog makes a connect wait (see the top of this file) */
         int o = socket_file(d, j, r);
         if (o < 0) {
             e = -o;
@@ -152,45 +158,82 @@ int dep_unix(struct deputy *d, const struct djob *j, struct dres *r, int may_blo
                 e = errno;
             close(o);
         }
-    } else {
-        /* A datagram: to the path decided on, to an abstract name (the jail's own network
-         * namespace), or to the connected peer. */
-        int flags = j->h.flags | MSG_NOSIGNAL;
-        if (!may_block && blocking(j->fd) && !(flags & MSG_DONTWAIT))
-            flags |= MSG_DONTWAIT; /* try without waiting; a full queue goes to a worker */
-        struct sockaddr_un un;
-        socklen_t len = 0;
-        int o = -1;
-        if (j->p1[0] == '@') {
-            memset(&un, 0, sizeof un);
-            un.sun_family = AF_UNIX;
-            size_t n = strlen(j->p1 + 1);
-            if (n + 1 > sizeof un.sun_path)
-                n = sizeof un.sun_path - 1;
-            memcpy(un.sun_path + 1, j->p1 + 1, n);
-            len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
-        } else if (j->p1[0] != 0) {
-            o = socket_file(d, j, r);
-            if (o < 0)
-                e = -o;
-            else
-                len = via_fd(&un, o);
-        }
-        if (e == 0) {
-            ssize_t n = sendto(j->fd, j->payload, j->h.payload_len, flags, len ? (struct sockaddr *)&un : NULL, len);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && flags != (j->h.flags | MSG_NOSIGNAL)) {
-                if (o >= 0)
-                    close(o);
-                return DEP_DEFER;
-            }
-            if (n < 0)
-                e = errno;
-            else
-                r->val = n;
-        }
-        if (o >= 0)
-            close(o);
     }
+    r->err = e;
+    if (e == EACCES && r->why == WHY_NONE)
+        r->why = WHY_KERNEL;
+    return 0;
+}
+
+/* The message's control data, our copy, with each SCM_RIGHTS slot holding the descriptor passed to
+ * us in its place (the target's numbers mean nothing here). Returns 0 or -errno. */
+static int fill_rights(const struct djob *j, unsigned char *control, size_t len)
+{
+    struct msghdr m = { .msg_control = control, .msg_controllen = len };
+    int used = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        if (used + (int)n > j->nrights)
+            return -EBADF;
+        memcpy(CMSG_DATA(c), j->rights + used, n * sizeof(int));
+        used += (int)n;
+    }
+    return used == j->nrights ? 0 : -EBADF;
+}
+
+int dep_send(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
+{
+    size_t namelen = (size_t)j->h.a, controllen = (size_t)j->h.b;
+    if (j->fd < 0 || namelen > sizeof(struct sockaddr_storage) || controllen > DEP_MAX_CONTROL ||
+        namelen + controllen > j->h.payload_len) {
+        r->err = EINVAL;
+        return 0;
+    }
+    struct sockaddr_storage name;
+    unsigned char control[DEP_MAX_CONTROL];
+    memcpy(&name, j->payload, namelen);
+    memcpy(control, j->payload + namelen, controllen);
+    struct iovec iov = { .iov_base = (void *)(j->payload + namelen + controllen), .iov_len = j->h.payload_len - namelen - controllen };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+    int e = fill_rights(j, control, controllen);
+    if (controllen > 0) {
+        m.msg_control = control;
+        m.msg_controllen = controllen;
+    }
+    /* To a unix path: the socket file decided on, by our descriptor of it (no second lookup). */
+    int o = -1;
+    struct sockaddr_un un;
+    if (e == 0 && j->p1[0] != 0) {
+        o = socket_file(d, j, r);
+        if (o < 0) {
+            e = -o;
+        } else {
+            m.msg_name = &un;
+            m.msg_namelen = via_fd(&un, o);
+        }
+    } else if (namelen > 0) {
+        m.msg_name = &name;
+        m.msg_namelen = (socklen_t)namelen;
+    }
+    if (e == 0) {
+        /* Never a signal for us (the supervisor raises SIGPIPE in the target); on the main thread
+         * never a wait: a call that would wait goes to a worker with the target's own flags. */
+        int flags = j->h.flags | MSG_NOSIGNAL | (may_block ? 0 : MSG_DONTWAIT);
+        ssize_t n = sendmsg(j->fd, &m, flags);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !may_block && !(j->h.flags & MSG_DONTWAIT) && blocking(j->fd)) {
+            if (o >= 0)
+                close(o);
+            return DEP_DEFER;
+        }
+        if (n < 0)
+            e = errno;
+        else
+            r->val = n;
+    }
+    if (o >= 0)
+        close(o);
     r->err = e;
     if (e == EACCES && r->why == WHY_NONE)
         r->why = WHY_KERNEL;

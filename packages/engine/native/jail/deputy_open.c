@@ -105,8 +105,9 @@ int dep_open(struct deputy *d, const struct djob *j, struct dres *r, int may_blo
             close(o);
         return 0;
     }
-    /* A FIFO waits for a peer, a leased file for the lease to break: not on the main thread. */
-    int fifo = e == 0 && S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK);
+    /* A FIFO opened for reading or for writing alone waits for a peer, a leased file for the lease
+     * to break: not on the main thread. O_RDWR and O_NONBLOCK opens of a FIFO never wait. */
+    int fifo = e == 0 && S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK) && (flags & O_ACCMODE) != O_RDWR;
     if (fifo && !may_block) {
         if (o != j->fd)
             close(o);

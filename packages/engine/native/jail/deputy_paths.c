@@ -123,7 +123,28 @@ static int link_op(struct deputy *d, const struct djob *j, struct dres *r)
 
 /* chmod, chown, utimes, truncate, setxattr, removexattr. Followed: on the object reached, through
  * its descriptor. Not followed: on the name in its resolved directory. */
-static int attr_op(struct deputy *d, const struct djob *j, struct dres *r)
+/* truncate(2) of the file o holds: the kernel's truncate waits for a lease on the file to be
+ * broken (lease-break-time, 45 s by default, and a jail process may hold one), so the file is
+ * opened for writing without waiting, and a wait goes to a worker (DEP_DEFER). Only a regular
+ * file is opened: truncate refuses the rest, and opening a device or FIFO could act on it. */
+static int truncate_fd(int o, off_t len, int may_block)
+{
+    struct stat st;
+    if (fstat(o, &st) < 0)
+        return errno;
+    if (!S_ISREG(st.st_mode))
+        return S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    char via[64];
+    snprintf(via, sizeof via, "/proc/self/fd/%d", o);
+    int f = open(via, O_WRONLY | O_CLOEXEC | O_NOCTTY | (may_block ? 0 : O_NONBLOCK));
+    if (f < 0)
+        return !may_block && (errno == EWOULDBLOCK || errno == EAGAIN) ? DEP_DEFER : errno;
+    int e = ftruncate(f, len) < 0 ? errno : 0;
+    close(f);
+    return e;
+}
+
+static int attr_op(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
 {
     int nofollow = (j->h.flags & AT_SYMLINK_NOFOLLOW) != 0 || ((j->h.sub == DP_SETXATTR || j->h.sub == DP_REMOVEXATTR) && j->h.b);
     if (j->h.sub == DP_TRUNCATE)
@@ -164,7 +185,11 @@ static int attr_op(struct deputy *d, const struct djob *j, struct dres *r)
     case DP_CHMOD: k = fchmodat(AT_FDCWD, via, j->h.mode, 0); break;
     case DP_CHOWN: k = fchownat(o, "", (uid_t)j->h.a, (gid_t)j->h.b, AT_EMPTY_PATH); break;
     case DP_UTIMES: k = utimensat(AT_FDCWD, via, ts, 0); break;
-    case DP_TRUNCATE: k = truncate(via, (off_t)j->h.a); break;
+    case DP_TRUNCATE: {
+        int e = truncate_fd(o, (off_t)j->h.a, may_block);
+        close(o);
+        return e;
+    }
     case DP_SETXATTR: k = setxattr(via, j->p2, j->payload, j->h.payload_len, j->h.flags); break;
     case DP_REMOVEXATTR: k = removexattr(via, j->p2); break;
     default: k = -1; errno = EINVAL;
@@ -174,7 +199,7 @@ static int attr_op(struct deputy *d, const struct djob *j, struct dres *r)
     return e;
 }
 
-int dep_path(struct deputy *d, const struct djob *j, struct dres *r)
+int dep_path(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
 {
     char base[NAME_MAX + 2];
     int e = 0;
@@ -209,7 +234,9 @@ int dep_path(struct deputy *d, const struct djob *j, struct dres *r)
         e = link_op(d, j, r);
         break;
     default:
-        e = attr_op(d, j, r);
+        e = attr_op(d, j, r, may_block);
+        if (e == DEP_DEFER)
+            return DEP_DEFER;
     }
     r->err = e;
     if (e != 0)

@@ -16,12 +16,10 @@
  * killed at its first notified syscall, which comes before the loader can open the binary it was
  * asked to run (ESCAPES 38, 60).
  *
- * Checking every notification would cost a readlink each (about 1.3 us). Threads already checked are
- * remembered until an exec may have changed their program, and that is where the race lives: after
- * an execve is CONTINUEd, the exec'ing thread takes the thread-group leader's tid when it succeeds,
- * and the old leader may still make notified calls before the kernel kills it. So an allowed execve
- * puts its process under watch: nothing of it is remembered until the exec is seen to be over (the
- * executable changed, the exec'ing thread came back with the old one, or it is gone).
+ * The check reads /proc/TID/exe at every notification (about 1.3 us). It remembers nothing: an
+ * earlier version kept the threads already seen as "not the loader", keyed by tid, and lost the race
+ * that way, since after a CONTINUEd execve the exec'ing thread takes the thread-group leader's tid
+ * and a busy leader had just been remembered (issue 10, item 3).
  */
 #include "sup_internal.h"
 
@@ -45,111 +43,18 @@ static int read_exe(pid_t tid, char *out, size_t cap)
     return 0;
 }
 
-static void remember(struct supervisor *s, pid_t tid)
-{
-    s->not_loader[s->next_not_loader] = tid;
-    s->next_not_loader = (s->next_not_loader + 1) % LOADER_CACHE;
-    if (s->n_not_loader < LOADER_CACHE)
-        s->n_not_loader++;
-}
-
-static void unwatch(struct supervisor *s, unsigned i)
-{
-    s->exec_watch[i] = s->exec_watch[--s->n_exec_watch];
-}
-
-/* Watches of processes that no longer exist. */
-static void prune_watches(struct supervisor *s)
-{
-    for (unsigned i = 0; i < s->n_exec_watch;) {
-        if (kill(s->exec_watch[i].tgid, 0) < 0 && errno == ESRCH)
-            unwatch(s, i);
-        else
-            i++;
-    }
-}
-
-void sup_exec_allowed_note(struct supervisor *s, pid_t tid, pid_t tgid)
-{
-    if (s->t.nloaders == 0)
-        return;
-    /* Any thread of the process may become the new program: forget them all. */
-    s->n_not_loader = s->next_not_loader = 0;
-    if (tgid <= 0) {
-        struct tinfo ti;
-        tgid = sup_target_info(tid, &ti) == 0 ? ti.tgid : tid;
-    }
-    unsigned i = 0;
-    while (i < s->n_exec_watch && s->exec_watch[i].tgid != tgid)
-        i++;
-    if (i == s->n_exec_watch) {
-        if (s->n_exec_watch == EXEC_PENDING)
-            prune_watches(s);
-        if (s->n_exec_watch == EXEC_PENDING) {
-            /* Too many execs in flight to follow each: remember nothing until they are over. */
-            s->watch_overflow = 1;
-            return;
-        }
-        i = s->n_exec_watch++;
-    }
-    struct exec_watch *w = &s->exec_watch[i];
-    w->tgid = tgid;
-    w->tid = tid;
-    if (read_exe(tid, w->old_exe, sizeof w->old_exe) < 0)
-        w->old_exe[0] = 0;
-}
-
-/* May a thread that is not the loader be remembered, given the execs under watch? */
-static int may_remember(struct supervisor *s, pid_t tid, const char *exe)
-{
-    if (s->watch_overflow) {
-        prune_watches(s);
-        if (s->n_exec_watch == 0)
-            s->watch_overflow = 0;
-        return 0;
-    }
-    if (s->n_exec_watch == 0)
-        return 1;
-    struct tinfo ti;
-    if (sup_target_info(tid, &ti) < 0)
-        return 0;
-    for (unsigned i = 0; i < s->n_exec_watch; i++) {
-        struct exec_watch *w = &s->exec_watch[i];
-        if (w->tgid != ti.tgid)
-            continue;
-        char task[64];
-        snprintf(task, sizeof task, "/proc/%d/task/%d", (int)w->tgid, (int)w->tid);
-        int over = strcmp(exe, w->old_exe) != 0 /* the new program runs */
-                   || tid == w->tid              /* the exec'ing thread is back: the exec failed */
-                   || (w->tid != w->tgid && access(task, F_OK) < 0 && errno == ENOENT); /* it took the leader's tid */
-        if (!over)
-            return 0;
-        unwatch(s, i);
-        return 1;
-    }
-    return 1;
-}
-
 int sup_kill_racing_loader(struct supervisor *s, const struct seccomp_notif *req, int sc)
 {
     if (s->t.nloaders == 0)
         return 0;
     pid_t tid = (pid_t)req->pid;
-    if (s->n_exec_watch == 0 && !s->watch_overflow) {
-        for (unsigned i = 0; i < s->n_not_loader; i++)
-            if (s->not_loader[i] == tid)
-                return 0;
-    }
     char exe[PATH_MAX];
     /* Unreadable: the process is gone, or we may not read it (a process that made itself not
      * dumpable; a loader started by an exec is readable, since exec resets that). */
     if (read_exe(tid, exe, sizeof exe) < 0)
         return 0;
-    if (!sup_is_loader(&s->t, exe)) {
-        if (may_remember(s, tid, exe))
-            remember(s, tid);
+    if (!sup_is_loader(&s->t, exe))
         return 0;
-    }
     /* Right after an exec the process has one thread, so its tid is its tgid. The pidfd is taken
      * before the validity check: a valid notification means it names the racing process. */
     int pfd = (int)syscall(SYS_pidfd_open, tid, 0);
@@ -181,7 +86,6 @@ void sup_handle_exec(struct supervisor *s, const struct seccomp_notif *req, int 
         e.path = "?";
         e.why = "unreadable";
         sup_emit(s, &e);
-        sup_exec_allowed_note(s, tid, 0);
         sup_answer_continue(s, id);
         return;
     }

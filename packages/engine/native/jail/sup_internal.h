@@ -60,14 +60,7 @@ struct pending {
     char addr[48];
     int port;
     uint64_t aux;     /* sendmmsg: where the first message's msg_len is written back */
-};
-
-/* The loader check's memory (sup_exec.c). */
-#define LOADER_CACHE 64
-#define EXEC_PENDING 32
-struct exec_watch {
-    pid_t tgid, tid;        /* the process whose execve was allowed, and the exec'ing thread */
-    char old_exe[PATH_MAX]; /* its executable at that moment */
+    int sigpipe;      /* a send without MSG_NOSIGNAL: EPIPE raises SIGPIPE in the target, as the kernel would */
 };
 
 struct supervisor {
@@ -87,12 +80,6 @@ struct supervisor {
     struct pending slots[MAX_PENDING];
     unsigned npending;
     int timer;               /* timerfd: notifications whose job runs long are checked */
-    /* the loader race (sup_exec.c) */
-    pid_t not_loader[LOADER_CACHE];
-    unsigned n_not_loader, next_not_loader;
-    struct exec_watch exec_watch[EXEC_PENDING];
-    unsigned n_exec_watch;
-    int watch_overflow;      /* more execs in flight than watches: remember nothing meanwhile */
 };
 
 /* ---- answers and events (sup_answer.c) */
@@ -127,7 +114,10 @@ struct job {
     const char *p1, *p2;
     const void *payload;
     int fd;       /* sent along when >= 0 (not closed) */
+    const int *rights; /* then these (a message's SCM_RIGHTS), not closed */
+    int nrights;
     uint64_t aux; /* kept with the notification (struct pending.aux), not sent */
+    int sigpipe;  /* kept with the notification (struct pending.sigpipe), not sent */
 };
 
 /* Sends the job and records the notification as waiting for it. Takes ownership of nothing; the
@@ -149,7 +139,6 @@ void sup_handle_exec(struct supervisor *s, const struct seccomp_notif *req, int 
 /* Returns 1 when the notification's process was a loader started by the exec race (killed). */
 int sup_kill_racing_loader(struct supervisor *s, const struct seccomp_notif *req, int sc);
 /* An allowed execve was CONTINUEd: the loader check must look at this process again. */
-void sup_exec_allowed_note(struct supervisor *s, pid_t tid, pid_t tgid);
 
 /* The deputy's result for a redirected connect (sup_net.c): the redirect is reported (local end
  * local, the destination the target asked for), then the target answered. */

@@ -8,6 +8,8 @@
 #include "sup_internal.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +76,16 @@ static void deputy_gone(struct supervisor *s)
     }
 }
 
-static int send_record(struct supervisor *s, const void *buf, size_t len, int fd)
+/* The job's record with its descriptors: the socket or file first, then what a message passes. */
+static int send_record(struct supervisor *s, const void *buf, size_t len, const struct job *j)
 {
-    return fdpass_send_record(s->deputy, buf, len, fd, MSG_DONTWAIT);
+    int fds[1 + DEP_MAX_RIGHTS];
+    int n = 0;
+    if (j->fd >= 0)
+        fds[n++] = j->fd;
+    for (int i = 0; i < j->nrights && n < (int)(sizeof fds / sizeof fds[0]); i++)
+        fds[n++] = j->rights[i];
+    return fdpass_send_record_fds(s->deputy, buf, len, fds, n, MSG_DONTWAIT);
 }
 
 void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int kind, int cloexec, struct job *j,
@@ -101,7 +110,7 @@ void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int
     j->h.len1 = (uint32_t)l1;
     j->h.len2 = (uint32_t)l2;
     size_t len = sizeof j->h + l1 + 1 + l2 + 1 + j->h.payload_len;
-    if (len > DEP_MAX_JOB || j->h.payload_len > DEP_MAX_PAYLOAD) {
+    if (len > DEP_MAX_JOB || j->h.payload_len > DEP_MAX_BODY || j->nrights > DEP_MAX_RIGHTS) {
         sup_finish(s, req->id, &e, ENAMETOOLONG, 0);
         return;
     }
@@ -118,7 +127,7 @@ void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int
     off += l2 + 1;
     if (j->h.payload_len)
         memcpy(b + off, j->payload, j->h.payload_len);
-    int r = send_record(s, b, len, j->fd);
+    int r = send_record(s, b, len, j);
     if (r < 0) {
         if (r == -EAGAIN) { /* the deputy is far behind: refuse rather than wait */
             e.why = "busy";
@@ -141,6 +150,7 @@ void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int
     snprintf(sl->addr, sizeof sl->addr, "%s", addr ? addr : "");
     sl->port = port;
     sl->aux = j->aux;
+    sl->sigpipe = j->sigpipe;
     clock_gettime(CLOCK_MONOTONIC, &sl->since);
     if (s->npending++ == 0)
         arm_timer(s, 1);
@@ -179,6 +189,11 @@ static void complete(struct supervisor *s, struct pending *sl, const struct dep_
     if (r->err != 0) {
         if (fd >= 0)
             close(fd);
+        /* The deputy sent with MSG_NOSIGNAL; the target asked for the signal a broken stream
+         * raises, and gets it, from us (a signal it could have raised itself). */
+        if (r->err == EPIPE && sl->sigpipe && sl->tgid > 0 && sup_id_valid(s->listener, sl->notif) &&
+            syscall(SYS_tgkill, sl->tgid, sl->tid, SIGPIPE) < 0 && errno != ESRCH)
+            e.why = "signal";
         sup_finish(s, sl->notif, &e, r->err, 0);
         return;
     }
@@ -216,8 +231,6 @@ static void complete(struct supervisor *s, struct pending *sl, const struct dep_
             close(fd);
         e.act = "allow";
         sup_emit(s, &e);
-        if (sl->sc == SC_EXECVE || sl->sc == SC_EXECVEAT)
-            sup_exec_allowed_note(s, sl->tid, sl->tgid);
         /* The kernel re-reads the arguments: valid only where a kernel layer decides the same
          * (sup_exec.c, sup_open.c say which). */
         if (sup_id_valid(s->listener, sl->notif))
@@ -298,7 +311,9 @@ void sup_check_slow(struct supervisor *s)
         unsigned char b[sizeof h + 2];
         memcpy(b, &h, sizeof h);
         b[sizeof h] = b[sizeof h + 1] = 0;
-        if (send_record(s, b, sizeof b, -1) < 0 && errno != EAGAIN)
+        struct job none = { .fd = -1 };
+        int r = send_record(s, b, sizeof b, &none);
+        if (r < 0 && r != -EAGAIN)
             deputy_gone(s);
     }
 }

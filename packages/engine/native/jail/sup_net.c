@@ -18,11 +18,17 @@
  * Unix sockets: a pathname is resolved and decided by the deputy on the socket file it reached
  * (deny rules, and write permission in the tables: a read-only grant reaches no host agent), then
  * connected, bound or sent to through that very inode, so the peer sees the jail's credentials in
- * SO_PEERCRED (the deputy's: the jail's uid, gid and a jail pid). Datagrams to a path are emulated
- * whether the path is in the call or in the socket's connection: a racing thread could otherwise
- * add a name to a message after it was decided. Abstract and unnamed addresses are CONTINUEd: they
- * live in the jail's network namespace (and Landlock's scope, ABI 6). A stream socket ignores or
- * refuses a name in sendmsg, so it is CONTINUEd too.
+ * SO_PEERCRED (the deputy's: the jail's uid, gid and a jail pid). Abstract and unnamed addresses
+ * reach nothing outside the jail's network namespace (and Landlock's scope, ABI 6), but they are
+ * not CONTINUEd either: the kernel would read the address again, and a racing thread could make it
+ * a path by then. The deputy connects or binds to our copy.
+ *
+ * Sends: every notified send is performed by the deputy from our copies of the address, the data
+ * and the control data, never CONTINUEd. The kernel would otherwise read the call again: a racing
+ * thread could give the message a name, or dup2() a unix datagram socket onto the descriptor, and
+ * a datagram would reach a host socket nothing decided on. The descriptors a message passes
+ * (SCM_RIGHTS) are taken from the target and passed on by the deputy; credentials
+ * (SCM_CREDENTIALS) it cannot send as the target are refused with EOPNOTSUPP.
  */
 #include "sup_internal.h"
 
@@ -180,7 +186,7 @@ static void post_redirect(struct supervisor *s, const struct seccomp_notif *req,
     }
     struct job j;
     memset(&j, 0, sizeof j);
-    j.h.op = DOP_INET;
+    j.h.op = DOP_ADDR;
     j.h.sub = DNET_REDIRECT;
     j.h.payload_len = len;
     j.payload = &to;
@@ -216,28 +222,31 @@ void sup_net_redirected(struct supervisor *s, const struct pending *sl, const st
     sup_answer(s, sl->notif, r->err, 0);
 }
 
-/* A pathname unix address, composed against the target's cwd, as a job for the deputy. */
-static void post_unix(struct supervisor *s, const struct seccomp_notif *req, int sc, struct sock *k, const char *sun, int sub,
-                      const void *payload, uint32_t payload_len, int flags, uint64_t aux)
+/* A pathname unix address, composed against the target's cwd: fills j's path (tp holds it). */
+static int unix_target(struct supervisor *s, const struct seccomp_notif *req, int sc, const char *sun, int info, struct tpath *tp)
 {
-    static struct tpath tp;
     struct ev e = { .sc = sc, .pid = (pid_t)req->pid, .path = sun };
-    int r = sup_target_compose(s->listener, req->id, (pid_t)req->pid, AT_FDCWD, sun, sub == DNET_BIND ? TP_INFO : 0, &tp);
+    int r = sup_target_compose(s->listener, req->id, (pid_t)req->pid, AT_FDCWD, sun, info ? TP_INFO : 0, tp);
     if (r < 0) {
         sup_fail(s, req->id, &e, r);
-        return;
+        return 0;
     }
+    return 1;
+}
+
+/* connect or bind to a unix path: a job for the deputy, which decides on the socket file. */
+static void post_unix(struct supervisor *s, const struct seccomp_notif *req, int sc, struct sock *k, const char *sun, int sub)
+{
+    static struct tpath tp;
+    if (!unix_target(s, req, sc, sun, sub == DNET_BIND, &tp))
+        return;
     struct job j;
     memset(&j, 0, sizeof j);
     j.h.op = DOP_UNIX;
     j.h.sub = (uint16_t)sub;
-    j.h.flags = flags;
     j.h.umask = tp.have_ti ? tp.ti.umask : 022;
-    j.h.payload_len = payload_len;
-    j.payload = payload;
     j.p1 = tp.path;
     j.fd = k->fd;
-    j.aux = aux;
     sup_post(s, req, sc, ANS_VALUE, 0, &j, tp.path, NULL, 0, k->tgid);
 }
 
@@ -260,23 +269,19 @@ void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int s
     if (!socket_after(s, req, r, &k, &e))
         return;
 
-    /* 2. Unix sockets: pathnames go to the deputy; abstract and unnamed addresses stay in the
-     *    jail's network namespace (CONTINUE). */
+    /* 2. Unix sockets: pathnames are decided by the deputy; abstract and unnamed addresses (and
+     *    AF_UNSPEC) reach only the jail's network namespace, and the deputy uses our copy of them
+     *    (step 4). */
     if (k.domain == AF_UNIX) {
         char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
         unix_path(&ss, len, sun, sizeof sun);
         if (ss.ss_family == AF_UNIX && sun[0] != 0 && sun[0] != '@') {
-            post_unix(s, req, sc, &k, sun, is_bind ? DNET_BIND : DNET_CONNECT, NULL, 0, 0, 0);
-        } else {
-            e.path = sun;
-            e.act = "allow";
-            sup_emit(s, &e);
-            sup_answer_continue(s, id);
+            post_unix(s, req, sc, &k, sun, is_bind ? DNET_BIND : DNET_CONNECT);
+            close(k.fd);
+            return;
         }
-        close(k.fd);
-        return;
-    }
-    if (k.domain != AF_INET && k.domain != AF_INET6) {
+        e.path = sun;
+    } else if (k.domain != AF_INET && k.domain != AF_INET6) {
         close(k.fd);
         e.why = "family";
         sup_deny(s, id, &e, EACCES);
@@ -285,8 +290,9 @@ void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int s
 
     /* 3. IP: decided on the copy. */
     struct inet in;
-    r = inet_of(&ss, len, 0, &in);
-    if (r < 0 || (is_bind && in.fam == 0)) {
+    memset(&in, 0, sizeof in);
+    r = k.domain == AF_UNIX ? 0 : inet_of(&ss, len, 0, &in);
+    if (r < 0 || (is_bind && in.fam == 0 && k.domain != AF_UNIX)) {
         close(k.fd);
         sup_finish(s, id, &e, r < 0 ? -r : EAFNOSUPPORT, 0);
         return;
@@ -317,35 +323,72 @@ void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int s
     /* 4. The deputy acts on our copy of the address, as the jail. */
     struct job j;
     memset(&j, 0, sizeof j);
-    j.h.op = DOP_INET;
+    j.h.op = DOP_ADDR;
     j.h.sub = is_bind ? DNET_BIND : DNET_CONNECT;
     j.h.payload_len = len;
     j.payload = &ss;
     j.fd = k.fd;
-    sup_post(s, req, sc, ANS_VALUE, 0, &j, NULL, in.fam ? in.text : NULL, in.port, k.tgid);
+    sup_post(s, req, sc, ANS_VALUE, 0, &j, e.path, in.fam ? in.text : NULL, in.port, k.tgid);
     close(k.fd);
 }
 
-/* Gathers up to DEP_MAX_PAYLOAD bytes of iovecs from the target. Returns the length or -errno
- * (EMSGSIZE beyond the bound). */
-static int gather(pid_t tid, uint64_t iov_addr, uint64_t iovlen, unsigned char *out)
+/* Gathers the iovecs' bytes from the target into out, up to DEP_MAX_PAYLOAD: beyond it, the first
+ * DEP_MAX_PAYLOAD bytes when partial (a stream may send less than asked), else -EMSGSIZE. Returns
+ * the length or -errno. */
+static int gather(pid_t tid, uint64_t iov_addr, uint64_t iovlen, unsigned char *out, int partial)
 {
     if (iovlen > 1024)
-        return -EMSGSIZE;
+        return -EMSGSIZE; /* UIO_MAXIOV */
     struct iovec iov[1024];
-    int r = sup_read_mem(tid, iov_addr, iov, (size_t)iovlen * sizeof iov[0]);
+    int r = iovlen > 0 ? sup_read_mem(tid, iov_addr, iov, (size_t)iovlen * sizeof iov[0]) : 0;
     if (r < 0)
         return r;
     size_t total = 0;
-    for (uint64_t i = 0; i < iovlen; i++) {
-        if (iov[i].iov_len > DEP_MAX_PAYLOAD - total)
-            return -EMSGSIZE;
-        r = sup_read_mem(tid, (uint64_t)(uintptr_t)iov[i].iov_base, out + total, iov[i].iov_len);
+    for (uint64_t i = 0; i < iovlen && total < DEP_MAX_PAYLOAD; i++) {
+        size_t n = iov[i].iov_len;
+        if (n > DEP_MAX_PAYLOAD - total) {
+            if (!partial)
+                return -EMSGSIZE;
+            n = DEP_MAX_PAYLOAD - total;
+        }
+        r = sup_read_mem(tid, (uint64_t)(uintptr_t)iov[i].iov_base, out + total, n);
         if (r < 0)
             return r;
-        total += iov[i].iov_len;
+        total += n;
     }
     return (int)total;
+}
+
+/* The descriptors a message's control data passes (SCM_RIGHTS), taken from the target in order,
+ * and its other contents checked: credentials are refused (-EOPNOTSUPP: the deputy cannot send
+ * them as the target). Returns the count or -errno; on error nothing stays open. */
+static int take_rights(struct supervisor *s, uint64_t id, pid_t tgid, unsigned char *control, size_t len, int *fds)
+{
+    struct msghdr m = { .msg_control = control, .msg_controllen = len };
+    int n = 0, r = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL && r == 0; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_len < CMSG_LEN(0) || (unsigned char *)c + c->cmsg_len > control + len) {
+            r = -EINVAL;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            r = -EOPNOTSUPP;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k && r == 0; i++) {
+                int tfd;
+                memcpy(&tfd, CMSG_DATA(c) + i * sizeof(int), sizeof tfd);
+                if (n == DEP_MAX_RIGHTS)
+                    r = -ETOOMANYREFS;
+                else if ((r = sup_target_fd(s->listener, id, tgid, tfd)) >= 0)
+                    fds[n++] = r, r = 0;
+            }
+        }
+    }
+    if (r < 0) {
+        while (n > 0)
+            close(fds[--n]);
+        return r;
+    }
+    return n;
 }
 
 void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int sc)
@@ -353,11 +396,10 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
     uint64_t id = req->id;
     pid_t tid = (pid_t)req->pid;
     struct ev e = { .sc = sc, .pid = tid };
-    static unsigned char payload[DEP_MAX_PAYLOAD];
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     socklen_t namelen = 0;
-    uint64_t data = 0, iov = 0, iovlen = 0, controllen = 0, datalen = 0;
+    uint64_t data = 0, iov = 0, iovlen = 0, controllen = 0, datalen = 0, msgcontrol = 0;
     int flags = 0, r = 0, named = 0;
     uint64_t msglen_addr = sc == SC_SENDMMSG ? req->data.args[1] + offsetof(struct mmsghdr, msg_len) : 0;
 
@@ -386,72 +428,49 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
             namelen = m.msg_namelen;
             iov = (uint64_t)(uintptr_t)m.msg_iov;
             iovlen = m.msg_iovlen;
-            controllen = m.msg_controllen;
+            controllen = m.msg_control != NULL ? m.msg_controllen : 0;
+            msgcontrol = (uint64_t)(uintptr_t)m.msg_control;
             if (named && namelen > sizeof ss)
                 r = -EINVAL;
             else if (named)
                 r = sup_read_mem(tid, (uint64_t)(uintptr_t)m.msg_name, &ss, namelen);
         }
     }
+    /* The control data, copied once (its descriptors are taken below). */
+    static unsigned char control[DEP_MAX_CONTROL];
+    if (r == 0 && controllen > DEP_MAX_CONTROL)
+        r = -ENOBUFS;
+    else if (r == 0 && controllen > 0)
+        r = sup_read_mem(tid, msgcontrol, control, (size_t)controllen);
     struct sock k = { .fd = -1 };
     if (!socket_after(s, req, r, &k, &e))
         return;
+    int stream = k.type == SOCK_STREAM;
 
-    /* 2. Unix datagrams: emulated, named or not (see the top of this file). */
-    if (k.domain == AF_UNIX && k.type == SOCK_DGRAM) {
-        char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2] = "";
-        if (named)
-            unix_path(&ss, namelen, sun, sizeof sun);
-        int n;
-        if (controllen > 0) {
-            n = -EOPNOTSUPP;
-            e.why = "socket"; /* control data (descriptors, credentials) is not carried */
-        } else if (sc == SC_SENDTO) {
-            n = datalen > DEP_MAX_PAYLOAD ? -EMSGSIZE : sup_read_mem(tid, data, payload, (size_t)datalen);
-            if (n == 0)
-                n = (int)datalen;
-        } else {
-            n = gather(tid, iov, iovlen, payload);
+    /* 2. The destination, decided on the copy: a unix path by the deputy, on the socket file it
+     *    reaches; an abstract or unnamed one stays in the jail's network namespace; an IP one
+     *    outside the jail is refused. A TCP fast open connects, and is refused whatever the address:
+     *    only the deputy connects the jail's sockets (the redirect listener, whose connections must
+     *    all come from it, is on the jail's loopback). */
+    char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2] = "";
+    static struct tpath tp;
+    const char *path = "";
+    if (named && k.domain == AF_UNIX && ss.ss_family == AF_UNIX) {
+        unix_path(&ss, namelen, sun, sizeof sun);
+        e.path = sun[0] ? sun : NULL;
+        if (sun[0] != 0 && sun[0] != '@') {
+            if (!unix_target(s, req, sc, sun, 0, &tp)) {
+                close(k.fd);
+                return;
+            }
+            path = tp.path;
+            e.path = tp.path;
+            named = 0; /* the deputy names the file it decided on */
         }
-        if (n >= 0 && !sup_id_valid(s->listener, id))
-            n = SUP_GONE;
-        if (n < 0) {
-            close(k.fd);
-            e.path = sun[0] ? sun : NULL;
-            sup_fail(s, id, &e, n);
-            return;
-        }
-        if (sun[0] == 0 || sun[0] == '@') {
-            /* To the connected peer, or an abstract name: the deputy sends our copy as is. */
-            struct job j;
-            memset(&j, 0, sizeof j);
-            j.h.op = DOP_UNIX;
-            j.h.sub = DNET_SEND;
-            j.h.flags = flags;
-            j.h.payload_len = (uint32_t)n;
-            j.payload = payload;
-            j.fd = k.fd;
-            j.p1 = sun[0] == '@' ? sun : "";
-            j.aux = msglen_addr;
-            sup_post(s, req, sc, ANS_VALUE, 0, &j, sun[0] ? sun : NULL, NULL, 0, k.tgid);
-        } else {
-            post_unix(s, req, sc, &k, sun, DNET_SEND, payload, (uint32_t)n, flags, msglen_addr);
-        }
-        close(k.fd);
-        return;
-    }
-
-    /* 3. Everything else is bounded by the network namespace: refuse and report an IP
-     *    destination outside the jail, let the kernel do the rest (a racing thread that changes
-     *    the address meets the namespace, which holds only lo). A TCP fast open connects, and the
-     *    kernel would read its address again after this decision: a thread could point it at
-     *    the proxy's redirect listener, which Landlock lets the jail's domain reach because the
-     *    deputy connects there. So it is refused whatever the address (programs fall back to
-     *    connect(), which the deputy performs). */
-    if (named && (k.domain == AF_INET || k.domain == AF_INET6)) {
+    } else if (named && (k.domain == AF_INET || k.domain == AF_INET6)) {
         struct inet in;
         if (inet_of(&ss, namelen, k.type == SOCK_DGRAM, &in) == 0 && in.fam != 0) {
-            int fastopen = k.type == SOCK_STREAM && (flags & MSG_FASTOPEN);
+            int fastopen = stream && (flags & MSG_FASTOPEN);
             if (!is_loopback(&in) || fastopen) {
                 close(k.fd);
                 deny_inet(s, id, &e, &in, k.type == SOCK_DGRAM);
@@ -459,10 +478,62 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
             }
         }
     }
-    close(k.fd);
-    if (s->t.flags & SUP_F_LOG_ALLOW) {
-        e.act = "allow";
-        sup_emit(s, &e);
+
+    /* 3. The data, copied once (a stream takes a partial send; a message is whole or EMSGSIZE),
+     *    and the descriptors the message passes. */
+    static unsigned char body[DEP_MAX_BODY];
+    size_t off = named ? namelen : 0;
+    if (named)
+        memcpy(body, &ss, namelen);
+    memcpy(body + off, control, (size_t)controllen);
+    off += (size_t)controllen;
+    int n;
+    if (sc == SC_SENDTO) {
+        size_t want = datalen > DEP_MAX_PAYLOAD && stream ? DEP_MAX_PAYLOAD : (size_t)datalen;
+        n = datalen > DEP_MAX_PAYLOAD && !stream ? -EMSGSIZE : want > 0 ? sup_read_mem(tid, data, body + off, want) : 0;
+        if (n == 0)
+            n = (int)want;
+    } else {
+        n = gather(tid, iov, iovlen, body + off, stream);
     }
-    sup_answer_continue(s, id);
+    int rights[DEP_MAX_RIGHTS];
+    int nrights = 0;
+    if (n >= 0 && controllen > 0) {
+        nrights = take_rights(s, id, k.tgid, control, (size_t)controllen, rights);
+        if (nrights < 0) {
+            if (nrights == -EOPNOTSUPP)
+                e.why = "socket";
+            n = nrights;
+            nrights = 0;
+        }
+    }
+    if (n >= 0 && !sup_id_valid(s->listener, id))
+        n = SUP_GONE;
+    if (n < 0) {
+        close(k.fd);
+        for (int i = 0; i < nrights; i++)
+            close(rights[i]);
+        sup_fail(s, id, &e, n);
+        return;
+    }
+
+    /* 4. The deputy sends it, as the jail. */
+    struct job j;
+    memset(&j, 0, sizeof j);
+    j.h.op = DOP_SEND;
+    j.h.flags = flags;
+    j.h.a = named ? namelen : 0;
+    j.h.b = controllen;
+    j.h.payload_len = (uint32_t)(off + (size_t)n);
+    j.payload = body;
+    j.p1 = path;
+    j.fd = k.fd;
+    j.rights = rights;
+    j.nrights = nrights;
+    j.aux = msglen_addr;
+    j.sigpipe = !(flags & MSG_NOSIGNAL);
+    sup_post(s, req, sc, ANS_VALUE, 0, &j, e.path, NULL, 0, k.tgid);
+    close(k.fd);
+    for (int i = 0; i < nrights; i++)
+        close(rights[i]);
 }

@@ -226,21 +226,58 @@ const struct sup_glob *sup_path_denied(const struct sup_tables *t, const char *p
     return NULL;
 }
 
-/* Could a path strictly below p[0..n) match the pattern segs[0..np)? (The path itself matching is
- * sup_path_denied's business.) */
-static int glob_below(char *const *segs, size_t np, char *const *p, size_t n)
+/* The glob as an automaton over path segments: state i means segs[0..i) matched so far; np is the
+ * accepting state (the path, or an ancestor, matched: everything below matches too, so it absorbs).
+ * A "**" state may consume any segment and stay, or be skipped without consuming one. */
+#define MAX_GLOB_STATES 256
+
+static void glob_close(char *const *segs, size_t np, char *st)
 {
-    if (n == 0)
-        return np > 0;
-    if (np == 0)
-        return 0;
-    if (strcmp(segs[0], "**") == 0) {
-        for (size_t skip = 0; skip <= n; skip++)
-            if (glob_below(segs + 1, np - 1, p + skip, n - skip))
-                return 1;
-        return 0;
+    for (size_t i = 0; i < np; i++)
+        if (st[i] && strcmp(segs[i], "**") == 0)
+            st[i + 1] = 1;
+}
+
+/* The states after p[0..n), from the start state. */
+static void glob_states(char *const *segs, size_t np, char *const *p, size_t n, char *st)
+{
+    memset(st, 0, np + 1);
+    st[0] = 1;
+    glob_close(segs, np, st);
+    for (size_t k = 0; k < n && !st[np]; k++) {
+        char next[MAX_GLOB_STATES + 1];
+        memset(next, 0, np + 1);
+        for (size_t i = 0; i < np; i++) {
+            if (!st[i])
+                continue;
+            if (strcmp(segs[i], "**") == 0)
+                next[i] = 1;
+            else if (fnmatch(segs[i], p[k], 0) == 0)
+                next[i + 1] = 1;
+        }
+        memcpy(st, next, np + 1);
+        glob_close(segs, np, st);
     }
-    return fnmatch(segs[0], p[0], 0) == 0 && glob_below(segs + 1, np - 1, p + 1, n - 1);
+}
+
+/* Would moving what is at `from` to `to` let something below it escape the glob? What lies below
+ * a name is matched from the states the name's own segments lead to: if `to` leads to every state
+ * `from` does (or is itself matched, so everything below it is), whatever matched below `from`
+ * still matches below `to`. Otherwise it is refused (conservatively: another state could match
+ * the same names). */
+static int glob_escapes(char *const *segs, size_t np, char *const *fp, size_t nf, char *const *tp, size_t nt)
+{
+    if (np > MAX_GLOB_STATES)
+        return 1;
+    char fs[MAX_GLOB_STATES + 1], ts[MAX_GLOB_STATES + 1];
+    glob_states(segs, np, fp, nf, fs);
+    glob_states(segs, np, tp, nt, ts);
+    if (ts[np])
+        return 0;
+    for (size_t i = 0; i < np; i++)
+        if (fs[i] && !ts[i])
+            return 1;
+    return 0;
 }
 
 static int split_path(char *buf, char **segs, size_t *n)
@@ -270,7 +307,7 @@ int sup_glob_moves_out(const struct sup_tables *t, const char *from, const char 
         return 1;
     for (size_t i = 0; i < t->ndenies; i++) {
         const struct sup_glob *g = &t->denies[i];
-        if (glob_below(g->segs, g->nsegs, fs, nf) && !glob_below(g->segs, g->nsegs, ts, nt))
+        if (glob_escapes(g->segs, g->nsegs, fs, nf, ts, nt))
             return 1;
     }
     return 0;

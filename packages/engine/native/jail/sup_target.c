@@ -242,8 +242,16 @@ int sup_target_compose(int listener, uint64_t id, pid_t tid, int dirfd, const ch
     size_t n = strlen(tp->raw);
     int err = 0;
     if (n == 0 && (flags & TP_EMPTY_FD)) {
+        /* The descriptor is the caller's: whoever takes it needs the caller's process, read here
+         * like for any other path (a stale one would name another process's descriptor). */
         tp->empty = 1;
-        return sup_id_valid(listener, id) ? 0 : SUP_GONE;
+        if ((flags & TP_INFO) && sup_target_info(tid, &tp->ti) < 0)
+            err = -EACCES;
+        else
+            tp->have_ti = (flags & TP_INFO) != 0;
+        if (!sup_id_valid(listener, id))
+            return SUP_GONE;
+        return err;
     }
     if (n == 0)
         err = -ENOENT;

@@ -10,7 +10,7 @@
  *   decoders plan FILE      plan_read: every field, "error MESSAGE" for a refused plan
  *   decoders tables FILE    sup_tables_decode: every record, "error MESSAGE" for refused tables
  *   decoders query FILE     tables from FILE, then one query per stdin line, one answer per line:
- *                             rights PATH | deny PATH | exec PATH | loader PATH
+ *                             rights PATH | deny PATH | exec PATH | loader PATH | moves FROM TO
  *                             connect FAMILY ADDRESS PORT [tcp|udp] | bind FAMILY ADDRESS PORT [tcp|udp] |
  *                             redirect FAMILY ADDRESS PORT [tcp|udp] |
  *                             meta FAMILY ADDRESS
@@ -215,6 +215,8 @@ static int query(const char *file)
             printf("%d\n", sup_exec_allowed(&t, a));
         else if (n >= 2 && strcmp(op, "loader") == 0)
             printf("%d\n", sup_is_loader(&t, a));
+        else if (n >= 3 && strcmp(op, "moves") == 0)
+            printf("%d\n", sup_glob_moves_out(&t, a, b));
         else if (n >= 4 && strcmp(op, "connect") == 0 && parse_address(a, b, &fam, addr) == 0)
             printf("%d\n", sup_net_allowed(t.connect, t.nconnect, fam, addr, (uint16_t)atoi(c), pr));
         else if (n >= 4 && strcmp(op, "bind") == 0 && parse_address(a, b, &fam, addr) == 0)

@@ -200,11 +200,12 @@ int main(int argc, char **argv)
         } else if (strcmp(mode, "bind-abstract") == 0) {
             int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             int r = bind(s, (struct sockaddr *)&addr, sizeof addr);
+            int e = errno; /* before lstat() sets its own */
             close(s);
             struct stat st;
             if (lstat(target, &st) == 0)
                 won++;
-            else if (r < 0 && errno == EACCES)
+            else if (r < 0 && e == EACCES)
                 refused++;
             else
                 other++;
