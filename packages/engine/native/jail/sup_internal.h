@@ -93,7 +93,14 @@ struct supervisor {
     struct exec_watch exec_watch[EXEC_PENDING];
     unsigned n_exec_watch;
     int watch_overflow;      /* more execs in flight than watches: remember nothing meanwhile */
+    /* start-up tracing (report.h; only with MCPJ_TRACE=1): notifications by syscall, and the time
+     * from RECV to the answer, matched by id in a small ring */
+    unsigned long long tr_n[SC_COUNT], tr_ns[SC_COUNT];
+    struct { uint64_t id; unsigned long long t; int sc; } tr_recv[64];
 };
+
+/* Tracing: a notification received, and answered (sup_answer.c). */
+void sup_trace_answered(struct supervisor *s, uint64_t id);
 
 /* ---- answers and events (sup_answer.c) */
 
