@@ -1,16 +1,14 @@
 // Where the native build put its outputs, and the addon's two functions.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { engineDir } from "../engine-dir.js";
 import { JailError } from "./errors.js";
 
-// dist/src/jail/native.js → packages/engine
-const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const release = join(pkgDir, "build", "Release");
+const release = (): string => join(engineDir(), "build", "Release");
 
 export function helperPath(): string {
-  const p = process.env.MCPJ_HELPER ?? join(release, "mcpj-jail");
+  const p = process.env.MCPJ_HELPER ?? join(release(), "mcpj-jail");
   if (!existsSync(p)) {
     throw new JailError("E_HELPER_MISSING", `the jail helper ${p} is missing: run \`npm install\` (it builds it; needs gcc, make, python3)`);
   }
@@ -30,9 +28,9 @@ let addon: NativeAddon | null = null;
 
 export function nativeAddon(): NativeAddon {
   if (addon === null) {
-    const p = join(release, "mcpj_native.node");
+    const p = join(release(), "mcpj_native.node");
     if (!existsSync(p)) throw new JailError("E_HELPER_MISSING", `${p} is missing: run \`npm install\``);
-    addon = createRequire(import.meta.url)(p) as NativeAddon;
+    addon = createRequire(p)(p) as NativeAddon;
   }
   return addon;
 }
