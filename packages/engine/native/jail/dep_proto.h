@@ -96,24 +96,40 @@ struct dep_shared {
     uint32_t done;    /* results the deputy sent */
 };
 
-/* Spinning before sleeping saves two cross-CPU wake-ups per job (about 20-40 us each on the 2-vCPU
- * development VMs; bench/openat.bench.mjs measures it). */
+/* Spinning before sleeping saves two cross-CPU wake-ups per job (about 20-40 us each on an idle
+ * 2-vCPU VM) when the other side is running on the other CPU. When it is not (a loaded machine:
+ * other processes hold the CPUs, the deputy waits for one), a spin only takes the CPU it waits
+ * for: measured with the machine's two CPUs busy, a fixed spin of 4000 made an open cost 100-300 us,
+ * no spin 30-40 us (bench/openat.bench.mjs). So the spin adapts, separately on each side: a spin
+ * that sees the counter move allows twice as much next time (up to DEP_SPINS), one that runs out
+ * halves it (down to DEP_SPINS_MIN, a few microseconds, so that spinning is found worth it again
+ * once the machine is idle). */
 #ifndef DEP_SPINS
 #define DEP_SPINS 4000
 #endif
+#define DEP_SPINS_MIN 32
+
+struct dep_spinner {
+    int budget; /* 0: not started (DEP_SPINS) */
+};
 
 /* Waits (a bounded spin) until *counter is no longer seen. */
-static inline void dep_spin(const uint32_t *counter, uint32_t seen)
+static inline void dep_spin(struct dep_spinner *sp, const uint32_t *counter, uint32_t seen)
 {
-    for (int i = 0; i < DEP_SPINS; i++) {
-        if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen)
+    if (sp->budget == 0)
+        sp->budget = DEP_SPINS;
+    for (int i = 0; i < sp->budget; i++) {
+        if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen) {
+            sp->budget = sp->budget * 2 > DEP_SPINS ? DEP_SPINS : sp->budget * 2;
             return;
+        }
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #elif defined(__aarch64__)
         __asm__ volatile("yield");
 #endif
     }
+    sp->budget = sp->budget / 2 < DEP_SPINS_MIN ? DEP_SPINS_MIN : sp->budget / 2;
 }
 
 #endif

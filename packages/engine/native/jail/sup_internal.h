@@ -83,6 +83,7 @@ struct supervisor {
     int deputy;              /* our end of the deputy's socket, -1 when gone */
     int deputy_reported;     /* its loss was reported */
     struct dep_shared *shared;
+    struct dep_spinner spin; /* how long to spin for a result (dep_proto.h) */
     unsigned char *jobbuf;   /* DEP_MAX_JOB bytes */
     struct pending slots[MAX_PENDING];
     unsigned npending;
