@@ -1,7 +1,8 @@
 // Start-up tracing (docs/design.md, "Start-up"): with MCPJ_TRACE=1 in its environment, mcp-j and
 // every process of the jail helper print "mcpj-trace t=NS pid=PID phase=NAME [k=v ...]" on
 // stderr, t from CLOCK_MONOTONIC in nanoseconds (process.hrtime's clock, and the helper's), so that
-// bench/startup-breakdown.mjs can put them on one time line. Off, a mark is one test of a constant.
+// bench/startup-breakdown.mjs can put them on one time line (with cpu_us, the CPU time mcp-j has
+// used so far). Off, a mark is one test of a constant.
 import { writeSync } from "node:fs";
 
 export const TRACE = process.env.MCPJ_TRACE === "1";
@@ -10,8 +11,9 @@ export const TRACE = process.env.MCPJ_TRACE === "1";
 export function traceMark(phase: string, detail = "", atNs?: bigint): void {
   if (!TRACE) return;
   const t = atNs ?? process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   try {
-    writeSync(2, `mcpj-trace t=${t} pid=${process.pid} phase=${phase}${detail === "" ? "" : ` ${detail}`}\n`);
+    writeSync(2, `mcpj-trace t=${t} pid=${process.pid} phase=${phase} cpu_us=${cpu.user + cpu.system}${detail === "" ? "" : ` ${detail}`}\n`);
   } catch {
     /* tracing never changes what mcp-j does */
   }
