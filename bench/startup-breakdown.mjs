@@ -53,6 +53,10 @@ const STEPS = [
   ["server.cloned", "deputy: socket, clone the server"],
   ["server.landlock", "server: rlimits, cwd, Landlock"],
   ["server.execve", "server: seccomp filter, listener hand-off"],
+  // After the server (for /bin/true: its whole life, then the teardown).
+  ["helper.exit", "the server runs and exits; the helper leaves"],
+  ["jail.exited", "mcp-j sees the helper's exit"],
+  ["cli.done", "mcp-j: session teardown (pending answers, egress, cgroup, audit)"],
 ];
 
 /** The steps of one traced run: ms from the mark before (spawn for the first) to each mark. */

@@ -30,6 +30,12 @@ function usage(): string {
 export async function main(argv: string[], io?: CommandIo): Promise<number> {
   traceNodeStart();
   traceMark("cli.main");
+  const code = await dispatch(argv, io);
+  traceMark("cli.done");
+  return code;
+}
+
+async function dispatch(argv: string[], io?: CommandIo): Promise<number> {
   const cio: CommandIo = io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   const [first, ...rest] = argv;
   switch (first) {

@@ -130,6 +130,7 @@ export class Jail {
       });
     });
     this.exited = Promise.all([processExited, controlClosed]).then(([p]) => {
+      traceMark("jail.exited");
       const s = server as { code: number | null; signal: number | null } | null;
       let code: number;
       if (lastError !== null) code = lastError.exitCode;
