@@ -99,28 +99,31 @@ struct dep_shared {
 /* Spinning before sleeping saves two cross-CPU wake-ups per job (about 20-40 us each on an idle
  * 2-vCPU VM) when the other side is running on the other CPU. When it is not (a loaded machine:
  * other processes hold the CPUs, the deputy waits for one), a spin only takes the CPU it waits
- * for: measured with the machine's two CPUs busy, a fixed spin of 4000 made an open cost 100-300 us,
- * no spin 30-40 us (bench/openat.bench.mjs). So the spin adapts, separately on each side: a spin
- * that sees the counter move allows twice as much next time (up to DEP_SPINS), one that runs out
- * halves it (down to DEP_SPINS_MIN, a few microseconds, so that spinning is found worth it again
- * once the machine is idle). */
+ * for: measured with the machine's two CPUs busy (load 10-15, other processes running), a notified
+ * open cost 300-375 us with a fixed spin of 4000 pauses (a pause is 50-70 ns there), 75-120 us with
+ * the spin below, 55-290 us with none (bench/openat.bench.mjs, alternated runs).
+ * So each side's spin adapts, additive increase and multiplicative decrease: a spin that sees the
+ * counter move may spin DEP_SPINS_STEP longer next time (up to DEP_SPINS), one that runs out half as
+ * long (down to DEP_SPINS_MIN, a few microseconds, so that spinning is found worth it again once
+ * the machine is idle). */
 #ifndef DEP_SPINS
 #define DEP_SPINS 4000
 #endif
 #define DEP_SPINS_MIN 32
+#define DEP_SPINS_STEP 64
 
 struct dep_spinner {
-    int budget; /* 0: not started (DEP_SPINS) */
+    int budget; /* 0: not started (DEP_SPINS_MIN) */
 };
 
 /* Waits (a bounded spin) until *counter is no longer seen. */
 static inline void dep_spin(struct dep_spinner *sp, const uint32_t *counter, uint32_t seen)
 {
-    if (sp->budget == 0)
-        sp->budget = DEP_SPINS;
+    if (sp->budget < DEP_SPINS_MIN)
+        sp->budget = DEP_SPINS_MIN;
     for (int i = 0; i < sp->budget; i++) {
         if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen) {
-            sp->budget = sp->budget * 2 > DEP_SPINS ? DEP_SPINS : sp->budget * 2;
+            sp->budget = sp->budget + DEP_SPINS_STEP > DEP_SPINS ? DEP_SPINS : sp->budget + DEP_SPINS_STEP;
             return;
         }
 #if defined(__x86_64__) || defined(__i386__)
