@@ -99,21 +99,22 @@ struct dep_shared {
 /* Spinning before sleeping saves two cross-CPU wake-ups per job (about 20-40 us each on an idle
  * 2-vCPU VM) when the other side is running on the other CPU. When it is not (a loaded machine:
  * other processes hold the CPUs, the deputy waits for one), a spin only takes the CPU it waits
- * for: measured with the machine's two CPUs busy (load 10-15, other processes running), a notified
- * open cost 300-375 us with a fixed spin of 4000 pauses (a pause is 50-70 ns there), 75-120 us with
- * the spin below, 55-290 us with none (bench/openat.bench.mjs, alternated runs).
- * So each side's spin adapts, additive increase and multiplicative decrease: a spin that sees the
- * counter move may spin DEP_SPINS_STEP longer next time (up to DEP_SPINS), one that runs out half as
- * long (down to DEP_SPINS_MIN, a few microseconds, so that spinning is found worth it again once
- * the machine is idle). */
+ * for: measured with the machine's two CPUs busy (load 8-15, other processes running), a notified
+ * open cost 125-375 us with a fixed spin of 4000 pauses (a pause is 50-70 ns there), 55-290 us with
+ * none, 45-70 us with the spin below (alternated runs of a loop of opens in a jail).
+ * So each side's spin adapts to what its waits take: a wait the spin saw end sets the next spins to
+ * twice its length (never shorter than they were); a spin that runs out halves them (down to
+ * DEP_SPINS_MIN, a few microseconds). One wait in DEP_SPINS_PROBE spins the full DEP_SPINS, so that
+ * a machine that became idle is noticed (on a loaded one that costs a few microseconds a wait). */
 #ifndef DEP_SPINS
 #define DEP_SPINS 4000
 #endif
 #define DEP_SPINS_MIN 32
-#define DEP_SPINS_STEP 64
+#define DEP_SPINS_PROBE 64
 
 struct dep_spinner {
-    int budget; /* 0: not started (DEP_SPINS_MIN) */
+    int budget;      /* 0: not started */
+    unsigned waits;
 };
 
 /* Waits (a bounded spin) until *counter is no longer seen. */
@@ -121,9 +122,12 @@ static inline void dep_spin(struct dep_spinner *sp, const uint32_t *counter, uin
 {
     if (sp->budget < DEP_SPINS_MIN)
         sp->budget = DEP_SPINS_MIN;
-    for (int i = 0; i < sp->budget; i++) {
+    int limit = sp->waits++ % DEP_SPINS_PROBE == 0 ? DEP_SPINS : sp->budget;
+    for (int i = 0; i < limit; i++) {
         if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen) {
-            sp->budget = sp->budget + DEP_SPINS_STEP > DEP_SPINS ? DEP_SPINS : sp->budget + DEP_SPINS_STEP;
+            int want = 2 * i + DEP_SPINS_MIN;
+            if (want > sp->budget)
+                sp->budget = want > DEP_SPINS ? DEP_SPINS : want;
             return;
         }
 #if defined(__x86_64__) || defined(__i386__)
