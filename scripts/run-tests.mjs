@@ -47,6 +47,10 @@ if (!(scale >= 1)) {
   process.stderr.write(`run-tests: MCPJ_TEST_TIME_SCALE must be a number ≥ 1, got ${process.env.MCPJ_TEST_TIME_SCALE}\n`);
   process.exit(2);
 }
+// The mcp-j command the tests start is the bundle (scripts/build-cli.mjs): rebuilt here when a
+// compiled file is newer, so that tests run after `npx tsc -b` run the code just compiled.
+const bundle = spawnSync(process.execPath, [join(root, "scripts/build-cli.mjs"), "--if-stale"], { stdio: "inherit" });
+if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${concurrency}`, `--test-timeout=${Math.round(300000 * scale)}`, "--test-force-exit", ...files], {
   stdio: "inherit",
   cwd: root,

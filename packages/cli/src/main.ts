@@ -1,9 +1,12 @@
-// The mcp-j command: dispatch to a subcommand, or run a server in the jail.
-import { EXIT, helpText } from "@mcp-j/engine/core";
-import { doctorCommand } from "./doctor.js";
+// The mcp-j command: dispatch to a subcommand, or run a server in the jail. Only the run path is
+// loaded up front: mcp-j's start-up is on every MCP server's start-up path, and the other commands
+// (doctor, policy, wrap, unwrap, audit) are loaded when they are asked for (docs/design.md,
+// "Start-up").
+import { EXIT, helpText, traceMark, traceNodeStart } from "@mcp-j/engine/core";
 import { type CommandIo } from "./io.js";
-import { auditCommand, policyCommand, unwrapCommand, wrapCommand } from "./commands/index.js";
 import { runCommand, runNamedCommand } from "./run.js";
+
+const commands = () => import("./commands/index.js");
 
 const VERSION = "0.1.0";
 
@@ -25,6 +28,14 @@ function usage(): string {
 }
 
 export async function main(argv: string[], io?: CommandIo): Promise<number> {
+  traceNodeStart();
+  traceMark("cli.main");
+  const code = await dispatch(argv, io);
+  traceMark("cli.done");
+  return code;
+}
+
+async function dispatch(argv: string[], io?: CommandIo): Promise<number> {
   const cio: CommandIo = io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   const [first, ...rest] = argv;
   switch (first) {
@@ -40,17 +51,17 @@ export async function main(argv: string[], io?: CommandIo): Promise<number> {
       cio.stdout.write(`mcp-j ${VERSION}\n`);
       return EXIT.ok;
     case "doctor":
-      return doctorCommand(rest, cio);
+      return (await import("./doctor.js")).doctorCommand(rest, cio);
     case "run":
       return runNamedCommand(rest, cio);
     case "policy":
-      return policyCommand(rest, cio);
+      return (await commands()).policyCommand(rest, cio);
     case "wrap":
-      return wrapCommand(rest, cio);
+      return (await commands()).wrapCommand(rest, cio);
     case "unwrap":
-      return unwrapCommand(rest, cio);
+      return (await commands()).unwrapCommand(rest, cio);
     case "audit":
-      return auditCommand(rest, cio);
+      return (await commands()).auditCommand(rest, cio);
     default:
       return runCommand(argv, cio);
   }

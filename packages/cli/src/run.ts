@@ -1,7 +1,7 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { EXIT, helpText, loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
+import { EXIT, helpText, loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, traceMark, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
 import { runSession } from "./session.js";
 
@@ -26,6 +26,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
   }
+  traceMark("policy.resolved");
   if (run.note !== null) say(io, run.note);
   return runSession(run.policy, run.command, io);
 }

@@ -8,6 +8,7 @@ import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/com
 import { Jail, type StdioMode } from "./jail/jail.js";
 import { proxyEnvironment, userNoProxy } from "./egress/env.js";
 import { compileFilter, hostArch } from "./seccomp/index.js";
+import { traceMark } from "./trace.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
 export const EGRESS_PORT = 3128;
@@ -51,6 +52,7 @@ export interface PreparedJail extends CompiledJail {
 }
 
 export function prepareJail(o: PrepareOptions): PreparedJail {
+  traceMark("plan.start");
   const network = o.policy.network.allow.length > 0;
   const supervise = o.supervise !== false;
   const resolver = o.resolver ?? network;
@@ -66,6 +68,8 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
           supervisePaths: fs.deny.length > 0,
           superviseSendmsg: fs.ro.length + fs.rw.length > 0,
         });
+  traceMark("plan.seccomp_compiled");
+  const deputySeccomp = compileFilter({ arch: hostArch(), notify: false, role: "deputy" });
   const compiled = compileJailPlan(o.policy, o.command, {
     cwd: o.cwd,
     env: o.env,
@@ -81,7 +85,7 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     },
     seccomp,
     supervise: seccomp !== null && supervise,
-    deputySeccomp: compileFilter({ arch: hostArch(), notify: false, role: "deputy" }),
+    deputySeccomp,
     rlimits: o.rlimits,
     memoryWatch:
       o.memoryWatch !== undefined
@@ -91,6 +95,7 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
           : null,
     cgroup: o.cgroup ?? null,
   });
+  traceMark("plan.compiled");
   return { ...compiled, network, resolver };
 }
 

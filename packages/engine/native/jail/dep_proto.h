@@ -106,24 +106,47 @@ struct dep_shared {
     uint32_t done;    /* results the deputy sent */
 };
 
-/* Spinning before sleeping saves two cross-CPU wake-ups per job (about 20-40 us each on the 2-vCPU
- * development VMs; bench/openat.bench.mjs measures it). */
+/* Spinning before sleeping saves two cross-CPU wake-ups per job (about 20-40 us each on an idle
+ * 2-vCPU VM) when the other side is running on the other CPU. When it is not (a loaded machine:
+ * other processes hold the CPUs, the deputy waits for one), a spin only takes the CPU it waits
+ * for: measured with the machine's two CPUs busy (load 8-15, other processes running), a notified
+ * open cost 125-375 us with a fixed spin of 4000 pauses (a pause is 50-70 ns there), 55-290 us with
+ * none, 45-70 us with the spin below (alternated runs of a loop of opens in a jail).
+ * So each side's spin adapts to what its waits take: a wait the spin saw end sets the next spins to
+ * twice its length (never shorter than they were); a spin that runs out halves them (down to
+ * DEP_SPINS_MIN, a few microseconds). One wait in DEP_SPINS_PROBE spins the full DEP_SPINS, so that
+ * a machine that became idle is noticed (on a loaded one that costs a few microseconds a wait). */
 #ifndef DEP_SPINS
 #define DEP_SPINS 4000
 #endif
+#define DEP_SPINS_MIN 32
+#define DEP_SPINS_PROBE 64
+
+struct dep_spinner {
+    int budget;      /* 0: not started */
+    unsigned waits;
+};
 
 /* Waits (a bounded spin) until *counter is no longer seen. */
-static inline void dep_spin(const uint32_t *counter, uint32_t seen)
+static inline void dep_spin(struct dep_spinner *sp, const uint32_t *counter, uint32_t seen)
 {
-    for (int i = 0; i < DEP_SPINS; i++) {
-        if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen)
+    if (sp->budget < DEP_SPINS_MIN)
+        sp->budget = DEP_SPINS_MIN;
+    int limit = sp->waits++ % DEP_SPINS_PROBE == 0 ? DEP_SPINS : sp->budget;
+    for (int i = 0; i < limit; i++) {
+        if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != seen) {
+            int want = 2 * i + DEP_SPINS_MIN;
+            if (want > sp->budget)
+                sp->budget = want > DEP_SPINS ? DEP_SPINS : want;
             return;
+        }
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #elif defined(__aarch64__)
         __asm__ volatile("yield");
 #endif
     }
+    sp->budget = sp->budget / 2 < DEP_SPINS_MIN ? DEP_SPINS_MIN : sp->budget / 2;
 }
 
 #endif

@@ -243,9 +243,10 @@ __attribute__((noreturn)) void deputy_main(const struct plan *p, int sock, struc
         _exit(EXIT_SETUP);
 
     uint32_t seen = __atomic_load_n(&sh->posted, __ATOMIC_ACQUIRE);
+    struct dep_spinner spin = { 0 };
     for (;;) {
         /* Spin for the next job before sleeping in recvmsg (see dep_proto.h). */
-        dep_spin(&sh->posted, seen);
+        dep_spin(&spin, &sh->posted, seen);
         seen = __atomic_load_n(&sh->posted, __ATOMIC_ACQUIRE);
         ssize_t len = receive(d, j, DEP_MAX_JOB);
         if (len == 0)

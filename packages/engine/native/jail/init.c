@@ -174,8 +174,10 @@ __attribute__((noreturn)) static void server_exec(const struct plan *p, int rule
     if (chdir(cwd) < 0)
         die_step("cwd", errno, "cannot enter the working directory %s", cwd);
     landlock_enforce(ruleset);
+    trace_mark("server.landlock");
     if (p->seccomp != NULL)
         install_seccomp(p->seccomp, p->seccomp_len, p->sup_tables != NULL ? jail_sock : -1, p->downgrades);
+    trace_mark("server.execve");
 
     execve(p->exec_path, p->argv, p->envp);
     int e = errno;
@@ -201,6 +203,7 @@ __attribute__((noreturn)) static void deputy_exec(const struct plan *p, int rule
      * sanitizer build's allocator reserves more than that backstop: the server gets it below. */
     jail_process_prelude(p, keep, 4, 0);
     landlock_enforce(ruleset);
+    trace_mark("deputy.landlock");
 
     /* The deputy's socket to the supervisor: made here, so that only the deputy and the
      * supervisor ever hold it. */
@@ -219,6 +222,7 @@ __attribute__((noreturn)) static void deputy_exec(const struct plan *p, int rule
     if (server < 0)
         die_step("fork", errno, "cannot start the server process");
     if (server == 0) {
+        trace_mark("server.cloned");
         if (close(ds[1]) < 0 || close(pid_pipe) < 0)
             die_step("deputy", errno, "close");
         arm_pdeathsig(1, -1);
@@ -278,6 +282,7 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shar
         _exit(EXIT_SETUP);
     close(sync_fd);
     arm_pdeathsig(0, jail_sock);
+    trace_mark("init.released");
 
     if (p->hostname != NULL && sethostname(p->hostname, strlen(p->hostname)) < 0)
         die_step("hostname", errno, "sethostname");
@@ -285,12 +290,14 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shar
     /* The network namespace starts with lo down; loopback inside the jail is allowed. */
     netif_loopback_up();
     netif_send_sockets(p, jail_sock);
+    trace_mark("init.network");
 
     /* Open the grants as the invoker, then become the jail's user (keeping the namespace's
      * capabilities for the set-up): files the jail creates on its tmpfs need a mapped owner. */
     int *src_fds = mounts_open_sources(p, trees);
     identity_assume(p);
     arm_pdeathsig(0, jail_sock);
+    trace_mark("init.sources_opened");
 
     /* Limits of the jail's user namespace (/proc/sys/user/, per namespace): no nested user
      * namespaces whatever happens to the seccomp filter (creating one needs no capability, and a
@@ -312,15 +319,18 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shar
             die_step("sysctl", errno, "cannot set %s", path);
     }
 
+    trace_mark("init.sysctls");
     int proc_subset = 0;
     mounts_build(p, src_fds, &proc_subset);
     free(src_fds);
+    trace_mark("init.mounts_pivoted");
 
     /* The ruleset is built here, where the jail's paths resolve, and enforced by the server only:
      * init must stay able to reap and signal. */
     int abi = 0;
     uint32_t downgrades = proc_subset ? 0 : PD_PROC_SUBSET;
     int ruleset = landlock_prepare(p, &abi, &downgrades);
+    trace_mark("init.landlock_ruleset");
 
     pid_t server;
     if (p->sup_tables != NULL) {
@@ -371,6 +381,7 @@ void jail_init(const struct plan *p, int sync_fd, int jail_sock, struct dep_shar
         die_step("init", errno, "prctl");
 
     struct line l;
+    trace_mark("init.ready");
     line_start(&l, "ready");
     line_int(&l, "landlock_abi", abi);
     line_int(&l, "proc_subset", proc_subset);

@@ -125,6 +125,7 @@ static void take_listener(int jail_sock, struct supervisor *sup, const char *lin
         die_step("seccomp", errno, "cannot take the listener from the server (pidfd_getfd)");
     close(pfd);
     supervisor_set_listener(sup, fd);
+    trace_mark("helper.listener");
     ssize_t w;
     do
         w = send(jail_sock, "1", 1, MSG_NOSIGNAL);
@@ -189,6 +190,8 @@ static int relay_one(int jail_sock, int control, int fdpass, struct supervisor *
 
 int main(int argc, char **argv)
 {
+    trace_init();
+    trace_mark("helper.start");
     int plan_fd = -1, control = -1, fdpass = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--probe") == 0)
@@ -227,6 +230,7 @@ int main(int argc, char **argv)
         die_step("plan", 0, "%s", err);
     if (plan_fd != control)
         close(plan_fd);
+    trace_mark("helper.plan_read");
 
     /* If mcp-j dies, so do we (and with us the jail, see below). Checked against the parent we
      * were started by, in case it died before the signal was armed. */
@@ -283,6 +287,8 @@ int main(int argc, char **argv)
     }
 
     pid_t init = clone_jail(&p);
+    if (init != 0)
+        trace_mark("helper.cloned");
     if (init == 0) {
         close(sv[0]);
         close(sync[1]);
@@ -309,6 +315,7 @@ int main(int argc, char **argv)
     if (write(sync[1], "1", 1) != 1)
         die_step("supervisor", errno, "cannot release the jail");
     close(sync[1]);
+    trace_mark("helper.maps_written");
 
     /* We must not hold the server's stdin/stdout: EOF has to travel between mcp-j and the server. */
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -364,6 +371,7 @@ int main(int argc, char **argv)
         if (fds[2].revents & (POLLHUP | POLLERR)) {
             /* mcp-j is gone: take the jail down with us (init's death kills its namespace). */
             kill(init, SIGKILL);
+            supervisor_trace_summary(sup);
             return EXIT_SETUP;
         }
         if (fds[0].revents) {
@@ -382,6 +390,8 @@ int main(int argc, char **argv)
                         if (poll(&pf, 1, 0) <= 0)
                             break;
                     }
+                    supervisor_trace_summary(sup);
+                    trace_mark("helper.exit");
                     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
                 }
             }

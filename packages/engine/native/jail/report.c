@@ -2,12 +2,57 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int g_report_fd = 2;
 
 void report_set_fd(int fd) { g_report_fd = fd; }
+
+/* Read once in main, before clone: every process of the helper inherits it. */
+static int g_trace;
+
+void trace_init(void)
+{
+    const char *v = getenv("MCPJ_TRACE");
+    g_trace = v != NULL && strcmp(v, "1") == 0;
+}
+
+int trace_on(void) { return g_trace; }
+
+unsigned long long trace_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+void trace_note(const char *phase, const char *fmt, ...)
+{
+    if (!g_trace)
+        return;
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    char out[768];
+    int n = snprintf(out, sizeof out, "mcpj-trace t=%llu pid=%d phase=%s%s%s\n", trace_now_ns(), (int)getpid(), phase,
+                     detail[0] ? " " : "", detail);
+    if (n <= 0)
+        return;
+    /* stderr, one write; nothing to do if it fails (tracing never changes what the helper does). */
+    ssize_t r = write(2, out, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1);
+    (void)r;
+}
+
+void trace_mark(const char *phase)
+{
+    if (g_trace)
+        trace_note(phase, "%s", "");
+}
 int report_fd(void) { return g_report_fd; }
 
 static void put(struct line *l, const char *s, size_t n)

@@ -32,6 +32,17 @@ void line_send(const struct line *l, int fd);
 void report_set_fd(int fd);
 int report_fd(void);
 
+/* Start-up tracing (MCPJ_TRACE=1 in the helper's environment, which mcp-j passes on when it has
+ * it; bench/startup-breakdown.mjs reads the lines): "mcpj-trace t=NS pid=PID phase=NAME" on
+ * stderr, t from CLOCK_MONOTONIC (the clock of Node's process.hrtime), so the lines of mcp-j and
+ * of every helper process fall on one time line. Off, each mark is one test of a flag. */
+void trace_init(void);
+int trace_on(void);
+void trace_mark(const char *phase);
+/* The same line with a detail ("k=v ..."), for counts. */
+__attribute__((format(printf, 2, 3))) void trace_note(const char *phase, const char *fmt, ...);
+unsigned long long trace_now_ns(void);
+
 /* Reports "error step=STEP errno=ERR detail=..." and exits EXIT_SETUP. err 0: no errno. */
 __attribute__((noreturn, format(printf, 3, 4))) void die_step(const char *step, int err, const char *fmt, ...);
 

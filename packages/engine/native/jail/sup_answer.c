@@ -72,6 +72,7 @@ static void send_resp(struct supervisor *s, uint64_t id, int err, long long val,
     s->resp->error = err ? -err : 0;
     s->resp->val = err ? 0 : val;
     s->resp->flags = flags;
+    sup_trace_answered(s, id);
     if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, s->resp) < 0 && errno != ENOENT) {
         struct line l;
         line_start(&l, "ev");
@@ -100,6 +101,7 @@ void sup_answer_fd(struct supervisor *s, uint64_t id, int fd, int cloexec)
     a.flags = SECCOMP_ADDFD_FLAG_SEND;
     a.srcfd = (uint32_t)fd;
     a.newfd_flags = cloexec ? O_CLOEXEC : 0;
+    sup_trace_answered(s, id);
     if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 && errno != ENOENT)
         sup_answer(s, id, errno, 0); /* e.g. EMFILE: the target's fd table is full */
     close(fd);

@@ -76,11 +76,19 @@ struct supervisor {
     int deputy;              /* our end of the deputy's socket, -1 when gone */
     int deputy_reported;     /* its loss was reported */
     struct dep_shared *shared;
+    struct dep_spinner spin; /* how long to spin for a result (dep_proto.h) */
     unsigned char *jobbuf;   /* DEP_MAX_JOB bytes */
     struct pending slots[MAX_PENDING];
     unsigned npending;
     int timer;               /* timerfd: notifications whose job runs long are checked */
+    /* start-up tracing (report.h; only with MCPJ_TRACE=1): notifications by syscall, and the time
+     * from RECV to the answer, matched by id in a small ring */
+    unsigned long long tr_n[SC_COUNT], tr_ns[SC_COUNT];
+    struct { uint64_t id; unsigned long long t; int sc; } tr_recv[64];
 };
+
+/* Tracing: a notification received, and answered (sup_answer.c). */
+void sup_trace_answered(struct supervisor *s, uint64_t id);
 
 /* ---- answers and events (sup_answer.c) */
 

@@ -159,7 +159,7 @@ void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int
      * back to poll, so neither side sleeps. */
     uint32_t done = __atomic_load_n(&s->shared->done, __ATOMIC_ACQUIRE);
     __atomic_add_fetch(&s->shared->posted, 1, __ATOMIC_RELEASE);
-    dep_spin(&s->shared->done, done);
+    dep_spin(&s->spin, &s->shared->done, done);
     sup_drain_results(s);
 }
 

@@ -129,6 +129,25 @@ void supervisor_flush_events(struct supervisor *s, int block)
         sup_events_flush(&s->ev, block);
 }
 
+void sup_trace_answered(struct supervisor *s, uint64_t id)
+{
+    if (!trace_on() || s->tr_recv[id % 64].id != id)
+        return;
+    int sc = s->tr_recv[id % 64].sc;
+    s->tr_n[sc]++;
+    s->tr_ns[sc] += trace_now_ns() - s->tr_recv[id % 64].t;
+    s->tr_recv[id % 64].id = 0;
+}
+
+void supervisor_trace_summary(const struct supervisor *s)
+{
+    if (s == NULL || !trace_on())
+        return;
+    for (int i = 0; i < SC_COUNT; i++)
+        if (s->tr_n[i] > 0)
+            trace_note("sup.count", "sc=%s n=%llu us=%llu", SC_NAME[i], s->tr_n[i], s->tr_ns[i] / 1000);
+}
+
 /* ---------------------------------------------------------------- the loop's entry points */
 
 int supervisor_pollfds(const struct supervisor *s, struct pollfd fds[3])
@@ -167,6 +186,14 @@ static void on_notification(struct supervisor *s)
     }
     const struct seccomp_notif *req = s->req;
     int sc = syscall_kind(req->data.nr);
+    if (trace_on() && sc >= 0) {
+        static int seen;
+        if (!seen++)
+            trace_mark("sup.first_notification");
+        s->tr_recv[req->id % 64].id = req->id;
+        s->tr_recv[req->id % 64].t = trace_now_ns();
+        s->tr_recv[req->id % 64].sc = sc;
+    }
     if (sup_kill_racing_loader(s, req, sc))
         return;
     switch (sc) {

@@ -31,5 +31,7 @@ int supervisor_events_pending(const struct supervisor *s);
 /* Writes queued events; block != 0 waits until all are out (before other writers use the fd and
  * before exit, so that lines never interleave and none is lost). s may be NULL. */
 void supervisor_flush_events(struct supervisor *s, int block);
+/* With MCPJ_TRACE=1: one trace line per notified syscall (count, total µs from RECV to answer). */
+void supervisor_trace_summary(const struct supervisor *s);
 
 #endif

@@ -1,6 +1,6 @@
 // The audit event schema: one JSON object per line, for every event from every layer. Versioned: every
 // event carries `v: 1`; a change that is not backwards compatible bumps it. Documented in docs/audit.md.
-import { z } from "zod";
+import * as z from "zod";
 
 export const AUDIT_VERSION = 1 as const;
 

@@ -16,6 +16,7 @@ import { baseRlimits } from "../cgroup/rlimits.js";
 import { compileTables, jailDenyGlobs } from "../supervisor/tables.js";
 import { redirectTables } from "../egress/names.js";
 import { denyMasks, type MaskScan } from "./deny-mask.js";
+import { traceMark } from "../trace.js";
 import { acceptedDowngrades } from "./downgrades.js";
 import { usernsLimits } from "./userns-limits.js";
 import { jailEnvironment } from "./environment.js";
@@ -101,7 +102,9 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
   // Deny rules' kernel layer: their matches inside the grants, hidden once every grant is bound and
   // before the read-only remounts end the layout.
   const deny = policy.filesystem.deny.map((d) => normalizeDeny(d, ctx.cwd, ctx.env));
+  traceMark("plan.layout");
   const masked = denyMasks(grants, jailDenyGlobs(deny, grants));
+  traceMark("plan.deny_walked", `masks=${masked.masks.length}`);
   const masks: MountStep[] = masked.masks.map((m) => ({ op: MountOp.Mask, dest: m.dest, src: "", data: m.kind, flags: 0, mode: 0 }));
   const mounts = [...layout.mounts.filter((m) => m.op !== MountOp.RemountRo), ...masks, ...layout.mounts.filter((m) => m.op === MountOp.RemountRo)];
 

@@ -13,6 +13,7 @@ import { encodePlan } from "./codec.js";
 import type { JailPlan } from "./plan.js";
 import { parseReport, type JailReport } from "./reports.js";
 import { describeSetupError } from "./setup-errors.js";
+import { TRACE, traceMark } from "../trace.js";
 
 export type StdioMode = "pipe" | "inherit" | "ignore";
 
@@ -77,7 +78,10 @@ export class Jail {
     }
     // The helper gets an empty environment: nothing of mcp-j's reaches the jail except through
     // the plan, which states the server's whole environment.
-    this.process = spawn(helper, args, { stdio, env: {} });
+    // (MCPJ_TRACE=1 is passed on: the helper's start-up marks, see trace.ts; the server's
+    // environment is the plan's, so it does not reach the jail.)
+    this.process = spawn(helper, args, { stdio, env: TRACE ? { MCPJ_TRACE: "1" } : {} });
+    traceMark("jail.spawned");
     if (childEnd !== null) closeSync(childEnd);
 
     const control = this.process.stdio[3] as unknown as Readable & Writable;
@@ -85,6 +89,7 @@ export class Jail {
       /* the helper died early: its exit says why */
     });
     control.write(encodePlan(opts.plan));
+    traceMark("jail.plan_written");
 
     let lastError: JailError | null = null;
     let readyResolve: (r: JailReady) => void = () => {};
@@ -103,6 +108,7 @@ export class Jail {
     let server: { code: number | null; signal: number | null } | null = null;
     createInterface({ input: control, crlfDelay: Infinity }).on("line", (line) => {
       const r = parseReport(line);
+      if (r.type === "ready") traceMark("jail.ready");
       if (r.type === "ready") readyResolve({ landlockAbi: r.landlockAbi, procSubset: r.procSubset, seccomp: r.seccomp, downgrades: r.downgrades });
       else if (r.type === "error") lastError = new JailError("E_SETUP", describeSetupError(r.step, r.errno, r.detail), EXIT.setup);
       else if (r.type === "exec_failed") {
@@ -124,6 +130,7 @@ export class Jail {
       });
     });
     this.exited = Promise.all([processExited, controlClosed]).then(([p]) => {
+      traceMark("jail.exited");
       const s = server as { code: number | null; signal: number | null } | null;
       let code: number;
       if (lastError !== null) code = lastError.exitCode;

@@ -1,20 +1,22 @@
 // Where the native build put its outputs, and the addon's two functions.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { engineDir } from "../engine-dir.js";
 import { JailError } from "./errors.js";
 
-// dist/src/jail/native.js → packages/engine
-const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 // A build from source (the repository, or an install without a prebuilt binary for this machine),
 // else the binaries the published package carries (scripts/install-native.mjs).
-const release = [join(pkgDir, "build", "Release"), join(pkgDir, "prebuilt", `${process.platform}-${process.arch}`)].find((d) =>
-  existsSync(join(d, "mcpj-jail")),
-) ?? join(pkgDir, "build", "Release");
+const release = (): string => {
+  const pkgDir = engineDir();
+  return (
+    [join(pkgDir, "build", "Release"), join(pkgDir, "prebuilt", `${process.platform}-${process.arch}`)].find((d) => existsSync(join(d, "mcpj-jail"))) ??
+    join(pkgDir, "build", "Release")
+  );
+};
 
 export function helperPath(): string {
-  const p = process.env.MCPJ_HELPER ?? join(release, "mcpj-jail");
+  const p = process.env.MCPJ_HELPER ?? join(release(), "mcpj-jail");
   if (!existsSync(p)) {
     throw new JailError("E_HELPER_MISSING", `the jail helper ${p} is missing: run \`npm rebuild @mcp-j/engine\` (it builds it from source; needs gcc, make, python3)`);
   }
@@ -34,9 +36,9 @@ let addon: NativeAddon | null = null;
 
 export function nativeAddon(): NativeAddon {
   if (addon === null) {
-    const p = join(release, "mcpj_native.node");
+    const p = join(release(), "mcpj_native.node");
     if (!existsSync(p)) throw new JailError("E_HELPER_MISSING", `${p} is missing: run \`npm install\``);
-    addon = createRequire(import.meta.url)(p) as NativeAddon;
+    addon = createRequire(p)(p) as NativeAddon;
   }
   return addon;
 }

@@ -2,7 +2,7 @@
 // both derived from PolicySchema (and the flag table), never written by hand.
 // scripts/gen-policy-docs.mjs writes them; test/policy.docs.test.ts fails when the checked-in copies
 // are stale.
-import { z } from "zod";
+import * as z from "zod";
 import { PolicySchema } from "./schema.js";
 import { FLAGS } from "./flags.js";
 

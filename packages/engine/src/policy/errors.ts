@@ -2,7 +2,7 @@
 // and a one-line message a user can act on, e.g.
 //   policy.yaml: network.allow[2]: "http://x" is not HOST[:PORT]
 //   --allow-net "http://x": is not HOST[:PORT]
-import type { z } from "zod";
+import type * as z from "zod";
 import { EXIT } from "../exit-codes.js";
 
 export type PolicyErrorCode =

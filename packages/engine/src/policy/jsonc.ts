@@ -1,13 +1,16 @@
 // Policy and client config files: JSON with comments (and trailing commas) or YAML.
 import { createRequire } from "node:module";
+import { join } from "node:path";
+import { engineDir } from "../engine-dir.js";
 import type * as Yaml from "yaml";
 import { PolicyError } from "./errors.js";
 
-// The YAML parser is loaded on first use: most runs have no YAML policy, and mcp-j's start-up is
-// on every MCP server's start-up path.
+// The YAML parser is loaded on first use, from this package's own dependencies (the mcp-j bundle
+// leaves it out): most runs have no YAML policy, and mcp-j's start-up is on every MCP server's
+// start-up path.
 let yamlModule: typeof Yaml | null = null;
 function yaml(): typeof Yaml {
-  yamlModule ??= createRequire(import.meta.url)("yaml") as typeof Yaml;
+  yamlModule ??= createRequire(join(engineDir(), "package.json"))("yaml") as typeof Yaml;
   return yamlModule;
 }
 

@@ -15,6 +15,7 @@ import { PolicySchema, ResolvedPolicySchema, type Grant, type Policy, type Polic
 import { PolicyError, formatIssues, formatPath } from "./errors.js";
 import { FLAGS } from "./flags.js";
 import { parseConfigText } from "./jsonc.js";
+import { traceMark } from "../trace.js";
 import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles/index.js";
 
 export interface ResolveArgs {
@@ -229,7 +230,9 @@ async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, wher
   if (!isBuiltinProfile(name)) {
     throw new PolicyError("E_POLICY", `${where}: unknown profile ${JSON.stringify(name)} (built-in: ${BUILTIN_PROFILES.join(", ")}; a file needs a path such as ./${name}.yaml)`);
   }
+  traceMark("policy.profile_start", `name=${name}`);
   const layer = await builtinProfile(name, ctx);
+  traceMark("policy.profile_done", `name=${name}`);
   validateLayer(layer, `profile ${name}`);
   return [{ source: `profile ${name}`, commandLine: false, input: profileLayer(layer, name, ctx) }];
 }

@@ -1,7 +1,7 @@
 // The policy format: the single source of the policy's types. Everything a user can say about a
 // jail is a field here; CLI flags are parsed into the same shape (flags.ts) and merged over the file.
 // The JSON Schema shipped for editors is generated from these definitions, never written by hand.
-import { z } from "zod";
+import * as z from "zod";
 import { AllowParseError, Allowlist, parseAllowEntry } from "../egress/allowlist.js";
 import { nameBlocks, NameRangeError } from "../egress/names.js";
 

@@ -20,7 +20,7 @@
 // mergePolicyInputs(server.policy ?? {}, flags.overlay) }).
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { PolicySchema, type PolicyInput } from "./schema.js";
 import { PolicyError, formatIssues } from "./errors.js";
 import { parseConfigText } from "./jsonc.js";

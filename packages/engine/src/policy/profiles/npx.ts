@@ -20,10 +20,10 @@
 //             to the invoking user, writable by no one else.
 import { createHash } from "node:crypto";
 import { chownSync, existsSync, lstatSync, mkdirSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { dirname, isAbsolute, join } from "node:path";
 import type { PolicyInput } from "../schema.js";
 import { PolicyError } from "../errors.js";
+import { engineDir } from "../../engine-dir.js";
 import { homeOf, JAIL_HOME, JAIL_ROOT_MAPPED_UID, realOr, roGrants, tooWide, uniq, whichSync, type ProfileContext } from "./common.js";
 import { configHost, type ConfigValue } from "./config-host.js";
 import { nodeRuntime } from "./node.js";
@@ -79,7 +79,7 @@ function makeJailCache(dir: string): void {
 }
 
 /** The npm script-shell of the npx profile, shipped in this package's assets/. */
-const NPX_SCRIPT_SHELL = fileURLToPath(new URL("../../../../assets/npx-script-shell.sh", import.meta.url));
+const npxScriptShell = (): string => join(engineDir(), "assets", "npx-script-shell.sh");
 
 export function npxProfile(ctx: ProfileContext): PolicyInput {
   const registry = npmRegistry(ctx);
@@ -96,7 +96,7 @@ export function npxProfile(ctx: ProfileContext): PolicyInput {
   const jailCache = `${JAIL_HOME}/.npm`;
   // npm runs downloaded binaries through its script-shell; ours starts JavaScript ones with node,
   // since nothing in the writable cache can be executed (see assets/npx-script-shell.sh).
-  const scriptShell = NPX_SCRIPT_SHELL;
+  const scriptShell = npxScriptShell();
   return {
     filesystem: {
       ro: [...roGrants([...node.ro, ...npmExec.map((p) => dirname(dirname(p))).filter((d) => !tooWide(d, ctx.env))]), { path: scriptShell, dest: scriptShell }],
