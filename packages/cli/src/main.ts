@@ -2,7 +2,7 @@
 import { EXIT, helpText } from "@mcp-j/engine/core";
 import { doctorCommand } from "./doctor.js";
 import { type CommandIo } from "./io.js";
-import { auditCommand, policyCommand, unwrapCommand, wrapCommand } from "./commands/index.js";
+import { auditCommand, learnCommand, pinCommand, policyCommand, unwrapCommand, wrapCommand } from "./commands/index.js";
 import { runCommand, runNamedCommand } from "./run.js";
 
 const VERSION = "0.1.0";
@@ -14,6 +14,9 @@ function usage(): string {
     "       mcp-j doctor [--json]                  what this machine's kernel supports",
     "       mcp-j policy show [options] [-- CMD]   the effective policy, fully resolved",
     "       mcp-j policy check FILE                validate a policy file",
+    "       mcp-j policy diff OLD NEW              what changed between two policy files",
+    "       mcp-j learn [--out FILE] [options] -- CMD   run, then write the least-privilege policy it used",
+    "       mcp-j pin show|accept FILE [TOOL...]   the pins of --pin FILE; accept the changes found",
     "       mcp-j wrap [--client claude|vscode|cursor|FILE] [--dry-run]   run a client's servers through mcp-j",
     "       mcp-j unwrap [--client ...]            undo wrap",
     "       mcp-j audit summarize FILE             what each jail read, wrote, ran, contacted, was denied",
@@ -51,6 +54,10 @@ export async function main(argv: string[], io?: CommandIo): Promise<number> {
       return unwrapCommand(rest, cio);
     case "audit":
       return auditCommand(rest, cio);
+    case "learn":
+      return learnCommand(rest, cio);
+    case "pin":
+      return pinCommand(rest, cio);
     default:
       return runCommand(argv, cio);
   }

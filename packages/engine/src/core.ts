@@ -30,3 +30,4 @@ export {
 export * as seccomp from "./seccomp/index.js";
 export { decodeEvent, denialReporter, formatDenial, networkRefusalNote, type SupervisorEvent, type SupervisorSyscall } from "./supervisor/index.js";
 export { EGRESS_PORT, prepareJail, startJail, type PrepareOptions, type PreparedJail } from "./launch.js";
+export * from "./footprint/index.js";

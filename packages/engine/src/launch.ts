@@ -39,6 +39,9 @@ export interface PrepareOptions {
    * Default: when the policy allows any host. The mcp-j command always serves one, so that a name
    * look-up of a jail without network is refused, audited and explained. */
   resolver?: boolean;
+  /** The supervisor reports allowed decisions too, not only when an audit log records them (learn
+   * mode and pinning build footprints from them). */
+  reportAllowed?: boolean;
 }
 
 /** How often the supervisor adds up the jail's memory without a cgroup (a quarter of it near the
@@ -78,6 +81,7 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     extraEnv: { ...(network ? proxyEnvironment(EGRESS_PORT) : {}), ...o.extraEnv },
     seccomp,
     supervise: seccomp !== null && supervise,
+    reportAllowed: o.reportAllowed === true,
     deputySeccomp: compileFilter({ arch: hostArch(), notify: false, role: "deputy" }),
     rlimits: o.rlimits,
     memoryWatch:

@@ -60,6 +60,7 @@ struct pending {
     char addr[48];
     int port;
     uint64_t aux;     /* sendmmsg: where the first message's msg_len is written back */
+    int oflags;       /* open: the flags asked for (the event's access), else -1 */
 };
 
 /* The loader check's memory (sup_exec.c). */
@@ -107,6 +108,8 @@ struct ev {
     int err;
     const char *why;
     const char *rule;
+    int has_oflags; /* open, once posted: the flags asked for, reported as acc= */
+    int oflags;
 };
 
 void sup_emit(struct supervisor *s, const struct ev *e);

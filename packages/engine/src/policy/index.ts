@@ -43,3 +43,5 @@ export {
 } from "./docs.js";
 export { resolveRun, serverKey, runtimeOf, type RunRequest, type ResolvedRun, type Runtime } from "./infer.js";
 export { loadNamedServer, listNamedServers, serversConfigPath, ServerEntrySchema, type NamedServer, type NamedServerOptions } from "./servers.js";
+export { learnPolicy, grantViews, type LearnInput, type LearnedPolicy, type GrantView } from "./learn.js";
+export { diffPolicies, formatPolicyDiff, type PolicyChange } from "./diff.js";
