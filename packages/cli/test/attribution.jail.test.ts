@@ -2,11 +2,12 @@
 // npm, SDK fixtures) through the real mcp-j and jail; the audit log says which request each
 // supervised call served, and a tool call's result says what the jail refused during it.
 import assert from "node:assert/strict";
-import { chmodSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { auditLines, jailDir, jailFile } from "./attribution.helpers.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Client as ClientV2 } from "@modelcontextprotocol/client";
@@ -28,28 +29,9 @@ after(() => {
   rmSync(outside, { recursive: true, force: true });
 });
 
-/** A directory the jail (nobody, when the tests run as root) can read and write. */
-function dir(name: string): string {
-  const d = join(work, name);
-  execFileSync("mkdir", ["-p", d]);
-  chmodSync(d, 0o777);
-  return d;
-}
 
-function file(path: string, text: string): string {
-  writeFileSync(path, text);
-  chmodSync(path, 0o644);
-  return path;
-}
 
-type AuditLine = Record<string, unknown> & { type: string };
 
-function auditLines(path: string): AuditLine[] {
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as AuditLine);
-}
 
 async function connect(args: string[], server: string[]): Promise<{ client: Client; stderr: () => string }> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [mcpjBin, ...args, "--", "node", ...server], stderr: "pipe", cwd: repoRoot });
@@ -61,6 +43,9 @@ async function connect(args: string[], server: string[]): Promise<{ client: Clie
 }
 
 type Result = { content?: Array<{ type: string; text?: string }>; _meta?: Record<string, unknown>; isError?: boolean };
+const dir = (name: string): string => jailDir(work, name);
+const file = jailFile;
+
 const textOf = (r: unknown): string => ((r as Result).content ?? []).map((c) => c.text ?? "").join("");
 
 test("server-filesystem: read_file's open is attributed to its request", async () => {

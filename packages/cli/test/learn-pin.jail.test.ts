@@ -1,11 +1,11 @@
 // End to end, learn mode and pinning (issue 17): real servers from npm and SDK fixtures driven by
 // the SDK client through the real mcp-j and jail.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { auditLines, jailDir, jailFile } from "./attribution.helpers.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { blankJsonComments } from "@mcp-j/engine/core";
@@ -18,27 +18,8 @@ const work = realpathSync(mkdtempSync(join(tmpdir(), "mcpj-learn-")));
 chmodSync(work, 0o755);
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function dir(name: string): string {
-  const d = join(work, name);
-  execFileSync("mkdir", ["-p", d]);
-  chmodSync(d, 0o777);
-  return d;
-}
 
-function file(path: string, text: string): string {
-  writeFileSync(path, text);
-  chmodSync(path, 0o644);
-  return path;
-}
 
-type AuditLine = Record<string, unknown> & { type: string };
-const auditLines = (path: string): AuditLine[] =>
-  existsSync(path)
-    ? readFileSync(path, "utf8")
-        .split("\n")
-        .filter((l) => l !== "")
-        .map((l) => JSON.parse(l) as AuditLine)
-    : [];
 
 async function session<T>(args: string[], command: string[], use: (client: Client) => Promise<T>): Promise<{ value: T; stderr: string }> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [mcpjBin, ...args, "--", ...command], stderr: "pipe", cwd: repoRoot });
@@ -65,6 +46,9 @@ async function session<T>(args: string[], command: string[], use: (client: Clien
   assert.ok(gone, "mcp-j exited after the client closed");
   return { value, stderr };
 }
+
+const dir = (name: string): string => jailDir(work, name);
+const file = jailFile;
 
 const textOf = (r: unknown): string => ((r as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? "").join("");
 
