@@ -126,7 +126,7 @@ export function learnPolicy(input: LearnInput): LearnedPolicy {
 
   const L: string[] = [];
   L.push(`// mcp-j learned policy, ${input.when}: what this server used during a learn run, never wider`);
-  L.push(`// than the grants it was given. Command: ${safe(JSON.stringify(input.command))}`);
+  L.push("// than the grants it was given.");
   L.push(`// Run it with: mcp-j --profile none --policy THIS_FILE -- ${input.command.map(safe).join(" ")}`);
   L.push(`// (--profile none: nothing inferred from the command; everything the server needs is below.)`);
   L.push("{");
