@@ -17,7 +17,7 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "audit.dropped", "audit.rotated"]);
+const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "pin", "audit.dropped", "audit.rotated"]);
 
 export function openAuditSink(policy: Policy, jailId: string, secrets: string[]): AuditSink {
   const log: AuditLog | null =
