@@ -6,11 +6,12 @@
 //   tools/call p50 through the whole product (`mcp-j --audit-log FILE -- server-filesystem`,
 //     read_text_file of a small file): `audit.attribution` false vs true, rounds alternated
 // Usage: node bench/attribution.bench.mjs   (after `npx tsc -b`; prints medians and ratios, asserts nothing)
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openLoop } from "./openloop.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const engine = await import(join(root, "packages/engine/dist/src/index.js"));
@@ -22,27 +23,7 @@ chmodSync(dir, 0o755);
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 // ---- a supervised open ----------------------------------------------------------------------
-const loop = join(dir, "openloop");
-writeFileSync(
-  `${loop}.c`,
-  `#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  long n = atol(argv[2]);
-  struct timespec a, b;
-  clock_gettime(CLOCK_MONOTONIC, &a);
-  for (long i = 0; i < n; i++) { int fd = open(argv[1], O_RDONLY | O_CLOEXEC); if (fd < 0) return 1; close(fd); }
-  clock_gettime(CLOCK_MONOTONIC, &b);
-  printf("%.1f\\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n);
-  return 0;
-}
-`,
-);
-execFileSync("cc", ["-O2", "-o", loop, `${loop}.c`]);
-chmodSync(loop, 0o755);
+const loop = openLoop(dir);
 const target = join(dir, "target");
 writeFileSync(target, "x");
 chmodSync(target, 0o644);
