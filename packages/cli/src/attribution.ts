@@ -10,6 +10,7 @@ import {
   learnPolicy,
   listedTool,
   PinBook,
+  PinFileError,
   readPinFile,
   refusalOfEgress,
   refusalOfSyscall,
@@ -67,6 +68,7 @@ export class Attribution {
 
   constructor(private readonly o: AttributionOptions) {
     const pinFile = o.policy.pin.file;
+    if (o.policy.pin.enforce && pinFile === undefined) throw new PinFileError("--pin-enforce needs a pin file: add --pin FILE (or pin.file in the policy)");
     this.pins = pinFile !== undefined ? new PinBook(readPinFile(pinFile)) : null;
     this.recorder = o.learnOut !== undefined || this.pins !== null ? new FootprintRecorder() : null;
     this.needsAllowed = this.recorder !== null;

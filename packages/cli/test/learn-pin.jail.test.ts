@@ -210,7 +210,7 @@ test("pin and learn: bad input is refused with one line and the fix", async () =
   assert.match(run.stderr, /not-pins\.json is not a pin file \(not JSON: .*\); move it away to record a new one/);
   const enforceAlone = await runMcpj(["--pin-enforce", "--", "node", "-e", "0"]);
   assert.equal(enforceAlone.code, 2);
-  assert.match(enforceAlone.stderr, /enforce needs a pin file \(--pin FILE\)/);
+  assert.match(enforceAlone.stderr, /--pin-enforce needs a pin file: add --pin FILE \(or pin.file in the policy\)/);
   const noOut = await runMcpj(["learn", "--out"]);
   assert.equal(noOut.code, 2);
   assert.match(noOut.stderr, /learn: --out needs a FILE/);

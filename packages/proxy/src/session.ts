@@ -55,7 +55,8 @@ export interface ProxyOptions {
   log?: (line: string) => void;
   /** Remember which client requests are in flight when (ProxySession.inFlightAt); off by default. */
   attribution?: boolean;
-  /** Called when a tools/call result arrives: a note to add to it, or null (result-note.ts). */
+  /** Called when a tools/call result arrives: a note to add to it (the jail's refusals during the
+   * call, from the CLI's attribution), or null to forward it as received. */
   toolResultNote?: (call: InFlightRequest) => ToolResultNote | null;
   /** Tools the caller hides and refuses beyond the tool policy (pinning). */
   toolGate?: ToolGate;

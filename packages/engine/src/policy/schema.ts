@@ -156,8 +156,7 @@ export const PinSchema = z
     file: z.string().min(1).optional().describe("Pin file: each tool's description, input schema and footprint, recorded on first run and compared on later runs"),
     enforce: z.boolean().default(false).describe("Hide and refuse a tool whose pin changed until `mcp-j pin accept FILE` (needs file)"),
   })
-  .strict()
-  .refine((p) => !p.enforce || p.file !== undefined, { message: "enforce needs a pin file (--pin FILE)", path: ["enforce"] });
+  .strict();
 
 export const PolicySchema = z
   .object({
