@@ -43,10 +43,14 @@ export interface AttributionOptions {
   learnOut?: string;
 }
 
+/** Requests named in one audit event: a client with thousands of requests outstanding must not
+ * make every line of the log that long (the oldest are named; docs/audit.md). */
+const MAX_AUDITED_REQUESTS = 32;
+
 function auditRequests(list: InFlightRequest[] | null): AuditRequests | undefined {
   if (list === null) return undefined;
   if (list.length === 0) return "idle";
-  return list.map((r) => (r.tool !== null ? { method: r.method, id: r.id, tool: r.tool } : { method: r.method, id: r.id }));
+  return list.slice(0, MAX_AUDITED_REQUESTS).map((r) => (r.tool !== null ? { method: r.method, id: r.id, tool: r.tool } : { method: r.method, id: r.id }));
 }
 
 function labels(list: InFlightRequest[] | null): string[] {
