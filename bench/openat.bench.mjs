@@ -4,11 +4,11 @@
 //   start-up: python3 -c "import json, email, http.client, asyncio" and node -e 0, jailed with
 //     supervision vs jailed without
 // Usage: node bench/openat.bench.mjs [runs]   (prints medians and ratios; asserts nothing)
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openLoop as buildOpenLoop } from "./openloop.mjs";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
 const runs = Number(process.argv[2] ?? 15);
@@ -17,29 +17,7 @@ const engine = await import(join(root, "packages/engine/dist/src/index.js"));
 const dir = join(tmpdir(), `mcpj-bench-${process.getuid?.() ?? 0}`);
 mkdirSync(dir, { recursive: true });
 chmodSync(dir, 0o755);
-const loop = join(dir, "openloop");
-if (!existsSync(loop)) {
-  writeFileSync(
-    `${loop}.c`,
-    `#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  long n = atol(argv[2]);
-  struct timespec a, b;
-  clock_gettime(CLOCK_MONOTONIC, &a);
-  for (long i = 0; i < n; i++) { int fd = open(argv[1], O_RDONLY | O_CLOEXEC); if (fd < 0) return 1; close(fd); }
-  clock_gettime(CLOCK_MONOTONIC, &b);
-  printf("%.1f\\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n);
-  return 0;
-}
-`,
-  );
-  execFileSync("cc", ["-O2", "-o", loop, `${loop}.c`]);
-  chmodSync(loop, 0o755);
-}
+const loop = buildOpenLoop(dir);
 
 async function jailed(command, { supervise, verbosity = "denials" }) {
   const policy = engine.PolicySchema.parse({ filesystem: { ro: [dir] }, audit: { verbosity } });

@@ -4,17 +4,20 @@
 import type { ProxyEvent } from "@mcp-j/proxy";
 import { errnoName, openAuditLog, parseSize, type AuditEventInput, type AuditLog, type CgroupEvent, type EgressEvent, type Policy, type SupervisorEvent } from "@mcp-j/engine/core";
 
+/** The client requests in flight when an event happened (attribution.ts), as the audit log says it. */
+export type AuditRequests = "idle" | Array<{ method: string; id: string | number; tool?: string }>;
+
 export interface AuditSink {
   readonly jailId: string;
   write(e: AuditEventInput): void;
   proxy(e: ProxyEvent): void;
-  egress(e: EgressEvent): void;
+  egress(e: EgressEvent, requests?: AuditRequests): void;
   cgroup(e: CgroupEvent): void;
-  syscall(e: SupervisorEvent): void;
+  syscall(e: SupervisorEvent, requests?: AuditRequests): void;
   close(): Promise<void>;
 }
 
-const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "audit.dropped", "audit.rotated"]);
+const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "pin", "audit.dropped", "audit.rotated"]);
 
 export function openAuditSink(policy: Policy, jailId: string, secrets: string[]): AuditSink {
   const log: AuditLog | null =
@@ -33,6 +36,9 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
     if (log !== null && keep(e)) log.write(e);
   };
   const id = (x: unknown): string | number | null => (typeof x === "string" || typeof x === "number" ? x : null);
+  // Attribution: the set in flight, and request_id when the set has exactly one request.
+  const attributed = (r: AuditRequests | undefined) =>
+    r === undefined ? {} : r !== "idle" && r.length === 1 ? { requests: r, request_id: r[0]!.id } : { requests: r };
   return {
     jailId,
     write,
@@ -75,7 +81,8 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
           break; // the exit event says it
       }
     },
-    egress(e) {
+    egress(e, requests) {
+      const at = attributed(requests);
       switch (e.type) {
         case "net_allow":
           break; // net_close carries the same with bytes and duration
@@ -92,6 +99,7 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
             bytes_out: e.bytesUp,
             duration_ms: e.durationMs,
             ...(e.error !== undefined ? { reason: e.error } : {}),
+            ...at,
           });
           break;
         case "net_deny":
@@ -104,6 +112,7 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
             method: e.method,
             ...(e.address !== undefined ? { resolved: e.address } : {}),
             reason: e.kind !== undefined ? `${e.reason}: ${e.kind}` : e.reason,
+            ...at,
           });
           break;
         case "net_error":
@@ -120,6 +129,7 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
             method: "DNS",
             ...(e.address !== undefined ? { resolved: e.address } : {}),
             ...(e.reason !== undefined ? { reason: e.reason } : {}),
+            ...at,
           });
           break;
       }
@@ -134,7 +144,7 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
         detail: `count ${e.count}`,
       });
     },
-    syscall(e) {
+    syscall(e, requests) {
       if (e.action === "dropped") {
         write({ type: "audit.dropped", jail: jailId, count: e.count ?? 1 });
         return;
@@ -149,11 +159,12 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
         syscall: e.syscall ?? "unknown",
         decision: e.action === "allow" ? "allow" : "deny",
         ...(e.path !== undefined ? { path: e.path } : {}),
-        ...(exec ? { access: "exec" as const } : {}),
+        ...(exec ? { access: "exec" as const } : e.access !== undefined ? { access: e.access } : {}),
         ...(net && e.address !== undefined ? { addr: e.address.includes(":") ? `[${e.address}]:${e.port ?? 0}` : `${e.address}:${e.port ?? 0}` } : {}),
         ...(net && e.address === undefined && e.path !== undefined ? { addr: `unix:${e.path}` } : {}),
         ...(e.reason !== undefined ? { reason: e.rule !== undefined ? `${e.reason}: ${e.rule}` : e.reason } : {}),
         ...(e.errno !== 0 ? { errno: errnoName(e.errno) } : {}),
+        ...attributed(requests),
       });
     },
     async close() {

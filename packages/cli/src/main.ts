@@ -17,6 +17,9 @@ function usage(): string {
     "       mcp-j doctor [--json]                  what this machine's kernel supports",
     "       mcp-j policy show [options] [-- CMD]   the effective policy, fully resolved",
     "       mcp-j policy check FILE                validate a policy file",
+    "       mcp-j policy diff OLD NEW              what changed between two policy files",
+    "       mcp-j learn [--out FILE] [options] -- CMD   run, then write the least-privilege policy it used",
+    "       mcp-j pin show|accept FILE [TOOL...]   the pins of --pin FILE; accept the changes found",
     "       mcp-j wrap [--client claude|vscode|cursor|FILE] [--dry-run]   run a client's servers through mcp-j",
     "       mcp-j unwrap [--client ...]            undo wrap",
     "       mcp-j audit summarize FILE             what each jail read, wrote, ran, contacted, was denied",
@@ -62,6 +65,10 @@ async function dispatch(argv: string[], io?: CommandIo): Promise<number> {
       return (await commands()).unwrapCommand(rest, cio);
     case "audit":
       return (await commands()).auditCommand(rest, cio);
+    case "learn":
+      return (await commands()).learnCommand(rest, cio);
+    case "pin":
+      return (await commands()).pinCommand(rest, cio);
     default:
       return runCommand(argv, cio);
   }

@@ -3,9 +3,9 @@
 // what happened.
 import { EXIT, helpText, loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, traceMark, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
-import { runSession } from "./session.js";
+import { runSession, type SessionExtras } from "./session.js";
 
-export async function runCommand(argv: string[], io: CommandIo): Promise<number> {
+export async function runCommand(argv: string[], io: CommandIo, extras: SessionExtras = {}): Promise<number> {
   let args: RunArgs;
   let run: ResolvedRun;
   try {
@@ -28,7 +28,7 @@ export async function runCommand(argv: string[], io: CommandIo): Promise<number>
   }
   traceMark("policy.resolved");
   if (run.note !== null) say(io, run.note);
-  return runSession(run.policy, run.command, io);
+  return runSession(run.policy, run.command, io, extras);
 }
 
 /** `mcp-j run NAME [flags]`: a server named in the servers file; flags override its policy. */

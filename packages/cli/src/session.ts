@@ -17,6 +17,7 @@ import {
   jailNetwork,
   networkRefusalNote,
   parseSize,
+  PinFileError,
   planResources,
   prepareJail,
   ResourceLimitUnavailableError,
@@ -27,6 +28,7 @@ import {
   type PreparedJail,
   type ResourcePlan,
 } from "@mcp-j/engine/core";
+import { Attribution } from "./attribution.js";
 import { openAuditSink } from "./audit-sink.js";
 import { type CommandIo, say } from "./io.js";
 
@@ -34,7 +36,12 @@ function mib(n: number): string {
   return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
 }
 
-export async function runSession(policy: Policy, command: string[], io: CommandIo): Promise<number> {
+export interface SessionExtras {
+  /** Learn mode (`mcp-j learn`): write the learned policy here at the end. */
+  learnOut?: string;
+}
+
+export async function runSession(policy: Policy, command: string[], io: CommandIo, extras: SessionExtras = {}): Promise<number> {
   const jailId = randomBytes(6).toString("hex");
   const started = Date.now();
   const memoryBytes = parseSize(policy.limits.memory);
@@ -64,6 +71,17 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     return e.exitCode;
   };
 
+  // Attribution, learn mode and pins (attribution.ts): a pin file that cannot be read stops here.
+  let attr: Attribution;
+  try {
+    attr = new Attribution({ policy, command, say: (line) => say(io, line), ...(extras.learnOut !== undefined ? { learnOut: extras.learnOut } : {}) });
+  } catch (e) {
+    if (!(e instanceof PinFileError)) throw e;
+    await cgroup?.remove();
+    say(io, e.message);
+    return EXIT.usage;
+  }
+
   // 2. The plan.
   let prepared: PreparedJail;
   try {
@@ -76,6 +94,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       cgroup: cgroup?.path ?? null,
       // A resolver in every jail: a name looked up without network is refused, audited, explained.
       resolver: true,
+      reportAllowed: attr.needsAllowed,
     });
   } catch (e) {
     return startFailed(e);
@@ -105,10 +124,17 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     {
       maxMessageBytes: parseSize(policy.proxy.maxMessageBytes),
       tools: { allow: policy.tools.allow, deny: policy.tools.deny },
-      onEvent: (e) => audit.proxy(e),
+      onEvent: (e) => {
+        attr.proxyEvent(e);
+        audit.proxy(e);
+      },
       log: (line) => say(io, line),
+      attribution: attr.enabled,
+      toolResultNote: attr.noteFor,
+      ...(attr.gate !== null ? { toolGate: attr.gate } : {}),
     },
   );
+  attr.bind(session, audit);
 
   // Layers this kernel cannot give: one short line each time the set grows (doctor has the details).
   let downgradesSeen = 0;
@@ -137,7 +163,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     if (e === null) return;
     const host = e.address !== undefined ? net.nameOf(e.address) : undefined;
     if (host !== undefined) e.host = host;
-    audit.syscall(e);
+    audit.syscall(e, attr.syscall(e));
     reportDenial(e);
     noteNetwork?.(e);
   });
@@ -220,7 +246,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     reportDowngrades(ready.downgrades);
     await net.start(jail.takeSockets(), {
       onEvent: (e) => {
-        audit.egress(e);
+        audit.egress(e, attr.egress(e));
         if (e.type !== "dns" || e.decision !== "deny") return;
         if (noteNetwork !== null) noteNetwork({ lookup: e.name });
         else say(io, dnsRefusalLine(e) ?? "");
@@ -253,6 +279,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   if (exit.error !== null && !oomKilled) say(io, exit.error.message);
   await net.close();
   await cgroup?.remove();
+  attr.finish();
   audit.write({
     type: "exit",
     jail: jailId,

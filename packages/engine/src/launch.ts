@@ -40,6 +40,9 @@ export interface PrepareOptions {
    * Default: when the policy allows any host. The mcp-j command always serves one, so that a name
    * look-up of a jail without network is refused, audited and explained. */
   resolver?: boolean;
+  /** The supervisor reports allowed decisions too, not only when an audit log records them (learn
+   * mode and pinning build footprints from them). */
+  reportAllowed?: boolean;
 }
 
 /** How often the supervisor adds up the jail's memory without a cgroup (a quarter of it near the
@@ -85,6 +88,7 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
     },
     seccomp,
     supervise: seccomp !== null && supervise,
+    reportAllowed: o.reportAllowed === true,
     deputySeccomp,
     rlimits: o.rlimits,
     memoryWatch:

@@ -45,7 +45,7 @@ test("every flag maps to its policy field", () => {
 test("the flag table covers every flag the help lists, and the help lists every flag", () => {
   const h = helpText();
   for (const f of FLAGS) assert.match(h, new RegExp(`\\s${f.name.replace(/[-]/g, "\\-")}[ =\\s]`));
-  assert.equal(FLAGS.length, 21);
+  assert.equal(FLAGS.length, 24);
 });
 
 test("overlay holds only what flags set; no flags → empty overlay", () => {

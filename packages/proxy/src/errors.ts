@@ -50,8 +50,8 @@ export function tooManyPending(id: JsonRpcId, limit: number): ErrorResponse {
  * the model read why and adapt, where a protocol error would look like a broken server. In the
  * 2026-07-28 era every result carries `resultType` (a client rejects a result without it).
  */
-export function deniedToolResult(id: JsonRpcId, toolName: string, modern: boolean): JsonObject {
-  const content = [{ type: "text", text: `The tool "${toolName}" is denied by policy (mcp-j); it was not run.` }];
+export function deniedToolResult(id: JsonRpcId, toolName: string, modern: boolean, why = "is denied by policy (mcp-j)"): JsonObject {
+  const content = [{ type: "text", text: `The tool "${toolName}" ${why}; it was not run.` }];
   const result: JsonObject = modern ? { resultType: "complete", content, isError: true } : { content, isError: true };
   return { jsonrpc: "2.0", id, result };
 }

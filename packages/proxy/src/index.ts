@@ -1,7 +1,9 @@
 // @mcp-j/proxy: a strict JSON-RPC 2.0 / MCP stdio proxy. Pure TypeScript, no native code, no
 // dependency on the engine, so it runs (and is tested) on any OS.
 export { startProxy } from "./session.js";
-export type { ProxyOptions, ProxySession, ClientEnd, ServerEnd } from "./session.js";
+export type { ProxyOptions, ProxySession, ClientEnd, ServerEnd, ToolResultNote, ToolGate } from "./session.js";
+export { InFlightLog, monotonicNow } from "./inflight.js";
+export type { InFlightRequest } from "./inflight.js";
 export type {
   ProxyEvent,
   ToolCallEvent,

@@ -25,7 +25,11 @@ export class PendingTable {
   private readonly pending = new Map<string, PendingRequest>();
   private readonly cancelled = new Set<string>();
 
-  constructor(readonly capacity: number = DEFAULT_MAX_PENDING) {}
+  /** `onLeave` is told of each request that leaves the table (answered, cancelled or drained). */
+  constructor(
+    readonly capacity: number = DEFAULT_MAX_PENDING,
+    private readonly onLeave: (request: PendingRequest) => void = () => {},
+  ) {}
 
   get size(): number {
     return this.pending.size;
@@ -51,6 +55,7 @@ export class PendingTable {
     const request = this.pending.get(key);
     if (request === undefined) return null;
     this.pending.delete(key);
+    this.onLeave(request);
     return request;
   }
 
@@ -76,6 +81,7 @@ export class PendingTable {
   drain(): PendingRequest[] {
     const all = [...this.pending.values()];
     this.pending.clear();
+    for (const request of all) this.onLeave(request);
     this.cancelled.clear();
     return all;
   }

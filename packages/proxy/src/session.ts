@@ -18,6 +18,7 @@ import {
 import { isModernVersion, requestProtocolVersion } from "./era.js";
 import type { ProxyEvent, Side, ToolCallOutcome } from "./events.js";
 import { FlowReader, FlowWriter } from "./flow.js";
+import { InFlightLog, type InFlightRequest } from "./inflight.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, LineFramer, type Frame } from "./framer.js";
 import {
   ErrorCode,
@@ -52,6 +53,27 @@ export interface ProxyOptions {
   onEvent?: (event: ProxyEvent) => void;
   /** One human-readable line for stderr. */
   log?: (line: string) => void;
+  /** Remember which client requests are in flight when (ProxySession.inFlightAt); off by default. */
+  attribution?: boolean;
+  /** Called when a tools/call result arrives: a note to add to it (the jail's refusals during the
+   * call, from the CLI's attribution), or null to forward it as received. */
+  toolResultNote?: (call: InFlightRequest) => ToolResultNote | null;
+  /** Tools the caller hides and refuses beyond the tool policy (pinning). */
+  toolGate?: ToolGate;
+}
+
+/** What is added to a tools/call result: entries merged into its `_meta`, and optionally a text
+ * content block appended to its `content`. */
+export interface ToolResultNote {
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly text: string | null;
+}
+
+export interface ToolGate {
+  /** Told of every tools/list result's `tools` entries; returns the names to hide from the client. */
+  listed(tools: readonly unknown[]): ReadonlySet<string>;
+  /** Why a call of this tool is refused (completes "The tool X ..."), or null to let it run. */
+  refusal(name: string): string | null;
 }
 
 export interface ProxySession {
@@ -65,6 +87,9 @@ export interface ProxySession {
   pendingCount(): number;
   /** Requests each side sent that await an answer. */
   pendingCounts(): { client: number; server: number };
+  /** The client requests in flight at a CLOCK_MONOTONIC instant in ns (process.hrtime.bigint()),
+   * oldest first; null when the session was started without `attribution`. */
+  inFlightAt(at: bigint): InFlightRequest[] | null;
 }
 
 export interface ClientEnd {
@@ -93,6 +118,9 @@ interface CheckedOptions {
   policy: ToolPolicy;
   onEvent: (event: ProxyEvent) => void;
   log: (line: string) => void;
+  attribution: boolean;
+  toolResultNote: ((call: InFlightRequest) => ToolResultNote | null) | null;
+  toolGate: ToolGate | null;
 }
 
 function checkOptions(options: ProxyOptions): CheckedOptions {
@@ -114,6 +142,9 @@ function checkOptions(options: ProxyOptions): CheckedOptions {
     policy: new ToolPolicy(tools),
     onEvent: options.onEvent ?? (() => {}),
     log: options.log ?? (() => {}),
+    attribution: options.attribution === true,
+    toolResultNote: options.toolResultNote ?? null,
+    toolGate: options.toolGate ?? null,
   };
 }
 
@@ -144,13 +175,19 @@ class Session implements ProxySession {
   private handshakeVersion: string | null = null;
   private goneCause: string | null = null;
   private goneDone: Promise<void> | null = null;
+  private readonly inFlight: InFlightLog | null;
 
   constructor(
     client: ClientEnd,
     server: ServerEnd,
     private readonly options: CheckedOptions,
   ) {
-    this.pendingFrom = { client: new PendingTable(options.maxPending), server: new PendingTable(options.maxPending) };
+    const inFlight = options.attribution ? new InFlightLog() : null;
+    this.inFlight = inFlight;
+    this.pendingFrom = {
+      client: new PendingTable(options.maxPending, inFlight === null ? undefined : (r) => inFlight.end(r.id)),
+      server: new PendingTable(options.maxPending),
+    };
     const clientInput = client.input as Readable;
     this.readers = { client: new FlowReader(clientInput), server: new FlowReader(server.output) };
     this.writers = {
@@ -206,6 +243,10 @@ class Session implements ProxySession {
 
   pendingCounts(): { client: number; server: number } {
     return { client: this.pendingFrom.client.size, server: this.pendingFrom.server.size };
+  }
+
+  inFlightAt(at: bigint): InFlightRequest[] | null {
+    return this.inFlight === null ? null : this.inFlight.at(at);
   }
 
   serverGone(cause: string): Promise<void> {
@@ -433,6 +474,13 @@ class Session implements ProxySession {
         case "allowed":
           toolName = verdict.toolName;
       }
+      const refusal = toolName === null ? null : (this.options.toolGate?.refusal(toolName) ?? null);
+      if (toolName !== null && refusal !== null) {
+        this.send("client", deniedToolResult(request.id, toolName, this.isModern(request.raw), refusal), "client");
+        this.say(`tools/call of "${toolName}" refused: it ${refusal}`);
+        this.toolCall(request.id, toolName, null, "denied", 0);
+        return;
+      }
       if (this.goneCause !== null || !this.writers.server.isOpen) {
         this.send("client", this.goneError(request.id), "client");
         if (toolName !== null) this.toolCall(request.id, toolName, null, "server-gone", 0);
@@ -460,6 +508,7 @@ class Session implements ProxySession {
       return;
     }
     table.add({ id: request.id, method: request.method, toolName, startedAt: performance.now() });
+    if (side === "client") this.inFlight?.begin({ id: request.id, method: request.method, tool: toolName });
     this.forward(side, out);
   }
 
@@ -468,7 +517,10 @@ class Session implements ProxySession {
     if (side === "client") {
       // Policy holds for notifications too: a server that dispatches on the method alone would run
       // a tools/call sent without an id. Nobody is answered (a notification never is).
-      const verdict = clientVerdict(notification.method, notification.raw, this.options.policy, this.tasks, this.isModern(notification.raw));
+      let verdict = clientVerdict(notification.method, notification.raw, this.options.policy, this.tasks, this.isModern(notification.raw));
+      if (verdict.kind === "allowed" && verdict.toolName !== null && this.options.toolGate?.refusal(verdict.toolName) != null) {
+        verdict = { kind: "denied", toolName: verdict.toolName };
+      }
       if (verdict.kind !== "allowed") {
         const what = verdict.kind === "denied" ? `names the denied tool "${verdict.toolName}"` : verdict.problem;
         this.say(`${notification.method} notification from the client dropped: ${what}`);
@@ -527,19 +579,45 @@ class Session implements ProxySession {
       // A task-augmented call answers with the task it started: later tasks/* requests may name it.
       const task = result["task"];
       if (isJsonObject(task) && typeof task["taskId"] === "string") this.tasks.add(task["taskId"], request.toolName);
+      const note = this.options.toolResultNote?.({ id: request.id, method: request.method, tool: request.toolName }) ?? null;
+      if (note !== null && Array.isArray(result["content"])) return this.withNote(response.raw, wire, note);
       return unchanged();
     }
     const policy = this.options.policy;
-    if (policy.isOpen) return unchanged();
+    const gate = this.options.toolGate;
+    const listed = request.method === "tools/list" && gate !== null && Array.isArray(result["tools"]) ? gate.listed(result["tools"]) : null;
+    if (policy.isOpen && (listed === null || listed.size === 0)) return unchanged();
     // Every tools/list result is filtered, which covers the re-list after notifications/tools/list_changed.
     let filtered: Filtered = { kind: "unchanged" };
     if (request.method === "tools/list") {
-      filtered = filterResultArray(response.raw, wire, "tools", (tools) => policy.visibleTools(tools));
+      filtered = filterResultArray(response.raw, wire, "tools", (tools) => {
+        const visible = policy.visibleTools(tools);
+        if (listed === null || listed.size === 0) return visible;
+        const keep = tools.map((t, i) => {
+          const name = isJsonObject(t) && typeof t["name"] === "string" ? t["name"] : null;
+          if (visible.keep[i] !== true || name === null || !listed.has(name)) return visible.keep[i] === true;
+          visible.removed.push(name);
+          return false;
+        });
+        return { keep, removed: visible.removed };
+      });
     } else if (request.method === "tasks/list") {
       filtered = filterResultArray(response.raw, wire, "tasks", (tasks) => this.visibleTasks(tasks));
     }
     if (filtered.kind === "unchanged") return unchanged();
     return filtered.kind === "rewritten" ? filtered.out : null;
+  }
+
+  /** A tools/call result with the caller's note: `_meta` entries merged in, and a text block
+   * appended to `content` when the note has one (a modern-era result keeps its resultType). */
+  private withNote(raw: JsonObject, wire: Wire, note: ToolResultNote): Outgoing | null {
+    // A light parse holds stand-ins for large content: the note goes into the real message.
+    const message = wire.light ? (JSON.parse(wire.text()) as JsonObject) : raw;
+    const result = message["result"] as JsonObject;
+    const meta = isJsonObject(result["_meta"]) ? result["_meta"] : {};
+    result["_meta"] = { ...meta, ...note.meta };
+    if (note.text !== null && Array.isArray(result["content"])) result["content"] = [...(result["content"] as unknown[]), { type: "text", text: note.text }];
+    return serialize(message);
   }
 
   /** A tasks/list result under a tool policy shows only the tasks allowed calls started. */

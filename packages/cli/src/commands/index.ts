@@ -3,4 +3,6 @@
 export { policyCommand } from "./policy.js";
 export { wrapCommand, unwrapCommand, clientConfigPath, transformConfig, unifiedDiff, BACKUP_SUFFIX } from "./wrap.js";
 export { auditCommand } from "./audit.js";
+export { learnCommand } from "./learn.js";
+export { pinCommand } from "./pin.js";
 export type { CmdIo } from "./common.js";

@@ -1,12 +1,15 @@
 // `mcp-j policy show [run flags] [-- CMD ARGS]`  the effective, fully-resolved policy as JSON
 // `mcp-j policy check FILE...`                   validate policy files as a run would (exit 0 valid, 2 invalid)
 // `mcp-j policy schema`                          the JSON Schema for editors
-import { EXIT, parseRunArgs, resolvePolicy, resolveRun, checkPolicyFile, policyJsonSchemaText } from "@mcp-j/engine/core";
+// `mcp-j policy diff OLD NEW`                    what changed between two effective policies
+//                                                (exit 0 the same, 1 different, like diff(1))
+import { EXIT, parseRunArgs, resolvePolicy, resolveRun, checkPolicyFile, policyJsonSchemaText, diffPolicies, formatPolicyDiff } from "@mcp-j/engine/core";
 import { type CmdIo, fail, usageError } from "./common.js";
 
 const USAGE = `usage: mcp-j policy show [run flags] [-- COMMAND ARGS...]
        mcp-j policy check FILE...
        mcp-j policy schema
+       mcp-j policy diff OLD NEW
 `;
 
 export async function policyCommand(argv: string[], io: CmdIo): Promise<number> {
@@ -38,6 +41,17 @@ export async function policyCommand(argv: string[], io: CmdIo): Promise<number> 
         }
       }
       return status;
+    }
+    case "diff": {
+      if (rest.length !== 2 || rest.some((a) => a.startsWith("-"))) return usageError(io, "policy diff needs two files: OLD NEW");
+      try {
+        const [before, after] = await Promise.all(rest.map((f) => resolvePolicy({ policyFile: f, profiles: [], overlay: {}, cwd: io.cwd, env: io.env })));
+        const changes = diffPolicies(before!, after!);
+        io.stdout.write(formatPolicyDiff(changes));
+        return changes.length === 0 ? EXIT.ok : EXIT.failure;
+      } catch (e) {
+        return fail(io, e);
+      }
     }
     case "schema":
       io.stdout.write(policyJsonSchemaText());

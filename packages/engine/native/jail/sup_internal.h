@@ -61,6 +61,7 @@ struct pending {
     int port;
     uint64_t aux;     /* sendmmsg: where the first message's msg_len is written back */
     int sigpipe;      /* a send without MSG_NOSIGNAL: EPIPE raises SIGPIPE in the target, as the kernel would */
+    int oflags;       /* open: the flags asked for (the event's access), else -1 */
 };
 
 struct supervisor {
@@ -102,6 +103,8 @@ struct ev {
     int err;
     const char *why;
     const char *rule;
+    int has_oflags; /* open, once posted: the flags asked for, reported as acc= */
+    int oflags;
 };
 
 void sup_emit(struct supervisor *s, const struct ev *e);

@@ -151,6 +151,7 @@ void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int
     sl->port = port;
     sl->aux = j->aux;
     sl->sigpipe = j->sigpipe;
+    sl->oflags = j->h.op == DOP_OPEN ? j->h.flags : -1;
     clock_gettime(CLOCK_MONOTONIC, &sl->since);
     if (s->npending++ == 0)
         arm_timer(s, 1);
@@ -165,7 +166,7 @@ void sup_post(struct supervisor *s, const struct seccomp_notif *req, int sc, int
 
 static void complete(struct supervisor *s, struct pending *sl, const struct dep_result *r, const char *real, int fd)
 {
-    struct ev e = { .sc = sl->sc, .pid = sl->tid, .path = real[0] ? real : sl->path };
+    struct ev e = { .sc = sl->sc, .pid = sl->tid, .path = real[0] ? real : sl->path, .has_oflags = sl->oflags >= 0, .oflags = sl->oflags };
     if (sl->addr[0]) {
         e.addr = sl->addr;
         e.port = sl->port;

@@ -16,6 +16,21 @@ const Base = {
 
 const Decision = z.enum(["allow", "deny"]);
 
+/** One client request in flight (attribution, docs/audit.md). */
+export const InFlightSchema = z
+  .object({
+    method: z.string(),
+    id: z.union([z.string(), z.number()]),
+    tool: z.string().optional().describe("For tools/call: the tool's name"),
+  })
+  .strict();
+
+/** The client requests in flight when a supervisor or egress event happened: a set, because calls
+ * run concurrently and the kernel cannot say which of them a syscall served; "idle" when none was. */
+const Requests = z
+  .union([z.literal("idle"), z.array(InFlightSchema).min(1)])
+  .describe('The JSON-RPC requests in flight when it happened ("idle": none)');
+
 export const JailStartEvent = z
   .object({
     ...Base,
@@ -41,6 +56,7 @@ export const SyscallEvent = z
     addr: z.string().optional().describe("Address for connect/bind/sendto: 1.2.3.4:443, [::1]:80, unix:/path"),
     reason: z.string().optional().describe("Rule that decided: e.g. 'outside grants', 'deny glob **/.env', 'cloud metadata'"),
     errno: z.string().optional().describe("Errno returned on deny (EACCES, EPERM, ...)"),
+    requests: Requests.optional(),
   })
   .strict();
 
@@ -57,6 +73,7 @@ export const NetEvent = z
     bytes_in: z.number().int().nonnegative().optional(),
     bytes_out: z.number().int().nonnegative().optional(),
     duration_ms: z.number().nonnegative().optional(),
+    requests: Requests.optional(),
   })
   .strict();
 
@@ -70,6 +87,20 @@ export const ToolEvent = z
     duration_ms: z.number().nonnegative().optional(),
     bytes: z.number().int().nonnegative().optional().describe("Size of the response"),
     reason: z.string().optional(),
+  })
+  .strict();
+
+export const PinEvent = z
+  .object({
+    ...Base,
+    type: z.literal("pin"),
+    name: z.string().describe("The tool"),
+    change: z
+      .enum(["new_tool", "description", "schema", "control_chars", "footprint"])
+      .describe("What differs from the pin file: a tool it does not list, a changed description or input schema, control characters in the description, or a path class, executable or host outside the tool's recorded footprint"),
+    detail: z.string().optional().describe("For footprint: what was touched (read /path, exec /bin/x, net host:port)"),
+    enforced: z.boolean().describe("--pin-enforce: the tool is hidden and refused until `mcp-j pin accept`"),
+    requests: Requests.optional(),
   })
   .strict();
 
@@ -129,6 +160,7 @@ export const AuditEventSchema = z.discriminatedUnion("type", [
   SyscallEvent,
   NetEvent,
   ToolEvent,
+  PinEvent,
   LimitEvent,
   RpcEvent,
   ExitEvent,

@@ -49,6 +49,8 @@ export interface PlanContext {
   seccomp?: Buffer | null;
   /** Compile the supervisor's decision tables (the filter notifies the supervisor). Default false. */
   supervise?: boolean;
+  /** Report allowed decisions too, whatever the audit log says (learn mode, pinning). */
+  reportAllowed?: boolean;
   /** The deputy's filter (no notification): required when supervise is. */
   deputySeccomp?: Buffer | null;
   /** The supervisor's whole-jail memory limit (when no cgroup holds one). */
@@ -131,7 +133,7 @@ export function compileJailPlan(policy: Policy, command: string[], ctx: PlanCont
           aliases: syntheticFiles(memory).flatMap((f) => (f.aliasOf !== undefined ? [{ from: f.aliasOf, to: f.path }] : [])),
           // Allowed decisions only matter to an audit log that records them: without one, the
           // supervisor reports denials only (each reported event costs a line through mcp-j).
-          logAllow: policy.audit.file !== undefined && policy.audit.verbosity !== "denials",
+          logAllow: ctx.reportAllowed === true || (policy.audit.file !== undefined && policy.audit.verbosity !== "denials"),
         })
       : null;
 

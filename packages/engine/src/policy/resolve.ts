@@ -119,7 +119,7 @@ function normalizeGrants(fs: Obj, baseDir: string, source: string, ctx: ProfileC
   }
 }
 
-/** Makes a validated raw layer absolute: grants, deny paths, exec paths, cwd, audit file, secret files. */
+/** Makes a validated raw layer absolute: grants, deny paths, exec paths, cwd, audit and pin files, secret files. */
 function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext, flags = false): PolicyInput {
   const out: Obj = structuredClone(raw);
   delete out.extends;
@@ -142,6 +142,8 @@ function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileC
   }
   const audit = out.audit;
   if (isObj(audit) && typeof audit.file === "string") audit.file = abs(audit.file);
+  const pin = out.pin;
+  if (isObj(pin) && typeof pin.file === "string") pin.file = abs(pin.file);
   const env = out.env;
   if (isObj(env) && Array.isArray(env.secrets)) {
     env.secrets = env.secrets.map((s: Obj) => (typeof s.fromFile === "string" ? { ...s, fromFile: abs(s.fromFile) } : s));

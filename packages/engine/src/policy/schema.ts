@@ -134,12 +134,27 @@ export const AuditSchema = z
       .describe("denials: only refusals; decisions: every allow/deny decision; all: also lifecycle and tool-call details"),
     rotateBytes: SizeSchema.default("16M").describe("Rotate the audit log when it grows past this size (FILE → FILE.1 → ... → FILE.N)"),
     keepFiles: z.number().int().min(1).max(100).default(4).describe("Rotated files kept besides FILE (the oldest is deleted, and the new file says so)"),
+    attribution: z
+      .boolean()
+      .default(true)
+      .describe("Give each supervisor and egress event the JSON-RPC requests in flight when it happened (docs/audit.md); learn mode and pinning turn it on"),
   })
   .strict();
 
 export const ProxySchema = z
   .object({
     maxMessageBytes: SizeSchema.default("5M").describe("Largest JSON-RPC message accepted from either side"),
+    denialText: z
+      .boolean()
+      .default(false)
+      .describe("Also add a text content block to a tool call's result naming what the jail refused during the call (the _meta note is always added)"),
+  })
+  .strict();
+
+export const PinSchema = z
+  .object({
+    file: z.string().min(1).optional().describe("Pin file: each tool's description, input schema and footprint, recorded on first run and compared on later runs"),
+    enforce: z.boolean().default(false).describe("Hide and refuse a tool whose pin changed until `mcp-j pin accept FILE` (needs file)"),
   })
   .strict();
 
@@ -152,8 +167,9 @@ export const PolicySchema = z
     env: EnvSchema.default({ pass: [], set: {}, secrets: [] }).describe("The server's environment (cleared, then these)"),
     limits: LimitsSchema.default({ memory: "512M", pids: 256, openFiles: 1024, tmpSize: "64M" }).describe("Resource limits"),
     tools: ToolsSchema.default({ allow: [], deny: [] }).describe("MCP tool policy applied by the JSON-RPC proxy"),
-    audit: AuditSchema.default({ verbosity: "decisions", rotateBytes: "16M", keepFiles: 4 }).describe("Audit log"),
-    proxy: ProxySchema.default({ maxMessageBytes: "5M" }).describe("JSON-RPC proxy limits"),
+    audit: AuditSchema.default({ verbosity: "decisions", rotateBytes: "16M", keepFiles: 4, attribution: true }).describe("Audit log"),
+    proxy: ProxySchema.default({ maxMessageBytes: "5M", denialText: false }).describe("JSON-RPC proxy limits and notes"),
+    pin: PinSchema.default({ enforce: false }).describe("Tool pinning (rug-pull and footprint changes)"),
     strict: z.boolean().default(false).describe("Refuse to start when a protection layer is weaker than asked"),
     grace: DurationSchema.default(2000).describe("Time between the client closing stdin and SIGTERM (then SIGKILL): milliseconds, or 2s"),
   })

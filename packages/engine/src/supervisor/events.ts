@@ -74,6 +74,11 @@ export interface SupervisorEvent {
   rule?: string;
   /** Milliseconds since the epoch. */
   time: number;
+  /** CLOCK_MONOTONIC nanoseconds when the supervisor decided (process.hrtime.bigint()'s clock):
+   * what attribution places among the JSON-RPC messages. */
+  mono?: bigint;
+  /** open: what it asked for. */
+  access?: "read" | "write" | "readwrite" | "create";
   /** For "dropped": how many events the bounded buffer lost. */
   count?: number;
 }
@@ -99,6 +104,8 @@ export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
   if (f.rule !== undefined) e.rule = f.rule;
   const count = num("count");
   if (count !== undefined) e.count = count;
+  if (f.mono !== undefined && /^\d+$/.test(f.mono)) e.mono = BigInt(f.mono);
+  if (f.acc === "read" || f.acc === "write" || f.acc === "readwrite" || f.acc === "create") e.access = f.acc;
   return e;
 }
 

@@ -1,0 +1,139 @@
+// Footprints, learned policies, pins and refusal notes as plain data (the end-to-end tests are in
+// packages/cli/test/attribution.jail.test.ts and learn-pin.jail.test.ts).
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import {
+  acceptPending,
+  blankJsonComments,
+  covers,
+  decodeEvent,
+  diffPolicies,
+  FootprintRecorder,
+  formatPolicyDiff,
+  generalize,
+  hasHidingCharacters,
+  learnPolicy,
+  PinBook,
+  PolicySchema,
+  refusalOfEgress,
+  refusalOfSyscall,
+  ResolvedPolicySchema,
+  touchOfSyscall,
+} from "../src/index.js";
+
+test("generalize: packages and caches whole, a directory for three touched entries, never above its root", () => {
+  const nm = "/p/node_modules";
+  assert.deepEqual(generalize([`${nm}/ajv/dist/a.js`, `${nm}/ajv/package.json`, `${nm}/@scope/pkg/x.js`, `${nm}/zod/index.js`, `${nm}/x/y.js`], [nm]), [
+    `${nm}/@scope/pkg`,
+    `${nm}/ajv`,
+    `${nm}/x`,
+    `${nm}/zod`,
+  ]);
+  assert.deepEqual(generalize(["/home/u/proj/node_modules/a/b.js", "/home/u/.cache/pip/x/y"], ["/home/u"]), ["/home/u/.cache", "/home/u/proj/node_modules/a"]);
+  assert.deepEqual(generalize(["/d/x/1", "/d/x/2"], ["/d"]), ["/d/x/1", "/d/x/2"]);
+  assert.deepEqual(generalize(["/d/x/1", "/d/x/2", "/d/x/3", "/d/y"], ["/d"]), ["/d/x", "/d/y"]);
+  // Three entries directly under the root: the root itself, not above it.
+  assert.deepEqual(generalize(["/d/1", "/d/2", "/d/3"], ["/d"]), ["/d"]);
+  assert.deepEqual(generalize(["/elsewhere/f"], ["/d"]), []);
+});
+
+test("touches from supervisor events: the access an open asked for, exec, other path calls write", () => {
+  const ev = (f: Record<string, string>) => decodeEvent({ act: "allow", pid: "3", t: "1", mono: "123456789012345678", ...f })!;
+  assert.equal(ev({ sc: "openat", path: "/a" }).mono, 123456789012345678n);
+  assert.deepEqual(touchOfSyscall(ev({ sc: "openat", path: "/a", acc: "read" })), { kind: "read", path: "/a" });
+  assert.deepEqual(touchOfSyscall(ev({ sc: "openat", path: "/a", acc: "create" })), { kind: "write", path: "/a" });
+  assert.deepEqual(touchOfSyscall(ev({ sc: "execve", path: "/usr/bin/node" })), { kind: "exec", path: "/usr/bin/node" });
+  assert.deepEqual(touchOfSyscall(ev({ sc: "unlinkat", path: "/d/f" })), { kind: "write", path: "/d/f" });
+  assert.equal(touchOfSyscall(ev({ sc: "connect", addr: "127.0.0.1", port: "53" })), null);
+  assert.equal(touchOfSyscall({ ...ev({ sc: "openat", path: "/a" }), action: "deny" }), null);
+});
+
+test("refusals name the flag that would allow them, or none", () => {
+  const deny = (f: Record<string, string>) => refusalOfSyscall(decodeEvent({ act: "deny", pid: "3", t: "1", errno: "2", ...f })!);
+  assert.deepEqual(deny({ sc: "openat", path: "/home/u/.ssh/id", why: "outside", acc: "read" }), { action: "read", target: "/home/u/.ssh/id", reason: "outside", allow: "--ro /home/u/.ssh/id" });
+  assert.equal(deny({ sc: "openat", path: "/w/f", why: "readonly", acc: "write" })?.allow, "--rw /w");
+  assert.equal(deny({ sc: "execve", path: "/bin/sh", why: "exec" })?.allow, "--allow-exec /bin/sh");
+  assert.equal(deny({ sc: "openat", path: "/w/.env", why: "glob", rule: "**/.env" })?.allow, "remove the deny rule **/.env");
+  assert.equal(deny({ sc: "connect", addr: "169.254.169.254", port: "80", why: "metadata", rule: "cloud metadata" })?.allow, null);
+  assert.equal(deny({ sc: "connect", addr: "10.0.0.1", port: "5432", why: "policy" })?.allow, "--allow-net 10.0.0.1:5432");
+  assert.equal(deny({ sc: "openat", path: "/proc/stat" })?.allow, null);
+  assert.deepEqual(refusalOfEgress({ type: "dns", ts: 0, decision: "deny", name: "evil.example", qtype: "A", reason: "not-allowed" }), {
+    action: "lookup",
+    target: "evil.example",
+    reason: "not-allowed",
+    allow: "--allow-net evil.example",
+  });
+});
+
+test("pins: recorded on first use, then a changed description or schema, a new tool, hidden characters and a touch outside the footprint are changes until accepted", () => {
+  const first = new PinBook(null);
+  assert.deepEqual(first.listed({ name: "read", description: "Reads", inputSchema: { type: "object", properties: { a: {}, b: {} } } }), []);
+  first.footprints((t) => (t === "read" ? { read: ["/d/x"], write: [], exec: [], net: [] } : null));
+  const file = first.file();
+  assert.deepEqual(file.tools["read"]?.footprint, { read: ["/d/x"], write: [], exec: [], net: [] });
+
+  const later = new PinBook(structuredClone(file));
+  // Key order does not change the schema's hash.
+  assert.deepEqual(later.listed({ name: "read", description: "Reads", inputSchema: { properties: { b: {}, a: {} }, type: "object" } }), []);
+  assert.deepEqual(later.touched(["read"], { kind: "read", path: "/d/x/y" }, ["/d"], "read /d/x/y"), []);
+  assert.deepEqual(later.touched(["read"], { kind: "read", path: "/d/z" }, ["/d"], "read /d/z"), [{ tool: "read", change: "footprint", detail: "read /d/z" }]);
+  assert.deepEqual(later.touched(["read"], { kind: "read", path: "/d/z" }, ["/d"], "read /d/z"), [], "reported once");
+  assert.equal(later.isChanged("read"), true);
+  assert.deepEqual(
+    later.listed({ name: "read", description: "Reads\u001b[8m hidden", inputSchema: { type: "object" } }).map((c) => c.change),
+    ["control_chars", "description", "schema"],
+  );
+  assert.deepEqual(later.listed({ name: "new", description: "", inputSchema: {} }).map((c) => c.change), ["new_tool"]);
+  const { pins, accepted } = acceptPending(later.file(), ["read"]);
+  assert.deepEqual(accepted, ["read"]);
+  assert.deepEqual(Object.keys(pins.pending), ["new"]);
+  assert.deepEqual(pins.tools["read"]?.footprint?.read, ["/d/x", "/d/z"]);
+  const accepted2 = new PinBook(pins);
+  assert.equal(accepted2.isChanged("read"), false);
+  assert.equal(accepted2.isChanged("new"), true);
+  assert.equal(covers(pins.tools["read"]!.footprint!, { kind: "read", path: "/d/z" }, ["/d"]), true);
+  // A touch while two tools run is a change only when it is in neither footprint.
+  const two = new PinBook({ version: 1, tools: { a: { description_sha256: "", schema_sha256: "", footprint: { read: ["/d/a"], write: [], exec: [], net: [] } }, b: { description_sha256: "", schema_sha256: "", footprint: { read: [], write: [], exec: [], net: [] } } }, pending: {} });
+  assert.deepEqual(two.touched(["a", "b"], { kind: "read", path: "/d/a" }, ["/d"], "read /d/a"), []);
+  assert.equal(hasHidingCharacters("tab\tand\nnewline"), false);
+  assert.equal(hasHidingCharacters("bidi \u202e override"), true);
+  assert.equal(hasHidingCharacters("tag \u{e0041}"), true);
+});
+
+const dir = mkdtempSync(join(tmpdir(), "mcpj-learn-unit-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("learned policy: narrower than the grants, a comment per entry, per-tool sections, and names from the server cannot write policy", () => {
+  mkdirSync(join(dir, "data", "out"), { recursive: true });
+  writeFileSync(join(dir, "data", "a.txt"), "a");
+  const policy = ResolvedPolicySchema.parse({ filesystem: { ro: [], rw: [{ path: join(dir, "data"), from: "--rw" }] } });
+  const rec = new FootprintRecorder();
+  const evil = 'x", "/etc"] // \n"rw": ["/';
+  rec.add({ kind: "read", path: join(dir, "data", "a.txt") }, ["read_text_file"]);
+  rec.add({ kind: "write", path: join(dir, "data", "out", "b.txt") }, [evil]);
+  rec.add({ kind: "read", path: "/usr/lib/x.so" }, []);
+  rec.add({ kind: "net", host: "api.example.com", port: 443 }, ["fetch"]);
+  const learned = learnPolicy({ policy, command: ["node", "s.js"], recorder: rec, refusals: [], when: "2026-01-01T00:00:00Z" });
+  assert.deepEqual(learned.ro, [join(dir, "data", "a.txt")]);
+  assert.deepEqual(learned.rw, [join(dir, "data", "out")]);
+  assert.deepEqual(learned.net, ["api.example.com:443"]);
+  const parsed = PolicySchema.parse(JSON.parse(blankJsonComments(learned.text)));
+  assert.deepEqual(parsed.filesystem.rw, [join(dir, "data", "out")]);
+  assert.deepEqual(parsed.network.allow, ["api.example.com:443"]);
+  assert.match(learned.text, /a\.txt",? \/\/ read by read_text_file/);
+  assert.match(learned.text, /\/\/ fetch:\n\/\/ {3}net: api\.example\.com:443/);
+  assert.match(learned.text, /\/\/ \(idle\):\n\/\/ {3}read: \/usr/);
+});
+
+test("policy diff: entries added and removed, values changed", () => {
+  const a = ResolvedPolicySchema.parse({ filesystem: { ro: [{ path: "/a", from: "x" }] }, network: { allow: ["a.com"] } });
+  const b = ResolvedPolicySchema.parse({ filesystem: { ro: [{ path: "/a", from: "y" }, { path: "/b", from: "y" }] }, limits: { memory: "1G" } });
+  assert.equal(
+    formatPolicyDiff(diffPolicies(a, b)),
+    ["+ filesystem.ro: /b", '~ limits.memory: "512M" → "1G"', "- network.allow: a.com", ""].join("\n"),
+  );
+  assert.equal(formatPolicyDiff(diffPolicies(a, a)), "the policies are the same\n");
+});

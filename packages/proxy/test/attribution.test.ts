@@ -1,0 +1,143 @@
+// The proxy's half of attribution (the in-flight log), the note added to a tool call's result, and
+// the tool gate (pinning): in-memory peers, each behaviour on its own.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { InFlightLog, monotonicNow, type ToolResultNote } from "../src/index.js";
+import { Harness, until } from "./helpers.js";
+
+const call = (id: number, name: string, meta?: Record<string, unknown>) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: {}, ...(meta !== undefined ? { _meta: meta } : {}) },
+});
+
+test("in-flight log: a set while requests overlap, finished ones kept for late events, idle between", () => {
+  const log = new InFlightLog();
+  log.begin({ id: 1, method: "tools/call", tool: "a" }, 10n);
+  log.begin({ id: "x", method: "resources/read", tool: null }, 20n);
+  assert.deepEqual(log.at(5n), []);
+  assert.deepEqual(log.at(15n).map((r) => r.id), [1]);
+  assert.deepEqual(log.at(25n).map((r) => r.id), [1, "x"]);
+  log.end(1, 30n);
+  log.end("x", 40n);
+  // Events stamped before the ends arrive afterwards: still placed among the requests.
+  assert.deepEqual(log.at(25n).map((r) => r.id), [1, "x"]);
+  assert.deepEqual(log.at(30n).map((r) => r.id), [1, "x"]);
+  assert.deepEqual(log.at(35n).map((r) => r.id), ["x"]);
+  assert.deepEqual(log.at(41n), []);
+  // An id reused later is a new interval.
+  log.begin({ id: 1, method: "tools/call", tool: "b" }, 50n);
+  assert.deepEqual(log.at(55n), [{ id: 1, method: "tools/call", tool: "b" }]);
+  assert.deepEqual(log.at(25n).map((r) => r.tool), ["a", null]);
+});
+
+test("session: inFlightAt places an instant among the forwarded requests; null without attribution", async () => {
+  const off = new Harness();
+  assert.equal(off.session.inFlightAt(monotonicNow()), null);
+
+  const h = new Harness({ attribution: true });
+  await h.initialize();
+  const before = monotonicNow();
+  h.fromClient(call(1, "slow"));
+  h.fromClient(call(2, "fast"));
+  await h.toServer.waitFor(3);
+  const both = monotonicNow();
+  assert.deepEqual(h.session.inFlightAt(both), [
+    { id: 1, method: "tools/call", tool: "slow" },
+    { id: 2, method: "tools/call", tool: "fast" },
+  ]);
+  assert.deepEqual(h.session.inFlightAt(before), []);
+  h.fromServer({ jsonrpc: "2.0", id: 2, result: { content: [] } });
+  await until(() => h.session.pendingCount() === 1, "id 2 answered");
+  const one = monotonicNow();
+  assert.deepEqual(h.session.inFlightAt(one)!.map((r) => r.id), [1]);
+  // The instant when both were in flight still says both (an event that arrives late).
+  assert.deepEqual(h.session.inFlightAt(both)!.map((r) => r.id), [1, 2]);
+  // A cancelled request leaves the set when the client cancels it.
+  h.fromClient({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } });
+  await until(() => h.session.pendingCount() === 0, "id 1 cancelled");
+  assert.deepEqual(h.session.inFlightAt(monotonicNow()), []);
+});
+
+test("a tools/call result gets the note in _meta and, when asked, a text block; both eras stay valid", async () => {
+  const asked: unknown[] = [];
+  const note = (text: string | null): ToolResultNote => ({ meta: { "mcp-j/refused": [{ action: "read", target: "/etc/shadow" }] }, text });
+  let text: string | null = null;
+  const h = new Harness({
+    toolResultNote: (c) => {
+      asked.push(c);
+      return c.tool === "quiet" ? null : note(text);
+    },
+  });
+  await h.initialize();
+  h.fromClient(call(1, "reader"));
+  h.fromClient(call(2, "quiet"));
+  await h.toServer.waitFor(3);
+  h.fromServer({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "ok" }], _meta: { server: 1 } } });
+  h.fromServer({ jsonrpc: "2.0", id: 2, result: { content: [{ type: "text", text: "ok" }] } });
+  const [, first, second] = (await h.toClient.waitFor(3)) as Array<{ result: Record<string, unknown> }>;
+  assert.deepEqual(first!.result, {
+    content: [{ type: "text", text: "ok" }],
+    _meta: { server: 1, "mcp-j/refused": [{ action: "read", target: "/etc/shadow" }] },
+  });
+  // Without a note the bytes pass as received.
+  assert.equal(h.toClient.lines[2], JSON.stringify({ jsonrpc: "2.0", id: 2, result: { content: [{ type: "text", text: "ok" }] } }));
+  assert.deepEqual(asked, [
+    { id: 1, method: "tools/call", tool: "reader" },
+    { id: 2, method: "tools/call", tool: "quiet" },
+  ]);
+  assert.equal(second!.result["_meta"], undefined);
+
+  // The modern era: the result keeps its resultType; the text block is appended to the content.
+  text = "mcp-j: the jail refused 1 action(s)";
+  const modern = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} };
+  h.fromClient(call(3, "reader", modern));
+  await h.toServer.waitFor(4);
+  h.fromServer({ jsonrpc: "2.0", id: 3, result: { resultType: "complete", content: [{ type: "text", text: "ok" }] } });
+  const third = ((await h.toClient.waitFor(4)) as Array<{ result: Record<string, unknown> }>)[3]!;
+  assert.equal(third.result["resultType"], "complete");
+  assert.deepEqual(third.result["content"], [
+    { type: "text", text: "ok" },
+    { type: "text", text },
+  ]);
+  assert.ok(third.result["_meta"] !== undefined);
+});
+
+test("tool gate: hidden from tools/list, calls refused with the reason, notifications dropped", async () => {
+  const seen: unknown[] = [];
+  const h = new Harness({
+    toolGate: {
+      listed: (tools) => {
+        seen.push(...tools);
+        return new Set(["changed"]);
+      },
+      refusal: (name) => (name === "changed" ? "changed since it was pinned" : null),
+    },
+  });
+  await h.initialize();
+  h.fromClient({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+  await h.toServer.waitFor(2);
+  const tools = [
+    { name: "stable", inputSchema: { type: "object" } },
+    { name: "changed", description: "new text", inputSchema: { type: "object" } },
+  ];
+  h.fromServer({ jsonrpc: "2.0", id: 1, result: { tools } });
+  const listed = ((await h.toClient.waitFor(2)) as Array<{ result: { tools: Array<{ name: string }> } }>)[1]!;
+  assert.deepEqual(
+    listed.result.tools.map((t) => t.name),
+    ["stable"],
+  );
+  assert.deepEqual(seen, tools);
+  h.fromClient(call(2, "changed"));
+  const refused = ((await h.toClient.waitFor(3)) as Array<{ result: { isError: boolean; content: Array<{ text: string }> } }>)[2]!;
+  assert.equal(refused.result.isError, true);
+  assert.match(refused.result.content[0]!.text, /"changed" changed since it was pinned; it was not run/);
+  h.fromClient({ jsonrpc: "2.0", method: "tools/call", params: { name: "changed", arguments: {} } });
+  h.fromClient(call(3, "stable"));
+  await h.toServer.waitFor(3);
+  assert.deepEqual(
+    h.toServer.messages.slice(2).map((m) => (m as { params: { name: string } }).params.name),
+    ["stable"],
+  );
+});
