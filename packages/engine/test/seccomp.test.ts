@@ -241,6 +241,7 @@ function low32(v: bigint): number {
 }
 
 function holds(c: ArgCondition, args: readonly bigint[]): boolean {
+  if (c.test === "anyOf") return c.of.some((x) => holds(x, args));
   if (c.test === "nonZero64") return BigInt.asUintN(64, args[c.arg] ?? 0n) !== 0n;
   const v = low32(args[c.arg] ?? 0n);
   switch (c.test) {
@@ -248,6 +249,8 @@ function holds(c: ArgCondition, args: readonly bigint[]): boolean {
       return ((v & c.mask) >>> 0) !== 0;
     case "notAllBitsSet":
       return ((v & c.mask) >>> 0) !== c.mask >>> 0;
+    case "maskedEq":
+      return ((v & c.mask) >>> 0) === c.value >>> 0;
     case "in":
       return c.values.some((x) => x >>> 0 === v);
     case "notIn":
@@ -300,21 +303,23 @@ const U64_MAX = 0xffffffffffffffffn;
 // each in the low word alone, with garbage in the high word, and next to it.
 function argVectors(rules: readonly FilterRule[]): bigint[][] {
   const interesting = new Set<number>([0, 1, 2, 8, 10, 16, 17, 0x11, 0x5401, 0x5412, 0x541c, 0x0400000, 0x0040000, 0xffffffff]);
-  for (const r of rules) {
-    if (!r.when) continue;
-    if (r.when.test === "nonZero64") continue; // zero, all ones and the high-word-only vectors below cover it
-    if ("mask" in r.when) {
-      interesting.add(r.when.mask >>> 0);
-      interesting.add(~r.when.mask >>> 0);
-      for (let b = 0; b < 32; b++) if ((r.when.mask >>> b) & 1) interesting.add((1 << b) >>> 0);
+  const add = (c: ArgCondition): void => {
+    if (c.test === "anyOf") return c.of.forEach(add);
+    if (c.test === "nonZero64") return; // zero, all ones and the high-word-only vectors below cover it
+    if ("mask" in c) {
+      interesting.add(c.mask >>> 0);
+      interesting.add(~c.mask >>> 0);
+      for (let b = 0; b < 32; b++) if ((c.mask >>> b) & 1) interesting.add((1 << b) >>> 0);
+      if (c.test === "maskedEq") interesting.add(c.value >>> 0);
     } else {
-      for (const v of r.when.values) {
+      for (const v of c.values) {
         interesting.add(v >>> 0);
         interesting.add((v + 1) >>> 0);
         interesting.add((v - 1) >>> 0);
       }
     }
-  }
+  };
+  for (const r of rules) if (r.when) add(r.when);
   const vectors: bigint[][] = [[0n, 0n, 0n, 0n, 0n, 0n], [U64_MAX, U64_MAX, U64_MAX, U64_MAX, U64_MAX, U64_MAX]];
   for (const v of interesting) {
     for (const hi of [0n, 0xffffffffn, 0x1n, 0xdeadbeefn]) {

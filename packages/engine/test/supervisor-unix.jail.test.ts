@@ -58,3 +58,22 @@ test("a socket in a writable grant: the emulated connect reaches it", async () =
   assert.equal(out.get("connect"), "OK");
   assert.equal(out.get("got"), "host-agent-says-hi");
 });
+
+// A send on a unix stream or seqpacket socket by a one-thread process is the kernel's own (the
+// receiver's SCM_CREDENTIALS name the sender, which Chromium's zygote relies on); the descriptor
+// cannot be swapped under it because clone(CLONE_FILES) without CLONE_THREAD is refused. A datagram
+// send is the deputy's (its name is decided on a copy): credentials there name the deputy.
+test("sends on unix stream and seqpacket sockets keep the sender's credentials; CLONE_FILES without a thread is refused", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "mcpj-creds-"));
+  try {
+    const r = await runProgram(program("sendcreds", ["-pthread"]), [], { policy: { filesystem: { ro: [dir] } } });
+    assert.deepEqual(
+      ["stream.creds", "seqpacket.creds", "clone_files", "thread"].map((k) => r.out.get(k)),
+      ["sender", "sender", "EPERM", "OK"],
+      r.stdout + r.stderr,
+    );
+    assert.match(r.out.get("dgram.creds") ?? "", /^(sender|pid-\d+)$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

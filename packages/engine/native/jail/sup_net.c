@@ -38,6 +38,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -49,6 +50,7 @@ struct sock {
     int domain;  /* AF_* */
     int type;    /* SOCK_STREAM, SOCK_DGRAM, ... */
     pid_t tgid;
+    long threads; /* of the target's process, when it was taken */
 };
 
 /* The target's socket sockfd. Returns 0, SUP_GONE, or -errno. */
@@ -59,6 +61,7 @@ static int take_socket(struct supervisor *s, const struct seccomp_notif *req, in
     if (sup_target_info((pid_t)req->pid, &ti) < 0)
         return sup_id_valid(s->listener, req->id) ? -EBADF : SUP_GONE;
     k->tgid = ti.tgid;
+    k->threads = ti.threads;
     int fd = sup_target_fd(s->listener, req->id, ti.tgid, sockfd);
     if (fd < 0)
         return fd;
@@ -446,6 +449,19 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
     if (!socket_after(s, req, r, &k, &e))
         return;
     int stream = k.type == SOCK_STREAM;
+    if (k.domain == AF_UNIX && (k.type == SOCK_STREAM || k.type == SOCK_SEQPACKET) && k.threads == 1) {
+        /* A unix stream or seqpacket socket sends only to the peer a supervised connect (or
+         * socketpair) gave it: a name is refused or ignored, so nothing in memory can redirect it.
+         * What could is another socket put at this descriptor number before the kernel reads it
+         * again, and only a task sharing the descriptor table can: none, when the process has one
+         * thread (it is here, in this call) and the filter refuses CLONE_FILES without
+         * CLONE_THREAD (seccomp/policy.ts, "clone"). So the kernel sends it, as the sender: a
+         * receiver with SO_PASSCRED gets the sender's pid (Chromium's zygote needs it), which a
+         * send by the deputy would replace with the deputy's (rule S1, CONTINUE 4). */
+        close(k.fd);
+        sup_answer_continue(s, id);
+        return;
+    }
 
     /* 2. The destination, decided on the copy: a unix path by the deputy, on the socket file it
      *    reaches; an abstract or unnamed one stays in the jail's network namespace; an IP one

@@ -91,6 +91,8 @@ int sup_target_info(pid_t tid, struct tinfo *ti)
             ti->nspid = last_field(l);
         else if (strncmp(l, "Umask:", 6) == 0)
             ti->umask = (unsigned)strtoul(l + 6, NULL, 8);
+        else if (strncmp(l, "Threads:", 8) == 0)
+            ti->threads = strtol(l + 8, NULL, 10);
         l = nl ? nl + 1 : NULL;
     }
     return ti->tgid > 0 ? 0 : -ESRCH;

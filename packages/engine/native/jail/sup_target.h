@@ -24,6 +24,7 @@ struct tinfo {
     long nstgid; /* in the jail's PID namespace */
     long nspid;
     unsigned umask;
+    long threads; /* threads in its process (Threads:), 0 when unknown */
 };
 
 struct tpath {

@@ -112,6 +112,15 @@ function assembleFilter(options: FilterOptions, rules: readonly FilterRule[]): A
 
 /** Branch to `hit` when `cond` holds on the low 32 bits of the argument, else to `miss`. */
 function emitCondition(asm: Assembler, cond: ArgCondition, hit: Label, miss: Label, what: string): void {
+  if (cond.test === "anyOf") {
+    cond.of.forEach((c, i) => {
+      const last = i === cond.of.length - 1;
+      const next = last ? miss : asm.label(`${what} or`);
+      emitCondition(asm, c, hit, next, what);
+      if (!last) asm.bind(next);
+    });
+    return;
+  }
   if (cond.test === "nonZero64") {
     // A pointer: the kernel uses all 64 bits, so both words are tested.
     asm.ldAbs(argLowOffset(cond.arg), `${what} args[${cond.arg}] low 32 bits`);
@@ -133,6 +142,10 @@ function emitCondition(asm: Assembler, cond: ArgCondition, hit: Label, miss: Lab
         asm.alu("and", cond.mask);
         asm.jmp("jeq", cond.mask, miss, hit);
       }
+      return;
+    case "maskedEq":
+      asm.alu("and", cond.mask);
+      asm.jmp("jeq", cond.value, hit, miss);
       return;
     case "in":
     case "notIn": {

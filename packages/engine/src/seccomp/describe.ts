@@ -12,6 +12,7 @@ function actionText(a: RuleAction): string {
 }
 
 function conditionText(c: ArgCondition): string {
+  if (c.test === "anyOf") return c.of.map(conditionText).join(", or ");
   if (c.test === "nonZero64") return `when args[${c.arg}] (all 64 bits) is not NULL`;
   const arg = `args[${c.arg}] (low 32 bits)`;
   switch (c.test) {
@@ -19,6 +20,8 @@ function conditionText(c: ArgCondition): string {
       return `when ${arg} & ${hex(c.mask)} != 0`;
     case "notAllBitsSet":
       return `when ${arg} lacks ${hex(c.mask)}`;
+    case "maskedEq":
+      return `when ${arg} & ${hex(c.mask)} == ${hex(c.value)}`;
     case "in":
       return `when ${arg} is one of ${c.values.map(hex).join(", ")}`;
     case "notIn":

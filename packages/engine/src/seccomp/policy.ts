@@ -49,9 +49,13 @@ export type ArgCondition =
   | { readonly arg: ArgIndex; readonly test: "in"; readonly values: readonly number[] }
   /** low32(arg) is none of values */
   | { readonly arg: ArgIndex; readonly test: "notIn"; readonly values: readonly number[] }
+  /** (low32(arg) & mask) == value */
+  | { readonly arg: ArgIndex; readonly test: "maskedEq"; readonly mask: number; readonly value: number }
   /** the whole 64-bit arg is not 0: for POINTER arguments, which the kernel uses in full (a
    * low-word test would miss an address such as 0x100000000) */
-  | { readonly arg: ArgIndex; readonly test: "nonZero64" };
+  | { readonly arg: ArgIndex; readonly test: "nonZero64" }
+  /** any of the conditions holds */
+  | { readonly test: "anyOf"; readonly of: readonly ArgCondition[] };
 
 export type RuleAction =
   /** SECCOMP_RET_ERRNO | errno */
@@ -128,6 +132,10 @@ export const CLONE_NS_FLAGS = Object.freeze({
   CLONE_NEWNET: 0x40000000,
 });
 /** Every namespace flag; 0x7e020080. */
+/** Sharing the descriptor table, and being a thread (include/uapi/linux/sched.h). */
+export const CLONE_FILES = 0x00000400;
+export const CLONE_THREAD = 0x00010000;
+
 export const CLONE_NS_MASK = Object.values(CLONE_NS_FLAGS).reduce((a, b) => a | b, 0) >>> 0;
 
 export const TIOCSTI = 0x5412;
@@ -293,12 +301,21 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
     id: "clone-namespaces",
     syscalls: ["clone"],
     action: EPERM,
-    when: { arg: 0, test: "anyBitSet", mask: CLONE_NS_MASK },
+    when: {
+      test: "anyOf",
+      of: [
+        { arg: 0, test: "anyBitSet", mask: CLONE_NS_MASK },
+        { arg: 0, test: "maskedEq", mask: CLONE_FILES | CLONE_THREAD, value: CLONE_FILES },
+      ],
+    },
     argument:
       "unsigned long clone_flags (arg0 on both arches; the kernel uses lower_32_bits(). CLONE_NEWTIME (0x80) " +
       "overlaps the exit-signal byte of clone(2), so exit signals >= 128, which no program passes, are refused too)",
-    reason: "clone(2) with any CLONE_NEW* flag would create namespaces; plain fork/thread creation is allowed",
-    escapes: [6],
+    reason:
+      "clone(2) with any CLONE_NEW* flag would create namespaces; a process sharing another's descriptor table " +
+      "(CLONE_FILES without CLONE_THREAD) could swap a socket under a send the supervisor let the kernel perform " +
+      "for a one-thread process (native/jail/sup_net.c); plain fork/vfork/thread creation is allowed",
+    escapes: [6, 57],
   },
   {
     id: "system-admin",
