@@ -240,7 +240,7 @@ describe("host unix sockets: connect and datagrams done as the jail (issue 10 it
   });
 });
 
-describe("attacks on the deputy itself (red team; docs/design.md, The deputy)", () => {
+describe(`attacks on the deputy itself (red team; docs/design.md, "The deputy")`, () => {
   it("a jail process can neither read the deputy's /proc entries nor reach its descriptors", async () => {
     const expected: Record<string, string> = {
       "read /proc/2/environ": "EACCES",
