@@ -37,7 +37,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // address, which a racing thread has made a path: a host socket in a READ-ONLY grant is reached
   // (an ssh or gpg agent under --ro ~, with the invoker's uid when mcp-j runs unprivileged).
   for (const mode of ["connect-abstract", "connect-unspec"] as const) {
-    it(`F1 ${mode}: a racing thread turns a CONTINUEd connect into one to a host socket in a read-only grant`, finding("F1"), async () => {
+    it(`F1 ${mode}: a racing thread cannot turn a connect into one to a host socket in a read-only grant`, finding("F1"), async () => {
       const sock = join(g.R, `S.${mode}`);
       const host = await startHostSide("stream", sock);
       try {
@@ -54,7 +54,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // F2. sendto() with a unix path on a STREAM socket is CONTINUEd (a stream ignores the name); a
   // racing dup2() puts a datagram socket at that descriptor number before the kernel re-reads it:
   // a datagram reaches a host socket in a read-only grant (item 6 bypassed).
-  it("F2: a racing dup2() turns a CONTINUEd stream sendto into a datagram to a host socket in a read-only grant", finding("F2"), async () => {
+  it("F2: a racing dup2() cannot turn a stream sendto into a datagram to a host socket in a read-only grant", finding("F2"), async () => {
     const sock = join(g.R, "S.log");
     const host = await startHostSide("dgram", sock);
     try {
@@ -71,7 +71,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
 
   // F3. bind() to an abstract address is CONTINUEd; a racing thread makes it a path that a deny
   // rule matches: the socket file is created at the denied name (ESCAPES 59: mknod/bind).
-  it("F3: a racing thread turns a CONTINUEd abstract bind into a socket file at a denied name", finding("F3"), async () => {
+  it("F3: a racing thread cannot turn an abstract bind into a socket file at a denied name", finding("F3"), async () => {
     const d = join(g.W, "f3");
     mkdirSync(d);
     chmodSync(d, 0o777);
@@ -84,7 +84,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // F4. truncate() is performed on the deputy's own loop; the kernel's truncate waits for a lease
   // to be broken (lease-break-time, 45 s by default, again and again), and a jail process may hold
   // a lease on a file it owns: every supervised call of the jail waits meanwhile.
-  it("F4: truncate() of a file with a lease stalls every supervised call", finding("F4"), async () => {
+  it("F4: truncate() of a file with a lease does not stall other supervised calls", finding("F4"), async () => {
     const live = startLive([program("stall", ["-pthread"]), "truncate", "/tmp/leased"], {
       policy: { filesystem: { deny: ["**/.env"] } },
       killAfterMs: 120_000,
@@ -99,7 +99,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // F5. Whether a connect may block is decided on the socket's O_NONBLOCK flag, read before the
   // connect; the flag lives in the open file the target shares, and a racing thread clears it in
   // between: the deputy's own loop then waits in connect() on a full backlog, for ever.
-  it("F5: flipping O_NONBLOCK under a connect makes the deputy's loop wait for ever", finding("F5"), async () => {
+  it("F5: flipping O_NONBLOCK under a connect does not make the deputy's loop wait", finding("F5"), async () => {
     const live = startLive([program("stall", ["-pthread"]), "toggle", "/tmp/full.sock"], { killAfterMs: 120_000 });
     const got = await live.line(/^(wait:signal|STALLED:.*)$/, 90_000);
     live.signal("SIGTERM");
@@ -112,7 +112,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // a descriptor of a denied file created after the start. Reopened through /proc/self/fd/N it is
   // refused; but once the host deletes the file (an editor's atomic save does), the deputy finds no
   // path for it, decides nothing (dep_decide("") allows) and reopens it: its content is read.
-  it("F7: a raced O_PATH descriptor of a denied file is reopened once the host deletes the file", finding("F7"), async () => {
+  it("F7: a raced O_PATH descriptor of a denied file is not reopened once the host deletes the file", finding("F7"), async () => {
     const d = join(g.W, "f7");
     mkdirSync(d);
     chmodSync(d, 0o777);
@@ -135,7 +135,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
 
   // F7b. The same gap without a race: a file whose real name ends in " (deleted)" is taken for a
   // deleted one (dep_fd_path), so nothing is decided and a denied file of that name is opened.
-  it("F7b: a denied file whose name ends in ' (deleted)' is opened", finding("F7"), async () => {
+  it("F7b: a denied file whose name ends in ' (deleted)' is refused", finding("F7"), async () => {
     const d = join(g.W, "f7b");
     mkdirSync(d);
     chmodSync(d, 0o777);
@@ -154,7 +154,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // (sup_glob_moves_out asks "could anything below `to` match?"): with a glob that starts with
   // "**/" the answer is always yes, so `--deny '**/certs/*.pem'` (or '**/.ssh/id_*') does not
   // stop `mv certs x`, after which x/key.pem is no longer matched and is read.
-  it("F8: renaming a directory carries a later-created file out of a '**/dir/*.ext' glob", finding("F8"), async () => {
+  it("F8: renaming a directory cannot carry a later-created file out of a '**/dir/*.ext' glob", finding("F8"), async () => {
     const d = join(g.W, "f8");
     mkdirSync(d);
     chmodSync(d, 0o777);
@@ -183,7 +183,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // has exited, so fexecve() fails after any earlier exec'ing process ended), and the allowed exec
   // puts that other process under the loader watch: test/supervisor-loader-threads.jail.test.ts,
   // arrangement "stale", starts the ELF loader through it and runs sh in about one attempt in six.
-  it("F12: fexecve of an allowed binary after another process's exec is refused with ESRCH", finding("F12"), async () => {
+  it("F12: fexecve of an allowed binary after another process's exec runs (decided on the caller's descriptor)", finding("F12"), async () => {
     const ops = ["exec /usr/bin/true", "execveat_empty /usr/bin/true"];
     const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { exec: ["/usr/bin/true"] } } });
     assert.deepEqual(pick(r.out, ops), { [ops[0]!]: "OK", [ops[1]!]: "OK" });
@@ -195,7 +195,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // to the loader, is still in flight; the busy leader is then remembered as "not the loader" and
   // the loader inherits its tid. (supervisor-loader-threads.jail.test.ts wins it without a decoy,
   // less often.)
-  it("F9: the ELF loader outruns the supervisor when the leader's own execs end the watch (300 attempts)", finding("F9"), () => race("decoy", 300));
+  it("F9: the ELF loader is killed even when the leader's own execs come in between (300 attempts)", finding("F9"), () => race("decoy", 300));
 
   // F12 (the loader): descriptor 100 of the racing process is the loader, a child's descriptor 100
   // is the allowed program, and the child made the supervisor's last exec: the decision followed
@@ -214,7 +214,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // F10. Every open of a FIFO without O_NONBLOCK goes to a deputy worker, even O_RDWR, which never
   // waits. With the 64 workers busy (64 readers waiting for a writer), no FIFO can be opened at all:
   // not even the O_RDWR open that would release the readers (EAGAIN).
-  it("F10: with the deputy's workers busy, an O_RDWR open of a FIFO (which never waits) gets EAGAIN", finding("F10"), async () => {
+  it("F10: with the deputy's workers busy, an O_RDWR open of a FIFO (which never waits) succeeds", finding("F10"), async () => {
     const live = startLive([program("stall", ["-pthread"]), "threads", "200"], { policy: { limits: { pids: 1024 }, filesystem: { deny: ["**/.env"] } } });
     await live.line(/^wait:signal$/, 90_000);
     live.signal("SIGTERM");
