@@ -572,9 +572,16 @@ describe("supervisor: ESCAPES 37–39 (execution)", () => {
 
   it("38. the execve path rewritten after the supervisor approved it → the denied binary never runs", async () => {
     const n = 300;
-    const r = await run([races, "execflip", "/usr/bin/true", "/usr/bin/id", String(n)], { policy: { filesystem: { exec: ["/usr/bin/true"] } } });
+    const r = await run([races, "execflip", "/usr/bin/true", "/usr/bin/id", String(n)], {
+      // An audit file makes the supervisor report its allows (nothing writes it here).
+      policy: { filesystem: { exec: ["/usr/bin/true"] }, audit: { verbosity: "decisions", file: join(tmpdir(), "mcpj-unused.jsonl") } },
+    });
     assert.doesNotMatch(r.stdout, /uid=/);
     assert.equal(Number(r.out.execs) + Number(r.out.refused), n);
+    // The race was won: execs the supervisor approved (the path said /usr/bin/true) that did not run
+    // were refused by Landlock, on the path rewritten after the approval.
+    const approved = events(r).filter((e) => e.action === "allow" && e.syscall === "execve" && e.path === "/usr/bin/true").length;
+    assert.ok(approved - Number(r.out.execs) > 0, `approved ${approved}, ran ${r.out.execs}: the race was never won in ${n} attempts`);
   });
 
   it("39. a binary inside a read-only grant but not on the exec allowlist → EACCES, audited by name", async () => {
