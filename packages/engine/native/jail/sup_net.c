@@ -275,8 +275,8 @@ void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int s
     /* 2. Unix sockets: pathnames are decided by the deputy; abstract and unnamed addresses (and
      *    AF_UNSPEC) reach only the jail's network namespace, and the deputy uses our copy of them
      *    (step 4). */
+    char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2] = ""; /* e.path may point here until step 4 */
     if (k.domain == AF_UNIX) {
-        char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
         unix_path(&ss, len, sun, sizeof sun);
         if (ss.ss_family == AF_UNIX && sun[0] != 0 && sun[0] != '@') {
             post_unix(s, req, sc, &k, sun, is_bind ? DNET_BIND : DNET_CONNECT);
