@@ -5,7 +5,7 @@
 // renamed or moved, or an item dropped, fails here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./helpers.js";
 
@@ -148,4 +148,31 @@ test("the check catches a missing item, a renamed test, a missing file, a duplic
     const problems = check(text, read);
     assert.ok(problems.some((p) => want.test(p)), `not caught: ${want}\n${problems.join("\n")}`);
   }
+});
+
+// The code cites items as "ESCAPES N" (also "ESCAPES N-M", "ESCAPES N, M"): each number must be an
+// item of the checklist.
+test('every "ESCAPES N" the code cites is an item of docs/escapes.md', () => {
+  const bad: string[] = [];
+  let cited = 0;
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(join(repoRoot, dir))) {
+      if (["node_modules", "dist", "build", ".git", ".cache"].includes(name)) continue;
+      const rel = `${dir}/${name}`;
+      const st = statSync(join(repoRoot, rel));
+      if (st.isDirectory()) walk(rel);
+      else if (/\.(ts|mjs|js|c|h|sh|md)$/.test(name)) {
+        const text = readFileSync(join(repoRoot, rel), "utf8");
+        for (const m of text.matchAll(/ESCAPES ((?:\d+(?:\s*[-–,]\s*|\s+and\s+)?)+)/g)) {
+          for (const n of m[1]!.match(/\d+/g) ?? []) {
+            cited++;
+            if (Number(n) < 1 || Number(n) > ITEMS) bad.push(`${rel}: ESCAPES ${n}`);
+          }
+        }
+      }
+    }
+  };
+  for (const d of ["packages", "scripts", "bench", "docs"]) walk(d);
+  assert.deepEqual(bad, []);
+  assert.ok(cited > 100, `only ${cited} citations found: the scan is broken`);
 });
