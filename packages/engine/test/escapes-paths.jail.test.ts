@@ -127,7 +127,7 @@ describe("ESCAPES 10: an existing file of a --ro grant cannot be changed", () =>
 });
 
 describe("ESCAPES 34: Landlock", () => {
-  it("truncate a Landlock-read-only file → EACCES; rename/link across directories or out → EXDEV", async () => {
+  it("truncate a read-only file → EROFS, open it for writing → EACCES; rename/link across directories or out → EXDEV", async () => {
     const table = {
       // /proc is a read-only mount (the layer that holds where Landlock has no truncate control,
       // ABI < 3): it answers first. Opening for writing meets the supervisor's tables (the
