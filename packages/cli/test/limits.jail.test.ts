@@ -2,7 +2,8 @@
 // rlimit fallback, said loudly, and the lifetime items of ESCAPES 49–55 that do not need cgroups.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { MSGQUEUE_BYTES } from "@mcp-j/engine";
 import { test } from "node:test";
 import { collect, runMcpj, startMcpj, waitFor, FORK_BOMB_PY } from "./helpers.js";
 
@@ -64,6 +65,28 @@ sys.stderr.write("survived\\n")`,
   assert.deepEqual(oom, ["mcp-j: the server was killed: out of memory (limit 96 MiB); raise it with --memory"]);
 });
 
+test("ESCAPES 65: without a cgroup, a shared anonymous mapping (which RLIMIT_DATA does not count) over --memory → killed, exit 122", async () => {
+  // Two processes share one 120 MiB MAP_SHARED mapping: no private data, so only the watch of the
+  // whole jail sees it.
+  const r = await runMcpj([
+    "--memory", "96M", "--", "/usr/bin/python3", "-c",
+    `import mmap, os, sys, time
+m = mmap.mmap(-1, 120 << 20, mmap.MAP_SHARED)
+if os.fork() == 0:
+    time.sleep(60); os._exit(0)
+for i in range(0, len(m), 4096): m[i] = 1
+sys.stderr.write("touched\\n"); sys.stderr.flush()
+time.sleep(60)
+sys.stderr.write("survived\\n")`,
+  ]);
+  assert.equal(r.code, 122, r.stderr);
+  assert.doesNotMatch(r.stderr, /survived/);
+  assert.deepEqual(
+    r.stderr.split("\n").filter((l) => /out of memory/.test(l)),
+    ["mcp-j: the server was killed: out of memory (limit 96 MiB); raise it with --memory"],
+  );
+});
+
 test("ESCAPES 51: filling /tmp ends with ENOSPC at --tmp-size; fd exhaustion with EMFILE at --open-files", async () => {
   const r = await runMcpj([
     "--tmp-size", "4M", "--open-files", "64", "--", "/usr/bin/python3", "-c",
@@ -111,6 +134,44 @@ test("ESCAPES 55: the client closes stdin: the server reads EOF and leaves by it
   const r = await done;
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /eof seen/);
+});
+
+test("ESCAPES 66: inotify watches and fanotify groups stop at the jail's cap, a quarter of the host's; POSIX message queues are bounded", async () => {
+  const host = (n: string): number => Math.max(1, Math.floor(Number(readFileSync(`/proc/sys/user/${n}`, "utf8")) / 4));
+  const r = await runMcpj([
+    "--", "/usr/bin/python3", "-c",
+    `import ctypes, errno, os, resource, sys
+libc = ctypes.CDLL(None, use_errno=True)
+# Watches: one instance per 8,000 inodes of /usr (a watch is per inode and instance) until ENOSPC.
+n, fd, per, err, seen = 0, -1, 0, None, set()
+for root, dirs, files in os.walk("/usr"):
+    for name in dirs + files:
+        if fd < 0 or per == 8000:
+            fd, per = libc.inotify_init1(0o2000000), 0
+            if fd < 0:
+                err = "init:" + errno.errorcode[ctypes.get_errno()]; break
+        wd = libc.inotify_add_watch(fd, os.path.join(root, name).encode(), 0x100 | 0x02000000)
+        if wd < 0:
+            if ctypes.get_errno() == errno.ENOSPC:
+                err = "ENOSPC"; break
+            continue
+        if (fd, wd) not in seen:  # a hard link is one inode: one watch
+            seen.add((fd, wd)); n, per = n + 1, per + 1
+    if err: break
+sys.stderr.write("watches=%s count=%d\\n" % (err, n))
+# fanotify groups (unprivileged: FAN_CLASS_NOTIF | FAN_REPORT_FID) until EMFILE.
+g = 0
+while True:
+    if libc.fanotify_init(0x200, 0) < 0:
+        sys.stderr.write("fanotify=%s count=%d\\n" % (errno.errorcode[ctypes.get_errno()], g)); break
+    g += 1
+    if g > 100000: break
+sys.stderr.write("msgqueue=%d\\n" % resource.getrlimit(resource.RLIMIT_MSGQUEUE)[1])`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^watches=ENOSPC count=${host("max_inotify_watches")}$`, "m"), r.stderr);
+  assert.match(r.stderr, new RegExp(`^fanotify=EMFILE count=${host("max_fanotify_groups")}$`, "m"), r.stderr);
+  assert.match(r.stderr, new RegExp(`^msgqueue=${MSGQUEUE_BYTES}$`, "m"), r.stderr);
 });
 
 test("ESCAPES 66: inotify instances used up inside the jail leave the invoking user's own quota untouched", async () => {

@@ -7,6 +7,7 @@ export * from "./audit/index.js";
 export * from "./environment/index.js";
 export {
   planResources,
+  MSGQUEUE_BYTES,
   detectCgroupV2,
   ResourceLimitUnavailableError,
   type CgroupEvent,

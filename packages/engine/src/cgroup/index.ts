@@ -11,7 +11,7 @@ export type { CgroupEvent, CgroupRoute, CgroupSupport, JailCgroup, ResourceLimit
 export { detectCgroupV2, isRootCgroup, kernelHasCgroupKill, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
 export { CgroupHandle, CgroupSetupError, createJailCgroup, validJailId, type CreateOptions } from "./jail-cgroup.js";
 export { collectOrphans, ownedName, ownerAlive, parseOwnedName, selfOwner, type Owner } from "./orphans.js";
-export { DATA_HEADROOM, baseRlimits, fallbackRlimits, weakerLine } from "./rlimits.js";
+export { DATA_HEADROOM, MSGQUEUE_BYTES, baseRlimits, fallbackRlimits, weakerLine } from "./rlimits.js";
 export * from "./parse.js";
 
 /** --strict and no way to enforce the limits as asked: mcp-j refuses to start. */
