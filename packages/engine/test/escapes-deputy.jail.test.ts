@@ -260,7 +260,9 @@ describe("attacks on the deputy itself (red team)", () => {
     const fds = Array.from({ length: 8 }, (_, n) => `read /tmp/f${n}`);
     const ops = ["kill 2 0", ...setup, ...Object.keys(expected), ...fds, "read /proc/self/comm"];
     const r = await runProgram(program("pathattack"), ops, { policy: { filesystem: { deny: ["**/.env"] } } });
-    assert.equal(r.out.get("kill 2 0"), "EPERM", "pid 2 is the deputy, another Landlock domain's process");
+    // Landlock's signal scope (ABI 6) keeps the deputy out of reach; below it, the same uid may signal it
+    // (the next test says what that allows, and why the jail fails closed).
+    assert.equal(r.out.get("kill 2 0"), (r.ready?.landlockAbi ?? 0) >= 6 ? "EPERM" : "OK", "pid 2 is the deputy, another Landlock domain's process");
     for (const s of setup) assert.equal(r.out.get(s), "OK", s);
     assert.deepEqual(pick(r.out, Object.keys(expected)), expected);
     // The deputy's own descriptors (its socket to the supervisor among them) are never reached.
