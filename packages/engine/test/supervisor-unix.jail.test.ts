@@ -68,8 +68,8 @@ test("sends on unix stream and seqpacket sockets keep the sender's credentials; 
   try {
     const r = await runProgram(program("sendcreds", ["-pthread"]), [], { policy: { filesystem: { ro: [dir] } } });
     assert.deepEqual(
-      ["stream.creds", "seqpacket.creds", "clone_files", "thread"].map((k) => r.out.get(k)),
-      ["sender", "sender", "EPERM", "OK"],
+      ["stream.creds", "seqpacket.creds", "clone_files", "clone_thread_private_files", "thread"].map((k) => r.out.get(k)),
+      ["sender", "sender", "EPERM", "EPERM", "OK"],
       r.stdout + r.stderr,
     );
     assert.match(r.out.get("dgram.creds") ?? "", /^(sender|pid-\d+)$/);

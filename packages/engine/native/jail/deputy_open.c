@@ -30,26 +30,35 @@
 /* O_CREAT of a name that does not exist yet: resolve its directory, decide on the real directory
  * + the name, create beneath that directory with no symlink allowed (a symlink planted meanwhile
  * makes it fail with ELOOP instead of redirecting it). */
-static void create(struct deputy *d, const struct djob *j, int flags, struct dres *r)
+static int create(struct deputy *d, const struct djob *j, int flags, struct dres *r, int may_block)
 {
     char base[NAME_MAX + 2];
     int pfd = dep_parent(d, j->p1, base, sizeof base, r->real, sizeof r->real);
     if (pfd < 0) {
         r->err = pfd == -EBUSY ? EISDIR : -pfd;
-        return;
+        return 0;
     }
     if (dep_dot_name(base) || strchr(base, '/') != NULL) {
         r->err = EISDIR;
     } else if ((r->err = dep_decide(d, r->real, dep_needed_rights(flags, 0) | SUP_R_WRITE, j->h.nspid, r)) == 0) {
-        struct open_how how = { .flags = (uint64_t)((flags & VALID_OPEN_FLAGS) | O_CLOEXEC), .mode = j->h.mode,
+        /* On the main thread the name must still be absent (O_EXCL): one made meanwhile could be a
+         * FIFO, whose open would wait for a peer. It is then opened again from the start on a
+         * worker, where waiting is allowed. */
+        int excl = !may_block && !(flags & O_EXCL);
+        struct open_how how = { .flags = (uint64_t)((flags & VALID_OPEN_FLAGS) | O_CLOEXEC | (excl ? O_EXCL : 0)), .mode = j->h.mode,
                                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
         int fd = dep_openat2(pfd, base, &how);
+        if (fd == -EEXIST && excl) {
+            close(pfd);
+            return DEP_DEFER;
+        }
         if (fd < 0)
             r->err = -fd;
         else
             r->fd = fd;
     }
     close(pfd);
+    return 0;
 }
 
 int dep_open(struct deputy *d, const struct djob *j, struct dres *r, int may_block)
@@ -74,7 +83,8 @@ int dep_open(struct deputy *d, const struct djob *j, struct dres *r, int may_blo
         o = dep_resolve(d, j->p1, rf);
         if (o < 0) {
             if (o == -ENOENT && (flags & O_CREAT)) {
-                create(d, j, flags, r);
+                if (create(d, j, flags, r, may_block) == DEP_DEFER)
+                    return DEP_DEFER;
                 dep_kernel_why(r, r->err);
                 return 0;
             }

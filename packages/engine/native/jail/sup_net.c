@@ -94,7 +94,17 @@ static int socket_after(struct supervisor *s, const struct seccomp_notif *req, i
     return 1;
 }
 
-/* sun_path of a copied address: "@name" for abstract, "" for unnamed. */
+/* Whether a copied AF_UNIX address names a file: a sun_path that is there and does not start with
+ * NUL (an abstract name does; an unnamed address has none). Decided on the bytes, never on the
+ * printed form below, where a path may start with '@' too. */
+static int unix_is_path(const struct sockaddr_storage *ss, socklen_t len)
+{
+    const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+    return ss->ss_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) && un->sun_path[0] != 0;
+}
+
+/* sun_path of a copied address, for events and for the deputy's path: "@name" for abstract, ""
+ * for unnamed. */
 static void unix_path(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap)
 {
     const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
@@ -278,7 +288,7 @@ void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int s
     char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2] = ""; /* e.path may point here until step 4 */
     if (k.domain == AF_UNIX) {
         unix_path(&ss, len, sun, sizeof sun);
-        if (ss.ss_family == AF_UNIX && sun[0] != 0 && sun[0] != '@') {
+        if (unix_is_path(&ss, len) && sun[0] != 0) {
             post_unix(s, req, sc, &k, sun, is_bind ? DNET_BIND : DNET_CONNECT);
             close(k.fd);
             return;
@@ -474,7 +484,7 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
     if (named && k.domain == AF_UNIX && ss.ss_family == AF_UNIX) {
         unix_path(&ss, namelen, sun, sizeof sun);
         e.path = sun[0] ? sun : NULL;
-        if (sun[0] != 0 && sun[0] != '@') {
+        if (unix_is_path(&ss, namelen) && sun[0] != 0) {
             if (!unix_target(s, req, sc, sun, 0, &tp)) {
                 close(k.fd);
                 return;

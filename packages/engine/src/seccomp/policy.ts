@@ -306,6 +306,7 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
       of: [
         { arg: 0, test: "anyBitSet", mask: CLONE_NS_MASK },
         { arg: 0, test: "maskedEq", mask: CLONE_FILES | CLONE_THREAD, value: CLONE_FILES },
+        { arg: 0, test: "maskedEq", mask: CLONE_FILES | CLONE_THREAD, value: CLONE_THREAD },
       ],
     },
     argument:
@@ -314,7 +315,9 @@ export const RULE_GROUPS: readonly RuleGroup[] = Object.freeze([
     reason:
       "clone(2) with any CLONE_NEW* flag would create namespaces; a process sharing another's descriptor table " +
       "(CLONE_FILES without CLONE_THREAD) could swap a socket under a send the supervisor let the kernel perform " +
-      "for a one-thread process (native/jail/sup_net.c); plain fork/vfork/thread creation is allowed",
+      "for a one-thread process (native/jail/sup_net.c), and a thread with a table of its own (CLONE_THREAD " +
+      "without CLONE_FILES) would have its descriptors decided on the leader's (the supervisor takes them " +
+      "from the process); plain fork/vfork/thread creation is allowed",
     escapes: [6, 57],
   },
   {

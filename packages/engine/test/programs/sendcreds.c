@@ -4,7 +4,8 @@
  * sends one byte with sendmsg(); the parent has SO_PASSCRED on its end and reports the pid the
  * kernel attached: "TYPE.creds=sender" when it is the child's, else the pid it got. A clone(2)
  * that shares the descriptor table without being a thread reports its outcome as
- * "clone_files=OUTCOME"; a thread (CLONE_FILES with CLONE_THREAD) still starts: "thread=OK".
+ * "clone_files=OUTCOME", a thread with a table of its own as "clone_thread_private_files=OUTCOME";
+ * a thread (CLONE_FILES with CLONE_THREAD) still starts: "thread=OK".
  */
 #include "common.h"
 
@@ -68,6 +69,13 @@ int main(void)
     if (r > 0)
         waitpid((pid_t)r, NULL, 0);
     report("clone_files", r < 0 ? errname(errno) : "OK");
+    /* A thread with a descriptor table of its own: its descriptors would be decided on the
+     * leader's. Refused before any stack is needed. */
+    errno = 0;
+    r = syscall(SYS_clone, CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, NULL, NULL, NULL, NULL);
+    if (r == 0)
+        _exit(0);
+    report("clone_thread_private_files", r < 0 ? errname(errno) : "OK");
     pthread_t t;
     int e = pthread_create(&t, NULL, nothing, NULL);
     if (e == 0)
