@@ -77,8 +77,7 @@ describe("red-team 2 findings", () => {
   // Such a thread with the loader at N, whose leader has the allowed program at N, gets the loader
   // approved and CONTINUEd without any race; only the backstop (the kill at the loader's first
   // notified call) stops it. The control run (a thread sharing the table) is refused as designed.
-  it(
-    "execveat(N, \"\", AT_EMPTY_PATH) of the loader → EACCES; a thread with its own descriptor table cannot be made (EPERM)",
+  it("execveat(N, \"\", AT_EMPTY_PATH) of the loader → EACCES; a thread with its own descriptor table cannot be made (EPERM)",
     T,
     async () => {
       const bin = program("rt2-execfd");
@@ -101,8 +100,7 @@ describe("red-team 2 findings", () => {
   // and link are the kernel's without deny rules) makes it wait for a writer. From then on no
   // supervised call of the jail is answered (the writer's own open waits behind it), not even a
   // cancel; only a host process opening the FIFO, or the jail's end, releases it.
-  it(
-    "open(O_CREAT) racing a FIFO onto the name never makes the deputy's main thread wait for a writer",
+  it("open(O_CREAT) racing a FIFO onto the name never makes the deputy's main thread wait for a writer",
     {
       ...T,
       // The wait is seen in /proc/DEPUTY/wchan, which reads "0" to a reader without ptrace access
