@@ -188,29 +188,6 @@ static int relay_one(int jail_sock, int control, int fdpass, struct supervisor *
     return 1;
 }
 
-/* The bounded look before a sleeping poll (see the loop in main). Returns poll's count, 0 when
- * nothing came within the budget. */
-struct poll_spinner {
-    int budget;
-};
-#define POLL_SPINS_MAX 64
-#define POLL_SPINS_MIN 2
-static int spin_poll(struct poll_spinner *sp, struct pollfd *fds, nfds_t n)
-{
-    if (sp->budget < POLL_SPINS_MIN)
-        sp->budget = POLL_SPINS_MIN;
-    for (int i = 0; i < sp->budget; i++) {
-        int r = poll(fds, n, 0);
-        if (r != 0) {
-            if (r > 0 && 2 * (i + 1) > sp->budget)
-                sp->budget = 2 * (i + 1) > POLL_SPINS_MAX ? POLL_SPINS_MAX : 2 * (i + 1);
-            return r < 0 ? 0 : r;
-        }
-    }
-    sp->budget /= 2;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     trace_init();
@@ -351,7 +328,6 @@ int main(int argc, char **argv)
     /* The whole-jail memory limit when no cgroup holds one (mem_watch.h). */
     struct mem_watch *mem = p.mem_limit > 0 ? mem_watch_new(p.mem_limit, p.mem_interval_ms, init) : NULL;
     int status = 0, jail_open = 1;
-    struct poll_spinner poll_spin = { 0 };
     for (;;) {
         struct pollfd fds[8] = {
             { .fd = sigfd, .events = POLLIN },
@@ -363,14 +339,7 @@ int main(int argc, char **argv)
         };
         supervisor_pollfds(sup, fds + 4);
         fds[7] = (struct pollfd){ .fd = mem != NULL ? mem_watch_fd(mem) : -1, .events = POLLIN };
-        /* A supervised program usually makes its next notified call a few microseconds after the
-         * last answer (a loop of opens): look again for a short while before sleeping, since a
-         * sleeping supervisor costs the target a cross-CPU wake-up. The look adapts like the
-         * deputy's spin (dep_proto.h): it grows when it finds work, shrinks when it does not. */
-        int ready = 0;
-        if (sup != NULL)
-            ready = spin_poll(&poll_spin, fds, 8);
-        if (ready == 0 && poll(fds, 8, -1) < 0) {
+        if (poll(fds, 8, -1) < 0) {
             if (errno == EINTR)
                 continue;
             die_step("supervisor", errno, "poll");
