@@ -26,9 +26,18 @@
 #include "plan.h"
 #include "sup_tables.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sys/types.h>
+
+/* Older C library headers lack these (the kernel has had them since 3.11 and 2.6.39). */
+#ifndef __O_TMPFILE
+#define __O_TMPFILE (O_TMPFILE & ~O_DIRECTORY)
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
 
 #define DEP_WORKERS 64
 

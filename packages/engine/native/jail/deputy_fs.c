@@ -22,13 +22,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#ifndef __O_TMPFILE
-#define __O_TMPFILE (O_TMPFILE & ~O_DIRECTORY)
-#endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
-
 
 int dep_openat2(int dfd, const char *path, struct open_how *how)
 {

@@ -14,13 +14,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#ifndef __O_TMPFILE
-#define __O_TMPFILE (O_TMPFILE & ~O_DIRECTORY)
-#endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
-
 /* What openat2 accepts (it refuses unknown bits where openat ignores them). */
 #define VALID_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | FASYNC | \
                           O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | __O_TMPFILE)

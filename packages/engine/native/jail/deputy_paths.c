@@ -15,13 +15,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#ifndef __O_TMPFILE
-#define __O_TMPFILE (O_TMPFILE & ~O_DIRECTORY)
-#endif
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
-
 /* ---------------------------------------------------------------- path operations */
 
 /* The object a path names, followed or not: its descriptor, its real path decided. */

@@ -288,7 +288,7 @@ void sup_handle_net(struct supervisor *s, const struct seccomp_notif *req, int s
     char sun[sizeof(((struct sockaddr_un *)0)->sun_path) + 2] = ""; /* e.path may point here until step 4 */
     if (k.domain == AF_UNIX) {
         unix_path(&ss, len, sun, sizeof sun);
-        if (unix_is_path(&ss, len) && sun[0] != 0) {
+        if (unix_is_path(&ss, len)) {
             post_unix(s, req, sc, &k, sun, is_bind ? DNET_BIND : DNET_CONNECT);
             close(k.fd);
             return;
@@ -469,6 +469,8 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
          * receiver with SO_PASSCRED gets the sender's pid (Chromium's zygote needs it), which a
          * send by the deputy would replace with the deputy's (rule S1, CONTINUE 4). */
         close(k.fd);
+        e.act = "allow";
+        sup_emit(s, &e);
         sup_answer_continue(s, id);
         return;
     }
@@ -484,7 +486,7 @@ void sup_handle_send(struct supervisor *s, const struct seccomp_notif *req, int 
     if (named && k.domain == AF_UNIX && ss.ss_family == AF_UNIX) {
         unix_path(&ss, namelen, sun, sizeof sun);
         e.path = sun[0] ? sun : NULL;
-        if (unix_is_path(&ss, namelen) && sun[0] != 0) {
+        if (unix_is_path(&ss, namelen)) {
             if (!unix_target(s, req, sc, sun, 0, &tp)) {
                 close(k.fd);
                 return;
