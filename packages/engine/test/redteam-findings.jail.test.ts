@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { grantDirs, startHostSide, startLive } from "./helpers/live.js";
 import { race } from "./helpers/loader-race.js";
+import { stallScenario } from "./helpers/stall.js";
 import { elfInterpreter } from "../src/jail/exec.js";
 import { pick, program, runProgram } from "./programs/index.js";
 import type { PolicyInput } from "../src/policy/schema.js";
@@ -85,27 +86,16 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // to be broken (lease-break-time, 45 s by default, again and again), and a jail process may hold
   // a lease on a file it owns: every supervised call of the jail waits meanwhile.
   it("F4: truncate() of a file with a lease does not stall other supervised calls", finding("F4"), async () => {
-    const live = startLive([program("stall", ["-pthread"]), "truncate", "/tmp/leased"], {
-      policy: { filesystem: { deny: ["**/.env"] } },
-      killAfterMs: 120_000,
-    });
-    const got = await live.line(/^(wait:signal|STALLED:.*)$/, 90_000);
-    live.signal("SIGTERM");
-    const r = await live.done();
-    assert.equal(got, "wait:signal", r.stdout);
-    assert.equal(r.out.get("others"), "OK", r.stdout);
+    const out = await stallScenario(["truncate", "/tmp/leased"], { filesystem: { deny: ["**/.env"] } });
+    assert.equal(out.get("others"), "OK");
   });
 
   // F5. Whether a connect may block is decided on the socket's O_NONBLOCK flag, read before the
   // connect; the flag lives in the open file the target shares, and a racing thread clears it in
   // between: the deputy's own loop then waits in connect() on a full backlog, for ever.
   it("F5: flipping O_NONBLOCK under a connect does not make the deputy's loop wait", finding("F5"), async () => {
-    const live = startLive([program("stall", ["-pthread"]), "toggle", "/tmp/full.sock"], { killAfterMs: 120_000 });
-    const got = await live.line(/^(wait:signal|STALLED:.*)$/, 90_000);
-    live.signal("SIGTERM");
-    const r = await live.done();
-    assert.equal(got, "wait:signal", r.stdout);
-    assert.equal(r.out.get("others"), "OK", r.stdout);
+    const out = await stallScenario(["toggle", "/tmp/full.sock"], {});
+    assert.equal(out.get("others"), "OK");
   });
 
   // F7. An O_PATH open is CONTINUEd (decided on the path the supervisor read); a racing thread gets
@@ -215,10 +205,7 @@ describe("red-team findings (issue 10, deputy design)", () => {
   // waits. With the 64 workers busy (64 readers waiting for a writer), no FIFO can be opened at all:
   // not even the O_RDWR open that would release the readers (EAGAIN).
   it("F10: with the deputy's workers busy, an O_RDWR open of a FIFO (which never waits) succeeds", finding("F10"), async () => {
-    const live = startLive([program("stall", ["-pthread"]), "threads", "200"], { policy: { limits: { pids: 1024 }, filesystem: { deny: ["**/.env"] } } });
-    await live.line(/^wait:signal$/, 90_000);
-    live.signal("SIGTERM");
-    const r = await live.done();
-    assert.equal(r.out.get("writer_rdwr"), "OK", r.stdout);
+    const out = await stallScenario(["threads", "200"], { limits: { pids: 1024 }, filesystem: { deny: ["**/.env"] } });
+    assert.equal(out.get("writer_rdwr"), "OK");
   });
 });

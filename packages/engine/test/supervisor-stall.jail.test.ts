@@ -10,24 +10,10 @@ import assert from "node:assert/strict";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startHostSide, startLive, type LiveJail } from "./helpers/live.js";
+import { startHostSide } from "./helpers/live.js";
+import { stallScenario } from "./helpers/stall.js";
 import { hostDir, pick, program, removeDir, runProgram } from "./programs/index.js";
 import type { PolicyInput } from "../src/policy/schema.js";
-
-/** Runs one scenario of stall.c up to "wait:signal", sends SIGTERM to mcp-j, lets `then` act, and
- * returns the outcomes. */
-async function scenario(args: string[], policy: PolicyInput, then?: (live: LiveJail) => Promise<void>): Promise<Map<string, string>> {
-  const live = startLive([program("stall", ["-pthread"]), ...args], { policy, killAfterMs: 150_000 });
-  await live.line(/^wait:signal$/, 90_000);
-  live.signal("SIGTERM");
-  await live.line(/^sigterm=OK$/, 30_000);
-  if (then) await then(live);
-  const r = await live.done();
-  assert.equal(r.exit.error, null, r.stderr);
-  assert.ok(r.ready?.seccomp, "supervised");
-  assert.doesNotMatch(r.stdout, /STALLED/);
-  return r.out;
-}
 
 describe("the supervisor cannot be stalled (issue 10 item 7, ESCAPES 62)", { timeout: 200_000 }, () => {
   let W: string;
@@ -39,7 +25,7 @@ describe("the supervisor cannot be stalled (issue 10 item 7, ESCAPES 62)", { tim
   it("a blocking connect to a host listener with a full backlog", async () => {
     const host = await startHostSide("backlog", join(W, "S.full"));
     try {
-      const out = await scenario(["backlog", join(W, "S.full")], { filesystem: { rw: [W] } });
+      const out = await stallScenario(["backlog", join(W, "S.full")], { filesystem: { rw: [W] } });
       assert.deepEqual(pick(out, ["others", "sigterm", "blocked"]), { others: "OK", sigterm: "OK", blocked: "yes" });
     } finally {
       await host.stop();
@@ -47,7 +33,7 @@ describe("the supervisor cannot be stalled (issue 10 item 7, ESCAPES 62)", { tim
   });
 
   it("an open of a FIFO with no writer, reached through /proc/<own pid>/../.. (item 1)", async () => {
-    const out = await scenario(["fifo", "/proc/self/../../tmp/fifo"], { filesystem: { deny: ["**/.env"] } });
+    const out = await stallScenario(["fifo", "/proc/self/../../tmp/fifo"], { filesystem: { deny: ["**/.env"] } });
     assert.deepEqual(pick(out, ["others", "sigterm", "writer", "fifo"]), { others: "OK", sigterm: "OK", writer: "OK", fifo: "OK" });
   });
 
@@ -57,7 +43,7 @@ describe("the supervisor cannot be stalled (issue 10 item 7, ESCAPES 62)", { tim
     chmodSync(f, 0o666);
     const host = await startHostSide("lease", f);
     try {
-      const out = await scenario(["lease", f], { filesystem: { rw: [W] } }, async (live) => {
+      const out = await stallScenario(["lease", f], { filesystem: { rw: [W] } }, async (live) => {
         await live.line(/^wait:release$/);
         host.send("release");
         await host.line(/^released$/);
@@ -70,7 +56,7 @@ describe("the supervisor cannot be stalled (issue 10 item 7, ESCAPES 62)", { tim
   });
 
   it("two thousand threads, each in an open of a FIFO with no writer (through /proc/self/..)", async () => {
-    const out = await scenario(["threads", "2000"], { limits: { pids: 4096 }, filesystem: { deny: ["**/.env"] } });
+    const out = await stallScenario(["threads", "2000"], { limits: { pids: 4096 }, filesystem: { deny: ["**/.env"] } });
     assert.deepEqual(pick(out, ["others", "sigterm", "writer", "other"]), { others: "OK", sigterm: "OK", writer: "OK", other: "0" });
     // Each either waited and then opened, or was refused at once (EAGAIN: the deputy's bounded
     // workers); none is left waiting, none failed otherwise.
