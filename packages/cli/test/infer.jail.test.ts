@@ -3,7 +3,7 @@
 // is relative to that file, and a jail without network says which flag it needs. Through the real
 // CLI, with the MCP SDK's client where a server speaks MCP.
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -132,4 +132,47 @@ test("a jail without network says once which flag to add when the server tries t
   const allowed = await runMcpj(["--allow-net", "example.com", "--", "node", "-e", connect], { env, cwd: "/" });
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.doesNotMatch(allowed.stderr, /this jail has no network/);
+});
+
+test("a git server may run git and a program its env names, with no --allow-exec; nothing else is added", async () => {
+  // A node server that runs what it is given: the path in SPAWN (inside JSON, as puppeteer's launch
+  // options are), else `git`. Installed under the name of a well-known git server, and under another.
+  const d = tree();
+  const server = (pkg: string): string => {
+    const dir = join(d, "node_modules", ...pkg.split("/"));
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: pkg }));
+    writeFileSync(
+      join(dir, "index.js"),
+      `const spawn = process.env.SPAWN ? JSON.parse(process.env.SPAWN).executablePath : "git";
+try { process.stderr.write("ran: " + require("child_process").execFileSync(spawn, ["--version"], { stdio: ["ignore", "pipe", "pipe"] }).toString()); }
+catch (e) { process.stderr.write("refused: " + e.code + "\\n"); }
+`,
+    );
+    return join(dir, "index.js");
+  };
+  const git = server("@cyanheads/git-mcp-server");
+  const known = await runMcpj(["--", "node", git], { env, cwd: "/" });
+  assert.equal(known.code, 0, known.stderr);
+  assert.match(known.stderr, /^ran: git version /m);
+  assert.match(known.stderr, /inferred from the command: .*; exec \/usr\/bin\/git \(a git server runs it\)/);
+
+  const other = server("@someone/other-server");
+  const unknown = await runMcpj(["--", "node", other], { env, cwd: "/" });
+  assert.equal(unknown.code, 0, unknown.stderr);
+  assert.match(unknown.stderr, /^refused: EACCES$/m);
+  assert.doesNotMatch(unknown.stderr, /; exec /);
+
+  const named = await runMcpj(["--env", `SPAWN={"executablePath":"/usr/bin/git"}`, "--", "node", other], { env, cwd: "/" });
+  assert.equal(named.code, 0, named.stderr);
+  assert.match(named.stderr, /^ran: git version /m);
+  assert.match(named.stderr, /; exec \/usr\/bin\/git \(named in SPAWN\)/);
+
+  // A copy outside the system directories is not a system program, whoever names it.
+  const copy = join(d, "git-copy");
+  writeFileSync(copy, readFileSync("/usr/bin/git"), { mode: 0o755 });
+  const planted = await runMcpj(["--ro", d, "--env", `SPAWN={"executablePath":${JSON.stringify(copy)}}`, "--", "node", other], { env, cwd: "/" });
+  assert.equal(planted.code, 0, planted.stderr);
+  assert.match(planted.stderr, /^refused: EACCES$/m);
+  assert.doesNotMatch(planted.stderr, /; exec /);
 });

@@ -1,9 +1,9 @@
 // The compatibility suite's servers (issue 12, "Done when"): real servers people run, each started
 // exactly as a user would write it, with mcp-j in front and the flags a user writes for it: its
-// data directory and its network host. What a server still needs beyond those is listed with the
-// reason (`needs`); the suite (compat.jail.test.ts) runs every server with them, and
-// bench/compat.bench.mjs also tries each without them and measures the time to the first tools/list
-// through mcp-j against the bare server.
+// data directory and its network host, nothing else (what else a server needs, mcp-j infers: the
+// runtime, the package, a git server's git, the browser its launch options name). The suite
+// (compat.jail.test.ts) runs every server so; bench/compat.bench.mjs measures the time to the first
+// tools/list through mcp-j against the bare server.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -18,12 +18,6 @@ const pkg = (name: string, file = "dist/index.js"): string => join(modules, name
 const ours = (file: string): string => join(repoRoot, "packages", "cli", "test", "servers", file);
 export const CHROMIUM = "/usr/lib/chromium/chromium";
 
-/** A flag the server needs beyond its data directory and network host, and why. */
-export interface Need {
-  flags: string[];
-  why: string;
-}
-
 export interface CompatServer {
   name: string;
   /** Where it comes from: an npm package (pinned in the root package.json) or a file of this repository. */
@@ -34,7 +28,6 @@ export interface CompatServer {
   env?(dir: string): Record<string, string>;
   /** The flags a user writes: the data directory (and the network host, for none of these). */
   flags(dir: string): string[];
-  needs: Need[];
   /** Prepares the data directory. */
   setup?(dir: string): void;
   /** A real tool call, checked. */
@@ -55,7 +48,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "@modelcontextprotocol/server-filesystem",
     command: (dir) => ["node", pkg("@modelcontextprotocol/server-filesystem"), dir],
     flags: (dir) => ["--rw", dir],
-    needs: [],
     async exercise(client, dir) {
       await call(client, "write_file", { path: join(dir, "note.txt"), content: "from the jail\n" });
       assert.match(await call(client, "read_text_file", { path: join(dir, "note.txt") }), /from the jail/);
@@ -68,7 +60,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     command: () => ["node", pkg("@modelcontextprotocol/server-memory")],
     env: (dir) => ({ MEMORY_FILE_PATH: join(dir, "memory.jsonl") }),
     flags: (dir) => ["--rw", dir],
-    needs: [],
     async exercise(client, dir) {
       await call(client, "create_entities", { entities: [{ name: "mcp-j", entityType: "tool", observations: ["jails servers"] }] });
       assert.match(await call(client, "read_graph", {}), /jails servers/);
@@ -80,7 +71,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "@modelcontextprotocol/server-everything",
     command: () => ["node", pkg("@modelcontextprotocol/server-everything"), "stdio"],
     flags: () => [],
-    needs: [],
     async exercise(client) {
       assert.match(await call(client, "echo", { message: "through the jail" }), /through the jail/);
     },
@@ -90,7 +80,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "@modelcontextprotocol/server-sequential-thinking",
     command: () => ["node", pkg("@modelcontextprotocol/server-sequential-thinking")],
     flags: () => [],
-    needs: [],
     async exercise(client) {
       const out = await call(client, "sequentialthinking", { thought: "one step", nextThoughtNeeded: false, thoughtNumber: 1, totalThoughts: 1 });
       assert.match(out, /"thoughtHistoryLength": 1/);
@@ -101,7 +90,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "time-mcp",
     command: () => ["node", pkg("time-mcp")],
     flags: () => [],
-    needs: [],
     async exercise(client) {
       assert.match(await call(client, "current_time", {}), /Current UTC time is \d{4}-\d\d-\d\d/);
     },
@@ -111,7 +99,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "packages/cli/test/servers/sdk1-server.mjs",
     command: () => ["node", ours("sdk1-server.mjs")],
     flags: () => [],
-    needs: [],
     async exercise(client) {
       assert.equal(await call(client, "add", { a: 2, b: 40 }), "42");
     },
@@ -121,7 +108,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "packages/cli/test/servers/fastmcp-server.mjs (fastmcp)",
     command: () => ["node", ours("fastmcp-server.mjs")],
     flags: () => [],
-    needs: [],
     async exercise(client) {
       assert.equal(await call(client, "add", { a: 2, b: 40 }), "42");
     },
@@ -131,9 +117,7 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "@cyanheads/git-mcp-server",
     command: () => ["node", pkg("@cyanheads/git-mcp-server")],
     flags: (dir) => ["--rw", dir],
-    needs: [
-      { flags: ["--allow-exec", "git"], why: "the server runs the git command, which is not on the exec allowlist by default" },
-    ],
+    // git is on its exec allowlist without a flag: a well-known git server (policy/programs.ts).
     setup(dir) {
       const git = (...a: string[]) => execFileSync("git", ["-C", dir, "-c", "user.name=mcp-j", "-c", "user.email=mcp-j@example.invalid", ...a], { stdio: "pipe" });
       git("init", "-q");
@@ -152,7 +136,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "packages/cli/test/servers/sqlite_server.py",
     command: (dir) => ["python3", ours("sqlite_server.py"), "--db-path", join(dir, "compat.db")],
     flags: (dir) => ["--rw", dir],
-    needs: [],
     async exercise(client, dir) {
       await call(client, "create_table", { query: "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)" });
       await call(client, "write_query", { query: "INSERT INTO t (v) VALUES ('jailed')" });
@@ -165,7 +148,6 @@ export const COMPAT_SERVERS: CompatServer[] = [
     source: "packages/cli/test/servers/stdlib_server.py",
     command: () => ["python3", ours("stdlib_server.py")],
     flags: () => [],
-    needs: [],
     async exercise(client) {
       assert.equal(await call(client, "sha256", { text: "mcp-j" }), createHash("sha256").update("mcp-j").digest("hex"));
     },
@@ -182,9 +164,7 @@ export const COMPAT_SERVERS: CompatServer[] = [
       ALLOW_DANGEROUS: "true",
     }),
     flags: () => [],
-    needs: [
-      { flags: ["--allow-exec", CHROMIUM], why: "the server starts the browser, which is not on the exec allowlist by default" },
-    ],
+    // The browser is on its exec allowlist without a flag: PUPPETEER_LAUNCH_OPTIONS names it (policy/programs.ts).
     async exercise(client) {
       await call(client, "puppeteer_navigate", { url: "data:text/html,<title>jailed page</title><p id=p>hello</p>" });
       const out = await call(client, "puppeteer_evaluate", { script: "document.title + ' / ' + document.getElementById('p').textContent" });

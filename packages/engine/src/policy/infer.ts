@@ -15,6 +15,9 @@
 //   python -m MOD    the start directory when MOD is there (python puts it first on sys.path)
 //   PROGRAM          the program itself, read-only (a script: as its interpreter's FILE above)
 //
+// and the system programs the server runs (a git server's git, a browser its env names), on the
+// exec allowlist by the rules of programs.ts.
+//
 // A directory that is too wide to grant (/, the home directory or its ancestors) is replaced by
 // the file alone. When a runtime profile applies, the command's interpreter name becomes the host
 // path the profile granted, so the jail runs the interpreter the command names on this machine
@@ -29,6 +32,7 @@ import type { PolicyInput, ResolvedGrant, ResolvedPolicy } from "./schema.js";
 import { isDir, isExecutableFile, readHead, realOr, tooWide, underSystem, uniq, whichSync, within, type ProfileContext } from "./profiles/common.js";
 import { isNodeName, nodeRuntime } from "./profiles/node.js";
 import { findPython, isPythonName } from "./profiles/python.js";
+import { inferredPrograms } from "./programs.js";
 
 export type Runtime = "node" | "python" | "npx";
 
@@ -232,6 +236,11 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
     const exec = runtime === "uv" ? added.filter((a) => a.why === "uv").flatMap((a) => [a.path, join(dirname(a.path), "uv")]).filter(isExecutableFile) : [];
     policy = { ...policy, filesystem: { ...policy.filesystem, ro: [...policy.filesystem.ro, ...ro], exec: uniq([...policy.filesystem.exec, ...exec]) } };
   }
+  // The system programs the server runs (programs.ts), beyond those already allowed.
+  const serverEnv: Record<string, string> = { ...policy.env.set };
+  for (const name of policy.env.pass) if (r.env[name] !== undefined) serverEnv[name] = r.env[name]!;
+  const programs = inferredPrograms(command, serverEnv, ctx).filter((p) => !policy.filesystem.exec.some((e) => realOr(e) === p.path));
+  if (programs.length > 0) policy = { ...policy, filesystem: { ...policy.filesystem, exec: uniq([...policy.filesystem.exec, ...programs.map((p) => p.path)]) } };
   // A relative script path works in the jail only if the jail's cwd is the start directory.
   if (scriptArg > 0 && !isAbsolute(command[scriptArg]!) && !visible(realOr(r.cwd), [...policy.filesystem.ro, ...policy.filesystem.rw]) && policy.filesystem.cwd === undefined) {
     command[scriptArg] = resolve(r.cwd, command[scriptArg]!);
@@ -240,6 +249,7 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
   const parts: string[] = [];
   if (inferred.length > 0) parts.push(`--profile ${inferred.join(" --profile ")}`);
   if (added.length > 0) parts.push(`read-only ${added.map((a) => `${a.path} (${a.why})`).join(", ")}`);
+  if (programs.length > 0) parts.push(`exec ${programs.map((p) => `${p.path} (${p.why})`).join(", ")}`);
   const note = parts.length > 0 ? `mcp-j: inferred from the command: ${parts.join("; ")} (--profile none for a strict start)` : null;
   return { policy, command, note };
 }
