@@ -11,25 +11,31 @@ const ctx = { cwd: "/", env: { PATH: "/usr/bin:/bin" } };
 const d = mkdtempSync(join(tmpdir(), "mcpj-programs-"));
 after(() => rmSync(d, { recursive: true, force: true }));
 
-test("the server's names come from the command as written: npx and uvx packages, python -m, node_modules paths", () => {
-  assert.ok(serverNames(["npx", "-y", "@cyanheads/git-mcp-server@2.15.3"], ctx).includes("@cyanheads/git-mcp-server"));
-  assert.ok(serverNames(["npx", "--package", "@cyanheads/git-mcp-server", "git-mcp-server"], ctx).includes("@cyanheads/git-mcp-server"));
-  assert.ok(serverNames(["uvx", "mcp-server-git==1.0", "--repository", "/r"], ctx).includes("mcp-server-git"));
-  assert.ok(serverNames(["uv", "tool", "run", "--from", "mcp-server-git", "mcp-server-git"], ctx).includes("mcp-server-git"));
-  assert.ok(serverNames(["python3", "-m", "mcp_server_git.server"], ctx).includes("mcp-server-git"));
-  assert.ok(serverNames(["node", "/opt/x/node_modules/@cyanheads/git-mcp-server/dist/index.js"], ctx).includes("@cyanheads/git-mcp-server"));
-  assert.deepEqual(serverNames(["node", "/opt/git-mcp-server/index.js"], ctx), ["node"]);
+test("the server's names come from the command as written, per registry: npx and uvx packages, python -m, node_modules paths", () => {
+  assert.deepEqual(serverNames(["npx", "-y", "@cyanheads/git-mcp-server@2.15.3"], "npx", ctx), { npm: ["@cyanheads/git-mcp-server"], pypi: [] });
+  assert.deepEqual(serverNames(["npx", "--package", "@cyanheads/git-mcp-server", "git-mcp-server"], "npx", ctx).npm, ["@cyanheads/git-mcp-server"]);
+  assert.deepEqual(serverNames(["uvx", "mcp-server-git==1.0", "--repository", "/r"], "uv", ctx), { npm: [], pypi: ["mcp-server-git"] });
+  assert.deepEqual(serverNames(["uv", "tool", "run", "--from", "mcp-server-git", "mcp-server-git"], "uv", ctx).pypi, ["mcp-server-git"]);
+  assert.deepEqual(serverNames(["python3", "-m", "mcp_server_git.server"], "python", ctx).pypi, ["mcp-server-git"]);
+  assert.deepEqual(serverNames(["node", "/opt/x/node_modules/@cyanheads/git-mcp-server/dist/index.js"], "node", ctx).npm, ["@cyanheads/git-mcp-server"]);
+  assert.deepEqual(serverNames(["node", "/opt/git-mcp-server/index.js"], "node", ctx), { npm: [], pypi: [] });
+  // npx's mcp-server-git is whatever npm package has that name, not the PyPI git server.
+  assert.deepEqual(inferredPrograms(["npx", "-y", "mcp-server-git"], "npx", {}, ctx, []), []);
 });
 
 test("a git server gets git; a path in an env value or an argument gets itself; shell operands and non-system files get nothing", () => {
-  assert.deepEqual(inferredPrograms(["uvx", "mcp-server-git"], {}, ctx), [{ path: "/usr/bin/git", why: "a git server runs it" }]);
-  assert.deepEqual(inferredPrograms(["node", "s.js"], { OPTS: JSON.stringify({ executablePath: "/usr/bin/git", args: ["--x"] }) }, ctx), [{ path: "/usr/bin/git", why: "named in OPTS" }]);
-  assert.deepEqual(inferredPrograms(["node", "s.js", "--git=/usr/bin/git"], {}, ctx), [{ path: "/usr/bin/git", why: "named in argument 2" }]);
-  assert.deepEqual(inferredPrograms(["/bin/sh", "-c", "/usr/bin/git status", "/usr/bin/git"], {}, ctx), []);
-  assert.deepEqual(inferredPrograms(["node", "s.js"], { A: "/usr/bin", B: "/etc/passwd", C: "/usr/lib/nonexistent" }, ctx), []);
+  assert.deepEqual(inferredPrograms(["uvx", "mcp-server-git"], "uv", {}, ctx, []), [{ path: "/usr/bin/git", why: "a git server runs it" }]);
+  assert.deepEqual(inferredPrograms(["node", "s.js"], "node", { OPTS: JSON.stringify({ executablePath: "/usr/bin/git", args: ["--x"] }) }, ctx, []), [{ path: "/usr/bin/git", why: "named in OPTS" }]);
+  assert.deepEqual(inferredPrograms(["node", "s.js", "--git=/usr/bin/git"], "node", {}, ctx, []), [{ path: "/usr/bin/git", why: "named in argument 2" }]);
+  assert.deepEqual(inferredPrograms(["/bin/sh", "-c", "/usr/bin/git status", "/usr/bin/git"], undefined, {}, ctx, []), []);
+  assert.deepEqual(inferredPrograms(["node", "s.js"], "node", { A: "/usr/bin", B: "/etc/passwd", C: "/usr/lib/nonexistent" }, ctx, []), []);
+  // A grant over it (ro or rw, by host path or jail path) would run another file: not added.
+  assert.deepEqual(inferredPrograms(["node", "s.js", "/usr/bin/git"], "node", {}, ctx, [{ path: d, dest: "/usr/bin" }]), []);
   const copy = join(d, "git");
   copyFileSync("/usr/bin/git", copy);
   assert.equal(isSystemProgram(copy), false);
-  assert.deepEqual(inferredPrograms(["node", "s.js", copy], { X: copy }, ctx), []);
+  assert.deepEqual(inferredPrograms(["node", "s.js", copy], "node", { X: copy }, ctx, []), []);
   assert.equal(isSystemProgram("/usr/bin/git"), true);
+  assert.equal(isSystemProgram("/usr/bin/../bin/git"), true);
+  assert.equal(isSystemProgram("usr/bin/git"), false);
 });

@@ -65,7 +65,8 @@ function realJailFile(mounts: readonly MountStep[], grants: readonly Grant[], ja
   }
   const back = hostToJail(grants, real);
   if (back === null) return null;
-  const g = grants.find((o) => back === o.dest || back.startsWith(o.dest + "/"));
+  // The innermost grant is the mount the file is on.
+  const g = grants.filter((o) => back === o.dest || back.startsWith(o.dest + "/")).sort((a, b) => b.dest.length - a.dest.length)[0];
   if (g?.writable) return null;
   return back;
 }

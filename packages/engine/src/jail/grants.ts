@@ -4,6 +4,7 @@
 // This is the one place grants meet the host's file system: each path is resolved once, here.
 import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, normalize } from "node:path";
+import { underSystem } from "../policy/profiles/common.js";
 import { normalizeGrant } from "../policy/resolve.js";
 import type { Grant as GrantEntry, Policy, ResolvedGrant } from "../policy/schema.js";
 import { JailError } from "./errors.js";
@@ -49,6 +50,11 @@ export function resolveGrant(g: ResolvedGrant, writable: boolean): Grant {
   const dest = jailPath(g.dest ?? src, `${g.from}: destination`);
   if (RESERVED.includes(dest)) {
     throw new JailError("E_GRANT_INVALID", `${where(g)}: ${dest} is built by the jail itself and cannot be replaced by a grant`);
+  }
+  // What the host and every jail run lives there; a jail that could write it (as root, through the
+  // idmapped bind a root-owned directory gets) would plant programs another jail is allowed to run.
+  if (writable && underSystem(src)) {
+    throw new JailError("E_GRANT_INVALID", `${where(g)}: ${src} is inside a system directory (/usr, /bin, /lib), which no jail may write; grant a directory outside them`);
   }
   const alias = g.dest === undefined && g.path !== src ? jailPath(g.path, g.from) : null;
   return { src, dest, alias, writable, isDir: statSync(src).isDirectory(), from: g.from };

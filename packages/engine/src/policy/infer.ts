@@ -237,9 +237,14 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
     policy = { ...policy, filesystem: { ...policy.filesystem, ro: [...policy.filesystem.ro, ...ro], exec: uniq([...policy.filesystem.exec, ...exec]) } };
   }
   // The system programs the server runs (programs.ts), beyond those already allowed.
-  const serverEnv: Record<string, string> = { ...policy.env.set };
+  // The server's environment as jail/environment.ts builds it: what is set wins over what is passed.
+  const serverEnv: Record<string, string> = {};
   for (const name of policy.env.pass) if (r.env[name] !== undefined) serverEnv[name] = r.env[name]!;
-  const programs = inferredPrograms(command, serverEnv, ctx).filter((p) => !policy.filesystem.exec.some((e) => realOr(e) === p.path));
+  Object.assign(serverEnv, policy.env.set);
+  for (const secret of policy.env.secrets) delete serverEnv[secret.name];
+  const programs = inferredPrograms(r.command, runtime, serverEnv, ctx, [...policy.filesystem.ro, ...policy.filesystem.rw]).filter(
+    (p) => !policy.filesystem.exec.some((e) => realOr(e) === p.path),
+  );
   if (programs.length > 0) policy = { ...policy, filesystem: { ...policy.filesystem, exec: uniq([...policy.filesystem.exec, ...programs.map((p) => p.path)]) } };
   // A relative script path works in the jail only if the jail's cwd is the start directory.
   if (scriptArg > 0 && !isAbsolute(command[scriptArg]!) && !visible(realOr(r.cwd), [...policy.filesystem.ro, ...policy.filesystem.rw]) && policy.filesystem.cwd === undefined) {

@@ -2,26 +2,31 @@
 // puppeteer work with no flag beyond their data directory). Two sources, both the user's own words:
 //
 //   a well-known server's tool   a git server runs `git`: the table below, matched on the server's
-//                                package or module name as the command spells it (a node_modules
-//                                path, an npx or uvx package, `python -m`, the program's name),
-//                                never on anything read from the server's files;
+//                                package or module name as the command spells it (an npm package in
+//                                npx's arguments or in a node_modules path the user typed, a PyPI
+//                                package in uvx's, `python -m`, a Python program's name); never read
+//                                from the server's files, nor from a symlink outside the system
+//                                directories;
 //   a program its configuration  an absolute path in an argument or in an env value the server
 //   names                        gets, also inside JSON (PUPPETEER_LAUNCH_OPTIONS's executablePath).
 //
-// Either is added to the exec allowlist only when it is a system program: a regular executable
-// under /usr, /bin or /lib (read-only in every jail), owned by root and writable by no one else, in
-// a directory owned by root and writable by no one else. Running it in the jail gives the server no
+// Either is added to the exec allowlist only when it is a system program (isSystemProgram): as
+// spelled and as resolved, under /usr, /bin or /lib; a regular executable owned by root and
+// writable by no one else, each directory from it up to / too (so nobody but root can swap it or
+// a directory on its way between this check and the jail's start); and no grant of the jail covers
+// it (a grant mounted over it would run another file). No jail can write there: a writable grant
+// inside a system directory is refused (jail/grants.ts). Running it in the jail gives the server no
 // authority its own code lacks there (no_new_privs voids set-id bits); the allowlist still refuses
 // and audits every other program, and anything else still needs --allow-exec.
-import { statSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { lstatSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, normalize } from "node:path";
 import { isNodeName } from "./profiles/node.js";
 import { isPythonName } from "./profiles/python.js";
-import { realOr, underSystem, whichSync, type ProfileContext } from "./profiles/common.js";
+import { realOr, underSystem, whichSync, within, type ProfileContext } from "./profiles/common.js";
 
-/** Servers known to run a host program, by package or module name (lower case, `_` as `-`). */
-const SERVER_PROGRAMS: { names: string[]; programs: string[]; what: string }[] = [
-  { names: ["@cyanheads/git-mcp-server", "mcp-server-git", "@modelcontextprotocol/server-git"], programs: ["git"], what: "a git server runs it" },
+/** Servers known to run a host program, by npm or PyPI package name (lower case, `_` as `-`). */
+const SERVER_PROGRAMS: { npm: string[]; pypi: string[]; programs: string[]; what: string }[] = [
+  { npm: ["@cyanheads/git-mcp-server"], pypi: ["mcp-server-git"], programs: ["git"], what: "a git server runs it" },
 ];
 
 export interface InferredProgram {
@@ -57,42 +62,81 @@ function nodeModulesPackage(p: string): string | undefined {
   return parts[i + 1]!.startsWith("@") && parts[i + 2] !== undefined ? `${parts[i + 1]}/${parts[i + 2]}` : parts[i + 1];
 }
 
-/** The names the command gives its server: packages, modules, the program itself. */
-export function serverNames(command: string[], ctx: ProfileContext): string[] {
+/**
+ * The package names the command gives its server, per registry.
+ * @param runtime the command's runtime (infer.ts's runtimeOf): a Python program's name is a PyPI name.
+ */
+export function serverNames(command: string[], runtime: string | undefined, ctx: ProfileContext): { npm: string[]; pypi: string[] } {
+  const npm: string[] = [];
+  const pypi: string[] = [];
   const [c, ...args] = command;
-  if (c === undefined) return [];
-  const names: string[] = [basename(c)];
+  if (c === undefined) return { npm, pypi };
   const name = basename(c);
   if (name === "npx") {
     const i = args.findIndex((a) => a === "-p" || a === "--package");
     const spec = i >= 0 ? args[i + 1] : firstOperand(args, new Set(["-c", "--call"]));
-    if (spec !== undefined) names.push(packageSpecName(spec));
+    if (spec !== undefined) npm.push(packageSpecName(spec));
   } else if (name === "uvx" || name === "uv") {
     const rest = name === "uv" && args[0] === "tool" && args[1] === "run" ? args.slice(2) : args;
     const from = rest.indexOf("--from");
     const spec = from >= 0 ? rest[from + 1] : firstOperand(rest, new Set(["--with", "--python", "-p", "--index", "--index-url"]));
-    if (spec !== undefined) names.push(packageSpecName(spec));
+    if (spec !== undefined) pypi.push(packageSpecName(spec));
   } else if (isPythonName(name)) {
     const m = args.indexOf("-m");
-    if (m >= 0 && args[m + 1] !== undefined) names.push(args[m + 1]!.split(".")[0]!);
+    if (m >= 0 && args[m + 1] !== undefined) pypi.push(args[m + 1]!.split(".")[0]!);
+  } else if (isNodeName(name)) {
+    // The script as the user typed it: `node .../node_modules/@s/n/dist/index.js`.
+    for (const a of args) {
+      const pkg = nodeModulesPackage(a);
+      if (pkg !== undefined) npm.push(pkg);
+    }
+  } else {
+    const found = whichSync(c, ctx.env, ctx.cwd);
+    if (found !== undefined) {
+      // A program installed by the system's package managers: npm -g's link in /usr/bin into
+      // /usr/lib/node_modules, pip's console script. A link elsewhere is the server's own spelling.
+      const real = isSystemProgram(found) ? realpathSync(found) : undefined;
+      const pkg = real !== undefined ? nodeModulesPackage(real) : undefined;
+      if (pkg !== undefined) npm.push(pkg);
+      else if (real !== undefined || runtime === "python") pypi.push(name);
+    }
   }
-  // A node_modules path in the command (a script, or an installed bin's real path).
-  const found = whichSync(c, ctx.env, ctx.cwd);
-  for (const p of [...(found !== undefined ? [realOr(found)] : []), ...(isNodeName(name) || isPythonName(name) ? args : [])]) {
-    const pkg = nodeModulesPackage(p);
-    if (pkg !== undefined) names.push(pkg);
-  }
-  return [...new Set(names.map(normal))];
+  return { npm: [...new Set(npm.map(normal))], pypi: [...new Set(pypi.map(normal))] };
 }
 
-/** A regular executable owned by root, writable by no one else, in such a directory, under /usr, /bin or /lib. */
+/** Owned by root and writable by no one else: what only root can change. */
+function rootOnly(path: string, follow: boolean): boolean {
+  try {
+    const st = follow ? statSync(path) : lstatSync(path);
+    return st.uid === 0 && (st.isSymbolicLink() || (st.mode & 0o022) === 0);
+  } catch {
+    return false;
+  }
+}
+
+/** Every directory from `path`'s parent up to / is root's alone. */
+function rootOnlyAncestors(path: string): boolean {
+  for (let d = dirname(path); ; d = dirname(d)) {
+    if (!rootOnly(d, false)) return false;
+    if (d === "/") return true;
+  }
+}
+
+/** A system program, by the rules at the top of this file (grants are checked by inferredPrograms). */
 export function isSystemProgram(path: string): boolean {
-  const real = realOr(path);
-  if (!underSystem(real)) return false;
+  if (!path.startsWith("/")) return false;
+  const spelled = normalize(path);
+  if (!underSystem(spelled) || !rootOnlyAncestors(spelled) || !rootOnly(spelled, false)) return false;
+  let real: string;
+  try {
+    real = realpathSync(spelled);
+  } catch {
+    return false;
+  }
+  if (!underSystem(real) || !rootOnlyAncestors(real)) return false;
   try {
     const st = statSync(real);
-    const dir = statSync(dirname(real));
-    return st.isFile() && (st.mode & 0o111) !== 0 && st.uid === 0 && (st.mode & 0o022) === 0 && dir.uid === 0 && (dir.mode & 0o022) === 0;
+    return st.isFile() && (st.mode & 0o111) !== 0 && st.uid === 0 && (st.mode & 0o022) === 0;
   } catch {
     return false;
   }
@@ -114,22 +158,29 @@ function argPaths(command: string[]): [string, string][] {
 
 /**
  * The system programs this server runs, by the rules at the top of this file.
+ * @param command the command as the user wrote it (not with the runtime's host path in place).
+ * @param runtime its runtime (infer.ts's runtimeOf).
  * @param env the variables the server gets (NAME → value), whose values are searched for paths.
+ * @param grants the jail's grants (host path and jail path): a program either covers is not added.
  */
-export function inferredPrograms(command: string[], env: Record<string, string>, ctx: ProfileContext): InferredProgram[] {
+export function inferredPrograms(command: string[], runtime: string | undefined, env: Record<string, string>, ctx: ProfileContext, grants: readonly { path: string; dest?: string }[]): InferredProgram[] {
   const out = new Map<string, string>();
-  const names = new Set(serverNames(command, ctx));
+  const covered = (p: string): boolean => grants.some((g) => within(p, g.path) || within(p, g.dest ?? g.path) || within(p, realOr(g.path)));
+  const add = (p: string, why: string): void => {
+    if (!isSystemProgram(p)) return;
+    const real = realpathSync(normalize(p));
+    if (covered(normalize(p)) || covered(real) || out.has(real)) return;
+    out.set(real, why);
+  };
+  const names = serverNames(command, runtime, ctx);
   for (const row of SERVER_PROGRAMS) {
-    if (!row.names.some((n) => names.has(normal(n)))) continue;
+    if (!row.npm.some((n) => names.npm.includes(normal(n))) && !row.pypi.some((n) => names.pypi.includes(normal(n)))) continue;
     for (const prog of row.programs) {
-      const p = whichSync(prog, ctx.env, ctx.cwd);
-      if (p !== undefined && isSystemProgram(p) && !out.has(realOr(p))) out.set(realOr(p), row.what);
+      const p = whichSync(prog, { PATH: "/usr/bin:/bin" }, "/");
+      if (p !== undefined) add(p, row.what);
     }
   }
-  const named: [string, string][] = [
-    ...argPaths(command),
-    ...Object.entries(env).flatMap(([k, v]) => pathsIn(v).map((p): [string, string] => [p, k])),
-  ];
-  for (const [p, where] of named) if (isSystemProgram(p) && !out.has(realOr(p))) out.set(realOr(p), `named in ${where}`);
+  for (const [p, where] of argPaths(command)) add(p, `named in ${where}`);
+  for (const [k, v] of Object.entries(env)) for (const p of pathsIn(v)) add(p, `named in ${k}`);
   return [...out].map(([path, why]) => ({ path, why }));
 }
