@@ -61,6 +61,8 @@ busybox_static_ok || missing+=(busybox-static)
 command -v cpio >/dev/null 2>&1 || missing+=(cpio)
 { command -v modinfo >/dev/null 2>&1 || [ -x /sbin/modinfo ]; } || missing+=(kmod)
 command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+# user-scope.vm.test.js runs a real `systemd --user` in the guest (the guest uses the host's /usr).
+{ [ -x /usr/lib/systemd/systemd ] && [ -x /usr/bin/systemd-run ]; } || missing+=(systemd)
 command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb not found: this harness needs a Debian-based host"
 if [ ${#missing[@]} -gt 0 ]; then
   may_install || die "missing host packages: ${missing[*]} (install them: apt-get install -y ${missing[*]})"

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import {
   detectCgroupV2,
+  userManager,
   Downgrade,
   DOWNGRADES,
   downgradeNames,
@@ -148,12 +149,16 @@ export function doctorRows(): DoctorRow[] {
     ok: pg.ok,
   });
   const cg = detectCgroupV2();
+  // Without a route of its own, an unprivileged mcp-j asks the user's systemd manager for a scope.
+  const manager = cg.usable ? undefined : userManager(process.env);
   rows.push({
     feature: "cgroup v2 (memory, pids)",
-    status: cg.usable ? `usable (${cg.route}: ${cg.parentDir}/mcp-j)` : "not usable",
+    status: cg.usable ? `usable (${cg.route}: ${cg.parentDir}/mcp-j)` : manager?.available ? "usable (user scope: each jail asks the systemd user manager for one)" : "not usable",
     effect: cg.usable
       ? `each jail gets memory.max, memory.swap.max=0, pids.max${cg.controllers.includes("cpu") ? ", cpu.max with --cpus" : ""}; OOM kills reported`
-      : `the supervisor watches the whole jail's memory and kills it past the limit, pids are RLIMIT_NPROC, no cgroup.kill; --strict refuses to start. Why: ${cg.reason}`,
+      : manager?.available
+        ? `each jail runs in a transient scope (as systemd-run --user --scope makes) with MemoryMax, MemorySwapMax=0, TasksMax; where the manager cannot make one for mcp-j, the supervisor's memory watch. Own cgroup: ${cg.reason}`
+        : `the supervisor watches the whole jail's memory and kills it past the limit, pids are RLIMIT_NPROC, no cgroup.kill; --strict refuses to start. Why: ${cg.reason}${manager !== undefined ? `; ${manager.reason}` : ""}`,
     mandatory: false,
     ok: true,
   });

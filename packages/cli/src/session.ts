@@ -26,6 +26,7 @@ import {
   type JailExit,
   type Policy,
   type PreparedJail,
+  type JailCgroup,
   type ResourcePlan,
 } from "@mcp-j/engine/core";
 import { Attribution } from "./attribution.js";
@@ -51,7 +52,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   try {
     resources = await planResources(
       { memoryBytes, pids: policy.limits.pids, openFiles: policy.limits.openFiles, ...(policy.limits.cpus !== undefined ? { cpus: policy.limits.cpus } : {}) },
-      { jailId, strict: policy.strict },
+      { jailId, strict: policy.strict, env: io.env },
     );
   } catch (e) {
     if (e instanceof ResourceLimitUnavailableError || e instanceof RangeError) {
@@ -61,8 +62,9 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     throw e;
   }
   // Said once the jail runs: a jail that cannot start gets one line, the reason it cannot.
-  const resourceWarning = resources.kind === "rlimit" ? resources.weaker : resources.warning;
-  const cgroup = resources.kind === "cgroup" ? resources.cgroup : null;
+  let resourceWarning = resources.kind === "rlimit" ? resources.weaker : resources.warning;
+  // In a user manager's scope, the scope is the jail's cgroup once the helper runs in it.
+  let cgroup: JailCgroup | null = resources.kind === "cgroup" ? resources.cgroup : null;
   // A jail that cannot be planned or started: say why, leave nothing behind.
   const startFailed = async (e: unknown): Promise<number> => {
     await cgroup?.remove();
@@ -92,6 +94,8 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       env: io.env,
       rlimits: resources.rlimits,
       cgroup: cgroup?.path ?? null,
+      // The scope's memory.max holds the limit: no watch.
+      ...(resources.kind === "scope" ? { memoryWatch: null } : {}),
       // A resolver in every jail: a name looked up without network is refused, audited, explained.
       resolver: true,
       reportAllowed: attr.needsAllowed,
@@ -103,9 +107,23 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   //    server reads them, so the proxy starts at once).
   let jail: Jail;
   try {
-    jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" }, resources.kind === "scope" ? { command: resources.scope.wrapper, env: resources.scope.env } : undefined);
   } catch (e) {
     return startFailed(e);
+  }
+  if (resources.kind === "scope") {
+    try {
+      const attached = await resources.scope.attach(jail.process.pid ?? 0);
+      cgroup = attached.cgroup;
+      resourceWarning = attached.warning;
+    } catch (e) {
+      // Not in its scope (systemd-run failed after the probe, or what answered was no user
+      // manager): the jail would run without its limits. Fail closed.
+      jail.signal("SIGKILL");
+      await jail.exited;
+      say(io, `cannot start the jail in a systemd user scope: ${(e as Error).message}; \`mcp-j doctor\` shows which cgroup route this machine takes`);
+      return EXIT.setup;
+    }
   }
   const audit = openAuditSink(policy, jailId, prepared.secrets);
   const network = prepared.network;
@@ -237,7 +255,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
         landlock: ready.landlockAbi > 0 ? `abi ${ready.landlockAbi}` : false,
         seccomp: ready.seccomp,
         proc_subset_pid: ready.procSubset,
-        resources: resources.kind === "cgroup" ? "cgroup v2" : "rlimits",
+        resources: resources.kind === "cgroup" ? "cgroup v2" : resources.kind === "scope" ? "cgroup v2 (user scope)" : "rlimits",
         network: network ? "egress proxy, resolver, redirected connect()" : "none",
         // The layers this kernel could not give, each covered by another (the plan accepted them).
         downgrades: downgradeNames(ready.downgrades).join(",") || "none",

@@ -9,6 +9,7 @@ export {
   planResources,
   MSGQUEUE_BYTES,
   detectCgroupV2,
+  userManager,
   ResourceLimitUnavailableError,
   type CgroupEvent,
   type CgroupSupport,

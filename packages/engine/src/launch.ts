@@ -103,6 +103,6 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
   return { ...compiled, network, resolver };
 }
 
-export function startJail(p: PreparedJail, stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {}): Jail {
-  return Jail.start({ plan: p.plan, ...stdio, receiveSockets: p.network || p.resolver });
+export function startJail(p: PreparedJail, stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {}, wrap?: { command: string[]; env: NodeJS.ProcessEnv }): Jail {
+  return Jail.start({ plan: p.plan, ...stdio, receiveSockets: p.network || p.resolver, ...(wrap !== undefined ? { wrap } : {}) });
 }

@@ -4,12 +4,14 @@
 // and applies plan.rlimits. See detect.ts for where the cgroup goes and why.
 import { detectCgroupV2, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
 import { createJailCgroup } from "./jail-cgroup.js";
+import { probeUserScope, userManager, userScopePlan } from "./user-scope.js";
 import { baseRlimits, fallbackRlimits, validateLimits, weakerLine } from "./rlimits.js";
 import type { CgroupSupport, ResourceLimits, ResourcePlan } from "./types.js";
 
 export type { CgroupEvent, CgroupRoute, CgroupSupport, JailCgroup, ResourceLimits, ResourcePlan, Rlimit } from "./types.js";
 export { detectCgroupV2, isRootCgroup, kernelHasCgroupKill, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
 export { CgroupHandle, CgroupSetupError, createJailCgroup, validJailId, type CreateOptions } from "./jail-cgroup.js";
+export { probeUserScope, userManager, userScopePlan, type UserScopePlan } from "./user-scope.js";
 export { collectOrphans, ownedName, ownerAlive, parseOwnedName, selfOwner, type Owner } from "./orphans.js";
 export { DATA_HEADROOM, MSGQUEUE_BYTES, baseRlimits, fallbackRlimits, weakerLine } from "./rlimits.js";
 export * from "./parse.js";
@@ -37,6 +39,8 @@ export interface PlanOptions {
   delegated?: boolean;
   /** Tests: detection inputs (fixture mountinfo and /proc/self/cgroup). */
   detect?: DetectOptions;
+  /** mcp-j's environment (XDG_RUNTIME_DIR finds the user manager); default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Event poll interval / fs.watch switch (tests). */
   pollMs?: number;
   useWatch?: boolean;
@@ -74,6 +78,13 @@ export async function planResources(limits: ResourceLimits, opts: PlanOptions): 
       reason = `creating the jail cgroup failed: ${(e as Error).message}`;
     }
   }
+  // No route from our own cgroup: an unprivileged user's systemd manager makes one (user-scope.ts).
+  const manager = !support.usable && opts.cgroupRoot === undefined ? userManager(opts.env ?? process.env, d.uid) : undefined;
+  if (manager?.available) {
+    const refused = await probeUserScope(manager.runtimeDir, 10_000);
+    if (refused === null) return { kind: "scope", scope: userScopePlan(`mcp-j-${process.pid}-${opts.jailId}`, manager.runtimeDir, limits), rlimits: baseRlimits(limits) };
+    reason = `${reason}; ${refused}`;
+  } else if (manager !== undefined) reason = `${reason}; ${manager.reason}`;
   if (opts.strict) {
     throw new ResourceLimitUnavailableError(`mcp-j: no usable cgroup v2 (${reason}); refusing to start with weaker rlimits (--strict)`, support);
   }

@@ -1,4 +1,5 @@
 // Public types of the resource-limit layer (docs/design.md, "Resources"; issue 5).
+import type { UserScopePlan } from "./user-scope.js";
 
 /** What the user asked for (`--memory`, `--pids`, `--cpus`, and the open-file cap). */
 export interface ResourceLimits {
@@ -46,6 +47,14 @@ export interface JailCgroup {
 }
 
 export type ResourcePlan =
+  | {
+      /** No cgroup of our own: the helper starts in a transient scope of the user's systemd
+       * manager, which holds the limits (user-scope.ts). */
+      kind: "scope";
+      scope: UserScopePlan;
+      rlimits: Rlimit[];
+      warning?: string;
+    }
   | {
       kind: "cgroup";
       cgroup: JailCgroup;

@@ -25,6 +25,8 @@ export interface JailStartOptions {
   /** Receive the network sockets the plan has the jail make (netListenPort, netRedirectPort,
    * netDnsPort): takeSockets() then returns them. */
   receiveSockets?: boolean;
+  /** Start the helper through this command (a user manager's scope: cgroup/user-scope.ts). */
+  wrap?: { command: string[]; env: NodeJS.ProcessEnv };
 }
 
 export interface JailReady {
@@ -80,7 +82,13 @@ export class Jail {
     // the plan, which states the server's whole environment.
     // (MCPJ_TRACE=1 is passed on: the helper's start-up marks, see trace.ts; the server's
     // environment is the plan's, so it does not reach the jail.)
-    this.process = spawn(helper, args, { stdio, env: TRACE ? { MCPJ_TRACE: "1" } : {} });
+    // In a user manager's scope (cgroup/user-scope.ts) the helper is started by systemd-run, in the
+    // same process, and `env -i` empties the environment the wrapper got.
+    const helperEnv: Record<string, string> = TRACE ? { MCPJ_TRACE: "1" } : {};
+    this.process =
+      opts.wrap === undefined
+        ? spawn(helper, args, { stdio, env: helperEnv })
+        : spawn(opts.wrap.command[0]!, [...opts.wrap.command.slice(1), ...Object.entries(helperEnv).map(([k, v]) => `${k}=${v}`), helper, ...args], { stdio, env: opts.wrap.env });
     traceMark("jail.spawned");
     if (childEnd !== null) closeSync(childEnd);
 
