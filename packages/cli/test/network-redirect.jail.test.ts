@@ -146,6 +146,25 @@ test("curl --noproxy '*' by name; the host's loopback service by 127.0.0.1:PORT 
   assert.equal(httpHits, before + 3);
 });
 
+test("a redirected connection whose HTTP Host or TLS server_name names another host than the allowed one is reset (domain fronting)", async () => {
+  const log = join(work, "fronting.jsonl");
+  const before = httpHits;
+  const tlsHello = `const tls = require("tls"); const s = tls.connect({ host: "api.test", port: ${httpPort}, servername: "evil.test" }); s.on("error", (e) => { process.stderr.write("tls=" + e.code + "\\n"); });`;
+  const r = await mcpj([
+    "--audit-log", log, "--allow-net", `api.test:${httpPort}`, "--allow-exec", "/usr/bin/curl", "--allow-exec", process.execPath, "--", "/bin/sh", "-c",
+    `/usr/bin/curl -sS --noproxy '*' -H 'Host: evil.test' http://api.test:${httpPort}/fronted; echo curl=$? >&2; ${process.execPath} -e '${tlsHello}'`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const got = results(r.stderr);
+  assert.equal(got.curl, "56", r.stderr); // "Recv failure: Connection reset by peer"
+  assert.equal(got.tls, "ECONNRESET", r.stderr);
+  assert.equal(httpHits, before, "nothing reached the server");
+  assert.match(r.stderr, /mcp-j: the HTTP request names evil\.test, not api\.test that the connection is allowed for \(blocked\)/);
+  assert.match(r.stderr, /mcp-j: the TLS handshake names evil\.test, not api\.test that the connection is allowed for \(blocked\)/);
+  const denied = audit(log).filter((e) => e.type === "net" && e.decision === "deny" && e.method === "TCP");
+  assert.deepEqual(denied.map((e) => [e.host, e.port, e.reason]), [["api.test", httpPort, "name-mismatch"], ["api.test", httpPort, "name-mismatch"]]);
+});
+
 test("Python socket.create_connection: bytes both ways and a half-close through the redirect", async () => {
   const before = echoConnections;
   const r = await mcpj([

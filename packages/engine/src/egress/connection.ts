@@ -13,6 +13,7 @@ import { decide, type Decision, type Resolver } from "./decide.js";
 import type { EgressEvent, EgressMethod, NetCloseEvent, NetDenyEvent, NetErrorEvent } from "./events.js";
 import { BodyEnd, bodyFraming, checkFraming, findHeadEnd, forwardHead, HeadError, parseRequestHead, type RequestHead } from "./head.js";
 import { splitAuthority } from "./host.js";
+import { awaitFirstSpeaker, CLIENT_SILENT, mismatch } from "./first-bytes.js";
 import { startTunnel, type Tunnel } from "./relay.js";
 import { connectUpstream } from "./upstream.js";
 
@@ -277,15 +278,19 @@ export class EgressConnection {
       type: "net_allow", ts: this.allowedAt, id: this.id, client: this.peer, method: target.method, host: d.host, port: d.port,
       address: up.address.address, family: up.address.family, rule: d.rule,
     });
-    this.relay(target, up.socket);
+    this.relay(target, up.socket, d.literal);
   }
 
   /** The request is allowed and the upstream connected: from here on bytes flow. */
-  private relay(target: Target, upstream: net.Socket): void {
+  private relay(target: Target, upstream: net.Socket, literal: boolean): void {
     const { client, ctx } = this;
     this.stopEarly?.();
     const early = this.early;
     this.early = [];
+    if (target.method === "CONNECT" && !literal) {
+      void this.checkedTunnel(upstream, early).catch((e: unknown) => this.teardown((e as Error)?.message ?? String(e)));
+      return;
+    }
     if (target.method === "CONNECT") {
       // The tunnel owns both sockets from here (relay.ts): the "200" and what the client sent
       // while the request was decided go first; a half-close it made meanwhile is relayed.
@@ -306,6 +311,36 @@ export class EgressConnection {
     upstream.pipe(client);
     upstream.write(forwardHead(target.head, target.origin!.path, target.origin!.hostHeader), "latin1");
     this.relayBody(target.head, upstream, early);
+  }
+
+  /**
+   * A tunnel to a name: the "200" first, then the client's TLS or HTTP start must name that host
+   * (first-bytes.ts) before anything reaches the upstream.
+   */
+  private async checkedTunnel(upstream: net.Socket, early: Buffer[]): Promise<void> {
+    const { client, ctx } = this;
+    await new Promise<void>((res) => client.write("HTTP/1.1 200 Connection established\r\n\r\n", "latin1", () => res()));
+    if (this.gone()) return;
+    const first = await awaitFirstSpeaker(client, upstream, ctx.cfg.idleTimeoutMs, early, this.clientEnded);
+    if (this.gone()) return;
+    if (first.from === "none" && first.why !== CLIENT_SILENT) {
+      this.teardown(first.why);
+      return;
+    }
+    let toUpstream: Buffer = Buffer.concat(early);
+    if (first.from === "client") {
+      const why = mismatch(first.word, this.host ?? "");
+      if (why !== null) {
+        refused(ctx, this.id, this.peer, "CONNECT", { ok: false, status: 403, reason: "name-mismatch", host: this.host ?? "", port: this.port ?? 0, message: `mcp-j: ${why} (blocked)` });
+        client.resetAndDestroy();
+        this.teardown("name mismatch");
+        return;
+      }
+      toUpstream = first.data;
+    }
+    const t = startTunnel(client, upstream, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, toUpstream });
+    this.tunnel = t;
+    void t.done.then((end) => this.finish(end.up, end.down, end.error));
   }
 
   /**

@@ -17,7 +17,8 @@ import { classifyAddress, type AddressClass, type AddressKind } from "./classify
 import { canonicalHostName } from "./host.js";
 import { InvalidIpError, normalizeIp, unmapIpv4, type NormalizedIp } from "./ip.js";
 
-export type DenyReason = "not-allowed" | "blocked-address" | "invalid-host";
+/** name-mismatch: the connection's TLS server_name or HTTP Host names another host (first-bytes.ts). */
+export type DenyReason = "not-allowed" | "blocked-address" | "invalid-host" | "name-mismatch";
 
 export type Decision =
   | {

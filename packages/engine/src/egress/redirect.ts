@@ -9,12 +9,15 @@
 //   decide     the destination comes from the report, never from the connection: a handed-out
 //              address is mapped back to its name (names.ts), then decide.ts as for CONNECT
 //   connect    to the checked addresses in turn (upstream.ts)
+//   names      for a name, the TLS server_name or HTTP Host the program sends first must be that
+//              name (first-bytes.ts)
 //   relay      both ways, in the kernel (relay.ts)
 // A refusal resets the connection (the program sees ECONNRESET) and is audited and said once on
 // stderr like any other. A connection without a report within MATCH_TIMEOUT_MS is closed.
 import type net from "node:net";
 import { failed, refused, type ProxyContext } from "./connection.js";
 import { decide } from "./decide.js";
+import { awaitFirstSpeaker, CLIENT_SILENT, mismatch } from "./first-bytes.js";
 import type { NetErrorEvent } from "./events.js";
 import { normalizeIp, unmapIpv4 } from "./ip.js";
 import { inNameRange, type NameMap } from "./names.js";
@@ -186,10 +189,30 @@ export class RedirectConnection {
       this.fail(up.timedOut ? 504 : 502, up.timedOut ? "connect-timeout" : "connect-failed", `mcp-j: could not connect to ${d.host} port ${d.port}: ${up.error}`, d.host, d.port);
       return;
     }
+    // A connection allowed for a name goes on only if its TLS or HTTP start names that host.
+    let toUpstream: Buffer | undefined;
+    if (!d.literal) {
+      const first = await awaitFirstSpeaker(client, up.socket, ctx.cfg.idleTimeoutMs);
+      if (this.gone()) return;
+      if (first.from === "none" && first.why !== CLIENT_SILENT) {
+        this.teardown(first.why);
+        return;
+      }
+      if (first.from === "client") {
+        const why = mismatch(first.word, d.host);
+        if (why !== null) {
+          refused(ctx, this.id, this.peer, "TCP", { ok: false, status: 403, reason: "name-mismatch", host: d.host, port: d.port, message: `mcp-j: ${why} (blocked)` });
+          client.resetAndDestroy();
+          up.socket.destroy();
+          return;
+        }
+        toUpstream = first.data;
+      }
+    }
     const allowedAt = Date.now();
     const base = { id: this.id, client: this.peer, method: "TCP" as const, host: d.host, port: d.port, address: up.address.address };
     ctx.emit({ type: "net_allow", ts: allowedAt, ...base, family: up.address.family, rule: d.rule });
-    this.tunnel = startTunnel(client, up.socket, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay });
+    this.tunnel = startTunnel(client, up.socket, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, ...(toUpstream !== undefined ? { toUpstream } : {}) });
     const end = await this.tunnel.done;
     const ev = { type: "net_close" as const, ts: Date.now(), ...base, bytesUp: end.up, bytesDown: end.down, durationMs: Date.now() - allowedAt };
     const why = this.stopped ?? end.error;

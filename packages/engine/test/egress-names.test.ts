@@ -1,0 +1,191 @@
+// A connection allowed for a name goes on only if its TLS server_name or HTTP Host names that host
+// (egress/first-bytes.ts; issue 15): real ClientHellos from Node's TLS client, crafted ones for what
+// a client could send instead, and the proxy end to end over loopback (CONNECT; the jail's
+// redirected connect() is in the CLI's network-redirect.jail.test.ts).
+import assert from "node:assert/strict";
+import net from "node:net";
+import tls from "node:tls";
+import { after, before, test } from "node:test";
+import { classifyFirst, mismatch } from "../src/egress/first-bytes.js";
+import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
+import { waitForValue } from "./helpers/time.js";
+
+/** The first bytes Node's TLS client sends for `servername` (its ClientHello). */
+async function clientHello(servername: string | undefined): Promise<Buffer> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const got = new Promise<Buffer>((resolve) => server.once("connection", (s) => s.once("data", (d: Buffer) => (s.destroy(), resolve(d)))));
+  const c = tls.connect({ port: (server.address() as net.AddressInfo).port, host: "127.0.0.1", ...(servername !== undefined ? { servername } : {}), rejectUnauthorized: false });
+  c.on("error", () => {});
+  const hello = await got;
+  c.destroy();
+  server.close();
+  return hello;
+}
+
+/** A TLS record holding a ClientHello whose extensions are `exts` (type, body). */
+function craftedHello(exts: [number, Buffer][]): Buffer {
+  const u16 = (n: number) => Buffer.from([n >> 8, n & 255]);
+  const extBytes = Buffer.concat(exts.map(([t, b]) => Buffer.concat([u16(t), u16(b.length), b])));
+  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]), u16(extBytes.length), extBytes]);
+  const hs = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 255]), body]);
+  return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);
+}
+const sniExt = (...names: string[]): [number, Buffer] => {
+  const list = Buffer.concat(names.map((n) => Buffer.concat([Buffer.from([0, n.length >> 8, n.length & 255]), Buffer.from(n)])));
+  return [0, Buffer.concat([Buffer.from([list.length >> 8, list.length & 255]), list])];
+};
+
+test("a real ClientHello's server_name is read; its absence is no name; a partial one asks for more", async () => {
+  const hello = await clientHello("Svc.Test.");
+  assert.deepEqual(classifyFirst(hello), { kind: "tls", sni: "svc.test" });
+  assert.equal(classifyFirst(hello.subarray(0, hello.length - 1)), "more");
+  assert.equal(mismatch({ kind: "tls", sni: "svc.test" }, "svc.test"), null);
+  assert.equal(mismatch({ kind: "tls", sni: "evil.test" }, "svc.test"), "the TLS handshake names evil.test, not svc.test that the connection is allowed for");
+  // Node sends no server_name for an IP address.
+  assert.deepEqual(classifyFirst(await clientHello(undefined)), { kind: "tls", sni: null });
+});
+
+test("ClientHellos that could name another host than the one read are refused", () => {
+  assert.deepEqual(classifyFirst(craftedHello([sniExt("svc.test")])), { kind: "tls", sni: "svc.test" });
+  assert.deepEqual(classifyFirst(craftedHello([sniExt("svc.test"), sniExt("evil.test")])), { kind: "bad", why: "a ClientHello with two server_name extensions" });
+  assert.deepEqual(classifyFirst(craftedHello([sniExt("svc.test", "evil.test")])), { kind: "bad", why: "a server_name with two host names" });
+  // The handshake split over two records: what the server reassembles is not what one record shows.
+  const whole = craftedHello([[0x15, Buffer.alloc(8)], sniExt("evil.test")]);
+  const hs = whole.subarray(5);
+  const rec = (b: Buffer) => Buffer.concat([Buffer.from([0x16, 3, 1, b.length >> 8, b.length & 255]), b]);
+  assert.deepEqual(classifyFirst(Buffer.concat([rec(hs.subarray(0, 50)), rec(hs.subarray(50))])), { kind: "bad", why: "a ClientHello split across TLS records" });
+  assert.deepEqual(classifyFirst(Buffer.from([0x16, 3, 1, 0, 4, 2, 0, 0, 0])), { kind: "bad", why: "a TLS connection that does not start with a ClientHello" });
+});
+
+test("HTTP/1: every Host header and an absolute-form target must name the host; other protocols pass", () => {
+  const http = (s: string) => classifyFirst(Buffer.from(s, "latin1"));
+  assert.deepEqual(http("GET / HTTP/1.1\r\nHost: SVC.test:8080\r\n\r\n"), { kind: "http", hosts: ["svc.test"] });
+  assert.deepEqual(http("GET http://evil.test/x HTTP/1.1\r\nHost: svc.test\r\n\r\n"), { kind: "http", hosts: ["evil.test", "svc.test"] });
+  assert.deepEqual(http("GET / HTTP/1.1\r\nHost: svc.test\r\nhost: evil.test\r\n\r\n"), { kind: "bad", why: "an HTTP request with two Host headers" });
+  assert.deepEqual(http("GET / HTTP/1.0\r\n\r\n"), { kind: "http", hosts: [] });
+  assert.equal(http("GET / HTTP/1.1\r\nHost: svc.test\r\n"), "more");
+  assert.equal(mismatch({ kind: "http", hosts: ["evil.test", "svc.test"] }, "svc.test"), "the HTTP request names evil.test, not svc.test that the connection is allowed for");
+  // Redis's inline GET, RESP, PostgreSQL's start-up, h2c with prior knowledge: not HTTP/1.
+  assert.deepEqual(http("GET key\r\n"), { kind: "other" });
+  assert.deepEqual(http("*1\r\n$4\r\nPING\r\n"), { kind: "other" });
+  assert.deepEqual(classifyFirst(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])), { kind: "other" });
+  assert.deepEqual(http("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), { kind: "other" });
+  assert.equal(http("GE"), "more");
+});
+
+// ---- the proxy, CONNECT -------------------------------------------------------------------------
+
+let echo: net.Server;
+let echoPort = 0;
+let greeter: net.Server;
+let greeterPort = 0;
+const received: Buffer[] = [];
+before(async () => {
+  echo = net.createServer((s) => {
+    s.on("error", () => s.destroy());
+    s.on("data", (d: Buffer) => received.push(d));
+    s.pipe(s);
+  });
+  await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+  echoPort = (echo.address() as net.AddressInfo).port;
+  // A server-first protocol: it greets, then echoes.
+  greeter = net.createServer((s) => {
+    s.on("error", () => s.destroy());
+    s.write("220 hello\r\n");
+    s.pipe(s);
+  });
+  await new Promise<void>((r) => greeter.listen(0, "127.0.0.1", r));
+  greeterPort = (greeter.address() as net.AddressInfo).port;
+});
+after(async () => {
+  await new Promise((r) => echo.close(r));
+  await new Promise((r) => greeter.close(r));
+});
+
+async function withProxy(fn: (p: EgressProxy, events: EgressEvent[], logs: string[]) => Promise<void>): Promise<void> {
+  const events: EgressEvent[] = [];
+  const logs: string[] = [];
+  const p = await startEgressProxy({
+    listen: { host: "127.0.0.1", port: 0 },
+    // The names resolve to the loopback, which only an explicit entry opens.
+    allow: [`svc.test:${echoPort}`, `greet.test:${greeterPort}`, `127.0.0.1:${echoPort}`, `127.0.0.1:${greeterPort}`],
+    onEvent: (e) => events.push(e),
+    log: (l) => logs.push(l),
+    resolve: async (name) => {
+      if (name === "svc.test" || name === "greet.test") return ["127.0.0.1"];
+      throw Object.assign(new Error(`no such test host ${name}`), { code: "ENOTFOUND" });
+    },
+  });
+  try {
+    await fn(p, events, logs);
+  } finally {
+    await p.close();
+  }
+}
+
+/** Through a CONNECT tunnel to `authority`: sends `first`, returns what came back before the end. */
+function tunnel(port: number, authority: string, first: Buffer | null, wantBytes: number): Promise<{ status: number; back: Buffer; reset: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    let buf = Buffer.alloc(0);
+    let status = 0;
+    let reset = false;
+    const done = () => resolve({ status, back: buf, reset });
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      reset = e.code === "ECONNRESET";
+      done();
+    });
+    s.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (status === 0) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        status = Number(/^HTTP\/1\.1 (\d{3})/.exec(buf.toString("latin1"))?.[1] ?? 0);
+        buf = buf.subarray(end + 4);
+        if (first !== null) s.write(first);
+      }
+      if (buf.length >= wantBytes && status !== 0) {
+        s.destroy();
+        done();
+      }
+    });
+    s.on("end", done);
+    s.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  });
+}
+
+test("CONNECT to a name: a ClientHello or Host naming it is relayed; one naming another host is reset and audited", async () => {
+  await withProxy(async (p, events, logs) => {
+    const good = await clientHello("svc.test");
+    const ok = await tunnel(p.port, `svc.test:${echoPort}`, good, good.length);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.back, good, "the echo server got the ClientHello and sent it back");
+
+    const before = received.length;
+    const evil = await clientHello("evil.test");
+    const bad = await tunnel(p.port, `svc.test:${echoPort}`, evil, 1);
+    assert.deepEqual([bad.status, bad.reset, bad.back.length], [200, true, 0]);
+    const http = await tunnel(p.port, `svc.test:${echoPort}`, Buffer.from("GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n"), 1);
+    assert.deepEqual([http.status, http.reset], [200, true]);
+    assert.equal(received.length, before, "nothing of the refused connections reached the server");
+    await waitForValue(() => (events.filter((e) => e.type === "net_deny" && e.reason === "name-mismatch").length === 2 ? true : undefined), 10_000, "two audited refusals");
+    const deny = events.find((e) => e.type === "net_deny" && e.reason === "name-mismatch");
+    assert.ok(deny !== undefined && deny.type === "net_deny");
+    assert.deepEqual([deny.method, deny.host, deny.port, deny.status], ["CONNECT", "svc.test", echoPort, 403]);
+    assert.ok(logs.includes("mcp-j: the TLS handshake names evil.test, not svc.test that the connection is allowed for (blocked)"), logs.join("\n"));
+    assert.ok(logs.includes("mcp-j: the HTTP request names evil.test, not svc.test that the connection is allowed for (blocked)"), logs.join("\n"));
+  });
+});
+
+test("CONNECT: a server-first protocol is relayed without a word from the client; an allowed IP literal is not checked", async () => {
+  await withProxy(async (p) => {
+    const greet = await tunnel(p.port, `greet.test:${greeterPort}`, null, "220 hello\r\n".length);
+    assert.equal(greet.status, 200);
+    assert.equal(greet.back.toString(), "220 hello\r\n");
+    const evil = await clientHello("evil.test");
+    const literal = await tunnel(p.port, `127.0.0.1:${echoPort}`, evil, evil.length);
+    assert.equal(literal.status, 200);
+    assert.deepEqual(literal.back, evil);
+  });
+});
