@@ -1,7 +1,7 @@
 // Network for every program (issue 15): with only `--allow-net NAME:PORT`, programs that know
 // nothing of HTTP_PROXY reach NAME through the jail's resolver and the supervisor's redirection to
 // the egress proxy: node-fetch, Node's fetch, curl --noproxy '*', Python sockets, redis-cli against
-// a real redis-server. And what is not allowed is refused where it is asked for, named on stderr
+// a real redis-server, ssh and git over SSH against a real sshd. And what is not allowed is refused where it is asked for, named on stderr
 // and audited: a name not allowed (NXDOMAIN), an allowed name whose real address is private or
 // metadata, a raw IP, UDP out of the jail, a port the name is not allowed on, DNS rebinding, the
 // redirect listener itself.
@@ -10,14 +10,23 @@
 // mcp-j process (fixtures/host-names.mjs): names resolve to documentation addresses (checked by the
 // proxy as the public addresses they stand for), and connections to those reach the test server.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { hostNames, repoRoot, runMcpj, type CliResult } from "./helpers.js";
+import { hostNames, repoRoot, runMcpj, waitFor, type CliResult } from "./helpers.js";
+
+/** A loopback port nothing listens on (bound, then released). */
+async function freePort(): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
 
 const work = mkdtempSync(join(tmpdir(), "mcpj-redirect-"));
 const modules = join(repoRoot, "node_modules");
@@ -39,12 +48,13 @@ const HOSTS = {
   "api.test": ["198.51.100.10"],
   "echo.test": ["198.51.100.11"],
   "db.test": ["198.51.100.12"],
+  "ssh.test": ["198.51.100.14"],
   "priv.test": ["10.1.2.3"],
   "meta.test": ["169.254.169.254"],
   // First look-up: a public address; every later one: the host's loopback.
   "rebind.test": [["198.51.100.13"], ["127.0.0.1"]],
 };
-const ROUTES = { "198.51.100.10": "127.0.0.1", "198.51.100.11": "127.0.0.1", "198.51.100.12": "127.0.0.1", "198.51.100.13": "127.0.0.1" };
+const ROUTES = { "198.51.100.10": "127.0.0.1", "198.51.100.11": "127.0.0.1", "198.51.100.12": "127.0.0.1", "198.51.100.13": "127.0.0.1", "198.51.100.14": "127.0.0.1" };
 
 function mcpj(args: string[]): Promise<CliResult> {
   return runMcpj(args, { env: hostNames(HOSTS, ROUTES) });
@@ -79,11 +89,8 @@ before(async () => {
   await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
   echoPort = (echo.address() as AddressInfo).port;
   if (existsSync(REDIS)) {
-    // A port nothing listens on: bind one, release it, give it to redis (it fails loudly if taken).
-    const probe = createTcpServer();
-    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-    redisPort = (probe.address() as AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    // A port nothing listens on, given to redis (it fails loudly if taken).
+    redisPort = await freePort();
     redis = spawn(REDIS, ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", work], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((res, rej) => {
       let out = "";
@@ -200,6 +207,50 @@ test("redis-cli against a real redis-server, by name", async (t) => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^OK$/m);
   assert.match(r.stderr, /^through the jail$/m);
+});
+
+test("ssh and git over SSH to a real sshd, by name", async () => {
+  const SSHD = "/usr/sbin/sshd";
+  assert.ok(existsSync(SSHD), `${SSHD} is missing: apt-get install openssh-server`);
+  const d = mkdtempSync(join(work, "ssh-"));
+  chmodSync(d, 0o755);
+  const keygen = (file: string) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(d, file)]);
+  keygen("host_key");
+  keygen("client_key");
+  writeFileSync(join(d, "authorized_keys"), readFileSync(join(d, "client_key.pub")));
+  // The jail must read the client's key, which ssh wants readable by its owner alone: as root the
+  // jail is the host's nobody, so the key is nobody's.
+  if (process.getuid?.() === 0) chownSync(join(d, "client_key"), 65534, 65534);
+  execFileSync("git", ["init", "-q", "-b", "main", join(d, "src")]);
+  execFileSync("git", ["-C", join(d, "src"), "-c", "user.name=mcp-j", "-c", "user.email=mcp-j@example.invalid", "commit", "-q", "--allow-empty", "-m", "first"]);
+  execFileSync("git", ["clone", "-q", "--bare", join(d, "src"), join(d, "repo.git")]);
+  const port = await freePort();
+  writeFileSync(
+    join(d, "sshd_config"),
+    [`Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${join(d, "host_key")}`, `AuthorizedKeysFile ${join(d, "authorized_keys")}`, "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "PermitRootLogin prohibit-password", `PidFile ${join(d, "sshd.pid")}`].join("\n") + "\n",
+  );
+  // sshd as root wants its privilege separation directory.
+  if (process.getuid?.() === 0) mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const sshd = spawn(SSHD, ["-D", "-e", "-f", join(d, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  let sshdLog = "";
+  sshd.stderr!.on("data", (b: Buffer) => (sshdLog += b.toString()));
+  try {
+    assert.ok(await waitFor(() => /Server listening on 127\.0\.0\.1 port/.test(sshdLog), 20_000), `sshd started: ${sshdLog}`);
+    const user = userInfo().username;
+    const ssh = `/usr/bin/ssh -F /dev/null -i ${join(d, "client_key")} -p ${port} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR`;
+    const r = await mcpj([
+      "--ro", d, "--allow-net", `ssh.test:${port}`, "--allow-exec", "/usr/bin/ssh", "--allow-exec", "git", "--", "/bin/sh", "-c",
+      `${ssh} ${user}@ssh.test 'echo over_ssh=$((6*7)) >&2' && GIT_SSH_COMMAND='${ssh}' git ls-remote --symref ssh://${user}@ssh.test:${port}${join(d, "repo.git")} >&2; echo git=$? >&2`,
+    ]);
+    assert.equal(r.code, 0, `${r.stderr}\n--- sshd ---\n${sshdLog}`);
+    const got = results(r.stderr);
+    assert.equal(got.over_ssh, "42", r.stderr);
+    assert.equal(got.git, "0", r.stderr);
+    assert.match(r.stderr, /^ref: refs\/heads\/main\tHEAD$/m);
+  } finally {
+    sshd.kill("SIGTERM");
+  }
 });
 
 test("refused where asked: a name not allowed (NXDOMAIN), a port it is not allowed on, a raw IP, UDP out", async () => {
