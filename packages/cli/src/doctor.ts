@@ -157,7 +157,7 @@ export function doctorRows(): DoctorRow[] {
     effect: cg.usable
       ? `each jail gets memory.max, memory.swap.max=0, pids.max${cg.controllers.includes("cpu") ? ", cpu.max with --cpus" : ""}; OOM kills reported`
       : manager?.available
-        ? `each jail runs in a transient scope (as systemd-run --user --scope makes) with MemoryMax, MemorySwapMax=0, TasksMax; where the manager cannot make one for mcp-j, the supervisor's memory watch. Own cgroup: ${cg.reason}`
+        ? `each jail's helper runs in a transient scope (as systemd-run --user --scope -p Delegate=yes makes) and the jail in a cgroup there with memory.max, memory.swap.max=0, pids.max; where the manager cannot make one for mcp-j, the supervisor's memory watch. Own cgroup: ${cg.reason}`
         : `the supervisor watches the whole jail's memory and kills it past the limit, pids are RLIMIT_NPROC, no cgroup.kill; --strict refuses to start. Why: ${cg.reason}${manager !== undefined ? `; ${manager.reason}` : ""}`,
     mandatory: false,
     ok: true,

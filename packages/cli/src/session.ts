@@ -62,7 +62,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     throw e;
   }
   // Said once the jail runs: a jail that cannot start gets one line, the reason it cannot.
-  let resourceWarning = resources.kind === "rlimit" ? resources.weaker : resources.warning;
+  const resourceWarning = resources.kind === "rlimit" ? resources.weaker : resources.warning;
   // In a user manager's scope, the scope is the jail's cgroup once the helper runs in it.
   let cgroup: JailCgroup | null = resources.kind === "cgroup" ? resources.cgroup : null;
   // A jail that cannot be planned or started: say why, leave nothing behind.
@@ -105,25 +105,33 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   }
   // 3. The jail, and the proxy between the client and it (messages queue in the pipes until the
   //    server reads them, so the proxy starts at once).
+  // In a user manager's scope the jail's cgroup is made around the running helper, which then
+  // gets its plan (cgroup/user-scope.ts); its events are watched from then on.
+  let scopeCgroup: Promise<JailCgroup> | null = null;
   let jail: Jail;
   try {
-    jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" }, resources.kind === "scope" ? { command: resources.scope.wrapper, env: resources.scope.env } : undefined);
+    if (resources.kind === "scope") {
+      const scope = resources.scope;
+      let attached: (c: JailCgroup) => void = () => {};
+      scopeCgroup = new Promise<JailCgroup>((r) => (attached = r));
+      jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" }, {
+        command: scope.wrapper,
+        env: scope.env,
+        planFor: async (pid) => {
+          try {
+            cgroup = await scope.attach(pid);
+          } catch (e) {
+            throw new JailError("E_SETUP", `cannot start the jail in a systemd user scope: ${(e as Error).message} (\`mcp-j doctor\` shows which cgroup route this machine takes)`, EXIT.setup);
+          }
+          attached(cgroup);
+          return { ...prepared.plan, cgroup: cgroup.path };
+        },
+      });
+    } else {
+      jail = startJail(prepared, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    }
   } catch (e) {
     return startFailed(e);
-  }
-  if (resources.kind === "scope") {
-    try {
-      const attached = await resources.scope.attach(jail.process.pid ?? 0);
-      cgroup = attached.cgroup;
-      resourceWarning = attached.warning;
-    } catch (e) {
-      // Not in its scope (systemd-run failed after the probe, or what answered was no user
-      // manager): the jail would run without its limits. Fail closed.
-      jail.signal("SIGKILL");
-      await jail.exited;
-      say(io, `cannot start the jail in a systemd user scope: ${(e as Error).message}; \`mcp-j doctor\` shows which cgroup route this machine takes`);
-      return EXIT.setup;
-    }
   }
   const audit = openAuditSink(policy, jailId, prepared.secrets);
   const network = prepared.network;
@@ -204,15 +212,18 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     audit.cgroup({ type: "oom_kill", count: 1, limitBytes: r.limit });
     outOfMemory();
   });
-  cgroup?.onEvent((e) => {
-    audit.cgroup(e);
-    if (e.type === "oom_kill") {
-      outOfMemory();
-    } else if (e.type === "pids_max" && !pidsReported) {
-      pidsReported = true;
-      say(io, `the server hit its process limit (${policy.limits.pids}); raise it with --pids`);
-    }
-  });
+  const watchCgroup = (c: JailCgroup): void =>
+    c.onEvent((e) => {
+      audit.cgroup(e);
+      if (e.type === "oom_kill") {
+        outOfMemory();
+      } else if (e.type === "pids_max" && !pidsReported) {
+        pidsReported = true;
+        say(io, `the server hit its process limit (${policy.limits.pids}); raise it with --pids`);
+      }
+    });
+  if (cgroup !== null) watchCgroup(cgroup);
+  void scopeCgroup?.then(watchCgroup);
 
   let stoppedBy: string | null = null;
   let exited = false;

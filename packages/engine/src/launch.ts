@@ -3,12 +3,14 @@
 // policy → resources (cgroup or rlimits) → seccomp program → plan → Jail.
 import type { Policy } from "./policy/schema.js";
 import { parseSize } from "./policy/size.js";
-import type { MemoryWatch } from "./jail/plan.js";
+import type { JailPlan, MemoryWatch } from "./jail/plan.js";
 import { compileJailPlan, type CompiledJail, type PlanContext } from "./jail/compile-plan.js";
 import { Jail, type StdioMode } from "./jail/jail.js";
 import { proxyEnvironment, userNoProxy } from "./egress/env.js";
 import { compileFilter, hostArch } from "./seccomp/index.js";
 import { traceMark } from "./trace.js";
+import { resolveGrants } from "./jail/grants.js";
+import { denyManagerSockets } from "./jail/manager-sockets.js";
 
 /** Where the egress proxy listens inside the jail's own network namespace (nothing else is there). */
 export const EGRESS_PORT = 3128;
@@ -54,8 +56,9 @@ export interface PreparedJail extends CompiledJail {
   resolver: boolean;
 }
 
-export function prepareJail(o: PrepareOptions): PreparedJail {
+export function prepareJail(input: PrepareOptions): PreparedJail {
   traceMark("plan.start");
+  const o = { ...input, policy: withManagerSocketsDenied(input) };
   const network = o.policy.network.allow.length > 0;
   const supervise = o.supervise !== false;
   const resolver = o.resolver ?? network;
@@ -103,6 +106,26 @@ export function prepareJail(o: PrepareOptions): PreparedJail {
   return { ...compiled, network, resolver };
 }
 
-export function startJail(p: PreparedJail, stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {}, wrap?: { command: string[]; env: NodeJS.ProcessEnv }): Jail {
-  return Jail.start({ plan: p.plan, ...stdio, receiveSockets: p.network || p.resolver, ...(wrap !== undefined ? { wrap } : {}) });
+/**
+ * @param wrap start the helper through a command (a user manager's scope), with its plan written
+ * once `planFor` has it (cgroup/user-scope.ts).
+ */
+/** The policy with the user manager's and the buses' sockets denied where a grant holds them (manager-sockets.ts). */
+function withManagerSocketsDenied(o: PrepareOptions): Policy {
+  let grants: string[];
+  try {
+    grants = resolveGrants(o.policy, o.cwd, o.env).map((g) => g.src);
+  } catch {
+    return o.policy; // compileJailPlan reports the grant that cannot be resolved
+  }
+  return denyManagerSockets(o.policy, grants, o.env, process.geteuid?.() ?? 0);
+}
+
+export function startJail(
+  p: PreparedJail,
+  stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {},
+  wrap?: { command: string[]; env: NodeJS.ProcessEnv; planFor: (helperPid: number) => Promise<JailPlan> },
+): Jail {
+  const base = { plan: p.plan, ...stdio, receiveSockets: p.network || p.resolver };
+  return Jail.start(wrap === undefined ? base : { ...base, wrap: { command: wrap.command, env: wrap.env }, planFor: wrap.planFor });
 }

@@ -32,19 +32,15 @@ test("a user manager is asked only for a user, with XDG_RUNTIME_DIR, when its pr
   }
 });
 
-test("the helper starts through systemd-run with the limits as the scope's properties, and an empty environment", () => {
-  const p = userScopePlan("mcp-j-1-abc", "/run/user/1000", { memoryBytes: 64 << 20, pids: 50, cpus: 1.5, openFiles: 1024 });
-  assert.equal(p.unit, "mcp-j-1-abc.scope");
-  assert.deepEqual(p.wrapper, [
-    "/usr/bin/systemd-run", "--user", "--scope", "--quiet", "--collect", "--unit=mcp-j-1-abc.scope",
-    "-p", `MemoryMax=${64 << 20}`, "-p", "MemorySwapMax=0", "-p", "TasksMax=50", "-p", "CPUQuota=150%",
-    "--", "/usr/bin/env", "-i",
-  ]);
+test("the helper starts through systemd-run in a delegated scope, with an empty environment", () => {
+  const p = userScopePlan({ jailId: "abc", runtimeDir: "/run/user/1000", limits: { memoryBytes: 64 << 20, pids: 50, cpus: 1.5, openFiles: 1024 }, controllers: ["memory", "pids"], hasKill: true });
+  assert.equal(p.unit, `mcp-j-${process.pid}-abc.scope`);
+  assert.deepEqual(p.wrapper, ["/usr/bin/systemd-run", "--user", "--scope", "--quiet", "--collect", `--unit=${p.unit}`, "-p", "Delegate=yes", "--", "/usr/bin/env", "-i"]);
   assert.deepEqual(p.env, { PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: "/run/user/1000", SYSTEMD_LOG_TARGET: "console" });
 });
 
-test("a helper that is not in its scope is refused (the session then stops the jail: it would run without limits)", async () => {
-  const p = userScopePlan("mcp-j-1-abc", "/run/user/1000", { memoryBytes: 64 << 20, pids: 50, openFiles: 1024 });
-  await assert.rejects(p.attach(process.pid, 50), { message: "the jail's helper was not in mcp-j-1-abc.scope within 50 ms" });
-  await assert.rejects(p.attach(2 ** 22 + 1, 50), { message: `the jail's helper (pid ${2 ** 22 + 1}) ended before it was in mcp-j-1-abc.scope` });
+test("a helper that is not in its scope is refused (the jail then never gets its plan)", async () => {
+  const p = userScopePlan({ jailId: "abc", runtimeDir: "/run/user/1000", limits: { memoryBytes: 64 << 20, pids: 50, openFiles: 1024 }, controllers: ["memory", "pids"], hasKill: true });
+  await assert.rejects(p.attach(process.pid, 50), { message: `the jail's helper was not in ${p.unit} within 50 ms` });
+  await assert.rejects(p.attach(2 ** 22 + 1, 50), { message: `the jail's helper (pid ${2 ** 22 + 1}) ended before it was in ${p.unit}` });
 });

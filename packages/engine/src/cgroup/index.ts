@@ -2,7 +2,7 @@
 // otherwise (docs/design.md, "Resources"; issue 5). planResources is called before the jail is spawned;
 // the C helper then clones the jail into plan.cgroup.path (CLONE_INTO_CGROUP, O_PATH|O_DIRECTORY fd)
 // and applies plan.rlimits. See detect.ts for where the cgroup goes and why.
-import { detectCgroupV2, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
+import { detectCgroupV2, kernelHasCgroupKill, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
 import { createJailCgroup } from "./jail-cgroup.js";
 import { probeUserScope, userManager, userScopePlan } from "./user-scope.js";
 import { baseRlimits, fallbackRlimits, validateLimits, weakerLine } from "./rlimits.js";
@@ -41,6 +41,8 @@ export interface PlanOptions {
   detect?: DetectOptions;
   /** mcp-j's environment (XDG_RUNTIME_DIR finds the user manager); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** How long the user manager may take to answer the probe (default 10 s). */
+  scopeTimeoutMs?: number;
   /** Event poll interval / fs.watch switch (tests). */
   pollMs?: number;
   useWatch?: boolean;
@@ -81,9 +83,18 @@ export async function planResources(limits: ResourceLimits, opts: PlanOptions): 
   // No route from our own cgroup: an unprivileged user's systemd manager makes one (user-scope.ts).
   const manager = !support.usable && opts.cgroupRoot === undefined ? userManager(opts.env ?? process.env, d.uid) : undefined;
   if (manager?.available) {
-    const refused = await probeUserScope(manager.runtimeDir, 10_000);
-    if (refused === null) return { kind: "scope", scope: userScopePlan(`mcp-j-${process.pid}-${opts.jailId}`, manager.runtimeDir, limits), rlimits: baseRlimits(limits) };
-    reason = `${reason}; ${refused}`;
+    const probe = await probeUserScope(manager.runtimeDir, REQUIRED_CONTROLLERS, opts.scopeTimeoutMs ?? 10_000);
+    if (probe.refused === null) {
+      const cpuOk = probe.controllers.includes("cpu");
+      if (limits.cpus !== undefined && !cpuOk && opts.strict) {
+        throw new ResourceLimitUnavailableError(`mcp-j: --cpus ${limits.cpus} cannot be enforced: the systemd user manager's scopes have no cpu controller; refusing to start (--strict)`, support);
+      }
+      const scope = userScopePlan({ jailId: opts.jailId, runtimeDir: manager.runtimeDir, limits, controllers: probe.controllers, hasKill: kernelHasCgroupKill() });
+      const plan: ResourcePlan = { kind: "scope", scope, rlimits: baseRlimits(limits) };
+      if (limits.cpus !== undefined && !cpuOk) plan.warning = `mcp-j: warning: --cpus ${limits.cpus} is not enforced: the systemd user manager's scopes have no cpu controller`;
+      return plan;
+    }
+    reason = `${reason}; ${probe.refused}`;
   } else if (manager !== undefined) reason = `${reason}; ${manager.reason}`;
   if (opts.strict) {
     throw new ResourceLimitUnavailableError(`mcp-j: no usable cgroup v2 (${reason}); refusing to start with weaker rlimits (--strict)`, support);

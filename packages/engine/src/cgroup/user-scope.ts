@@ -1,33 +1,36 @@
 // The "user scope" route (issue 11): an unprivileged mcp-j on a cgroup v2 host whose own cgroup
 // offers nothing (detect.ts finds no route) asks the user's systemd manager, where one runs, for a
-// cgroup with the limits, as `systemd-run --user --scope` does, before falling back to the
-// supervisor's memory watch.
+// cgroup of its own, as `systemd-run --user --scope -p Delegate=yes` does, before falling back to
+// the supervisor's memory watch.
 //
 // Why the helper itself is started through systemd-run: an unprivileged process may move a process
 // (or clone one, CLONE_INTO_CGROUP) into a cgroup only if it can write cgroup.procs of the common
 // ancestor of both cgroups. mcp-j typically runs in a login session's scope, which root owns, so
 // neither mcp-j nor its helper could put the jail into a cgroup of the user manager's. The manager
 // can (asking PID 1 for the move when it cannot make it itself): `systemd-run --user --scope -p
-// MemoryMax=... -- HELPER` makes a transient scope with the limits, moves systemd-run into it and
-// then executes the helper there, in the same process (the descriptors and the pid stay). Every
-// process of the jail descends from the helper and so is in the scope too.
+// Delegate=yes -- HELPER` makes a transient scope S, moves systemd-run into it and then executes the
+// helper there, in the same process (the descriptors and the pid stay). The helper waits for its
+// plan; meanwhile mcp-j, in S (delegated to the user: all of it is ours):
+//   1. moves the helper into S/supervisor (a leaf: the "no internal processes" rule), as the
+//      "leaf" route of detect.ts does with mcp-j itself;
+//   2. enables memory and pids (and cpu for --cpus) in S for its children;
+//   3. makes the jail's cgroup S/mcp-j/<id> with its limits, exactly as on the other routes
+//      (jail-cgroup.ts), and only then sends the plan naming it: the helper clones the jail into it.
+// So the limits hold for the jail alone (not the supervisor), an OOM kill takes the jail and not
+// its supervisor, which reports it, and the scope lives until the supervisor is gone. mcp-j
+// removes what it made; systemd removes the emptied scope (--collect).
 //
-//   - The scope holds the supervisor as well (a few MiB): its memory and tasks count against the
-//     limits. memory.oom.group is set once the helper is in it (the scope's files are the user's),
-//     so an OOM kill takes the whole jail, supervisor included; session.ts reports that as the
-//     OOM it is.
-//   - systemd removes the scope when its last process exits (--collect); mcp-j never removes it.
-//   - Start-up cost: one probe (`systemd-run --user --scope -- /usr/bin/true`) decides, before the
-//     jail starts, whether the manager can make a scope for this process; when it cannot (no
-//     manager, no PID 1 help) mcp-j falls back with the reason, as on any host without cgroup v2.
-//
-// The programs are the host's own (/usr/bin), never looked up in PATH; nothing of mcp-j's
-// environment reaches the helper (`env -i`).
+// A probe before the jail starts (a scope around /bin/sh reading its own cgroup.controllers)
+// decides whether the manager can make a scope for this process with the controllers the jail
+// needs; when it cannot (no manager, no PID 1 help, fewer controllers delegated) mcp-j falls back
+// with the reason, as on any host without cgroup v2. The programs are the host's own (/usr/bin,
+// /bin), never looked up in PATH; nothing of mcp-j's environment reaches the helper (`env -i`).
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { CgroupHandle } from "./jail-cgroup.js";
-import { cgroupDirFor, parseMountInfo, v2PathFromProcCgroup } from "./parse.js";
+import { REQUIRED_CONTROLLERS, SUPERVISOR_LEAF } from "./detect.js";
+import { createJailCgroup } from "./jail-cgroup.js";
+import { cgroupDirFor, parseControllerList, parseMountInfo, v2PathFromProcCgroup } from "./parse.js";
 import type { JailCgroup, ResourceLimits } from "./types.js";
 
 const SYSTEMD_RUN = "/usr/bin/systemd-run";
@@ -55,26 +58,38 @@ export function userManager(env: NodeJS.ProcessEnv, uid = process.geteuid?.() ??
 // systemd's tools log to the journal when their stderr is not a terminal: the reason goes to ours.
 const runEnv = (runtimeDir: string): NodeJS.ProcessEnv => ({ PATH: "/usr/bin:/bin", XDG_RUNTIME_DIR: runtimeDir, SYSTEMD_LOG_TARGET: "console" });
 
-/** Whether the manager makes a scope for a process of ours: null when it does, else why not. */
-export function probeUserScope(runtimeDir: string, timeoutMs: number): Promise<string | null> {
+/**
+ * Whether the manager makes a delegated scope for a process of ours with every controller in
+ * `required`: null when it does, else why not; `controllers` lists what the scope offers.
+ */
+export function probeUserScope(runtimeDir: string, required: readonly string[], timeoutMs: number): Promise<{ refused: string | null; controllers: string[] }> {
+  const script = 'exec cat "/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)/cgroup.controllers"';
   return new Promise((resolve) => {
-    const child = spawn(SYSTEMD_RUN, ["--user", "--scope", "--quiet", "--collect", "--", "/usr/bin/true"], { stdio: ["ignore", "ignore", "pipe"], env: runEnv(runtimeDir) });
+    const child = spawn(SYSTEMD_RUN, ["--user", "--scope", "--quiet", "--collect", "-p", "Delegate=yes", "--", "/bin/sh", "-c", script], { stdio: ["ignore", "pipe", "pipe"], env: runEnv(runtimeDir) });
+    let out = "";
     let err = "";
+    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.once("error", (e) => {
       clearTimeout(timer);
-      resolve(`systemd-run: ${e.message}`);
+      resolve({ refused: `systemd-run: ${e.message}`, controllers: [] });
     });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve(null);
-      else resolve(`systemd-run --user --scope failed (${signal === "SIGKILL" ? `no answer in ${timeoutMs} ms` : `exit ${code}`}): ${err.trim().split("\n")[0] || "it said nothing"}`);
+      const controllers = parseControllerList(out);
+      if (code !== 0) {
+        const why = signal === "SIGKILL" ? `no answer in ${timeoutMs} ms` : `exit ${code}`;
+        resolve({ refused: `systemd-run --user --scope failed (${why}): ${err.trim().split("\n")[0] || "it said nothing"}`, controllers });
+        return;
+      }
+      const missing = required.filter((c) => !controllers.includes(c));
+      resolve({ refused: missing.length > 0 ? `the systemd user manager's scopes lack the ${missing.join(" and ")} controller (they have: ${controllers.join(" ") || "none"})` : null, controllers });
     });
   });
 }
 
-/** The jail's helper inside a transient scope with the limits (see the top of this file). */
+/** The jail's helper inside a transient scope (see the top of this file). */
 export interface UserScopePlan {
   unit: string;
   /** The command line that starts the helper in the scope, ending in `env -i`: the helper's
@@ -83,23 +98,25 @@ export interface UserScopePlan {
   /** The wrapper's environment (the helper's is emptied by `env -i`). */
   env: NodeJS.ProcessEnv;
   /**
-   * Once the helper runs (pid: the wrapper's, which the helper keeps): its scope as the jail's
-   * cgroup, and a warning when a limit asked for is not enforced there (--cpus without the cpu
-   * controller). Rejects when the helper is not in the scope: the caller must then stop the jail,
-   * which runs without its limits.
+   * Once the helper runs (pid: the wrapper's, which the helper keeps), steps 1 to 3 above: the
+   * jail's cgroup, to name in the plan. Rejects when the helper is not in its scope or a step fails:
+   * the caller then stops the helper, which has not started the jail.
    */
-  attach(pid: number, timeoutMs?: number): Promise<{ cgroup: JailCgroup; warning?: string }>;
+  attach(pid: number, timeoutMs?: number): Promise<JailCgroup>;
 }
 
-export function userScopePlan(name: string, runtimeDir: string, limits: ResourceLimits): UserScopePlan {
-  const unit = `${name}.scope`;
-  const props = [`MemoryMax=${limits.memoryBytes}`, "MemorySwapMax=0", `TasksMax=${limits.pids}`];
-  if (limits.cpus !== undefined) props.push(`CPUQuota=${Math.round(limits.cpus * 100)}%`);
+/**
+ * @param controllers what the scope offers (the probe's answer): cpu is enabled for --cpus when
+ * there, else the warning says it is not enforced.
+ */
+export function userScopePlan(o: { jailId: string; runtimeDir: string; limits: ResourceLimits; controllers: string[]; hasKill: boolean }): UserScopePlan {
+  const unit = `mcp-j-${process.pid}-${o.jailId}.scope`;
+  const wanted = [...REQUIRED_CONTROLLERS, ...(o.limits.cpus !== undefined && o.controllers.includes("cpu") ? ["cpu"] : [])];
   return {
     unit,
-    wrapper: [SYSTEMD_RUN, "--user", "--scope", "--quiet", "--collect", `--unit=${unit}`, ...props.flatMap((p) => ["-p", p]), "--", ENV, "-i"],
-    env: runEnv(runtimeDir),
-    attach: (pid, timeoutMs = 10_000) => attachScope(pid, unit, limits, timeoutMs),
+    wrapper: [SYSTEMD_RUN, "--user", "--scope", "--quiet", "--collect", `--unit=${unit}`, "-p", "Delegate=yes", "--", ENV, "-i"],
+    env: runEnv(o.runtimeDir),
+    attach: (pid, timeoutMs = 10_000) => attachScope({ pid, unit, jailId: o.jailId, limits: o.limits, controllers: wanted, hasKill: o.hasKill, timeoutMs }),
   };
 }
 
@@ -114,24 +131,42 @@ function cgroupDirOf(pid: number): string | undefined {
   return undefined;
 }
 
-async function attachScope(pid: number, unit: string, limits: ResourceLimits, timeoutMs: number): Promise<{ cgroup: JailCgroup; warning?: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+async function attachScope(o: { pid: number; unit: string; jailId: string; limits: ResourceLimits; controllers: string[]; hasKill: boolean; timeoutMs: number }): Promise<JailCgroup> {
+  const deadline = Date.now() + o.timeoutMs;
+  let scope: string | undefined;
+  while (scope === undefined) {
     let dir: string | undefined;
     try {
-      dir = cgroupDirOf(pid);
+      dir = cgroupDirOf(o.pid);
     } catch {
-      throw new Error(`the jail's helper (pid ${pid}) ended before it was in ${unit}`);
+      throw new Error(`the jail's helper (pid ${o.pid}) ended before it was in ${o.unit}`);
     }
-    if (dir !== undefined && dir.endsWith(`/${unit}`)) {
-      // One OOM kill takes the whole jail, as memory.oom.group does on the other routes.
-      writeFileSync(join(dir, "memory.oom.group"), "1");
-      const cgroup = CgroupHandle.adopt(dir, limits);
-      // systemd sets CPUQuota only where the user manager was given the cpu controller.
-      if (limits.cpus !== undefined && !existsSync(join(dir, "cpu.max"))) return { cgroup, warning: `mcp-j: warning: --cpus ${limits.cpus} is not enforced: the systemd user manager has no cpu controller for ${unit}` };
-      return { cgroup };
-    }
-    if (Date.now() > deadline) throw new Error(`the jail's helper was not in ${unit} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
+    if (dir !== undefined && dir.endsWith(`/${o.unit}`)) scope = dir;
+    else if (Date.now() > deadline) throw new Error(`the jail's helper was not in ${o.unit} within ${o.timeoutMs} ms`);
+    else await new Promise((r) => setTimeout(r, 5));
   }
+  const leaf = join(scope, SUPERVISOR_LEAF);
+  try {
+    mkdirSync(leaf);
+    writeFileSync(join(leaf, "cgroup.procs"), String(o.pid));
+    writeFileSync(join(scope, "cgroup.subtree_control"), o.controllers.map((c) => `+${c}`).join(" "));
+  } catch (e) {
+    throw new Error(`preparing ${scope}: ${(e as Error).message}`);
+  }
+  const jail = await createJailCgroup({ route: "own", parentDir: scope, jailId: o.jailId, limits: o.limits, controllers: o.controllers, hasKill: o.hasKill });
+  return {
+    path: jail.path,
+    onEvent: (cb) => jail.onEvent(cb),
+    check: () => jail.check(),
+    kill: () => jail.kill(),
+    // The supervisor has exited by now (its leaf is empty); systemd removes the scope once it is.
+    remove: async () => {
+      await jail.remove();
+      try {
+        rmdirSync(leaf);
+      } catch {
+        /* still busy a moment, or gone with the scope: systemd removes the rest */
+      }
+    },
+  };
 }

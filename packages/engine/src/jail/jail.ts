@@ -27,6 +27,10 @@ export interface JailStartOptions {
   receiveSockets?: boolean;
   /** Start the helper through this command (a user manager's scope: cgroup/user-scope.ts). */
   wrap?: { command: string[]; env: NodeJS.ProcessEnv };
+  /** The plan is written once this resolves (given the helper's pid), not at once: the helper
+   * waits for it, so the jail's cgroup can be made around an already running helper (user-scope.ts).
+   * A rejection stops the helper and is the jail's set-up error. */
+  planFor?: (helperPid: number) => Promise<JailPlan>;
 }
 
 export interface JailReady {
@@ -96,8 +100,23 @@ export class Jail {
     control.on("error", () => {
       /* the helper died early: its exit says why */
     });
-    control.write(encodePlan(opts.plan));
-    traceMark("jail.plan_written");
+    let planError: JailError | null = null;
+    if (opts.planFor === undefined) {
+      control.write(encodePlan(opts.plan));
+      traceMark("jail.plan_written");
+    } else {
+      opts.planFor(this.process.pid ?? 0).then(
+        (plan) => {
+          control.write(encodePlan(plan));
+          traceMark("jail.plan_written");
+        },
+        (e: unknown) => {
+          planError = e instanceof JailError ? e : new JailError("E_SETUP", (e as Error).message, EXIT.setup);
+          readyReject(planError);
+          this.process.kill("SIGKILL");
+        },
+      );
+    }
 
     let lastError: JailError | null = null;
     let readyResolve: (r: JailReady) => void = () => {};
@@ -114,7 +133,10 @@ export class Jail {
     );
 
     let server: { code: number | null; signal: number | null } | null = null;
-    createInterface({ input: control, crlfDelay: Infinity }).on("line", (line) => {
+    const lines = createInterface({ input: control, crlfDelay: Infinity });
+    // readline passes on its input's errors: a helper gone before it read its plan resets the socket.
+    lines.on("error", () => {});
+    lines.on("line", (line) => {
       const r = parseReport(line);
       if (r.type === "ready") traceMark("jail.ready");
       if (r.type === "ready") readyResolve({ landlockAbi: r.landlockAbi, procSubset: r.procSubset, seccomp: r.seccomp, downgrades: r.downgrades });
@@ -139,6 +161,7 @@ export class Jail {
     });
     this.exited = Promise.all([processExited, controlClosed]).then(([p]) => {
       traceMark("jail.exited");
+      if (planError !== null) lastError = planError;
       const s = server as { code: number | null; signal: number | null } | null;
       let code: number;
       if (lastError !== null) code = lastError.exitCode;
