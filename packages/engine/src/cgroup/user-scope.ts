@@ -27,11 +27,11 @@
 // /bin), never looked up in PATH; nothing of mcp-j's environment reaches the helper (`env -i`).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { REQUIRED_CONTROLLERS, SUPERVISOR_LEAF } from "./detect.js";
 import { createJailCgroup } from "./jail-cgroup.js";
-import { cgroupDirFor, parseControllerList, parseMountInfo, v2PathFromProcCgroup } from "./parse.js";
-import type { JailCgroup, ResourceLimits } from "./types.js";
+import { cgroupDirFor, parseControllerList, parseKeyedFile, parseMountInfo, v2PathFromProcCgroup } from "./parse.js";
+import type { CgroupEvent, JailCgroup, ResourceLimits } from "./types.js";
 
 const SYSTEMD_RUN = "/usr/bin/systemd-run";
 const ENV = "/usr/bin/env";
@@ -120,6 +120,14 @@ export function userScopePlan(o: { jailId: string; runtimeDir: string; limits: R
   };
 }
 
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** The directory of `pid`'s cgroup v2, through a cgroup2 mount that shows it. */
 function cgroupDirOf(pid: number): string | undefined {
   const path = v2PathFromProcCgroup(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
@@ -154,10 +162,32 @@ async function attachScope(o: { pid: number; unit: string; jailId: string; limit
     throw new Error(`preparing ${scope}: ${(e as Error).message}`);
   }
   const jail = await createJailCgroup({ route: "own", parentDir: scope, jailId: o.jailId, limits: o.limits, controllers: o.controllers, hasKill: o.hasKill });
+  // systemd removes the scope, the jail's cgroup with it, as soon as the supervisor has exited,
+  // which can be before mcp-j reads the last counters. The scope's parent (the manager's slice)
+  // stays, and its memory.events counts the kills of every cgroup under it: if the jail's own
+  // file is gone, a kill counted there since the jail started is the jail's OOM kill.
+  const parentEvents = join(dirname(scope), "memory.events");
+  const killsInParent = (): number => parseKeyedFile(readOr(parentEvents)).get("oom_kill") ?? 0;
+  const before = killsInParent();
+  const listeners: Array<(e: CgroupEvent) => void> = [];
+  let killSeen = false;
   return {
     path: jail.path,
-    onEvent: (cb) => jail.onEvent(cb),
-    check: () => jail.check(),
+    onEvent: (cb) => {
+      listeners.push(cb);
+      jail.onEvent((e) => {
+        if (e.type === "oom_kill") killSeen = true;
+        cb(e);
+      });
+    },
+    check: () => {
+      jail.check();
+      if (killSeen || existsSync(jail.path)) return;
+      const after = killsInParent();
+      if (after <= before) return;
+      killSeen = true;
+      for (const cb of listeners) cb({ type: "oom_kill", count: after - before, limitBytes: o.limits.memoryBytes });
+    },
     kill: () => jail.kill(),
     // The supervisor has exited by now (its leaf is empty); systemd removes the scope once it is.
     remove: async () => {
