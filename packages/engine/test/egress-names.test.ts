@@ -64,6 +64,9 @@ test("HTTP/1: every Host header and an absolute-form target must name the host; 
   assert.deepEqual(http("GET http://evil.test/x HTTP/1.1\r\nHost: svc.test\r\n\r\n"), { kind: "http", hosts: ["evil.test", "svc.test"] });
   assert.deepEqual(http("GET / HTTP/1.1\r\nHost: svc.test\r\nhost: evil.test\r\n\r\n"), { kind: "bad", why: "an HTTP request with two Host headers" });
   assert.deepEqual(http("GET / HTTP/1.0\r\n\r\n"), { kind: "http", hosts: [] });
+  // Empty lines before the request line, which an HTTP server skips, do not hide it.
+  assert.deepEqual(http("\r\n\r\nGET / HTTP/1.1\r\nHost: evil.test\r\n\r\n"), { kind: "http", hosts: ["evil.test"] });
+  assert.equal(http("\r\n\r\n"), "more");
   assert.equal(http("GET / HTTP/1.1\r\nHost: svc.test\r\n"), "more");
   assert.equal(mismatch({ kind: "http", hosts: ["evil.test", "svc.test"] }, "svc.test"), "the HTTP request names evil.test, not svc.test that the connection is allowed for");
   // Redis's inline GET, RESP, PostgreSQL's start-up, h2c with prior knowledge: not HTTP/1.
@@ -168,8 +171,10 @@ test("CONNECT to a name: a ClientHello or Host naming it is relayed; one naming 
     assert.deepEqual([bad.status, bad.reset, bad.back.length], [200, true, 0]);
     const http = await tunnel(p.port, `svc.test:${echoPort}`, Buffer.from("GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n"), 1);
     assert.deepEqual([http.status, http.reset], [200, true]);
+    const crlf = await tunnel(p.port, `svc.test:${echoPort}`, Buffer.from("\r\nGET / HTTP/1.1\r\nHost: evil.test\r\n\r\n"), 1);
+    assert.deepEqual([crlf.status, crlf.reset], [200, true]);
     assert.equal(received.length, before, "nothing of the refused connections reached the server");
-    await waitForValue(() => (events.filter((e) => e.type === "net_deny" && e.reason === "name-mismatch").length === 2 ? true : undefined), 10_000, "two audited refusals");
+    await waitForValue(() => (events.filter((e) => e.type === "net_deny" && e.reason === "name-mismatch").length === 3 ? true : undefined), 10_000, "three audited refusals");
     const deny = events.find((e) => e.type === "net_deny" && e.reason === "name-mismatch");
     assert.ok(deny !== undefined && deny.type === "net_deny");
     assert.deepEqual([deny.method, deny.host, deny.port, deny.status], ["CONNECT", "svc.test", echoPort, 403]);

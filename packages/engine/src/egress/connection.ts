@@ -13,7 +13,7 @@ import { decide, type Decision, type Resolver } from "./decide.js";
 import type { EgressEvent, EgressMethod, NetCloseEvent, NetDenyEvent, NetErrorEvent } from "./events.js";
 import { BodyEnd, bodyFraming, checkFraming, findHeadEnd, forwardHead, HeadError, parseRequestHead, type RequestHead } from "./head.js";
 import { splitAuthority } from "./host.js";
-import { awaitFirstSpeaker, CLIENT_SILENT, mismatch } from "./first-bytes.js";
+import { checkFirstBytes } from "./first-bytes.js";
 import { startTunnel, type Tunnel } from "./relay.js";
 import { connectUpstream } from "./upstream.js";
 
@@ -321,24 +321,17 @@ export class EgressConnection {
     const { client, ctx } = this;
     await new Promise<void>((res) => client.write("HTTP/1.1 200 Connection established\r\n\r\n", "latin1", () => res()));
     if (this.gone()) return;
-    const first = await awaitFirstSpeaker(client, upstream, ctx.cfg.idleTimeoutMs, early, this.clientEnded);
+    const c = await checkFirstBytes(client, upstream, this.host ?? "", ctx.cfg.idleTimeoutMs, early, this.clientEnded);
     if (this.gone()) return;
-    if (first.from === "none" && first.why !== CLIENT_SILENT) {
-      this.teardown(first.why);
+    if (!c.go) {
+      if ("refused" in c) {
+        refused(ctx, this.id, this.peer, "CONNECT", { ok: false, status: 403, reason: "name-mismatch", host: this.host ?? "", port: this.port ?? 0, message: c.refused });
+        client.resetAndDestroy();
+      }
+      this.teardown("refused" in c ? "name mismatch" : c.ended);
       return;
     }
-    let toUpstream: Buffer = Buffer.concat(early);
-    if (first.from === "client") {
-      const why = mismatch(first.word, this.host ?? "");
-      if (why !== null) {
-        refused(ctx, this.id, this.peer, "CONNECT", { ok: false, status: 403, reason: "name-mismatch", host: this.host ?? "", port: this.port ?? 0, message: `mcp-j: ${why} (blocked)` });
-        client.resetAndDestroy();
-        this.teardown("name mismatch");
-        return;
-      }
-      toUpstream = first.data;
-    }
-    const t = startTunnel(client, upstream, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, toUpstream });
+    const t = startTunnel(client, upstream, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, toUpstream: c.toUpstream });
     this.tunnel = t;
     void t.done.then((end) => this.finish(end.up, end.down, end.error));
   }

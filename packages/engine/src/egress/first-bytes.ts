@@ -17,6 +17,11 @@
 //
 // Names compare in lower case, without a trailing dot; a Host header's port is not compared. Only a
 // connection allowed for a name is checked: an allowed IP literal names no host.
+//
+// What this cannot see: inside TLS (a ClientHello naming the allowed host, then an HTTP Host header
+// naming another, is the classic form of domain fronting, which only the CDN can refuse), and any
+// HTTP request after the first on a kept-alive plain connection. It stops a client from naming
+// another host where the proxy can read it, not a client set on fronting.
 import type net from "node:net";
 
 export type FirstWord =
@@ -31,9 +36,14 @@ export const MAX_HTTP_HEAD = 64 * 1024;
 const normalName = (n: string): string => n.toLowerCase().replace(/\.$/, "");
 
 /** What the bytes a client sent first say, or "more" when they are not whole yet. */
-export function classifyFirst(buf: Buffer): FirstWord | "more" {
-  if (buf.length === 0) return "more";
-  if (buf[0] === 0x16) return tlsFirst(buf);
+export function classifyFirst(whole: Buffer): FirstWord | "more" {
+  if (whole.length === 0) return "more";
+  if (whole[0] === 0x16) return tlsFirst(whole);
+  // An HTTP server skips empty lines before the request line (RFC 9112, 2.2): so does this.
+  let skip = 0;
+  while (skip < whole.length && (whole[skip] === 0x0d || whole[skip] === 0x0a)) skip++;
+  const buf = whole.subarray(skip);
+  if (buf.length === 0) return whole.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `more than ${MAX_HTTP_HEAD} bytes of empty lines` };
   const text = buf.toString("latin1", 0, Math.min(buf.length, 16));
   if (/^PRI \* HTTP\/2\.0/.test(text) || !/^[A-Z]{1,16}( |$)/.test(text)) return buf.length < 16 && /^[A-Z]*$/.test(text) ? "more" : { kind: "other" };
   return httpFirst(buf);
@@ -131,10 +141,10 @@ export function mismatch(w: FirstWord, host: string): string | null {
 }
 
 /** `none`'s reason when the client half-closed without sending anything: relay as is. */
-export const CLIENT_SILENT = "the client closed without a word";
+const CLIENT_SILENT = "the client closed without a word";
 
 /** Who spoke first on a connection about to be relayed (see the top of this file). */
-export type FirstSpeaker =
+type FirstSpeaker =
   | { from: "client"; data: Buffer; word: FirstWord }
   | { from: "upstream" }
   | { from: "none"; why: string };
@@ -145,7 +155,7 @@ export type FirstSpeaker =
  * `seed` first: what it sent before, `clientEnded` if it half-closed after); the upstream's are left
  * in its socket for the relay.
  */
-export function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: number, seed: Buffer[] = [], clientEnded = false): Promise<FirstSpeaker> {
+function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: number, seed: Buffer[] = [], clientEnded = false): Promise<FirstSpeaker> {
   return new Promise((resolve) => {
     const chunks = [...seed];
     let done = false;
@@ -177,4 +187,24 @@ export function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idle
     upstream.on("readable", onUpstream).on("close", onClose);
     if (chunks.length > 0 || clientEnded) classify(clientEnded);
   });
+}
+
+/** What to do with a connection allowed for a host, once its first bytes are known. */
+export type FirstCheck =
+  | { go: true; toUpstream: Buffer }
+  /** The first bytes name another host: a refusal, with the stderr line. */
+  | { go: false; refused: string }
+  /** It ended (closed, idle) before anything could be decided: to be torn down. */
+  | { go: false; ended: string };
+
+/**
+ * The check of the top of this file for a connection allowed for `host`, before its relay starts.
+ * @param early what the client sent before (it goes first), and whether it half-closed after.
+ */
+export async function checkFirstBytes(client: net.Socket, upstream: net.Socket, host: string, idleMs: number, early: Buffer[] = [], clientEnded = false): Promise<FirstCheck> {
+  const first = await awaitFirstSpeaker(client, upstream, idleMs, early, clientEnded);
+  if (first.from === "none") return first.why === CLIENT_SILENT ? { go: true, toUpstream: Buffer.concat(early) } : { go: false, ended: first.why };
+  if (first.from === "upstream") return { go: true, toUpstream: Buffer.concat(early) };
+  const why = mismatch(first.word, host);
+  return why === null ? { go: true, toUpstream: first.data } : { go: false, refused: `mcp-j: ${why} (blocked)` };
 }

@@ -17,7 +17,7 @@
 import type net from "node:net";
 import { failed, refused, type ProxyContext } from "./connection.js";
 import { decide } from "./decide.js";
-import { awaitFirstSpeaker, CLIENT_SILENT, mismatch } from "./first-bytes.js";
+import { checkFirstBytes } from "./first-bytes.js";
 import type { NetErrorEvent } from "./events.js";
 import { normalizeIp, unmapIpv4 } from "./ip.js";
 import { inNameRange, type NameMap } from "./names.js";
@@ -192,22 +192,17 @@ export class RedirectConnection {
     // A connection allowed for a name goes on only if its TLS or HTTP start names that host.
     let toUpstream: Buffer | undefined;
     if (!d.literal) {
-      const first = await awaitFirstSpeaker(client, up.socket, ctx.cfg.idleTimeoutMs);
+      const c = await checkFirstBytes(client, up.socket, d.host, ctx.cfg.idleTimeoutMs);
       if (this.gone()) return;
-      if (first.from === "none" && first.why !== CLIENT_SILENT) {
-        this.teardown(first.why);
-        return;
-      }
-      if (first.from === "client") {
-        const why = mismatch(first.word, d.host);
-        if (why !== null) {
-          refused(ctx, this.id, this.peer, "TCP", { ok: false, status: 403, reason: "name-mismatch", host: d.host, port: d.port, message: `mcp-j: ${why} (blocked)` });
+      if (!c.go) {
+        if ("refused" in c) {
+          refused(ctx, this.id, this.peer, "TCP", { ok: false, status: 403, reason: "name-mismatch", host: d.host, port: d.port, message: c.refused });
           client.resetAndDestroy();
           up.socket.destroy();
-          return;
-        }
-        toUpstream = first.data;
+        } else this.teardown(c.ended);
+        return;
       }
+      toUpstream = c.toUpstream;
     }
     const allowedAt = Date.now();
     const base = { id: this.id, client: this.peer, method: "TCP" as const, host: d.host, port: d.port, address: up.address.address };
