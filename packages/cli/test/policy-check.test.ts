@@ -66,3 +66,13 @@ test("a file policy check passes does not fail the run on its grants; a missing 
   assert.ok(run.stderr.endsWith(`mcp-j: ${line}\n`), run.stderr);
   assert.doesNotMatch(run.stderr, /--ro/);
 });
+
+test("a file in a writable grant nested in a read-only one is not executable: the innermost grant decides", async () => {
+  const d = tmp();
+  mkdirSync(join(d, "proj", "out"), { recursive: true });
+  writeFileSync(join(d, "proj", "out", "tool"), "#!/bin/sh\n", { mode: 0o755 });
+  writeFileSync(join(d, "nested.yaml"), "filesystem:\n  ro: [./proj]\n  rw: [./proj/out]\n  exec: [./proj/out/tool]\n");
+  const io = mkio(process.env, d);
+  assert.equal(await policyCommand(["check", "nested.yaml"], io), 2);
+  assert.equal(io.stderr.text(), `mcp-j: nested.yaml: filesystem.exec[0]: ${join(d, "proj", "out", "tool")} is not a file on a read-only mount of the jail (writable grants are never executable)\n`);
+});
