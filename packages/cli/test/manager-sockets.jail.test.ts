@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { runMcpj } from "./helpers.js";
+import { collect, runMcpj, startMcpj, waitFor } from "./helpers.js";
 
 const runtime = mkdtempSync(join(tmpdir(), "mcpj-runtime-"));
 const servers: Server[] = [];
@@ -50,4 +50,38 @@ except OSError as e:
   assert.match(r.stderr, /^systemd\/private=EACCES$/m);
   assert.match(r.stderr, /^plant=EACCES$/m);
   assert.match(r.stderr, /^wayland-0=manager-answered$/m, "the rest of the grant is the jail's");
+});
+
+test("a manager socket made after the jail started, in a directory that was not there, is refused too (EACCES)", async () => {
+  const late = mkdtempSync(join(tmpdir(), "mcpj-runtime-late-"));
+  chmodSync(late, 0o777);
+  try {
+    // The jail waits for the socket (a stat is not supervised), then connects; the host makes the
+    // manager's directory and socket only once the jail runs.
+    const probe = `import os, socket, sys, time
+p = ${JSON.stringify(join(late, "systemd", "private"))}
+sys.stderr.write("ready\\n"); sys.stderr.flush()
+while not os.path.exists(p): time.sleep(0.01)
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(p); sys.stderr.write("late=" + s.recv(64).decode().strip() + "\\n")
+except OSError as e:
+    sys.stderr.write("late=" + __import__("errno").errorcode[e.errno] + "\\n")
+`;
+    const child = startMcpj(["--rw", late, "--", "python3", "-c", probe], { env: { ...process.env, XDG_RUNTIME_DIR: late } });
+    // stdin stays open: the client's end would start mcp-j's stop while the jail still waits.
+    const done = collect(child);
+    let err = "";
+    child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+    assert.ok(await waitFor(() => /^ready$/m.test(err), 20_000), err);
+    mkdirSync(join(late, "systemd"), { mode: 0o777 });
+    chmodSync(join(late, "systemd"), 0o777);
+    await listen(join(late, "systemd", "private"));
+    const r = await done;
+    child.stdin?.destroy();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^late=EACCES$/m);
+  } finally {
+    rmSync(late, { recursive: true, force: true });
+  }
 });
