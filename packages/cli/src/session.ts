@@ -63,7 +63,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   }
   // Said once the jail runs: a jail that cannot start gets one line, the reason it cannot.
   const resourceWarning = resources.kind === "rlimit" ? resources.weaker : resources.warning;
-  // In a user manager's scope, the scope is the jail's cgroup once the helper runs in it.
+  // In a user manager's scope, the jail's cgroup exists once the helper runs there (below).
   let cgroup: JailCgroup | null = resources.kind === "cgroup" ? resources.cgroup : null;
   // A jail that cannot be planned or started: say why, leave nothing behind.
   const startFailed = async (e: unknown): Promise<number> => {
@@ -94,7 +94,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       env: io.env,
       rlimits: resources.rlimits,
       cgroup: cgroup?.path ?? null,
-      // The scope's memory.max holds the limit: no watch.
+      // The jail's cgroup in the scope holds the limit: no watch.
       ...(resources.kind === "scope" ? { memoryWatch: null } : {}),
       // A resolver in every jail: a name looked up without network is refused, audited, explained.
       resolver: true,

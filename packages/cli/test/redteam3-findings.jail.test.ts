@@ -107,7 +107,7 @@ describe("red-team 3 findings", () => {
     assert.match(r.stderr, /^ran: root's own tool$/m);
   });
 
-  // RT3-3. isSystemProgram looks at the HOST file at a path; the allowlist gets whatever the JAIL
+  // RT3-3. The check (now systemProgram) looked at the HOST file at a path; the allowlist gets whatever the JAIL
   // sees at that path (exec.ts maps it through the mounts). A grant whose destination is under /usr
   // shadows the system directory: here the host's /usr/lib/git-core/git (root's) passes the check,
   // and the jail is allowed to execute the grant's git, a plain file of the granted tree (the
@@ -152,7 +152,7 @@ describe("red-team 3 findings", () => {
     assert.doesNotMatch(r.stderr, /exec \/usr\/lib\/git-core\/git \(named in T\)/, "the note announces an exec the jail refuses");
   });
 
-  // RT3-6. isSystemProgram checks the file and its own directory, not the directories above it.
+  // RT3-6. The check (now systemProgram) checked the file and its own directory, not the directories above it.
   // An unprivileged user who owns any ancestor under /usr (an /usr/local/lib/node_modules chowned
   // to the user so that `npm i -g` needs no sudo, with a package root installed later) can rename
   // the root-owned directory away between the check (resolveRun) and the jail's start (the helper

@@ -106,10 +106,6 @@ export function prepareJail(input: PrepareOptions): PreparedJail {
   return { ...compiled, network, resolver };
 }
 
-/**
- * @param wrap start the helper through a command (a user manager's scope), with its plan written
- * once `planFor` has it (cgroup/user-scope.ts).
- */
 /** The policy with the user manager's and the buses' sockets denied where a grant holds them (manager-sockets.ts). */
 function withManagerSocketsDenied(o: PrepareOptions): Policy {
   let grants: string[];
@@ -121,6 +117,10 @@ function withManagerSocketsDenied(o: PrepareOptions): Policy {
   return denyManagerSockets(o.policy, grants, o.env, process.geteuid?.() ?? 0);
 }
 
+/**
+ * @param wrap start the helper through a command (a user manager's scope), with its plan written
+ * once `planFor` has it (cgroup/user-scope.ts).
+ */
 export function startJail(
   p: PreparedJail,
   stdio: { stdin?: StdioMode; stdout?: StdioMode; stderr?: StdioMode } = {},

@@ -6,7 +6,7 @@
 // and is removed by whoever removes its last jail; creating a jail retries when another mcp-j
 // removed `mcp-j` in between.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import type { CgroupEvent, CgroupRoute, JailCgroup, ResourceLimits } from "./types.js";
 import { cpuMaxFor, parseControllerList, parseKeyedFile, parsePidList } from "./parse.js";
 import { MCPJ_DIR, SUPERVISOR_LEAF } from "./detect.js";
@@ -27,7 +27,8 @@ function write(path: string, value: string): void {
     throw new CgroupSetupError(`writing "${value.trim()}" to ${path}: ${(e as Error).message}`);
   }
 }
-function readOr(path: string, dflt = ""): string {
+/** A cgroup file's text, or `dflt` when it cannot be read (gone with its cgroup). */
+export function readOr(path: string, dflt = ""): string {
   try {
     return readFileSync(path, "utf8");
   } catch {
@@ -199,17 +200,7 @@ export class CgroupHandle implements JailCgroup {
   private watchers: FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
   private removed = false;
-  private adopted = false;
   private readonly pending: CgroupEvent[] = [];
-
-  /** A cgroup mcp-j did not make (a user manager's scope, user-scope.ts): watched and killed as a
-   * jail's, and left to its maker to remove. */
-  static adopt(path: string, limits: ResourceLimits): CgroupHandle {
-    const o: CreateOptions = { route: "own", parentDir: dirname(path), jailId: basename(path), limits, controllers: [], hasKill: existsSync(join(path, "cgroup.kill")) };
-    const h = new CgroupHandle(path, "", o, undefined);
-    h.adopted = true;
-    return h;
-  }
 
   constructor(
     path: string,
@@ -349,7 +340,6 @@ export class CgroupHandle implements JailCgroup {
     this.check();
     this.stopWatching();
     this.removed = true;
-    if (this.adopted) return;
     // Depth first: the jail cannot make sub-cgroups (no cgroupfs in the jail), but be thorough.
     const rm = async (dir: string): Promise<void> => {
       for (const d of this.subdirs(dir)) await rm(join(dir, d));

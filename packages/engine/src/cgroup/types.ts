@@ -49,7 +49,7 @@ export interface JailCgroup {
 export type ResourcePlan =
   | {
       /** No cgroup of our own: the helper starts in a transient scope of the user's systemd
-       * manager, which holds the limits (user-scope.ts). */
+       * manager, and the jail's cgroup, with the limits, is made there around it (user-scope.ts). */
       kind: "scope";
       scope: UserScopePlan;
       rlimits: Rlimit[];

@@ -29,7 +29,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { REQUIRED_CONTROLLERS, SUPERVISOR_LEAF } from "./detect.js";
-import { createJailCgroup } from "./jail-cgroup.js";
+import { createJailCgroup, readOr } from "./jail-cgroup.js";
 import { cgroupDirFor, parseControllerList, parseKeyedFile, parseMountInfo, v2PathFromProcCgroup } from "./parse.js";
 import type { CgroupEvent, JailCgroup, ResourceLimits } from "./types.js";
 
@@ -118,14 +118,6 @@ export function userScopePlan(o: { jailId: string; runtimeDir: string; limits: R
     env: runEnv(o.runtimeDir),
     attach: (pid, timeoutMs = 10_000) => attachScope({ pid, unit, jailId: o.jailId, limits: o.limits, controllers: wanted, hasKill: o.hasKill, timeoutMs }),
   };
-}
-
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
 }
 
 /** The directory of `pid`'s cgroup v2, through a cgroup2 mount that shows it. */

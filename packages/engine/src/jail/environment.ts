@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Policy } from "../policy/schema.js";
+import { policyVariables } from "../policy/variables.js";
 import { JailError } from "./errors.js";
 import { JAIL_PATH } from "./paths.js";
 
@@ -24,11 +25,7 @@ export function jailEnvironment(policy: Policy, hostEnv: NodeJS.ProcessEnv, cwd:
   env.set("HOME", "/tmp");
   env.set("LANG", hostEnv.LANG ?? "C.UTF-8");
   env.set("TERM", hostEnv.TERM ?? "dumb");
-  for (const name of policy.env.pass) {
-    const v = hostEnv[name];
-    if (v !== undefined) env.set(name, v);
-  }
-  for (const [name, v] of Object.entries(policy.env.set)) env.set(name, v);
+  for (const [name, v] of policyVariables(policy, hostEnv)) env.set(name, v);
   const secrets: string[] = [];
   for (const s of policy.env.secrets) {
     let v: string | undefined;

@@ -33,6 +33,7 @@ import { isDir, isExecutableFile, readHead, realOr, tooWide, underSystem, uniq, 
 import { isNodeName, nodeRuntime } from "./profiles/node.js";
 import { findPython, isPythonName } from "./profiles/python.js";
 import { inferredPrograms } from "./programs.js";
+import { policyVariables } from "./variables.js";
 
 export type Runtime = "node" | "python" | "npx";
 
@@ -237,11 +238,10 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
     policy = { ...policy, filesystem: { ...policy.filesystem, ro: [...policy.filesystem.ro, ...ro], exec: uniq([...policy.filesystem.exec, ...exec]) } };
   }
   // The system programs the server runs (programs.ts), beyond those already allowed.
-  // The server's environment as jail/environment.ts builds it: what is set wins over what is passed.
-  const serverEnv: Record<string, string> = {};
-  for (const name of policy.env.pass) if (r.env[name] !== undefined) serverEnv[name] = r.env[name]!;
-  Object.assign(serverEnv, policy.env.set);
-  for (const secret of policy.env.secrets) delete serverEnv[secret.name];
+  // The server's variables as jail/environment.ts gives them, but for secrets (never read here).
+  const vars = policyVariables(policy, r.env);
+  for (const secret of policy.env.secrets) vars.delete(secret.name);
+  const serverEnv = Object.fromEntries(vars);
   const programs = inferredPrograms(r.command, runtime, serverEnv, ctx, [...policy.filesystem.ro, ...policy.filesystem.rw]).filter(
     (p) => !policy.filesystem.exec.some((e) => realOr(e) === p.path),
   );

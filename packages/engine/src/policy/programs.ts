@@ -10,7 +10,7 @@
 //   a program its configuration  an absolute path in an argument or in an env value the server
 //   names                        gets, also inside JSON (PUPPETEER_LAUNCH_OPTIONS's executablePath).
 //
-// Either is added to the exec allowlist only when it is a system program (isSystemProgram): as
+// Either is added to the exec allowlist only when it is a system program (systemProgram): as
 // spelled and as resolved, under /usr, /bin or /lib; a regular executable owned by root and
 // writable by no one else, each directory from it up to / too (so nobody but root can swap it or
 // a directory on its way between this check and the jail's start); and no grant of the jail covers
@@ -95,7 +95,7 @@ export function serverNames(command: string[], runtime: string | undefined, ctx:
     if (found !== undefined) {
       // A program installed by the system's package managers: npm -g's link in /usr/bin into
       // /usr/lib/node_modules, pip's console script. A link elsewhere is the server's own spelling.
-      const real = isSystemProgram(found) ? realpathSync(found) : undefined;
+      const real = systemProgram(found);
       const pkg = real !== undefined ? nodeModulesPackage(real) : undefined;
       if (pkg !== undefined) npm.push(pkg);
       else if (real !== undefined || runtime === "python") pypi.push(name);
@@ -104,10 +104,10 @@ export function serverNames(command: string[], runtime: string | undefined, ctx:
   return { npm: [...new Set(npm.map(normal))], pypi: [...new Set(pypi.map(normal))] };
 }
 
-/** Owned by root and writable by no one else: what only root can change. */
-function rootOnly(path: string, follow: boolean): boolean {
+/** Owned by root and writable by no one else (a symbolic link itself: owned by root): what only root can change. */
+function rootOnly(path: string): boolean {
   try {
-    const st = follow ? statSync(path) : lstatSync(path);
+    const st = lstatSync(path);
     return st.uid === 0 && (st.isSymbolicLink() || (st.mode & 0o022) === 0);
   } catch {
     return false;
@@ -117,28 +117,26 @@ function rootOnly(path: string, follow: boolean): boolean {
 /** Every directory from `path`'s parent up to / is root's alone. */
 function rootOnlyAncestors(path: string): boolean {
   for (let d = dirname(path); ; d = dirname(d)) {
-    if (!rootOnly(d, false)) return false;
+    if (!rootOnly(d)) return false;
     if (d === "/") return true;
   }
 }
 
-/** A system program, by the rules at the top of this file (grants are checked by inferredPrograms). */
-export function isSystemProgram(path: string): boolean {
-  if (!path.startsWith("/")) return false;
+/**
+ * The real path of a system program, by the rules at the top of this file, or undefined (grants
+ * are checked by inferredPrograms).
+ */
+export function systemProgram(path: string): string | undefined {
+  if (!path.startsWith("/")) return undefined;
   const spelled = normalize(path);
-  if (!underSystem(spelled) || !rootOnlyAncestors(spelled) || !rootOnly(spelled, false)) return false;
-  let real: string;
+  if (!underSystem(spelled) || !rootOnlyAncestors(spelled) || !rootOnly(spelled)) return undefined;
   try {
-    real = realpathSync(spelled);
-  } catch {
-    return false;
-  }
-  if (!underSystem(real) || !rootOnlyAncestors(real)) return false;
-  try {
+    const real = realpathSync(spelled);
+    if (!underSystem(real) || !rootOnlyAncestors(real)) return undefined;
     const st = statSync(real);
-    return st.isFile() && (st.mode & 0o111) !== 0 && st.uid === 0 && (st.mode & 0o022) === 0;
+    return st.isFile() && (st.mode & 0o111) !== 0 && st.uid === 0 && (st.mode & 0o022) === 0 ? real : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -167,9 +165,8 @@ export function inferredPrograms(command: string[], runtime: string | undefined,
   const out = new Map<string, string>();
   const covered = (p: string): boolean => grants.some((g) => within(p, g.path) || within(p, g.dest ?? g.path) || within(p, realOr(g.path)));
   const add = (p: string, why: string): void => {
-    if (!isSystemProgram(p)) return;
-    const real = realpathSync(normalize(p));
-    if (covered(normalize(p)) || covered(real) || out.has(real)) return;
+    const real = systemProgram(p);
+    if (real === undefined || covered(normalize(p)) || covered(real) || out.has(real)) return;
     out.set(real, why);
   };
   const names = serverNames(command, runtime, ctx);
