@@ -2,7 +2,8 @@
 //   1. throughput of a 100 MB download: direct; through the proxy as plain HTTP (absolute URI);
 //      through a CONNECT tunnel relayed by the kernel (splice) and, for comparison, by Node's
 //      pipe(); and from inside a jail, by a program that knows no proxy (curl --noproxy '*'), its
-//      connect() redirected to the proxy by the supervisor. Client: curl (its own process, curl's
+//      connect() redirected to the proxy by the supervisor; and, as the yardstick of what any relay
+//      costs here, a minimal C relay (lib/splice-relay.c: blocking splice, no policy). Client: curl (its own process, curl's
 //      own timing: the jail's start is not counted); origin: node:http (its own process); proxy:
 //      startEgressProxy (its own process) or mcp-j's. Median of RUNS runs each, interleaved.
 //   2. connection set-up latency, p50/p99 over ITER sequential set-ups: from this process, TCP
@@ -18,6 +19,7 @@ import { execFile, spawn } from "node:child_process";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { buildC } from "./lib/cc.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const egressIndex = pathToFileURL(join(root, "packages/engine/dist/src/egress/index.js")).href;
@@ -119,9 +121,9 @@ function hostPython(src) {
   });
 }
 
-function startChild(src) {
+function startChild(src, argv = [process.execPath, "--input-type=module", "-e", src]) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", src], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -221,12 +223,13 @@ async function main() {
   const origin = await startChild(originSrc);
   const proxy = await startChild(proxySrc(origin.port));
   const piped = await startChild(proxySrc(origin.port, false));
+  const bare = await startChild(null, [buildC("splice-relay", ["-pthread"]), "0", String(origin.port)]);
   const target = `127.0.0.1:${origin.port}`;
   const url = `http://${target}/bytes/${BYTES}`;
   const proxyUrl = `http://127.0.0.1:${proxy.port}`;
   try {
     console.log(`egress bench: ${MB} MB x ${RUNS} runs; ${ITER} set-ups each; node ${process.version}; ${new Date().toISOString()}`);
-    const tp = { direct: [], plain: [], tunnel: [], piped: [], jail: [] };
+    const tp = { direct: [], bare: [], plain: [], tunnel: [], piped: [], jail: [] };
     const pipeUrl = `http://127.0.0.1:${piped.port}`;
     const inJail = async () => {
       const [size, secs] = (await jailed(["--allow-net", target, "--", "/usr/bin/curl", "-sS", "--noproxy", "*", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", url])).trim().split(" ").map(Number);
@@ -236,6 +239,7 @@ async function main() {
     await curl([url]); // warm-up
     for (let i = 0; i < RUNS; i++) {
       tp.direct.push(await curl([url]));
+      tp.bare.push(await curl([`http://127.0.0.1:${bare.port}/bytes/${BYTES}`]));
       tp.plain.push(await curl(["-x", proxyUrl, url]));
       tp.tunnel.push(await curl(["-p", "-x", proxyUrl, url]));
       tp.piped.push(await curl(["-p", "-x", pipeUrl, url]));
@@ -245,6 +249,7 @@ async function main() {
     const row = (name, xs) => console.log(`  ${name.padEnd(42)} ${fmtMBs(median(xs))}   ratio ${(median(xs) / d).toFixed(2)}`);
     console.log("\nthroughput (curl, median)");
     console.log(`  ${"direct loopback".padEnd(42)} ${fmtMBs(d)}`);
+    row("minimal C splice relay (the yardstick)", tp.bare);
     row("proxy, plain HTTP", tp.plain);
     row("proxy, CONNECT tunnel (kernel relay)", tp.tunnel);
     row("proxy, CONNECT tunnel (Node pipe, before)", tp.piped);
@@ -286,7 +291,7 @@ async function main() {
       median(tp.plain) / d >= 0.8 && median(tp.tunnel) / d >= 0.8 && median(tp.jail) / d >= 0.8 && p50(1) - p50(0) <= 1 && p50(3) - p50(2) <= 1 && addedGet <= 1;
     console.log(`\ngoals (>= 80% throughput, <= 1 ms added set-up at p50): ${ok ? "met" : "NOT met"}`);
   } finally {
-    for (const c of [origin, proxy, piped]) {
+    for (const c of [origin, proxy, piped, bare]) {
       c.child.removeAllListeners("exit");
       c.child.kill();
     }

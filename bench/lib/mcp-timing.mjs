@@ -3,10 +3,11 @@
 // cost stays out of the figures), then close its stdin and wait for it to leave; plus the helpers
 // every benchmark here uses (medians, load average, alternated runs).
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildC } from "./cc.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const mcpjBin = join(root, "packages/cli/bin/mcp-j.js");
@@ -118,17 +119,11 @@ export function traceLines(stderr) {
   return out;
 }
 
-/** The rtime tool (lib/rtime.c), built once per machine with the system compiler. */
+/** The rtime tool (lib/rtime.c). */
 let rtimePath = null;
 function rtime() {
-  if (rtimePath !== null) return rtimePath;
-  const dir = join(tmpdir(), `mcpj-bench-${process.getuid?.() ?? 0}`);
-  mkdirSync(dir, { recursive: true });
-  const exe = join(dir, "rtime");
-  const src = join(root, "bench/lib/rtime.c");
-  if (!existsSync(exe) || statSync(exe).mtimeMs < statSync(src).mtimeMs) execFileSync("cc", ["-O2", "-Wall", "-o", exe, src]);
-  rtimePath = exe;
-  return exe;
+  rtimePath ??= buildC("rtime");
+  return rtimePath;
 }
 
 /** Wall time, CPU time (user + system of the command and every descendant it waited for: what a

@@ -6,13 +6,15 @@
  *
  *   relayInit(done)               done(id, bytesAtoB, bytesBtoA, error | null), called on the JS
  *                                 thread when a relay is over (error: "ECONNRESET", "idle", ...)
- *   relayStart(fdA, fdB, idleMs, firstAtoB, firstBtoA)
+ *   relayStart(fdA, fdB, idleMs, firstAtoB, firstBtoA[, dropAtoB])
  *                                 -> id: takes duplicates of both descriptors (the caller closes
  *                                 its own); the two buffers (what the caller already read from one
  *                                 side, or has to say first) are written before anything is
  *                                 spliced; each direction ends with shutdown(SHUT_WR) of its
  *                                 destination at the source's EOF (half-close relayed); both
- *                                 ended, an error, or idleMs without a byte either way: both closed
+ *                                 ended, an error, or idleMs without a byte either way: both closed.
+ *                                 dropAtoB: after firstAtoB, what A sends is read and dropped, not
+ *                                 relayed (a plain-HTTP client's bytes after its one request)
  *   relayStop(id)                 ends it now (error "stopped")
  *
  * One thread for every relay (epoll, edge-triggered): on any event of a pair, both directions are
@@ -46,6 +48,7 @@ struct dir {
     size_t first_len, first_off;
     unsigned long long bytes;
     int eof, shut;
+    int drop; /* the source's bytes are read and dropped (recv MSG_TRUNC: not even copied) */
 };
 
 struct side {
@@ -147,9 +150,20 @@ static int pump(struct dir *d)
         d->bytes += (unsigned long long)n;
         moved = 1;
     }
+    while (d->drop && !d->eof) {
+        ssize_t n = recv(d->from, NULL, d->cap, MSG_TRUNC | MSG_DONTWAIT);
+        if (n == 0)
+            d->eof = 1;
+        else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        else if (n < 0)
+            return -errno;
+        else
+            moved = 1;
+    }
     for (;;) {
         int progress = 0;
-        if (!d->eof && d->fill < d->cap) {
+        if (!d->drop && !d->eof && d->fill < d->cap) {
             ssize_t n = splice(d->from, NULL, d->pipe[1], NULL, d->cap - d->fill, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
                 d->fill += (size_t)n;
@@ -403,13 +417,15 @@ static int copy_buffer(napi_env env, napi_value v, unsigned char **out, size_t *
 
 napi_value relay_start(napi_env env, napi_callback_info info)
 {
-    size_t argc = 5;
-    napi_value argv[5];
+    size_t argc = 6;
+    napi_value argv[6];
     int32_t a, b;
     uint32_t idle;
+    bool drop = false;
     if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || napi_get_value_int32(env, argv[0], &a) != napi_ok ||
-        napi_get_value_int32(env, argv[1], &b) != napi_ok || napi_get_value_uint32(env, argv[2], &idle) != napi_ok) {
-        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "relayStart(fdA: number, fdB: number, idleMs: number, firstAtoB: Buffer, firstBtoA: Buffer)");
+        napi_get_value_int32(env, argv[1], &b) != napi_ok || napi_get_value_uint32(env, argv[2], &idle) != napi_ok ||
+        (argc > 5 && napi_get_value_bool(env, argv[5], &drop) != napi_ok)) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "relayStart(fdA: number, fdB: number, idleMs: number, firstAtoB: Buffer, firstBtoA: Buffer, dropAtoB?: boolean)");
         return NULL;
     }
     unsigned char *first[2];
@@ -464,6 +480,7 @@ napi_value relay_start(napi_env env, napi_callback_info info)
         p->d[i].first = first[i];
         p->d[i].first_len = first_len[i];
     }
+    p->d[0].drop = drop;
     p->side[0].p = p->side[1].p = p;
     p->idle_ms = idle;
     p->last_ms = now_ms();

@@ -4,7 +4,8 @@
 //   decide     decide.ts on the target: a refusal is answered (403) and the connection lingers
 //   connect    to the checked addresses in turn, never resolving again
 //   relay      CONNECT: "200", then bytes both ways in the kernel (relay.ts); plain HTTP: the
-//              rewritten head and exactly its body, never a byte after it, then the response
+//              rewritten head and exactly its body, never a byte after it, then the response (in
+//              the kernel too when the whole body is already here: the client's later bytes dropped)
 //   finish     both sides closed: one net_close event with the byte counts
 // Nothing here awaits anything shared: each connection is its own chain of callbacks.
 import type net from "node:net";
@@ -304,12 +305,27 @@ export class EgressConnection {
       void t.done.then((end) => this.finish(end.up, end.down, end.error));
       return;
     }
+    const head = forwardHead(target.head, target.origin!.path, target.origin!.hostHeader);
+    const whole = wholeBody(target.head, early);
+    if (whole !== null) {
+      // The whole request is here (no body, or all of it sent early): it goes first, the response
+      // is relayed by the kernel, and what the client sends after the request is dropped.
+      const t = startTunnel(client, upstream, {
+        idleMs: ctx.cfg.idleTimeoutMs,
+        kernel: ctx.cfg.kernelRelay,
+        toUpstream: Buffer.concat([Buffer.from(head, "latin1"), whole]),
+        dropFromClient: true,
+      });
+      this.tunnel = t;
+      void t.done.then((end) => this.finish(end.up, end.down, end.error));
+      return;
+    }
     upstream.on("error", (e) => this.teardown((e as NodeJS.ErrnoException).code ?? e.message));
     const idle = () => this.teardown("idle timeout");
     client.setTimeout(ctx.cfg.idleTimeoutMs, idle);
     upstream.setTimeout(ctx.cfg.idleTimeoutMs, idle);
     upstream.pipe(client);
-    upstream.write(forwardHead(target.head, target.origin!.path, target.origin!.hostHeader), "latin1");
+    upstream.write(head, "latin1");
     this.relayBody(target.head, upstream, early);
   }
 
@@ -404,6 +420,25 @@ export class EgressConnection {
     if (why !== undefined) ev.error = why;
     this.ctx.emit(ev);
   }
+}
+
+/**
+ * The request's whole body when it is all in `early` (empty when it has none), or null when more is
+ * to come or its framing is bad (relayBody reads the rest, or says what is wrong).
+ */
+function wholeBody(head: RequestHead, early: readonly Buffer[]): Buffer | null {
+  const body = new BodyEnd(bodyFraming(head));
+  const parts: Buffer[] = [];
+  try {
+    for (const d of early) {
+      if (body.done) break;
+      parts.push(d.subarray(0, body.take(d)));
+    }
+  } catch (e) {
+    if (e instanceof HeadError) return null;
+    throw e;
+  }
+  return body.done ? Buffer.concat(parts) : null;
 }
 
 /** A protocol, limit or upstream failure: audited (net_error) and said on stderr. */

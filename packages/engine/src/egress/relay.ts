@@ -28,6 +28,9 @@ export interface TunnelOptions {
    * the client (the "200 Connection established" of a CONNECT). */
   toUpstream?: Buffer;
   toClient?: Buffer;
+  /** After `toUpstream`, what the client sends is read and dropped, not relayed (plain HTTP: one
+   * request per connection); its half-close still is. */
+  dropFromClient?: boolean;
 }
 
 interface Relay {
@@ -76,9 +79,10 @@ function loadKernelRelay(): Relay | null {
       if (fa === null || fb === null || a.writableLength > 0 || b.writableLength > 0) return null;
       // Everything Node holds is handed over with the sockets, in one synchronous step: nothing
       // can be read between these reads and the descriptors changing hands.
-      const up = Buffer.concat([o.toUpstream ?? Buffer.alloc(0), ...drain(a)]);
+      const fromClient = drain(a);
+      const up = Buffer.concat([o.toUpstream ?? Buffer.alloc(0), ...(o.dropFromClient === true ? [] : fromClient)]);
       const down = Buffer.concat([o.toClient ?? Buffer.alloc(0), ...drain(b)]);
-      const id = addon.relayStart(fa, fb, o.idleMs, up, down);
+      const id = addon.relayStart(fa, fb, o.idleMs, up, down, o.dropFromClient === true);
       for (const s of [a, b]) {
         s.removeAllListeners();
         s.on("error", () => {});
@@ -128,6 +132,7 @@ function pipeTunnel(client: net.Socket, upstream: net.Socket, o: TunnelOptions):
   // A side whose end Node has already read will not end its pipe: end the other side here.
   for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
     if (from.readableEnded) to.end();
+    else if (from === client && o.dropFromClient === true) from.on("data", () => {}).once("end", () => to.end());
     else from.pipe(to);
   }
   client.resume();

@@ -28,7 +28,7 @@ interface NativeAddon {
   recvFd(fd: number): { tag: string; fd: number };
   /** native/addon/relay.c: the egress proxy's splice relay. */
   relayInit(done: (id: number, bytesAtoB: number, bytesBtoA: number, error: string | null) => void): void;
-  relayStart(fdA: number, fdB: number, idleMs: number, firstAtoB: Buffer, firstBtoA: Buffer): number;
+  relayStart(fdA: number, fdB: number, idleMs: number, firstAtoB: Buffer, firstBtoA: Buffer, dropAtoB?: boolean): number;
   relayStop(id: number): void;
 }
 

@@ -1,0 +1,86 @@
+// The tunnel relay (relay.ts, native/addon/relay.c) with dropFromClient, the mode plain HTTP uses
+// since its responses go through the kernel (issue 15, throughput): what the proxy says first reaches
+// the upstream, nothing the client sends after it does, the client's half-close still does, and the
+// upstream's bytes arrive whole. The kernel relay and Node's pipe() must behave the same. Real
+// sockets on loopback.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import net from "node:net";
+import { after, before, test } from "node:test";
+import { startTunnel, type Tunnel } from "../src/egress/relay.js";
+import { bound } from "./helpers/time.js";
+
+const RESPONSE = Buffer.alloc(4 << 20);
+for (let i = 0; i < RESPONSE.length; i++) RESPONSE[i] = (i * 7 + (i >> 12)) & 0xff;
+const JUNK = Buffer.alloc(2 << 20, 0x58);
+
+let upstream: net.Server;
+let upPort = 0;
+/** What the upstream received on each connection, once the relay half-closed it. */
+const received: Promise<Buffer>[] = [];
+
+before(async () => {
+  upstream = net.createServer({ allowHalfOpen: true }, (s) => {
+    const parts: Buffer[] = [];
+    received.push(
+      new Promise((resolve, reject) => {
+        s.on("data", (d: Buffer) => parts.push(d));
+        s.on("end", () => resolve(Buffer.concat(parts)));
+        s.on("error", reject);
+      }),
+    );
+    s.end(RESPONSE);
+  });
+  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+  upPort = (upstream.address() as net.AddressInfo).port;
+});
+
+after(() => new Promise((r) => upstream.close(r)));
+
+/** A front end that hands each accepted connection and its upstream to startTunnel. */
+async function front(kernel: boolean): Promise<{ server: net.Server; port: number; tunnels: Promise<Tunnel>[] }> {
+  const tunnels: Promise<Tunnel>[] = [];
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (a) => {
+    tunnels.push(
+      new Promise((resolve) => {
+        const b = net.connect({ port: upPort, host: "127.0.0.1", allowHalfOpen: true }, () => {
+          b.pause();
+          resolve(startTunnel(a, b, { idleMs: bound(20_000), kernel, toUpstream: Buffer.from("REQUEST\n"), dropFromClient: true }));
+        });
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as net.AddressInfo).port, tunnels };
+}
+
+for (const kernel of [true, false]) {
+  test(`dropFromClient (${kernel ? "kernel relay" : "Node pipe"}): the first bytes go up, the client's do not, its half-close does; the response arrives whole`, async () => {
+    const f = await front(kernel);
+    try {
+      const client = net.connect({ port: f.port, host: "127.0.0.1", allowHalfOpen: true });
+      const got: Buffer[] = [];
+      const ended = new Promise<void>((resolve, reject) => {
+        client.on("data", (d: Buffer) => got.push(d));
+        client.on("end", resolve);
+        client.on("error", reject);
+      });
+      // Bytes after the request (a pipelined request, junk): more than any socket buffer holds.
+      client.write(JUNK);
+      client.end();
+      await ended;
+      client.destroy();
+      const t = await f.tunnels[0]!;
+      assert.equal(t.kernel, kernel, "the relay asked for");
+      const end = await t.done;
+      const up = await received[received.length - 1]!;
+      assert.equal(up.toString("latin1"), "REQUEST\n", "only what the proxy said first reached the upstream");
+      const body = Buffer.concat(got);
+      assert.equal(body.length, RESPONSE.length);
+      assert.equal(createHash("sha256").update(body).digest("hex"), createHash("sha256").update(RESPONSE).digest("hex"));
+      assert.deepEqual(end, { up: 8, down: RESPONSE.length });
+    } finally {
+      await new Promise((r) => f.server.close(r));
+    }
+  });
+}
