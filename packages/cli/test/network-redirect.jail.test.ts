@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createH2Server, type Http2Server } from "node:http2";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,10 @@ const modules = join(repoRoot, "node_modules");
 let http: Server;
 let httpPort = 0;
 let httpHits = 0;
+/** An h2c server (HTTP/2 with prior knowledge), which sends its SETTINGS as soon as a client connects. */
+let h2: Http2Server;
+let h2Port = 0;
+const h2Seen: string[] = [];
 const echo = createTcpServer((s) => {
   echoConnections++;
   s.pipe(s);
@@ -49,12 +54,13 @@ const HOSTS = {
   "echo.test": ["198.51.100.11"],
   "db.test": ["198.51.100.12"],
   "ssh.test": ["198.51.100.14"],
+  "h2.test": ["198.51.100.15"],
   "priv.test": ["10.1.2.3"],
   "meta.test": ["169.254.169.254"],
   // First look-up: a public address; every later one: the host's loopback.
   "rebind.test": [["198.51.100.13"], ["127.0.0.1"]],
 };
-const ROUTES = { "198.51.100.10": "127.0.0.1", "198.51.100.11": "127.0.0.1", "198.51.100.12": "127.0.0.1", "198.51.100.13": "127.0.0.1", "198.51.100.14": "127.0.0.1" };
+const ROUTES = { "198.51.100.10": "127.0.0.1", "198.51.100.11": "127.0.0.1", "198.51.100.12": "127.0.0.1", "198.51.100.13": "127.0.0.1", "198.51.100.14": "127.0.0.1", "198.51.100.15": "127.0.0.1" };
 
 function mcpj(args: string[]): Promise<CliResult> {
   return runMcpj(args, { env: hostNames(HOSTS, ROUTES) });
@@ -88,6 +94,12 @@ before(async () => {
   httpPort = (http.address() as AddressInfo).port;
   await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
   echoPort = (echo.address() as AddressInfo).port;
+  h2 = createH2Server((req, res) => {
+    h2Seen.push(req.authority);
+    res.end(`h2 for ${req.authority}`);
+  });
+  await new Promise<void>((r) => h2.listen(0, "127.0.0.1", r));
+  h2Port = (h2.address() as AddressInfo).port;
   if (existsSync(REDIS)) {
     // A port nothing listens on, given to redis (it fails loudly if taken).
     redisPort = await freePort();
@@ -104,6 +116,7 @@ before(async () => {
 });
 
 after(() => {
+  h2.close();
   http.close();
   echo.close();
   redis?.kill("SIGTERM");
@@ -170,6 +183,25 @@ test("a redirected connection whose HTTP Host or TLS server_name names another h
   assert.match(r.stderr, /mcp-j: the TLS handshake names evil\.test, not api\.test that the connection is allowed for \(blocked\)/);
   const denied = audit(log).filter((e) => e.type === "net" && e.decision === "deny" && e.method === "TCP");
   assert.deepEqual(denied.map((e) => [e.host, e.port, e.reason]), [["api.test", httpPort, "name-mismatch"], ["api.test", httpPort, "name-mismatch"]]);
+});
+
+test("h2c by name (curl --http2-prior-knowledge): a request naming the host is answered, one whose :authority names another is reset", async () => {
+  const log = join(work, "h2c.jsonl");
+  h2Seen.length = 0;
+  const url = `http://h2.test:${h2Port}/`;
+  const r = await mcpj([
+    "--audit-log", log, "--allow-net", `h2.test:${h2Port}`, "--allow-exec", "/usr/bin/curl", "--", "/bin/sh", "-c",
+    `/usr/bin/curl -sS --noproxy '*' --http2-prior-knowledge ${url} >&2; g=$?; echo >&2; echo good=$g >&2; /usr/bin/curl -sS --noproxy '*' --http2-prior-knowledge -H 'Host: evil.test' ${url} >&2; echo fronted=$? >&2`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const got = results(r.stderr);
+  assert.equal(got.good, "0", r.stderr);
+  assert.match(r.stderr, new RegExp(`h2 for h2\\.test:${h2Port}`));
+  assert.notEqual(got.fronted, "0", r.stderr);
+  assert.deepEqual(h2Seen, [`h2.test:${h2Port}`], "the fronted request never reached the server");
+  assert.match(r.stderr, /mcp-j: the HTTP request names evil\.test, not h2\.test that the connection is allowed for \(blocked\)/);
+  const denied = audit(log).filter((e) => e.type === "net" && e.decision === "deny" && e.method === "TCP");
+  assert.deepEqual(denied.map((e) => [e.host, e.port, e.reason]), [["h2.test", h2Port, "name-mismatch"]]);
 });
 
 test("Python socket.create_connection: bytes both ways and a half-close through the redirect", async () => {

@@ -3,10 +3,11 @@
 // a client could send instead, and the proxy end to end over loopback (CONNECT; the jail's
 // redirected connect() is in the CLI's network-redirect.jail.test.ts).
 import assert from "node:assert/strict";
+import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { after, before, test } from "node:test";
-import { classifyFirst, mismatch } from "../src/egress/first-bytes.js";
+import { classifyFirst, h2Hosts, h2Passable, mismatch } from "../src/egress/first-bytes.js";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
 import { waitForValue } from "./helpers/time.js";
 
@@ -73,8 +74,75 @@ test("HTTP/1: every Host header and an absolute-form target must name the host; 
   assert.deepEqual(http("GET key\r\n"), { kind: "other" });
   assert.deepEqual(http("*1\r\n$4\r\nPING\r\n"), { kind: "other" });
   assert.deepEqual(classifyFirst(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])), { kind: "other" });
-  assert.deepEqual(http("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), { kind: "other" });
   assert.equal(http("GE"), "more");
+});
+
+// ---- h2c with prior knowledge -------------------------------------------------------------------
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+/** One HTTP/2 frame. */
+const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([payload.length >> 16, (payload.length >> 8) & 255, payload.length & 255, type, flags]), Buffer.from([stream >>> 24, (stream >> 16) & 255, (stream >> 8) & 255, stream & 255]), payload]);
+const SETTINGS = frame(4, 0, 0, Buffer.alloc(0));
+/** An HPACK block: GET http / (static table), then each name as a literal :authority (index 1). */
+const authorities = (...names: string[]): Buffer =>
+  Buffer.concat([Buffer.from([0x82, 0x86, 0x84]), ...names.map((n) => Buffer.concat([Buffer.from([0x01, n.length]), Buffer.from(n, "latin1")]))]);
+/** END_STREAM | END_HEADERS on stream 1. */
+const request = (block: Buffer): Buffer => frame(1, 0x5, 1, block);
+
+/** The first bytes Node's HTTP/2 client sends for a GET with these headers (prior knowledge). */
+async function h2Start(headers: http2.OutgoingHttpHeaders): Promise<Buffer> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const got = new Promise<Buffer>((resolve) =>
+    server.once("connection", (s) => {
+      let buf = Buffer.alloc(0);
+      s.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        const w = classifyFirst(buf);
+        if (w !== "more") (s.destroy(), resolve(buf));
+      });
+    }),
+  );
+  const c = http2.connect(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  c.on("error", () => {});
+  c.request({ ":path": "/", ...headers }).on("error", () => {}).end();
+  const start = await got;
+  c.destroy();
+  server.close();
+  return start;
+}
+
+test("h2c: the first request's :authority and Host (HPACK) must name the host; what comes before it is passable", async () => {
+  const real = await h2Start({ ":authority": "SVC.test:8080" });
+  const w = classifyFirst(real);
+  assert.ok(w !== "more" && w.kind === "h2", JSON.stringify(w));
+  assert.deepEqual(await h2Hosts(w.start), { kind: "http", hosts: ["svc.test"] });
+  const fronted = classifyFirst(await h2Start({ ":authority": "svc.test", host: "evil.test" }));
+  assert.ok(fronted !== "more" && fronted.kind === "h2");
+  const names = await h2Hosts(fronted.start);
+  assert.deepEqual(names, { kind: "http", hosts: ["svc.test", "evil.test"] });
+  assert.equal(mismatch(names, "svc.test"), "the HTTP request names evil.test, not svc.test that the connection is allowed for");
+  // Crafted: two :authority fields, a DATA frame before any request, a header block cut by another frame.
+  const two = classifyFirst(Buffer.concat([PREFACE, SETTINGS, request(authorities("svc.test", "evil.test"))]));
+  assert.ok(two !== "more" && two.kind === "h2");
+  assert.deepEqual(await h2Hosts(two.start), { kind: "bad", why: "an HTTP/2 start whose first request could not be read" });
+  assert.deepEqual(classifyFirst(Buffer.concat([PREFACE, SETTINGS, frame(0, 1, 1, Buffer.from("x"))])), { kind: "bad", why: "an HTTP/2 start whose first request is not a whole header block" });
+  const split = authorities("evil.test");
+  assert.deepEqual(classifyFirst(Buffer.concat([PREFACE, frame(1, 0x1, 1, split.subarray(0, 4)), SETTINGS, frame(9, 0x4, 1, split.subarray(4))])), { kind: "bad", why: "an HTTP/2 start whose first request is not a whole header block" });
+  // A header block over HEADERS and CONTINUATION is read whole.
+  const cont = classifyFirst(Buffer.concat([PREFACE, SETTINGS, frame(1, 0x1, 1, split.subarray(0, 4)), frame(9, 0x4, 1, split.subarray(4))]));
+  assert.ok(cont !== "more" && cont.kind === "h2");
+  assert.deepEqual(await h2Hosts(cont.start), { kind: "http", hosts: ["evil.test"] });
+  // Not whole yet: the preface in part, the frames before the request, the request in part.
+  assert.equal(classifyFirst(PREFACE.subarray(0, 10)), "more");
+  assert.equal(classifyFirst(Buffer.concat([PREFACE, SETTINGS])), "more");
+  assert.equal(classifyFirst(Buffer.concat([PREFACE, SETTINGS, request(authorities("svc.test")).subarray(0, 12)])), "more");
+  assert.deepEqual(classifyFirst(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(70_000))])), { kind: "bad", why: "an HTTP/2 start longer than 65536 bytes before its first request" });
+  // Passable: the preface and the whole frames before the first HEADERS, nothing of it.
+  assert.equal(h2Passable(Buffer.concat([PREFACE, SETTINGS, request(authorities("svc.test"))])), PREFACE.length + SETTINGS.length);
+  assert.equal(h2Passable(Buffer.concat([PREFACE, SETTINGS.subarray(0, 5)])), PREFACE.length);
+  assert.equal(h2Passable(Buffer.from("GET / HTTP/1.1\r\n")), 0);
 });
 
 // ---- the proxy, CONNECT -------------------------------------------------------------------------
@@ -84,7 +152,35 @@ let echoPort = 0;
 let greeter: net.Server;
 let greeterPort = 0;
 const received: Buffer[] = [];
+/** An h2c server (prior knowledge): answers every request with the :authority it got. */
+let h2: http2.Http2Server;
+let h2Port = 0;
+const h2Seen: string[] = [];
+let lazy: net.Server;
+let lazyPort = 0;
 before(async () => {
+  h2 = http2.createServer((req, res) => {
+    h2Seen.push(req.authority);
+    res.end(`h2 for ${req.authority}`);
+  });
+  await new Promise<void>((r) => h2.listen(0, "127.0.0.1", r));
+  h2Port = (h2.address() as net.AddressInfo).port;
+  // The same server behind a front that connects to it only once the client has spoken: an h2c
+  // server that sends its SETTINGS only after the client's preface.
+  lazy = net.createServer((s) => {
+    s.on("error", () => s.destroy());
+    s.once("data", (first: Buffer) => {
+      s.pause();
+      const up = net.connect(h2Port, "127.0.0.1", () => {
+        up.write(first);
+        s.pipe(up).pipe(s);
+        s.resume();
+      });
+      up.on("error", () => s.destroy());
+    });
+  });
+  await new Promise<void>((r) => lazy.listen(0, "127.0.0.1", r));
+  lazyPort = (lazy.address() as net.AddressInfo).port;
   echo = net.createServer((s) => {
     s.on("error", () => s.destroy());
     s.on("data", (d: Buffer) => received.push(d));
@@ -102,6 +198,8 @@ before(async () => {
   greeterPort = (greeter.address() as net.AddressInfo).port;
 });
 after(async () => {
+  await new Promise((r) => lazy.close(r));
+  await new Promise((r) => h2.close(r));
   await new Promise((r) => echo.close(r));
   await new Promise((r) => greeter.close(r));
 });
@@ -112,11 +210,11 @@ async function withProxy(fn: (p: EgressProxy, events: EgressEvent[], logs: strin
   const p = await startEgressProxy({
     listen: { host: "127.0.0.1", port: 0 },
     // The names resolve to the loopback, which only an explicit entry opens.
-    allow: [`svc.test:${echoPort}`, `greet.test:${greeterPort}`, `127.0.0.1:${echoPort}`, `127.0.0.1:${greeterPort}`],
+    allow: [`svc.test:${echoPort}`, `greet.test:${greeterPort}`, `h2.test:${h2Port}`, `lazy.test:${lazyPort}`, `127.0.0.1:${echoPort}`, `127.0.0.1:${greeterPort}`, `127.0.0.1:${h2Port}`, `127.0.0.1:${lazyPort}`],
     onEvent: (e) => events.push(e),
     log: (l) => logs.push(l),
     resolve: async (name) => {
-      if (name === "svc.test" || name === "greet.test") return ["127.0.0.1"];
+      if (name === "svc.test" || name === "greet.test" || name === "h2.test" || name === "lazy.test") return ["127.0.0.1"];
       throw Object.assign(new Error(`no such test host ${name}`), { code: "ENOTFOUND" });
     },
   });
@@ -194,3 +292,79 @@ test("CONNECT: a server-first protocol is relayed without a word from the client
     assert.deepEqual(literal.back, evil);
   });
 });
+
+/** A socket through a CONNECT tunnel to `authority`, once the proxy said 200. */
+function connected(port: number, authority: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1", () => s.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+    let buf = "";
+    const onData = (d: Buffer): void => {
+      buf += d.toString("latin1");
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      s.off("data", onData).off("error", reject);
+      s.pause();
+      // What came behind the 200 (an h2c server's SETTINGS) is the next reader's.
+      if (end + 4 < buf.length) s.unshift(Buffer.from(buf.slice(end + 4), "latin1"));
+      if (!buf.startsWith("HTTP/1.1 200")) reject(new Error(buf));
+      else resolve(s);
+    };
+    s.on("data", onData).on("error", reject);
+  });
+}
+
+/** One GET over HTTP/2 with prior knowledge on `sock`, with these headers: the body, or the error. */
+function h2Get(sock: net.Socket, headers: http2.OutgoingHttpHeaders): Promise<{ body?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const c = http2.connect(`http://h2.test:${h2Port}`, { createConnection: () => sock });
+    c.on("error", (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+    const r = c.request({ ":path": "/", ...headers });
+    let body = "";
+    r.setEncoding("utf8");
+    r.on("data", (d: string) => (body += d));
+    r.on("end", () => (c.close(), resolve({ body })));
+    r.on("error", (e: NodeJS.ErrnoException) => (c.destroy(), resolve({ error: e.code ?? e.message })));
+    r.end();
+  });
+}
+
+test("CONNECT to a name, h2c: Node's HTTP/2 client naming it gets its answer; naming another host (:authority or Host) is reset and audited", async () => {
+  await withProxy(async (p, events, logs) => {
+    h2Seen.length = 0;
+    const authority = `h2.test:${h2Port}`;
+    assert.deepEqual(await h2Get(await connected(p.port, authority), {}), { body: `h2 for ${authority}` });
+    const bad = await h2Get(await connected(p.port, authority), { ":authority": "evil.test" });
+    assert.equal(bad.error, "ECONNRESET", JSON.stringify(bad));
+    const host = await h2Get(await connected(p.port, authority), { host: "evil.test" });
+    assert.equal(host.error, "ECONNRESET", JSON.stringify(host));
+    assert.deepEqual(h2Seen, [authority], "the refused requests never reached the server");
+    await waitForValue(() => (events.filter((e) => e.type === "net_deny" && e.reason === "name-mismatch").length === 2 ? true : undefined), 10_000, "two audited refusals");
+    assert.ok(logs.includes(`mcp-j: the HTTP request names evil.test, not h2.test that the connection is allowed for (blocked)`), logs.join("\n"));
+  });
+});
+
+for (const [name, port] of [["h2.test", () => h2Port], ["lazy.test", () => lazyPort]] as const) {
+  test(`CONNECT to a name, h2c: a client that waits for the server's SETTINGS before its first request is answered (${name === "h2.test" ? "the server sends them first" : "the server waits for the preface"})`, async () => {
+    await withProxy(async (p) => {
+      h2Seen.length = 0;
+      const s = await connected(p.port, `${name}:${port()}`);
+      let back = Buffer.alloc(0);
+      /** Resolves once the server has sent a frame of this type (on any stream). */
+      const frameOf = (type: number): Promise<void> =>
+        new Promise((resolve, reject) => {
+          const look = (): void => {
+            for (let q = 0; q + 9 <= back.length; q += 9 + back.readUIntBE(q, 3)) if (back[q + 3] === type) return (s.off("data", look), resolve());
+          };
+          s.on("data", (d: Buffer) => (back = Buffer.concat([back, d]))).on("data", look).on("error", reject);
+          look();
+        });
+      s.resume();
+      s.write(Buffer.concat([PREFACE, SETTINGS]));
+      await frameOf(4); // the server's SETTINGS: only now does this client send its request
+      s.write(request(authorities(`${name}:${port()}`)));
+      await frameOf(1); // the response's HEADERS
+      s.destroy();
+      assert.deepEqual(h2Seen, [`${name}:${port()}`]);
+    });
+  });
+}

@@ -12,21 +12,35 @@
 //                        one server_name with one host_name, or none
 //   the client, HTTP/1   the request head, whole (up to 64 KiB); at most one Host header, and an
 //                        absolute-form target's authority: each must name the host
-//   anything else        relayed as is (h2c with prior knowledge included: its :authority is in
-//                        HPACK, not read here)
+//   the client, h2c      HTTP/2 with prior knowledge: the preface and the frames up to the end of
+//                        the first request's header block (up to 64 KiB; nothing but SETTINGS,
+//                        WINDOW_UPDATE, PRIORITY and PING before it); its :authority and Host, which
+//                        HPACK encodes, are decoded by node:http2 and must name the host. The
+//                        preface and those frames carry no name: they are passed on as they come, and
+//                        the server's answer to them goes back, for a client that waits for the
+//                        server's SETTINGS before it sends its first request. A server that
+//                        sends its SETTINGS first (node:http2 does) is not taken for a
+//                        server-first protocol: its bytes go to the client while the client's
+//                        start is awaited
+//   anything else        relayed as is
 //
 // Names compare in lower case, without a trailing dot; a Host header's port is not compared. Only a
 // connection allowed for a name is checked: an allowed IP literal names no host.
 //
 // What this cannot see: inside TLS (a ClientHello naming the allowed host, then an HTTP Host header
 // naming another, is the classic form of domain fronting, which only the CDN can refuse), and any
-// HTTP request after the first on a kept-alive plain connection. It stops a client from naming
+// HTTP request after the first on a kept-alive plain connection (or stream after the first on h2c). It stops a client from naming
 // another host where the proxy can read it, not a client set on fronting.
+import http2 from "node:http2";
 import type net from "node:net";
+import { Duplex } from "node:stream";
 
 export type FirstWord =
   | { kind: "tls"; sni: string | null }
   | { kind: "http"; hosts: string[] }
+  /** h2c: `start` is the preface and the frames through the first request's header block (h2Hosts
+   * reads the names in it). */
+  | { kind: "h2"; start: Buffer }
   | { kind: "other" }
   | { kind: "bad"; why: string };
 
@@ -44,9 +58,102 @@ export function classifyFirst(whole: Buffer): FirstWord | "more" {
   while (skip < whole.length && (whole[skip] === 0x0d || whole[skip] === 0x0a)) skip++;
   const buf = whole.subarray(skip);
   if (buf.length === 0) return whole.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `more than ${MAX_HTTP_HEAD} bytes of empty lines` };
+  if (buf.length < H2_PREFACE.length ? H2_PREFACE.subarray(0, buf.length).equals(buf) : buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
+    return buf.length < H2_PREFACE.length ? "more" : h2First(buf);
+  }
   const text = buf.toString("latin1", 0, Math.min(buf.length, 16));
-  if (/^PRI \* HTTP\/2\.0/.test(text) || !/^[A-Z]{1,16}( |$)/.test(text)) return buf.length < 16 && /^[A-Z]*$/.test(text) ? "more" : { kind: "other" };
+  if (!/^[A-Z]{1,16}( |$)/.test(text)) return buf.length < 16 && /^[A-Z]*$/.test(text) ? "more" : { kind: "other" };
   return httpFirst(buf);
+}
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+const H2_HEADERS = 0x1;
+const H2_CONTINUATION = 0x9;
+const H2_END_HEADERS = 0x4;
+/** Frames a client may send before its first request: SETTINGS, WINDOW_UPDATE, PRIORITY, PING. */
+const H2_BEFORE_REQUEST = new Set([0x4, 0x8, 0x2, 0x6]);
+
+/**
+ * The complete frames of an h2c start (`buf` begins with the preface), in order: each frame's
+ * type, flags and end offset, up to the first incomplete one, or a reason it is refused.
+ */
+function h2Frames(buf: Buffer): { frames: { type: number; flags: number; end: number }[]; bad?: string } {
+  const frames: { type: number; flags: number; end: number }[] = [];
+  for (let p = H2_PREFACE.length; p + 9 <= buf.length; ) {
+    const end = p + 9 + buf.readUIntBE(p, 3);
+    if (end > MAX_HTTP_HEAD) return { frames, bad: `an HTTP/2 start longer than ${MAX_HTTP_HEAD} bytes before its first request` };
+    if (end > buf.length) break;
+    frames.push({ type: buf[p + 3]!, flags: buf[p + 4]!, end });
+    p = end;
+  }
+  return { frames };
+}
+
+function h2First(buf: Buffer): FirstWord | "more" {
+  const { frames, bad } = h2Frames(buf);
+  let inBlock = false;
+  for (const f of frames) {
+    if (inBlock ? f.type !== H2_CONTINUATION : f.type !== H2_HEADERS && !H2_BEFORE_REQUEST.has(f.type)) {
+      return { kind: "bad", why: "an HTTP/2 start whose first request is not a whole header block" };
+    }
+    if (f.type === H2_HEADERS || f.type === H2_CONTINUATION) {
+      if ((f.flags & H2_END_HEADERS) !== 0) return { kind: "h2", start: buf.subarray(0, f.end) };
+      inBlock = true;
+    }
+  }
+  if (bad !== undefined) return { kind: "bad", why: bad };
+  return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `an HTTP/2 start longer than ${MAX_HTTP_HEAD} bytes before its first request` };
+}
+
+/** Whether a server's first bytes are an HTTP/2 SETTINGS frame (its connection preface). */
+function isH2Settings(b: Buffer): boolean {
+  return b.length >= 9 && b[3] === 0x4 && b[4] === 0 && b.readUInt32BE(5) === 0 && b.readUIntBE(0, 3) % 6 === 0;
+}
+
+/**
+ * How many of an h2c start's first bytes carry no name and may go to the server before the first
+ * request is read: the preface and the whole frames before the first HEADERS (0 for anything else).
+ */
+export function h2Passable(buf: Buffer): number {
+  if (buf.length < H2_PREFACE.length || !buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) return 0;
+  let n = H2_PREFACE.length;
+  for (const f of h2Frames(buf).frames) {
+    if (!H2_BEFORE_REQUEST.has(f.type)) break;
+    n = f.end;
+  }
+  return n;
+}
+
+/**
+ * The names an h2c start's first request gives (:authority and Host), decoded by node:http2 (HPACK):
+ * the start is fed to a server session that writes nowhere, then its end; the session either shows
+ * the request or closes without one (a malformed start, two :authority fields).
+ */
+export function h2Hosts(start: Buffer): Promise<FirstWord> {
+  return new Promise((resolve) => {
+    const server = http2.createServer();
+    const wire = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    let done = false;
+    const finish = (w: FirstWord): void => {
+      if (done) return;
+      done = true;
+      resolve(w);
+      wire.destroy();
+    };
+    server.on("session", (s: http2.ServerHttp2Session) => {
+      s.on("error", () => {});
+      s.on("close", () => finish({ kind: "bad", why: "an HTTP/2 start whose first request could not be read" }));
+    });
+    server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+      stream.on("error", () => {});
+      const names = [headers[":authority"], headers.host].filter((v): v is string => typeof v === "string");
+      finish({ kind: "http", hosts: names.map(authorityHost) });
+    });
+    server.on("sessionError", () => {});
+    server.emit("connection", wire);
+    wire.push(start);
+    wire.push(null);
+  });
 }
 
 function tlsFirst(buf: Buffer): FirstWord | "more" {
@@ -132,6 +239,7 @@ function httpFirst(buf: Buffer): FirstWord | "more" {
 export function mismatch(w: FirstWord, host: string): string | null {
   const h = normalName(host);
   if (w.kind === "bad") return `${w.why}, on a connection allowed for ${h}`;
+  if (w.kind === "h2") return `an HTTP/2 request whose names were not read, on a connection allowed for ${h}`;
   if (w.kind === "tls" && w.sni !== null && w.sni !== h) return `the TLS handshake names ${w.sni}, not ${h} that the connection is allowed for`;
   if (w.kind === "http") {
     const other = w.hosts.find((x) => x !== h);
@@ -145,7 +253,8 @@ const CLIENT_SILENT = "the client closed without a word";
 
 /** Who spoke first on a connection about to be relayed (see the top of this file). */
 type FirstSpeaker =
-  | { from: "client"; data: Buffer; word: FirstWord }
+  /** `passed`: how many of `data`'s first bytes already went to the upstream (an h2c preface). */
+  | { from: "client"; data: Buffer; word: FirstWord; passed: number }
   | { from: "upstream" }
   | { from: "none"; why: string };
 
@@ -158,6 +267,7 @@ type FirstSpeaker =
 function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: number, seed: Buffer[] = [], clientEnded = false): Promise<FirstSpeaker> {
   return new Promise((resolve) => {
     const chunks = [...seed];
+    let passed = 0;
     let done = false;
     const finish = (r: FirstSpeaker): void => {
       if (done) return;
@@ -170,16 +280,36 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
     const classify = (ended: boolean): void => {
       const data = Buffer.concat(chunks);
       const word = classifyFirst(data);
-      if (word !== "more") finish({ from: "client", data, word });
-      else if (ended) finish(data.length === 0 ? { from: "none", why: CLIENT_SILENT } : { from: "client", data, word: { kind: "bad", why: "an incomplete TLS or HTTP start before the client's end" } });
+      if (word !== "more") finish({ from: "client", data, word, passed });
+      else if (ended) finish(data.length === 0 ? { from: "none", why: CLIENT_SILENT } : { from: "client", data, word: { kind: "bad", why: "an incomplete TLS or HTTP start before the client's end" }, passed });
+      else {
+        // An h2c start: what names nothing goes on now, and the server's answer comes back.
+        const n = h2Passable(data);
+        if (n > passed) {
+          upstream.write(data.subarray(passed, n));
+          passed = n;
+          onUpstream();
+        }
+      }
     };
     const onClient = (): void => {
       for (let c: Buffer | null; (c = client.read() as Buffer | null) !== null; ) chunks.push(c);
       classify(false);
     };
     const onClientEnd = (): void => classify(true);
+    // An h2c server sends its SETTINGS without waiting for the client's preface: that is not a
+    // server-first protocol, the client's start is still awaited (and checked), and the server's
+    // bytes go to the client meanwhile.
+    let serverH2 = false;
     const onUpstream = (): void => {
-      if (chunks.length === 0) finish({ from: "upstream" });
+      if (chunks.length === 0 && passed === 0 && !serverH2) {
+        const c = upstream.read() as Buffer | null;
+        if (c === null) return;
+        upstream.unshift(c);
+        if (!isH2Settings(c)) return finish({ from: "upstream" });
+        serverH2 = true;
+      }
+      if (passed > 0 || serverH2) for (let c: Buffer | null; (c = upstream.read() as Buffer | null) !== null; ) client.write(c);
     };
     const onClose = (): void => finish({ from: "none", why: "closed" });
     const timer = setTimeout(() => finish({ from: "none", why: "idle timeout" }), idleMs);
@@ -205,6 +335,11 @@ export async function checkFirstBytes(client: net.Socket, upstream: net.Socket, 
   const first = await awaitFirstSpeaker(client, upstream, idleMs, early, clientEnded);
   if (first.from === "none") return first.why === CLIENT_SILENT ? { go: true, toUpstream: Buffer.concat(early) } : { go: false, ended: first.why };
   if (first.from === "upstream") return { go: true, toUpstream: Buffer.concat(early) };
-  const why = mismatch(first.word, host);
-  return why === null ? { go: true, toUpstream: first.data } : { go: false, refused: `mcp-j: ${why} (blocked)` };
+  const word = first.word.kind === "h2" ? await h2Hosts(first.word.start) : first.word;
+  const why = mismatch(word, host);
+  if (why !== null) return { go: false, refused: `mcp-j: ${why} (blocked)` };
+  // What went back to the client while its h2c start was awaited is delivered before the relay
+  // takes the socket (the kernel relay takes only a socket with nothing left to write).
+  if (client.writableLength > 0) await new Promise<void>((res) => client.once("drain", res).once("close", res));
+  return { go: true, toUpstream: first.data.subarray(first.passed) };
 }
