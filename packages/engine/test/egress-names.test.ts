@@ -70,7 +70,26 @@ test("HTTP/1: every Host header and an absolute-form target must name the host; 
   assert.equal(http("\r\n\r\n"), "more");
   assert.equal(http("GET / HTTP/1.1\r\nHost: svc.test\r\n"), "more");
   assert.equal(mismatch({ kind: "http", hosts: ["evil.test", "svc.test"] }, "svc.test"), "the HTTP request names evil.test, not svc.test that the connection is allowed for");
-  // Redis's inline GET, RESP, PostgreSQL's start-up, h2c with prior knowledge: not HTTP/1.
+  // Request lines as leniently as any server reads them (red team 5): words split on any
+  // whitespace, any method token, any case; a line naming an HTTP version that is not three words,
+  // a folded header line and a first line with no end in 64 KiB are refused.
+  assert.deepEqual(http("GET\t/ \x0bHTTP/1.1\r\nHost: evil.test\r\n\r\n"), { kind: "http", hosts: ["evil.test"] });
+  assert.deepEqual(http(`${"X".repeat(100)} / http/1.1\r\nhost : evil.test\r\n\r\n`), { kind: "http", hosts: ["evil.test"] });
+  assert.deepEqual(http("GET / HTTP/1.1 x\r\nHost: evil.test\r\n\r\n"), { kind: "bad", why: "an HTTP request line that is not method, target and version" });
+  assert.deepEqual(http("GET / HTTP/1.1\r\nHost: svc.test\r\n evil.test\r\n\r\n"), { kind: "bad", why: "an HTTP request head with a folded line" });
+  assert.equal(http(`GET /${"a".repeat(20_000)}`), "more");
+  assert.deepEqual(http(`GET /${"a".repeat(70_000)}`), { kind: "bad", why: "a first line longer than 65536 bytes" });
+  // Ended by the client's half-close: a start that is no line yet is another protocol's; a line
+  // naming an HTTP version without its end cannot be read.
+  assert.deepEqual(classifyFirst(Buffer.from("ping through the jail"), true), { kind: "other" });
+  assert.deepEqual(classifyFirst(Buffer.from("early-bytes"), true), { kind: "other" });
+  assert.deepEqual(classifyFirst(Buffer.from("GET / HTTP/1.1"), true), { kind: "bad", why: "an HTTP request line without its end" });
+  // A lower-case word is not waited on unless its line names an HTTP version; an upper-case one is.
+  assert.deepEqual(classifyFirst(Buffer.from("ping through the jail")), { kind: "other" });
+  assert.equal(classifyFirst(Buffer.from("get / HTTP/1")), "more");
+  assert.deepEqual(classifyFirst(Buffer.from("get / http/1.1\r\nHost: evil.test\r\n\r\n")), { kind: "http", hosts: ["evil.test"] });
+  assert.equal(classifyFirst(Buffer.from("PING through the jail")), "more");
+  // Redis's inline GET, RESP, PostgreSQL's start-up: not HTTP.
   assert.deepEqual(http("GET key\r\n"), { kind: "other" });
   assert.deepEqual(http("*1\r\n$4\r\nPING\r\n"), { kind: "other" });
   assert.deepEqual(classifyFirst(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])), { kind: "other" });

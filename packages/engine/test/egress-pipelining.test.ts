@@ -11,7 +11,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { startEgressProxy, type EgressProxy } from "../src/egress/index.js";
 import { BodyEnd, HeadError } from "../src/egress/head.js";
-import { rawExchange } from "./helpers/http.js";
+import { rawExchange, startTap } from "./helpers/http.js";
 
 interface Seen {
   method: string;
@@ -39,17 +39,7 @@ before(async () => {
   });
   await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
   const originPort = (origin.address() as net.AddressInfo).port;
-  tap = net.createServer((down) => {
-    const i = wires.push("") - 1;
-    const up = net.connect(originPort, "127.0.0.1");
-    down.on("data", (d: Buffer) => (wires[i] += d.toString("latin1")));
-    down.pipe(up).pipe(down);
-    const kill = () => (down.destroy(), up.destroy());
-    down.on("error", kill);
-    up.on("error", kill);
-  });
-  await new Promise<void>((r) => tap.listen(0, "127.0.0.1", r));
-  port = (tap.address() as net.AddressInfo).port;
+  ({ server: tap, port } = await startTap(originPort, wires));
 });
 
 after(async () => {

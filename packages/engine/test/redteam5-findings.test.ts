@@ -9,7 +9,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { classifyFirst, mismatch } from "../src/egress/first-bytes.js";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
-import { rawExchange } from "./helpers/http.js";
+import { rawExchange, startTap } from "./helpers/http.js";
 import { waitForValue } from "./helpers/time.js";
 
 /** Requests the origin served, as "METHOD url host". */
@@ -31,17 +31,7 @@ before(async () => {
   origin.on("clientError", (_e, s) => s.destroy());
   await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
   const originPort = (origin.address() as net.AddressInfo).port;
-  tap = net.createServer({ allowHalfOpen: true }, (down) => {
-    const i = wires.push("") - 1;
-    const up = net.connect({ port: originPort, host: "127.0.0.1", allowHalfOpen: true });
-    down.on("data", (d: Buffer) => (wires[i] += d.toString("latin1")));
-    down.pipe(up).pipe(down);
-    const kill = () => (down.destroy(), up.destroy());
-    down.on("error", kill);
-    up.on("error", kill);
-  });
-  await new Promise<void>((r) => tap.listen(0, "127.0.0.1", r));
-  port = (tap.address() as net.AddressInfo).port;
+  ({ server: tap, port } = await startTap(originPort, wires));
 });
 
 after(async () => {

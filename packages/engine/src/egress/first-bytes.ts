@@ -11,7 +11,8 @@
 //                        records is refused: what a server reassembles could name another host);
 //                        one server_name with one host_name, or none
 //   the client, HTTP/1   the request head, whole (up to 64 KiB); at most one Host header, and an
-//                        absolute-form target's authority: each must name the host
+//                        absolute-form target's authority: each must name the host. The request
+//                        line is read as leniently as any server reads it (httpFirst)
 //   the client, h2c      HTTP/2 with prior knowledge: the preface and the frames up to the end of
 //                        the first request's header block (up to 64 KiB; nothing but SETTINGS,
 //                        WINDOW_UPDATE, PRIORITY and PING before it); its :authority and Host, which
@@ -49,8 +50,12 @@ export const MAX_HTTP_HEAD = 64 * 1024;
 
 const normalName = (n: string): string => n.toLowerCase().replace(/\.$/, "");
 
-/** What the bytes a client sent first say, or "more" when they are not whole yet. */
-export function classifyFirst(whole: Buffer): FirstWord | "more" {
+/**
+ * What the bytes a client sent first say, or "more" when they are not whole yet. `ended`: the client
+ * half-closed after them, so nothing more will come (a start that is not yet a first line is then
+ * another protocol's, one that names an HTTP version cannot be read).
+ */
+export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" {
   if (whole.length === 0) return "more";
   if (whole[0] === 0x16) return tlsFirst(whole);
   // An HTTP server skips empty lines before the request line (RFC 9112, 2.2): so does this.
@@ -61,10 +66,21 @@ export function classifyFirst(whole: Buffer): FirstWord | "more" {
   if (buf.length < H2_PREFACE.length ? H2_PREFACE.subarray(0, buf.length).equals(buf) : buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
     return buf.length < H2_PREFACE.length ? "more" : h2First(buf);
   }
-  const text = buf.toString("latin1", 0, Math.min(buf.length, 16));
-  if (!/^[A-Z]{1,16}( |$)/.test(text)) return buf.length < 16 && /^[A-Z]*$/.test(text) ? "more" : { kind: "other" };
-  return httpFirst(buf);
+  // What could start a request line: a method token, then whitespace (or not yet).
+  const start = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*/.exec(buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD)))![0];
+  // A method in lower case is no method llhttp or nginx takes, and is what text protocols start
+  // with ("ping ..."): it is not waited on; a line it starts is read if it is already whole.
+  const patient = !/[a-z]/.test(start);
+  if (start.length === buf.length) {
+    if (ended || !patient) return { kind: "other" };
+    return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
+  }
+  if (start.length === 0 || !LINE_SPACE.has(buf[start.length]!)) return { kind: "other" };
+  return httpFirst(buf, ended, patient);
 }
+
+/** What a lenient HTTP server takes for the space between a request line's words (RFC 9112 3). */
+const LINE_SPACE = new Set([0x20, 0x09, 0x0b, 0x0c, 0x0d]);
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 const H2_HEADERS = 0x1;
@@ -215,23 +231,39 @@ function authorityHost(a: string): string {
   return normalName(colon >= 0 ? hp.slice(0, colon) : hp);
 }
 
-function httpFirst(buf: Buffer): FirstWord | "more" {
+/**
+ * A start that begins like a request line (a token, then whitespace). The first line decides
+ * whether it is HTTP at all (`GET key` is also Redis's inline command): a line that names an HTTP
+ * version anywhere is HTTP, and is read as leniently as the most lenient server would (words split
+ * on any whitespace), or refused when it cannot be; a line without one is another protocol. A
+ * start with no line end within MAX_HTTP_HEAD bytes is refused: a server with a large enough
+ * limit could still read it as a request. `patient`: the method has no lower case, so its line is
+ * waited for (otherwise only a line that names an HTTP version is).
+ */
+function httpFirst(buf: Buffer, ended: boolean, patient: boolean): FirstWord | "more" {
   const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
-  // The first line decides whether this is HTTP at all (`GET key` is also Redis's inline command).
   const nl = text.indexOf("\n");
-  if (nl < 0) return buf.length < 8192 ? "more" : { kind: "other" };
-  if (!/^[A-Z]+ \S+ HTTP\/\d(\.\d)?\r?$/.test(text.slice(0, nl))) return { kind: "other" };
+  if (nl < 0) {
+    const version = /HTTP\/\d/i.test(text);
+    if (ended) return version ? { kind: "bad", why: "an HTTP request line without its end" } : { kind: "other" };
+    if (!patient && !version) return { kind: "other" };
+    return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
+  }
+  const first = text.slice(0, nl);
+  if (!/HTTP\/\d/i.test(first)) return { kind: "other" };
+  const words = first.split(/[ \t\v\f\r]+/).filter((w) => w !== "");
+  if (words.length !== 3 || !/^HTTP\/\d+(\.\d+)?$/i.test(words[2]!)) return { kind: "bad", why: "an HTTP request line that is not method, target and version" };
   const end = text.search(/\r?\n\r?\n/);
   if (end < 0) return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `an HTTP request head longer than ${MAX_HTTP_HEAD} bytes` };
-  const lines = text.slice(0, end).split(/\r?\n/);
-  const m = /^[A-Z]+ (\S+) HTTP\/\d(\.\d)?$/.exec(lines[0]!);
-  if (m === null) return { kind: "other" };
+  const lines = text.slice(0, end).split(/\r?\n/).slice(1);
+  // A folded line (obs-fold) continues the field above it for a server that accepts folding.
+  if (lines.some((l) => /^[ \t]/.test(l))) return { kind: "bad", why: "an HTTP request head with a folded line" };
   const hosts: string[] = [];
-  const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(m[1]!);
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(words[1]!);
   if (abs !== null) hosts.push(authorityHost(abs[1]!));
-  const hostHeaders = lines.slice(1).filter((l) => /^host\s*:/i.test(l));
+  const hostHeaders = lines.filter((l) => /^host[ \t]*:/i.test(l));
   if (hostHeaders.length > 1) return { kind: "bad", why: "an HTTP request with two Host headers" };
-  if (hostHeaders.length === 1) hosts.push(authorityHost(hostHeaders[0]!.replace(/^host\s*:/i, "").trim()));
+  if (hostHeaders.length === 1) hosts.push(authorityHost(hostHeaders[0]!.replace(/^host[ \t]*:/i, "").trim()));
   return { kind: "http", hosts };
 }
 
@@ -279,7 +311,7 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
     };
     const classify = (ended: boolean): void => {
       const data = Buffer.concat(chunks);
-      const word = classifyFirst(data);
+      const word = classifyFirst(data, ended);
       if (word !== "more") finish({ from: "client", data, word, passed });
       else if (ended) finish(data.length === 0 ? { from: "none", why: CLIENT_SILENT } : { from: "client", data, word: { kind: "bad", why: "an incomplete TLS or HTTP start before the client's end" }, passed });
       else {

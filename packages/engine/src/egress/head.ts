@@ -27,7 +27,7 @@ export function findHeadEnd(buf: Buffer, from = 0): number {
   return i < 0 ? -1 : i + 4;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, SP, HTAB. No CR, LF, NUL or other controls.
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -175,7 +175,15 @@ export class BodyEnd {
     } else if (this.state === "trailer") {
       this.trailerBytes += line.length + 2;
       if (this.trailerBytes > TRAILER_MAX) throw new HeadError("chunked body: trailer section too large");
-      if (line === "") this.state = "done";
+      if (line === "") {
+        this.state = "done";
+        return;
+      }
+      // A trailer section is field lines (RFC 9112 7.1.2), held to what a head is held to: else
+      // whatever follows the last chunk (a request head, a line a lenient parser ends at a bare CR)
+      // would reach the origin as part of this request.
+      const colon = line.indexOf(":");
+      if (colon <= 0 || !TOKEN.test(line.slice(0, colon)) || /[\r\n\0]/.test(line)) throw new HeadError("chunked body: a trailer line that is not a field");
     }
   }
 }

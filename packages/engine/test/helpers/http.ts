@@ -16,3 +16,19 @@ export function rawExchange(port: number, request: string | Buffer): Promise<str
     s.write(request);
   });
 }
+
+/** A tap in front of 127.0.0.1:originPort: relays every connection both ways (half-close too) and
+ * records, per connection, every byte it received (latin1) in `wires`. */
+export async function startTap(originPort: number, wires: string[]): Promise<{ server: net.Server; port: number }> {
+  const server = net.createServer({ allowHalfOpen: true }, (down) => {
+    const i = wires.push("") - 1;
+    const up = net.connect({ port: originPort, host: "127.0.0.1", allowHalfOpen: true });
+    down.on("data", (d: Buffer) => (wires[i] += d.toString("latin1")));
+    down.pipe(up).pipe(down);
+    const kill = () => (down.destroy(), up.destroy());
+    down.on("error", kill);
+    up.on("error", kill);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
