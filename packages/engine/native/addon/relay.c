@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,10 +137,44 @@ static void finish(struct pair *p, const char *err)
     graveyard = p;
 }
 
+/* Bytes read past the urgent mark: at most this many at a time. */
+#define MARK_BYTES (64 * 1024)
+
+/*
+ * splice(2) from a TCP socket stops at urgent data (a byte the peer sent with MSG_OOB): it says
+ * EAGAIN, or 0 once the peer has shut down, while bytes wait behind the mark, which would stall the
+ * direction or end it early with those bytes lost. recv() reads past the mark (the urgent byte
+ * itself stays out of band, as Node's own sockets leave it); what it read goes out as `first` does.
+ * Called with `first` all sent and the pipe empty, so the order of bytes holds. Returns 1 if bytes
+ * were read, 0 if none (not at a mark, nothing behind it yet, or the end: eof set), -errno on error.
+ */
+static int past_mark(struct dir *d)
+{
+    int at = 0;
+    if (ioctl(d->from, SIOCATMARK, &at) < 0 || !at)
+        return 0; /* not at a mark (or not TCP: no urgent data to be at) */
+    free(d->first);
+    d->first = malloc(MARK_BYTES);
+    d->first_len = d->first_off = 0;
+    if (d->first == NULL)
+        return -ENOMEM;
+    ssize_t n = recv(d->from, d->first, MARK_BYTES, MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    if (n == 0) {
+        d->eof = 1;
+        return 0;
+    }
+    d->first_len = (size_t)n;
+    d->eof = 0; /* splice's 0 was the mark, not the end */
+    return 1;
+}
+
 /* Moves what can move in one direction. Returns 1 if bytes moved, 0 if not, -errno on error. */
 static int pump(struct dir *d)
 {
     int moved = 0;
+again:
     while (d->first_off < d->first_len) {
         ssize_t n = send(d->to, d->first + d->first_off, d->first_len - d->first_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -187,6 +222,16 @@ static int pump(struct dir *d)
         if (!progress)
             break;
         moved = 1;
+    }
+    if (!d->drop && d->fill == 0 && !d->shut) {
+        /* The source said nothing more (or its end): urgent data may be holding the rest back. */
+        int r = past_mark(d);
+        if (r < 0)
+            return r;
+        if (r > 0) {
+            moved = 1;
+            goto again;
+        }
     }
     if (d->eof && d->fill == 0 && !d->shut) {
         /* The source ended and everything it sent is delivered: relay the half-close. */
