@@ -66,21 +66,31 @@ export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" 
   if (buf.length < H2_PREFACE.length ? H2_PREFACE.subarray(0, buf.length).equals(buf) : buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
     return buf.length < H2_PREFACE.length ? "more" : h2First(buf);
   }
-  // What could start a request line: a method token, then whitespace (or not yet).
-  const start = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*/.exec(buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD)))![0];
+  // What could start a request line: whitespace a lenient server skips, a method token, then
+  // whitespace (or not yet).
+  const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
+  const m = new RegExp(`^${SPACE}*([!#$%&'*+\\-.^_\`|~0-9A-Za-z]*)`).exec(text)!;
   // A method in lower case is no method llhttp or nginx takes, and is what text protocols start
   // with ("ping ..."): it is not waited on; a line it starts is read if it is already whole.
-  const patient = !/[a-z]/.test(start);
-  if (start.length === buf.length) {
+  const patient = !/[a-z]/.test(m[1]!);
+  if (m[0].length === buf.length) {
     if (ended || !patient) return { kind: "other" };
     return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
   }
-  if (start.length === 0 || !LINE_SPACE.has(buf[start.length]!)) return { kind: "other" };
+  if (m[1]!.length === 0 || !new RegExp(`^${SPACE}`).test(text.charAt(m[0].length))) return { kind: "other" };
   return httpFirst(buf, ended, patient);
 }
 
-/** What a lenient HTTP server takes for the space between a request line's words (RFC 9112 3). */
-const LINE_SPACE = new Set([0x20, 0x09, 0x0b, 0x0c, 0x0d]);
+/**
+ * What some server takes for the space between a request line's words, and skips before it: RFC
+ * 9112 3's lenient whitespace, and what Python's str.split() splits latin-1 text on
+ * (BaseHTTPRequestHandler), \x1c-\x1f, \x85 and \xa0 included.
+ */
+const SPACE = "[ \\t\\v\\f\\r\\x1c-\\x1f\\x85\\xa0]";
+/** A protocol version as a request line's last word: HTTP/1.1, and RTSP/1.0 or ICE/1.0, which
+ * llhttp also serves. */
+const VERSION = /^[A-Za-z][A-Za-z0-9]*\/\d+(\.\d+)?$/;
+const NAMES_VERSION = /[A-Za-z]\/\d/;
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 const H2_HEADERS = 0x1;
@@ -163,7 +173,8 @@ export function h2Hosts(start: Buffer): Promise<FirstWord> {
     server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
       stream.on("error", () => {});
       const names = [headers[":authority"], headers.host].filter((v): v is string => typeof v === "string");
-      finish({ kind: "http", hosts: names.map(authorityHost) });
+      if (names.some((n) => n.includes("@"))) finish({ kind: "bad", why: "an HTTP/2 request whose :authority or Host names a user" });
+      else finish({ kind: "http", hosts: names.map(authorityHost) });
     });
     server.on("sessionError", () => {});
     server.emit("connection", wire);
@@ -244,26 +255,42 @@ function httpFirst(buf: Buffer, ended: boolean, patient: boolean): FirstWord | "
   const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
   const nl = text.indexOf("\n");
   if (nl < 0) {
-    const version = /HTTP\/\d/i.test(text);
+    const version = NAMES_VERSION.test(text);
     if (ended) return version ? { kind: "bad", why: "an HTTP request line without its end" } : { kind: "other" };
     if (!patient && !version) return { kind: "other" };
     return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
   }
-  const first = text.slice(0, nl);
-  if (!/HTTP\/\d/i.test(first)) return { kind: "other" };
-  const words = first.split(/[ \t\v\f\r]+/).filter((w) => w !== "");
-  if (words.length !== 3 || !/^HTTP\/\d+(\.\d+)?$/i.test(words[2]!)) return { kind: "bad", why: "an HTTP request line that is not method, target and version" };
+  const words = text
+    .slice(0, nl)
+    .split(new RegExp(`${SPACE}+`))
+    .filter((w) => w !== "");
+  if (!words.some((w) => NAMES_VERSION.test(w))) return { kind: "other" };
+  if (words.length !== 3 || !VERSION.test(words[2]!)) return { kind: "bad", why: "an HTTP request line that is not method, target and version" };
   const end = text.search(/\r?\n\r?\n/);
   if (end < 0) return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `an HTTP request head longer than ${MAX_HTTP_HEAD} bytes` };
-  const lines = text.slice(0, end).split(/\r?\n/).slice(1);
-  // A folded line (obs-fold) continues the field above it for a server that accepts folding.
+  const fields = text.slice(nl + 1, end);
+  // A bare CR ends a line for some parsers (Python's email parser), a folded line (obs-fold)
+  // continues the field above it for others: either could show a server a Host not seen here.
+  if (/\r(?!\n)/.test(fields)) return { kind: "bad", why: "an HTTP request head with a bare CR" };
+  const lines = fields === "" ? [] : fields.split(/\r?\n/);
   if (lines.some((l) => /^[ \t]/.test(l))) return { kind: "bad", why: "an HTTP request head with a folded line" };
   const hosts: string[] = [];
-  const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(words[1]!);
+  // The target names a host in absolute form (its authority) and in authority form (CONNECT's,
+  // and whatever else is neither a path nor `*`: read as an authority, or refused by mismatch).
+  const target = words[1]!;
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(target);
   if (abs !== null) hosts.push(authorityHost(abs[1]!));
+  else if (!target.startsWith("/") && target !== "*") {
+    if (target.includes("@")) return { kind: "bad", why: "an HTTP request target naming a user" };
+    hosts.push(authorityHost(target));
+  }
   const hostHeaders = lines.filter((l) => /^host[ \t]*:/i.test(l));
   if (hostHeaders.length > 1) return { kind: "bad", why: "an HTTP request with two Host headers" };
-  if (hostHeaders.length === 1) hosts.push(authorityHost(hostHeaders[0]!.replace(/^host[ \t]*:/i, "").trim()));
+  if (hostHeaders.length === 1) {
+    const value = hostHeaders[0]!.replace(/^host[ \t]*:/i, "").trim();
+    if (value.includes("@")) return { kind: "bad", why: "an HTTP Host header naming a user" };
+    hosts.push(authorityHost(value));
+  }
   return { kind: "http", hosts };
 }
 
@@ -305,7 +332,7 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
       if (done) return;
       done = true;
       clearTimeout(timer);
-      client.off("readable", onClient).off("end", onClientEnd).off("close", onClose);
+      client.off("readable", onClient).off("end", onClientEnd).off("close", onClose).off("drain", onDrain);
       upstream.off("readable", onUpstream).off("close", onClose);
       resolve(r);
     };
@@ -332,7 +359,13 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
     // An h2c server sends its SETTINGS without waiting for the client's preface: that is not a
     // server-first protocol, the client's start is still awaited (and checked), and the server's
     // bytes go to the client meanwhile.
+    // Only as fast as the client reads: what it does not take stays in the upstream's socket.
     let serverH2 = false;
+    let blocked = false;
+    const onDrain = (): void => {
+      blocked = false;
+      onUpstream();
+    };
     const onUpstream = (): void => {
       if (chunks.length === 0 && passed === 0 && !serverH2) {
         const c = upstream.read() as Buffer | null;
@@ -341,7 +374,13 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
         if (!isH2Settings(c)) return finish({ from: "upstream" });
         serverH2 = true;
       }
-      if (passed > 0 || serverH2) for (let c: Buffer | null; (c = upstream.read() as Buffer | null) !== null; ) client.write(c);
+      if (!(passed > 0 || serverH2)) return;
+      for (let c: Buffer | null; !blocked && (c = upstream.read() as Buffer | null) !== null; ) {
+        if (!client.write(c)) {
+          blocked = true;
+          client.once("drain", onDrain);
+        }
+      }
     };
     const onClose = (): void => finish({ from: "none", why: "closed" });
     const timer = setTimeout(() => finish({ from: "none", why: "idle timeout" }), idleMs);
