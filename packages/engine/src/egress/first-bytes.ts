@@ -358,8 +358,8 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
     const onClientEnd = (): void => classify(true);
     // An h2c server sends its SETTINGS without waiting for the client's preface: that is not a
     // server-first protocol, the client's start is still awaited (and checked), and the server's
-    // bytes go to the client meanwhile.
-    // Only as fast as the client reads: what it does not take stays in the upstream's socket.
+    // bytes go to the client meanwhile, only as fast as the client reads them (what it does not
+    // take stays in the upstream's socket).
     let serverH2 = false;
     let blocked = false;
     const onDrain = (): void => {
@@ -411,6 +411,6 @@ export async function checkFirstBytes(client: net.Socket, upstream: net.Socket, 
   if (why !== null) return { go: false, refused: `mcp-j: ${why} (blocked)` };
   // What went back to the client while its h2c start was awaited is delivered before the relay
   // takes the socket (the kernel relay takes only a socket with nothing left to write).
-  if (client.writableLength > 0) await new Promise<void>((res) => client.once("drain", res).once("close", res));
+  if (client.writableLength > 0 && !client.destroyed) await new Promise<void>((res) => client.once("drain", res).once("close", res));
   return { go: true, toUpstream: first.data.subarray(first.passed) };
 }
