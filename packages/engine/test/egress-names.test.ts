@@ -89,6 +89,7 @@ test("HTTP/1: every Host header and an absolute-form target must name the host; 
   assert.equal(classifyFirst(Buffer.from("get / HTTP/1")), "more");
   assert.deepEqual(classifyFirst(Buffer.from("get / http/1.1\r\nHost: evil.test\r\n\r\n")), { kind: "http", hosts: ["evil.test"] });
   assert.equal(classifyFirst(Buffer.from("PING through the jail")), "more");
+  assert.equal(classifyFirst(Buffer.from("get /")), "more", "a method in lower case is waited on");
   // Redis's inline GET, RESP, PostgreSQL's start-up: not HTTP.
   assert.deepEqual(http("GET key\r\n"), { kind: "other" });
   assert.deepEqual(http("*1\r\n$4\r\nPING\r\n"), { kind: "other" });

@@ -70,9 +70,10 @@ export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" 
   // whitespace (or not yet).
   const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
   const m = new RegExp(`^${SPACE}*([!#$%&'*+\\-.^_\`|~0-9A-Za-z]*)`).exec(text)!;
-  // A method in lower case is no method llhttp or nginx takes, and is what text protocols start
-  // with ("ping ..."): it is not waited on; a line it starts is read if it is already whole.
-  const patient = !/[a-z]/.test(m[1]!);
+  // A word in lower case is no method llhttp or nginx takes, and is what text protocols start
+  // with ("ping ..."): it is not waited on, unless it spells a method (Go's server takes "get"),
+  // and a line it starts is read if it is already whole.
+  const patient = !/[a-z]/.test(m[1]!) || METHODS.has(m[1]!.toUpperCase());
   if (m[0].length === buf.length) {
     if (ended || !patient) return { kind: "other" };
     return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
@@ -91,6 +92,8 @@ const SPACE = "[ \\t\\v\\f\\r\\x1c-\\x1f\\x85\\xa0]";
  * llhttp also serves. */
 const VERSION = /^[A-Za-z][A-Za-z0-9]*\/\d+(\.\d+)?$/;
 const NAMES_VERSION = /[A-Za-z]\/\d/;
+/** RFC 9110's methods and PATCH, in whatever case a lenient server takes them. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 const H2_HEADERS = 0x1;
