@@ -84,12 +84,17 @@ test("HTTP/1: every Host header and an absolute-form target must name the host; 
   assert.deepEqual(classifyFirst(Buffer.from("ping through the jail"), true), { kind: "other" });
   assert.deepEqual(classifyFirst(Buffer.from("early-bytes"), true), { kind: "other" });
   assert.deepEqual(classifyFirst(Buffer.from("GET / HTTP/1.1"), true), { kind: "bad", why: "an HTTP request line without its end" });
-  // A lower-case word is not waited on unless its line names an HTTP version; an upper-case one is.
-  assert.deepEqual(classifyFirst(Buffer.from("ping through the jail")), { kind: "other" });
-  assert.equal(classifyFirst(Buffer.from("get / HTTP/1")), "more");
+  // Text is waited on until its first line is whole, whatever its words (red team 7: lenient
+  // servers take methods in any case); a control byte says another protocol at once.
+  for (const t of ["ping through the jail", "get / HTTP/1", "g", "G(ET /x", "PING through the jail"]) assert.equal(classifyFirst(Buffer.from(t, "latin1")), "more", t);
   assert.deepEqual(classifyFirst(Buffer.from("get / http/1.1\r\nHost: evil.test\r\n\r\n")), { kind: "http", hosts: ["evil.test"] });
-  assert.equal(classifyFirst(Buffer.from("PING through the jail")), "more");
-  assert.equal(classifyFirst(Buffer.from("get /")), "more", "a method in lower case is waited on");
+  assert.deepEqual(classifyFirst(Buffer.from("ping\x00 through")), { kind: "other" });
+  assert.deepEqual(classifyFirst(Buffer.from("ping through the jail\r\n")), { kind: "other" });
+  // HTTP/0.9: a method and a path or absolute target, no version.
+  assert.deepEqual(classifyFirst(Buffer.from("GET http://evil.test/x\r\n")), { kind: "http", hosts: ["evil.test"] });
+  assert.deepEqual(classifyFirst(Buffer.from("GET /x\r\n")), { kind: "http", hosts: [] });
+  assert.equal(mismatch({ kind: "http", hosts: [] }, "svc.test"), "the HTTP request names no host (Host), on a connection allowed for svc.test");
+  assert.equal(mismatch({ kind: "tls", sni: null }, "svc.test"), "the TLS handshake names no server (server_name), on a connection allowed for svc.test");
   // Redis's inline GET, RESP, PostgreSQL's start-up: not HTTP.
   assert.deepEqual(http("GET key\r\n"), { kind: "other" });
   assert.deepEqual(http("*1\r\n$4\r\nPING\r\n"), { kind: "other" });

@@ -9,10 +9,11 @@
 //                        nothing of the client's to check; relayed as is
 //   the client, TLS      the ClientHello, whole in its first record (a ClientHello split across
 //                        records is refused: what a server reassembles could name another host);
-//                        one server_name with one host_name, or none
+//                        one server_name with one host_name, naming the host
 //   the client, HTTP/1   the request head, whole (up to 64 KiB); at most one Host header, and an
-//                        absolute-form target's authority: each must name the host. The request
-//                        line is read as leniently as any server reads it (httpFirst)
+//                        absolute- or authority-form target: each must name the host, and one must
+//                        be there. The request line is read as leniently as any server reads it
+//                        (httpFirst); a start of text is waited on until its first line is whole
 //   the client, h2c      HTTP/2 with prior knowledge: the preface and the frames up to the end of
 //                        the first request's header block (up to 64 KiB; nothing but SETTINGS,
 //                        WINDOW_UPDATE, PRIORITY and PING before it); its :authority and Host, which
@@ -25,12 +26,14 @@
 //                        start is awaited
 //   anything else        relayed as is
 //
-// Names compare in lower case, without a trailing dot; a Host header's port is not compared. Only a
+// Names compare in lower case, without a trailing dot; a Host header's port is not compared. A
+// start that names no host is refused: the server would answer it for its default name. Only a
 // connection allowed for a name is checked: an allowed IP literal names no host.
 //
 // What this cannot see: inside TLS (a ClientHello naming the allowed host, then an HTTP Host header
-// naming another, is the classic form of domain fronting, which only the CDN can refuse), and any
-// HTTP request after the first on a kept-alive plain connection (or stream after the first on h2c). It stops a client from naming
+// naming another, is the classic form of domain fronting, which only the CDN can refuse; an
+// Encrypted ClientHello's inner name is the same), and any HTTP request after the first on a
+// kept-alive plain connection (or stream after the first on h2c). It stops a client from naming
 // another host where the proxy can read it, not a client set on fronting.
 import http2 from "node:http2";
 import type net from "node:net";
@@ -57,7 +60,12 @@ const normalName = (n: string): string => n.toLowerCase().replace(/\.$/, "");
  */
 export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" {
   if (whole.length === 0) return "more";
-  if (whole[0] === 0x16) return tlsFirst(whole);
+  // A TLS record: a handshake, or an alert (Go's crypto/tls drops warning alerts before the
+  // ClientHello and takes any record version below 0x10..).
+  if (whole[0] === 0x16 || whole[0] === 0x15) {
+    if (whole.length < 2) return "more";
+    if (whole[1]! < 0x10) return whole[0] === 0x15 ? { kind: "bad", why: "a TLS alert before the ClientHello" } : tlsFirst(whole);
+  }
   // An HTTP server skips empty lines before the request line (RFC 9112, 2.2): so does this.
   let skip = 0;
   while (skip < whole.length && (whole[skip] === 0x0d || whole[skip] === 0x0a)) skip++;
@@ -66,21 +74,17 @@ export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" 
   if (buf.length < H2_PREFACE.length ? H2_PREFACE.subarray(0, buf.length).equals(buf) : buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
     return buf.length < H2_PREFACE.length ? "more" : h2First(buf);
   }
-  // What could start a request line: whitespace a lenient server skips, a method token, then
-  // whitespace (or not yet).
+  // A start of text (no control byte in its first line) is waited on until that line is whole,
+  // whatever its words: lenient servers take a method in any case and with any characters (Apache,
+  // HAProxy, Go). Binary protocols show a control byte early; text protocols send whole lines.
   const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
-  const m = new RegExp(`^${SPACE}*([!#$%&'*+\\-.^_\`|~0-9A-Za-z]*)`).exec(text)!;
-  // A word in lower case is no method llhttp or nginx takes, and is what text protocols start
-  // with ("ping ..."): it is not waited on, unless it spells a method (Go's server takes "get"),
-  // and a line it starts is read if it is already whole.
-  const patient = !/[a-z]/.test(m[1]!) || METHODS.has(m[1]!.toUpperCase());
-  if (m[0].length === buf.length) {
-    if (ended || !patient) return { kind: "other" };
-    return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
-  }
-  if (m[1]!.length === 0 || !new RegExp(`^${SPACE}`).test(text.charAt(m[0].length))) return { kind: "other" };
-  return httpFirst(buf, ended, patient);
+  const nl = text.indexOf("\n");
+  if (CONTROL.test(nl < 0 ? text : text.slice(0, nl))) return { kind: "other" };
+  return httpFirst(buf, text, nl, ended);
 }
+
+/** Bytes no request line holds: controls other than the whitespace below (and LF, its end). */
+const CONTROL = /[\x00-\x08\x0e-\x1b\x7f]/;
 
 /**
  * What some server takes for the space between a request line's words, and skips before it: RFC
@@ -90,9 +94,10 @@ export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" 
 const SPACE = "[ \\t\\v\\f\\r\\x1c-\\x1f\\x85\\xa0]";
 /** A protocol version as a request line's last word: HTTP/1.1, and RTSP/1.0 or ICE/1.0, which
  * llhttp also serves. */
-const VERSION = /^[A-Za-z][A-Za-z0-9]*\/\d+(\.\d+)?$/;
-const NAMES_VERSION = /[A-Za-z]\/\d/;
-/** RFC 9110's methods and PATCH, in whatever case a lenient server takes them. */
+const VERSION = /^(HTTP|RTSP|ICE)\/\d+(\.\d+)?$/i;
+const NAMES_VERSION = /(HTTP|RTSP|ICE)\/\d/i;
+/** RFC 9110's methods and PATCH, in whatever case a lenient server takes them (an HTTP/0.9 line
+ * has no version to tell it is HTTP: its method does). */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -188,7 +193,6 @@ export function h2Hosts(start: Buffer): Promise<FirstWord> {
 
 function tlsFirst(buf: Buffer): FirstWord | "more" {
   if (buf.length < 5) return "more";
-  if (buf[1] !== 0x03) return { kind: "other" };
   const len = buf.readUInt16BE(3);
   if (len > MAX_TLS_RECORD) return { kind: "bad", why: "a TLS record longer than TLS allows" };
   if (buf.length < 5 + len) return "more";
@@ -246,28 +250,27 @@ function authorityHost(a: string): string {
 }
 
 /**
- * A start that begins like a request line (a token, then whitespace). The first line decides
- * whether it is HTTP at all (`GET key` is also Redis's inline command): a line that names an HTTP
- * version anywhere is HTTP, and is read as leniently as the most lenient server would (words split
- * on any whitespace), or refused when it cannot be; a line without one is another protocol. A
- * start with no line end within MAX_HTTP_HEAD bytes is refused: a server with a large enough
- * limit could still read it as a request. `patient`: the method has no lower case, so its line is
- * waited for (otherwise only a line that names an HTTP version is).
+ * A start of text (`text`: its first MAX_HTTP_HEAD bytes, `nl`: where its first line ends, or -1).
+ * The first line decides whether it is HTTP at all (`GET key` is also Redis's inline command): a
+ * line that names an HTTP version anywhere is HTTP, read as leniently as the most lenient server
+ * would (words split on any whitespace), or refused when it cannot be; a method and a path or
+ * absolute target alone is HTTP/0.9 (nginx and Apache serve it); any other line is another
+ * protocol. A start with no line end within MAX_HTTP_HEAD bytes is refused: a server with a large
+ * enough limit could still read it as a request.
  */
-function httpFirst(buf: Buffer, ended: boolean, patient: boolean): FirstWord | "more" {
-  const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
-  const nl = text.indexOf("\n");
+function httpFirst(buf: Buffer, text: string, nl: number, ended: boolean): FirstWord | "more" {
+  const words = (nl < 0 ? text : text.slice(0, nl)).split(new RegExp(`${SPACE}+`)).filter((w) => w !== "");
   if (nl < 0) {
-    const version = NAMES_VERSION.test(text);
-    if (ended) return version ? { kind: "bad", why: "an HTTP request line without its end" } : { kind: "other" };
-    if (!patient && !version) return { kind: "other" };
+    if (ended) return words.some((w) => NAMES_VERSION.test(w)) || METHODS.has(words[0]?.toUpperCase() ?? "") ? { kind: "bad", why: "an HTTP request line without its end" } : { kind: "other" };
     return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
   }
-  const words = text
-    .slice(0, nl)
-    .split(new RegExp(`${SPACE}+`))
-    .filter((w) => w !== "");
-  if (!words.some((w) => NAMES_VERSION.test(w))) return { kind: "other" };
+  if (!words.some((w) => NAMES_VERSION.test(w))) {
+    const target = words[1] ?? "";
+    const simple = words.length === 2 && METHODS.has(words[0]!.toUpperCase()) && (target.startsWith("/") || ABSOLUTE.test(target));
+    if (!simple) return { kind: "other" };
+    if (target.includes("@") && !ABSOLUTE.test(target)) return { kind: "bad", why: "an HTTP request target naming a user" };
+    return { kind: "http", hosts: ABSOLUTE.test(target) ? [authorityHost(ABSOLUTE.exec(target)![1]!)] : [] };
+  }
   if (words.length !== 3 || !VERSION.test(words[2]!)) return { kind: "bad", why: "an HTTP request line that is not method, target and version" };
   const end = text.search(/\r?\n\r?\n/);
   if (end < 0) return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `an HTTP request head longer than ${MAX_HTTP_HEAD} bytes` };
@@ -281,7 +284,7 @@ function httpFirst(buf: Buffer, ended: boolean, patient: boolean): FirstWord | "
   // The target names a host in absolute form (its authority) and in authority form (CONNECT's,
   // and whatever else is neither a path nor `*`: read as an authority, or refused by mismatch).
   const target = words[1]!;
-  const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(target);
+  const abs = ABSOLUTE.exec(target);
   if (abs !== null) hosts.push(authorityHost(abs[1]!));
   else if (!target.startsWith("/") && target !== "*") {
     if (target.includes("@")) return { kind: "bad", why: "an HTTP request target naming a user" };
@@ -297,13 +300,22 @@ function httpFirst(buf: Buffer, ended: boolean, patient: boolean): FirstWord | "
   return { kind: "http", hosts };
 }
 
-/** Why a connection allowed for `host` must not go on, or null when its first bytes fit it. */
+/** An absolute-form target's authority. */
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i;
+
+/**
+ * Why a connection allowed for `host` must not go on, or null when its first bytes fit it. A TLS or
+ * HTTP start that names no host is refused too: the server would answer it for its default name,
+ * on a shared server someone else's (red team 7); every client that connects by name names it.
+ */
 export function mismatch(w: FirstWord, host: string): string | null {
   const h = normalName(host);
   if (w.kind === "bad") return `${w.why}, on a connection allowed for ${h}`;
   if (w.kind === "h2") return `an HTTP/2 request whose names were not read, on a connection allowed for ${h}`;
-  if (w.kind === "tls" && w.sni !== null && w.sni !== h) return `the TLS handshake names ${w.sni}, not ${h} that the connection is allowed for`;
+  if (w.kind === "tls" && w.sni === null) return `the TLS handshake names no server (server_name), on a connection allowed for ${h}`;
+  if (w.kind === "tls" && w.sni !== h) return `the TLS handshake names ${w.sni}, not ${h} that the connection is allowed for`;
   if (w.kind === "http") {
+    if (w.hosts.length === 0) return `the HTTP request names no host (Host), on a connection allowed for ${h}`;
     const other = w.hosts.find((x) => x !== h);
     if (other !== undefined) return `the HTTP request names ${other}, not ${h} that the connection is allowed for`;
   }
