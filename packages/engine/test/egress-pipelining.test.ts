@@ -11,7 +11,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { startEgressProxy, type EgressProxy } from "../src/egress/index.js";
 import { BodyEnd, HeadError } from "../src/egress/head.js";
-import { rawExchange, startTap } from "./helpers/http.js";
+import { behindTap, rawExchange } from "./helpers/http.js";
 
 interface Seen {
   method: string;
@@ -21,7 +21,7 @@ interface Seen {
 }
 
 let origin: http.Server;
-let tap: net.Server;
+let closeOrigin: () => Promise<void>;
 let port = 0; // the tap's: what the proxy connects to
 const seen: Seen[] = [];
 /** Every byte the proxy sent upstream, per connection. */
@@ -37,16 +37,10 @@ before(async () => {
       res.end(`saw ${req.method} ${req.url} ${body.length}\n`);
     });
   });
-  await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
-  const originPort = (origin.address() as net.AddressInfo).port;
-  ({ server: tap, port } = await startTap(originPort, wires));
+  ({ port, close: closeOrigin } = await behindTap(origin, wires));
 });
 
-after(async () => {
-  origin.closeAllConnections();
-  await new Promise((r) => origin.close(r));
-  await new Promise((r) => tap.close(r));
-});
+after(() => closeOrigin());
 
 /** The request lines in what the proxy sent upstream. */
 function requestLines(wire: string): string[] {

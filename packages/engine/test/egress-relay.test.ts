@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import { after, before, test } from "node:test";
 import { startTunnel, type Tunnel } from "../src/egress/relay.js";
+import { listenLocal } from "./helpers/http.js";
 import { bound } from "./helpers/time.js";
 
 const RESPONSE = Buffer.alloc(4 << 20);
@@ -32,8 +33,7 @@ before(async () => {
     );
     s.end(RESPONSE);
   });
-  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  upPort = (upstream.address() as net.AddressInfo).port;
+  upPort = await listenLocal(upstream);
 });
 
 after(() => new Promise((r) => upstream.close(r)));
@@ -51,8 +51,7 @@ async function front(kernel: boolean, dropFromClient = true): Promise<{ server: 
       }),
     );
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, port: (server.address() as net.AddressInfo).port, tunnels };
+  return { server, port: await listenLocal(server), tunnels };
 }
 
 for (const kernel of [true, false]) {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { classifyFirst } from "../src/egress/first-bytes.js";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
 import { assertNamesAnother, tunnelFirst } from "./helpers/fronting.js";
-import { rawExchange, startTap } from "./helpers/http.js";
+import { behindTap, rawExchange } from "./helpers/http.js";
 import { waitForValue } from "./helpers/time.js";
 
 /** Requests the origin served, as "METHOD url host". */
@@ -18,7 +18,7 @@ const served: string[] = [];
 /** Every byte the proxy sent upstream, per connection (latin1). */
 const wires: string[] = [];
 let origin: http.Server;
-let tap: net.Server;
+let closeOrigin: () => Promise<void>;
 let port = 0; // the tap's: what the proxy connects to
 
 before(async () => {
@@ -30,16 +30,10 @@ before(async () => {
     });
   });
   origin.on("clientError", (_e, s) => s.destroy());
-  await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
-  const originPort = (origin.address() as net.AddressInfo).port;
-  ({ server: tap, port } = await startTap(originPort, wires));
+  ({ port, close: closeOrigin } = await behindTap(origin, wires));
 });
 
-after(async () => {
-  origin.closeAllConnections();
-  await new Promise((r) => origin.close(r));
-  await new Promise((r) => tap.close(r));
-});
+after(() => closeOrigin());
 
 describe("redteam5: the first-bytes name check (CONNECT to a name, redirected connect())", () => {
   let proxy: EgressProxy;

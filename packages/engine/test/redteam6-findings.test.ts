@@ -12,6 +12,7 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
 import { assertNamesAnother, tunnelFirst } from "./helpers/fronting.js";
+import { listenLocal } from "./helpers/http.js";
 import { bound, waitFor, waitForValue } from "./helpers/time.js";
 
 /** A proxy on which svc.test (the loopback) is allowed at these ports. */
@@ -47,8 +48,7 @@ describe("redteam6: request lines a real server serves, taken for another protoc
       res.end(`served ${req.method} for ${req.headers.host}\n`);
     });
     origin.on("clientError", (_e, s) => s.destroy());
-    await new Promise<void>((r) => origin.listen(0, "127.0.0.1", r));
-    port = (origin.address() as net.AddressInfo).port;
+    port = await listenLocal(origin);
     proxy = await proxyFor([port], events);
   });
   after(async () => {
@@ -183,8 +183,7 @@ describe("redteam6: a CONNECT request's authority-form target is not checked", (
       asked.push(req.url ?? "");
       sock.end(`HTTP/1.1 200 Connection established\r\n\r\ntunnel to ${req.url}\n`);
     });
-    await new Promise<void>((r) => fwd.listen(0, "127.0.0.1", r));
-    port = (fwd.address() as net.AddressInfo).port;
+    port = await listenLocal(fwd);
     proxy = await proxyFor([port], events);
   });
   after(async () => {
@@ -236,8 +235,7 @@ describe("redteam6: while the first request is awaited, the upstream's bytes are
       };
       pump();
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    port = (server.address() as net.AddressInfo).port;
+    port = await listenLocal(server);
     proxy = await proxyFor([port], events);
   });
   after(async () => {

@@ -71,9 +71,8 @@ export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" 
   while (skip < whole.length && (whole[skip] === 0x0d || whole[skip] === 0x0a)) skip++;
   const buf = whole.subarray(skip);
   if (buf.length === 0) return whole.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `more than ${MAX_HTTP_HEAD} bytes of empty lines` };
-  if (buf.length < H2_PREFACE.length ? H2_PREFACE.subarray(0, buf.length).equals(buf) : buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
-    return buf.length < H2_PREFACE.length ? "more" : h2First(buf);
-  }
+  const preface = Math.min(buf.length, H2_PREFACE.length);
+  if (buf.subarray(0, preface).equals(H2_PREFACE.subarray(0, preface))) return preface < H2_PREFACE.length ? "more" : h2First(buf);
   // A start of text (no control byte in its first line) is waited on until that line is whole,
   // whatever its words: lenient servers take a method in any case and with any characters (Apache,
   // HAProxy, Go). Binary protocols show a control byte early; text protocols send whole lines.
@@ -91,7 +90,7 @@ const CONTROL = /[\x00-\x08\x0e-\x1b\x7f]/;
  * 9112 3's lenient whitespace, and what Python's str.split() splits latin-1 text on
  * (BaseHTTPRequestHandler), \x1c-\x1f, \x85 and \xa0 included.
  */
-const SPACE = "[ \\t\\v\\f\\r\\x1c-\\x1f\\x85\\xa0]";
+const SPACES = /[ \t\v\f\r\x1c-\x1f\x85\xa0]+/;
 /** A protocol version as a request line's last word: HTTP/1.1, and RTSP/1.0 or ICE/1.0, which
  * llhttp also serves. */
 const VERSION = /^(HTTP|RTSP|ICE)\/\d+(\.\d+)?$/i;
@@ -259,7 +258,7 @@ function authorityHost(a: string): string {
  * enough limit could still read it as a request.
  */
 function httpFirst(buf: Buffer, text: string, nl: number, ended: boolean): FirstWord | "more" {
-  const words = (nl < 0 ? text : text.slice(0, nl)).split(new RegExp(`${SPACE}+`)).filter((w) => w !== "");
+  const words = (nl < 0 ? text : text.slice(0, nl)).split(SPACES).filter((w) => w !== "");
   if (nl < 0) {
     if (ended) return words.some((w) => NAMES_VERSION.test(w)) || METHODS.has(words[0]?.toUpperCase() ?? "") ? { kind: "bad", why: "an HTTP request line without its end" } : { kind: "other" };
     return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `a first line longer than ${MAX_HTTP_HEAD} bytes` };
@@ -267,9 +266,7 @@ function httpFirst(buf: Buffer, text: string, nl: number, ended: boolean): First
   if (!words.some((w) => NAMES_VERSION.test(w))) {
     const target = words[1] ?? "";
     const simple = words.length === 2 && METHODS.has(words[0]!.toUpperCase()) && (target.startsWith("/") || ABSOLUTE.test(target));
-    if (!simple) return { kind: "other" };
-    if (target.includes("@") && !ABSOLUTE.test(target)) return { kind: "bad", why: "an HTTP request target naming a user" };
-    return { kind: "http", hosts: ABSOLUTE.test(target) ? [authorityHost(ABSOLUTE.exec(target)![1]!)] : [] };
+    return simple ? targetWord(target, []) : { kind: "other" };
   }
   if (words.length !== 3 || !VERSION.test(words[2]!)) return { kind: "bad", why: "an HTTP request line that is not method, target and version" };
   const end = text.search(/\r?\n\r?\n/);
@@ -280,24 +277,25 @@ function httpFirst(buf: Buffer, text: string, nl: number, ended: boolean): First
   if (/\r(?!\n)/.test(fields)) return { kind: "bad", why: "an HTTP request head with a bare CR" };
   const lines = fields === "" ? [] : fields.split(/\r?\n/);
   if (lines.some((l) => /^[ \t]/.test(l))) return { kind: "bad", why: "an HTTP request head with a folded line" };
-  const hosts: string[] = [];
-  // The target names a host in absolute form (its authority) and in authority form (CONNECT's,
-  // and whatever else is neither a path nor `*`: read as an authority, or refused by mismatch).
-  const target = words[1]!;
-  const abs = ABSOLUTE.exec(target);
-  if (abs !== null) hosts.push(authorityHost(abs[1]!));
-  else if (!target.startsWith("/") && target !== "*") {
-    if (target.includes("@")) return { kind: "bad", why: "an HTTP request target naming a user" };
-    hosts.push(authorityHost(target));
-  }
   const hostHeaders = lines.filter((l) => /^host[ \t]*:/i.test(l));
   if (hostHeaders.length > 1) return { kind: "bad", why: "an HTTP request with two Host headers" };
-  if (hostHeaders.length === 1) {
-    const value = hostHeaders[0]!.replace(/^host[ \t]*:/i, "").trim();
-    if (value.includes("@")) return { kind: "bad", why: "an HTTP Host header naming a user" };
-    hosts.push(authorityHost(value));
-  }
-  return { kind: "http", hosts };
+  const host = hostHeaders[0]?.replace(/^host[ \t]*:/i, "").trim();
+  if (host?.includes("@")) return { kind: "bad", why: "an HTTP Host header naming a user" };
+  return targetWord(words[1]!, host === undefined ? [] : [authorityHost(host)]);
+}
+
+/**
+ * An HTTP request whose target is `target`, with `hosts` named elsewhere (its Host header). The
+ * target names a host in absolute form (its authority, a user in it dropped as servers drop it) and
+ * in authority form (CONNECT's, and whatever else is neither a path nor `*`: read as an authority,
+ * refused when it names a user, or refused by mismatch).
+ */
+function targetWord(target: string, hosts: string[]): FirstWord {
+  const abs = ABSOLUTE.exec(target);
+  if (abs !== null) return { kind: "http", hosts: [authorityHost(abs[1]!), ...hosts] };
+  if (target.startsWith("/") || target === "*") return { kind: "http", hosts };
+  if (target.includes("@")) return { kind: "bad", why: "an HTTP request target naming a user" };
+  return { kind: "http", hosts: [authorityHost(target), ...hosts] };
 }
 
 /** An absolute-form target's authority. */

@@ -1,4 +1,5 @@
 // Raw HTTP over loopback for the egress proxy's tests.
+import type http from "node:http";
 import net from "node:net";
 
 /** Sends `request` (in one write) on a fresh connection to 127.0.0.1:port and returns everything
@@ -17,6 +18,12 @@ export function rawExchange(port: number, request: string | Buffer): Promise<str
   });
 }
 
+/** Listens on a free port of 127.0.0.1; the port. */
+export async function listenLocal(server: net.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return (server.address() as net.AddressInfo).port;
+}
+
 /** A tap in front of 127.0.0.1:originPort: relays every connection both ways (half-close too) and
  * records, per connection, every byte it received (latin1) in `wires`. */
 export async function startTap(originPort: number, wires: string[]): Promise<{ server: net.Server; port: number }> {
@@ -29,6 +36,19 @@ export async function startTap(originPort: number, wires: string[]): Promise<{ s
     down.on("error", kill);
     up.on("error", kill);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, port: (server.address() as net.AddressInfo).port };
+  return { server, port: await listenLocal(server) };
+}
+
+/** `origin` listening on 127.0.0.1 behind a tap (startTap) that records what it receives in `wires`:
+ * the tap's port, and a close for both. */
+export async function behindTap(origin: http.Server, wires: string[]): Promise<{ port: number; close(): Promise<void> }> {
+  const tap = await startTap(await listenLocal(origin), wires);
+  return {
+    port: tap.port,
+    close: async () => {
+      origin.closeAllConnections();
+      await new Promise((r) => origin.close(r));
+      await new Promise((r) => tap.server.close(r));
+    },
+  };
 }
