@@ -11,6 +11,7 @@ import http from "node:http";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
+import { classifyFirst } from "../src/egress/first-bytes.js";
 import { assertNamesAnother, tunnelFirst } from "./helpers/fronting.js";
 import { listenLocal } from "./helpers/http.js";
 import { bound, waitFor, waitForValue } from "./helpers/time.js";
@@ -164,6 +165,24 @@ s.serve_forever()
       assert.equal(r.reset, true, `${what}: the proxy resets a connection that names another host`);
     }
     await waitForValue(() => (refusals(events) >= starts.length ? true : undefined), 10_000, "audited refusals");
+  });
+
+  // Found on review of red team 7's fix: a control byte in the first line made the whole start
+  // "another protocol", and Python's http.server serves a target holding one. Only a control byte
+  // in the first word (a length or type byte of a binary protocol) says another protocol.
+  it("review: a control byte after the method, the line sent whole or cut after it, does not hide the request", async () => {
+    const start = "GET /\x01 HTTP/1.1\r\nHost: evil.test\r\n\r\n";
+    assertNamesAnother([start], "svc.test");
+    assert.equal(classifyFirst(Buffer.from("GET /\x01", "latin1")), "more");
+    for (const binary of ["\x00\x00\x00\x08\x04\xd2\x16\x2f", "AMQP\x00\x00\x09\x01", "\x10\x0c\x00\x04MQTT"]) {
+      assert.deepEqual(classifyFirst(Buffer.from(binary, "latin1")), { kind: "other" }, JSON.stringify(binary));
+    }
+    events.length = 0;
+    const r = await tunnelFirst(proxy.port, `svc.test:${port}`, start);
+    assert.equal(r.status, 200);
+    assert.ok(!r.back.includes("served"), `the server answered through the tunnel: ${JSON.stringify(r.back)}`);
+    assert.equal(r.reset, true);
+    await waitForValue(() => (refusals(events) >= 1 ? true : undefined), 10_000, "an audited refusal");
   });
 });
 

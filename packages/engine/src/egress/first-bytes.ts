@@ -13,7 +13,8 @@
 //   the client, HTTP/1   the request head, whole (up to 64 KiB); at most one Host header, and an
 //                        absolute- or authority-form target: each must name the host, and one must
 //                        be there. The request line is read as leniently as any server reads it
-//                        (httpFirst); a start of text is waited on until its first line is whole
+//                        (httpFirst); a start is waited on until its first line is whole unless its
+//                        first word holds a control byte (a binary protocol)
 //   the client, h2c      HTTP/2 with prior knowledge: the preface and the frames up to the end of
 //                        the first request's header block (up to 64 KiB; nothing but SETTINGS,
 //                        WINDOW_UPDATE, PRIORITY and PING before it); its :authority and Host, which
@@ -73,16 +74,17 @@ export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" 
   if (buf.length === 0) return whole.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `more than ${MAX_HTTP_HEAD} bytes of empty lines` };
   const preface = Math.min(buf.length, H2_PREFACE.length);
   if (buf.subarray(0, preface).equals(H2_PREFACE.subarray(0, preface))) return preface < H2_PREFACE.length ? "more" : h2First(buf);
-  // A start of text (no control byte in its first line) is waited on until that line is whole,
-  // whatever its words: lenient servers take a method in any case and with any characters (Apache,
-  // HAProxy, Go). Binary protocols show a control byte early; text protocols send whole lines.
+  // A start is waited on until its first line is whole, whatever its words: lenient servers take
+  // a method in any case and with any characters (Apache, HAProxy, Go), and a target with control
+  // bytes (Python). Only a control byte in the first word says another protocol at once: binary
+  // protocols start with a length or a type byte; text protocols send whole lines.
   const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
   const nl = text.indexOf("\n");
-  if (CONTROL.test(nl < 0 ? text : text.slice(0, nl))) return { kind: "other" };
+  if (nl < 0 && CONTROL.test(FIRST_WORD.exec(text)![1]!)) return { kind: "other" };
   return httpFirst(buf, text, nl, ended);
 }
 
-/** Bytes no request line holds: controls other than the whitespace below (and LF, its end). */
+/** Control bytes, but for the whitespace of SPACES (and LF, a line's end). */
 const CONTROL = /[\x00-\x08\x0e-\x1b\x7f]/;
 
 /**
@@ -91,6 +93,7 @@ const CONTROL = /[\x00-\x08\x0e-\x1b\x7f]/;
  * (BaseHTTPRequestHandler), \x1c-\x1f, \x85 and \xa0 included.
  */
 const SPACES = /[ \t\v\f\r\x1c-\x1f\x85\xa0]+/;
+const FIRST_WORD = /^[ \t\v\f\r\x1c-\x1f\x85\xa0]*([^ \t\v\f\r\x1c-\x1f\x85\xa0\n]*)/;
 /** A protocol version as a request line's last word: HTTP/1.1, and RTSP/1.0 or ICE/1.0, which
  * llhttp also serves. */
 const VERSION = /^(HTTP|RTSP|ICE)\/\d+(\.\d+)?$/i;
@@ -249,7 +252,7 @@ function authorityHost(a: string): string {
 }
 
 /**
- * A start of text (`text`: its first MAX_HTTP_HEAD bytes, `nl`: where its first line ends, or -1).
+ * A start that may be HTTP (`text`: its first MAX_HTTP_HEAD bytes, `nl`: where its first line ends, or -1).
  * The first line decides whether it is HTTP at all (`GET key` is also Redis's inline command): a
  * line that names an HTTP version anywhere is HTTP, read as leniently as the most lenient server
  * would (words split on any whitespace), or refused when it cannot be; a method and a path or
