@@ -225,6 +225,7 @@ export const RACES_C = String.raw`/* Races against the supervisor (ESCAPES.md 32
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -253,6 +254,26 @@ static void *flipper(void *x)
         memcpy(flip_buf, flip_b, lb);
     }
     return NULL;
+}
+
+static char *watch_page, *flip_dst;
+static long watch_len;
+static size_t flip_len;
+static atomic_int flipped, watching;
+
+/* Waits for watch_page to be mapped in (read by the supervisor), then writes flip_b over flip_dst. */
+static void *page_watcher(void *x)
+{
+    (void)x;
+    atomic_store(&watching, 1);
+    for (;;) {
+        unsigned char in = 0;
+        if (mincore(watch_page, (size_t)watch_len, &in) == 0 && (in & 1)) {
+            memcpy(flip_dst, flip_b, flip_len);
+            atomic_store(&flipped, 1);
+            return NULL;
+        }
+    }
 }
 
 /* Reads what fd holds: 1 when it is the secret. */
@@ -320,28 +341,57 @@ int main(int argc, char **argv)
         pthread_join(t, NULL);
         printf("opened=%ld\nrefused=%ld\nleaks=%ld\n", ok, refused, leaks);
     } else if (!strcmp(argv[1], "execflip") && argc == 5) {
-        /* execflip ALLOWED DENIED N: each child execs a flipping path; the denied one prints DENIED-RAN */
-        long n = atol(argv[4]), refused = 0, ran = 0;
+        /* execflip ALLOWED DENIED N: each child execs ALLOWED and rewrites the path to DENIED
+         * after the supervisor has read it, before the kernel does. The path ends where a page
+         * ends; its NUL is the first byte of the next page, never touched, so the first read of
+         * that page is the supervisor's (it reads a path page by page and the kernel reads it only
+         * once the exec is allowed): mincore(2) sees the page come in, and a thread then writes
+         * DENIED over the path. The two are made the same length with leading slashes. Prints
+         * execs (children that ran a program), refused (EACCES after the rewrite), unseen (EACCES
+         * with no rewrite: the supervisor refused) and other (another errno: the kernel read the
+         * path while it was being rewritten). */
+        char pa[256], pb[256];
+        size_t la = strlen(argv[2]), lb = strlen(argv[3]), len = la > lb ? la : lb;
+        if (len >= sizeof pa) return 2;
+        memset(pa, '/', len - la); memcpy(pa + len - la, argv[2], la);
+        memset(pb, '/', len - lb); memcpy(pb + len - lb, argv[3], lb);
+        long pg = sysconf(_SC_PAGESIZE);
+        long n = atol(argv[4]), refused = 0, ran = 0, unseen = 0, other = 0;
         for (long i = 0; i < n; i++) {
             fflush(stdout);
             pid_t c = fork();
             if (c == 0) {
-                flip_a = argv[2];
-                flip_b = argv[3];
-                strcpy(flip_buf, flip_a);
+                /* Two fresh pages of their own (no huge page can hold both: the second stays
+                 * unmapped until read). */
+                char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (m == MAP_FAILED || madvise(m, 2 * pg, MADV_NOHUGEPAGE) < 0) _exit(97);
+                char *path = m + pg - len;
+                memcpy(path, pa, len);
+                unsigned char in = 0;
+                if (mincore(m + pg, pg, &in) < 0 || (in & 1)) _exit(98);
+                watch_page = m + pg;
+                watch_len = pg;
+                flip_dst = path;
+                flip_b = pb;
+                flip_len = len;
                 pthread_t t;
-                pthread_create(&t, NULL, flipper, NULL);
-                usleep(50);
-                char *av[] = { flip_buf, NULL };
-                execve(flip_buf, av, av + 1);
-                _exit(errno == EACCES ? 13 : 99);
+                if (pthread_create(&t, NULL, page_watcher, NULL) != 0) _exit(97);
+                /* The watcher runs before the exec starts: a thread not yet on a CPU sees nothing. */
+                while (!atomic_load(&watching))
+                    ;
+                char *av[] = { "execflip", NULL };
+                execve(path, av, av + 1);
+                _exit(errno == EACCES ? (atomic_load(&flipped) ? 13 : 14) : 15);
             }
             int st;
             waitpid(c, &st, 0);
             if (WIFEXITED(st) && WEXITSTATUS(st) == 13) refused++;
+            else if (WIFEXITED(st) && WEXITSTATUS(st) == 14) unseen++;
+            else if (WIFEXITED(st) && WEXITSTATUS(st) == 15) other++;
             else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) ran++;
+            else { printf("child=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)); return 1; }
         }
-        printf("execs=%ld\nrefused=%ld\n", ran, refused);
+        printf("execs=%ld\nrefused=%ld\nunseen=%ld\nother=%ld\n", ran, refused, unseen, other);
     } else if (!strcmp(argv[1], "storm") && argc == 4) {
         /* storm DIR N: SIGALRM every 100 us during N exclusive creates and N appends */
         struct sigaction sa;
@@ -573,26 +623,32 @@ describe("supervisor: ESCAPES 37–39 (execution)", () => {
   });
 
   it("38. the execve path rewritten after the supervisor approved it → the denied binary never runs", async () => {
-    // The flip lands after the approval only by chance (a flipping thread, no way to see when the
-    // supervisor has read the path): batches of n attempts, until one is won, at most `batches`.
-    const n = 300;
+    // The rewrite follows the supervisor's read of the path, seen as it happens (mincore on the
+    // page holding the path's end), and lands before the kernel's own read unless the rewriting
+    // thread is kept off the CPUs for the whole decision (a round trip to the deputy): on a quiet
+    // machine nearly every attempt, on a loaded one a fifth or more. Nothing lets the jail hold the
+    // kernel's read until then (userfaultfd is refused in the jail), so batches of n attempts run
+    // until one is won, at most `batches`.
+    const n = 100;
     const batches = 5;
     let won = 0;
-    let tried = 0;
     for (let b = 0; b < batches && won === 0; b++) {
       const r = await run([races, "execflip", "/usr/bin/true", "/usr/bin/id", String(n)], {
         // An audit file makes the supervisor report its allows (nothing writes it here).
         policy: { filesystem: { exec: ["/usr/bin/true"] }, audit: { verbosity: "decisions", file: join(tmpdir(), "mcpj-unused.jsonl") } },
       });
       assert.doesNotMatch(r.stdout, /uid=/);
-      assert.equal(Number(r.out.execs) + Number(r.out.refused), n);
-      // Won: execs the supervisor approved (the path said /usr/bin/true) that did not run were
-      // refused by Landlock, on the path rewritten after the approval.
+      const [execs, refused, unseen, other] = ["execs", "refused", "unseen", "other"].map((k) => Number(r.out[k] ?? NaN)) as [number, number, number, number];
+      assert.equal(execs + refused + unseen + other, n, r.stdout);
+      assert.equal(unseen, 0, "the supervisor refused an exec of the allowed path");
+      // Won: execs the supervisor approved (the path said /usr/bin/true) that Landlock refused
+      // (EACCES), on the path rewritten after the approval.
       const approved = events(r).filter((e) => e.action === "allow" && e.syscall === "execve" && e.path === "/usr/bin/true").length;
-      won = approved - Number(r.out.execs);
-      tried += n;
+      assert.equal(approved, n);
+      assert.equal(refused, approved - execs - other);
+      won = refused;
     }
-    assert.ok(won > 0, `the race was never won in ${tried} attempts`);
+    assert.ok(won > 0, `the rewrite never landed after the approval in ${batches} batches of ${n}`);
   });
 
   it("39. a binary inside a read-only grant but not on the exec allowlist → EACCES, audited by name", async () => {
