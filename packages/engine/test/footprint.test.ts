@@ -18,10 +18,12 @@ import {
   learnPolicy,
   PinBook,
   PolicySchema,
+  readPinFile,
   refusalOfEgress,
   refusalOfSyscall,
   ResolvedPolicySchema,
   touchOfSyscall,
+  writePinFile,
 } from "../src/index.js";
 
 test("generalize: packages and caches whole, a directory for three touched entries, never above its root", () => {
@@ -101,6 +103,27 @@ test("pins: recorded on first use, then a changed description or schema, a new t
   assert.equal(hasHidingCharacters("tab\tand\nnewline"), false);
   assert.equal(hasHidingCharacters("bidi \u202e override"), true);
   assert.equal(hasHidingCharacters("tag \u{e0041}"), true);
+});
+
+test("pins: tool names that are Object.prototype's (constructor, __proto__, toString) are names like any other", () => {
+  // Red team 8's note: on plain objects "constructor" read as a pin that was not there, and
+  // "__proto__" then "changes" made the check throw (the tools/list answer was lost).
+  const names = ["constructor", "__proto__", "changes", "toString", "hasOwnProperty"];
+  const first = new PinBook(null);
+  for (const name of names) assert.deepEqual(first.listed({ name, description: name, inputSchema: {} }), [], name);
+  for (const name of names) assert.deepEqual(new PinBook(first.file()).listed({ name, description: name, inputSchema: {} }), [], name);
+  assert.deepEqual(first.listed({ name: "__proto__", description: "changed", inputSchema: {} }).map((c) => c.change), ["description"]);
+  const { pins, accepted } = acceptPending(first.file());
+  assert.deepEqual(accepted, ["__proto__"]);
+  assert.deepEqual(Object.keys(pins.tools).sort(), [...names].sort());
+  // Through the file: the schema's record leaves "__proto__" out, so that tool stays unpinned and is
+  // a new tool on every run (hidden under --pin-enforce: closed); the others keep their pins.
+  const file = join(dir, "proto.pins.json");
+  writePinFile(file, pins);
+  const later = new PinBook(readPinFile(file));
+  for (const name of names) {
+    assert.deepEqual(later.listed({ name, description: name === "__proto__" ? "changed" : name, inputSchema: {} }).map((c) => c.change), name === "__proto__" ? ["new_tool"] : [], name);
+  }
 });
 
 const dir = mkdtempSync(join(tmpdir(), "mcpj-learn-unit-"));

@@ -7,6 +7,7 @@ export const OPEN_BRACE = 0x7b;
 export const CLOSE_BRACE = 0x7d;
 export const OPEN_BRACKET = 0x5b;
 export const CLOSE_BRACKET = 0x5d;
+export const CR = 0x0d;
 
 /** JSON's four whitespace bytes. */
 export function isJsonSpace(b: number | undefined): boolean {

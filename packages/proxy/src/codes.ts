@@ -18,7 +18,12 @@ export const ERROR_CODES = {
   InvalidRequest: {
     code: -32600,
     origin: "JSON-RPC",
-    when: "a message that is not a JSON-RPC 2.0 request, notification or response; a batch (a JSON array: MCP removed batches in 2025-06-18)",
+    when: "a message that is not a JSON-RPC 2.0 request, notification or response; a batch (a JSON array: MCP removed batches in 2025-06-18); a request whose string id is longer than 1,024 characters",
+  },
+  MethodNotFound: {
+    code: -32601,
+    origin: "JSON-RPC",
+    when: "under a tool policy, a tasks/* method the revision the request names does not have (tasks/result from 2026-07-28 on, tasks/update before)",
   },
   InvalidParams: {
     code: -32602,
@@ -38,6 +43,7 @@ export const ERROR_CODES = {
 export const ErrorCode = {
   ParseError: ERROR_CODES.ParseError.code,
   InvalidRequest: ERROR_CODES.InvalidRequest.code,
+  MethodNotFound: ERROR_CODES.MethodNotFound.code,
   InvalidParams: ERROR_CODES.InvalidParams.code,
   InternalError: ERROR_CODES.InternalError.code,
   MessageTooLarge: ERROR_CODES.MessageTooLarge.code,

@@ -24,6 +24,10 @@ export function invalidRequest(id: JsonRpcId | null, detail: string, data?: unkn
   return errorResponse(id, ErrorCode.InvalidRequest, `Invalid Request: ${detail}`, data);
 }
 
+export function methodNotFound(id: JsonRpcId, detail: string): ErrorResponse {
+  return errorResponse(id, ErrorCode.MethodNotFound, `Method not found: ${detail}`);
+}
+
 export function invalidParams(id: JsonRpcId, detail: string): ErrorResponse {
   return errorResponse(id, ErrorCode.InvalidParams, `Invalid params: ${detail}`);
 }

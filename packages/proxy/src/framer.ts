@@ -1,6 +1,7 @@
 // Splits a byte stream into lines on 0x0A *before* decoding, so a chunk boundary that cuts a UTF-8
 // sequence in two is harmless, and never holds more than `maxBytes` of one partial line.
 import { isAscii, isUtf8 } from "node:buffer";
+import { CR } from "./bytes.js";
 import { TopLevelIdScanner, type ScanSummary } from "./id-scan.js";
 
 export type Frame =
@@ -14,7 +15,6 @@ export type Frame =
   | { readonly kind: "oversized"; readonly bytes: number; readonly scan: ScanSummary };
 
 const NEWLINE = 0x0a;
-const CR = 0x0d;
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 5 * 1024 * 1024;
 

@@ -47,7 +47,19 @@ export function idKey(id: JsonRpcId): string {
   return typeof id === "number" ? `n${id}` : `s${id}`;
 }
 
-/** How an id is shown to people in log lines. */
+/** The longest string id the proxy takes, in a request or as a task's id. The pending tables keep a
+ * request's id until it is answered (and a cancelled one after), the task registry a task's id:
+ * their size would be memory the sender chooses, up to --max-message-bytes each (red team 8,
+ * RT8-3). Far above the ids clients and SDKs make (numbers, UUIDs). */
+export const MAX_ID_CHARS = 1024;
+
+export function idTooLong(id: string | number): boolean {
+  return typeof id === "string" && id.length > MAX_ID_CHARS;
+}
+
+/** How an id is shown to people in log lines: a long one cut, with its length. */
 export function showId(id: JsonRpcId | null): string {
-  return id === null ? "null" : JSON.stringify(id);
+  if (id === null) return "null";
+  if (typeof id === "string" && id.length > 64) return `${JSON.stringify(id.slice(0, 64))}… (${id.length} characters)`;
+  return JSON.stringify(id);
 }

@@ -9,6 +9,7 @@ import {
   internalError,
   invalidParams,
   invalidRequest,
+  methodNotFound,
   messageTooLarge,
   parseError,
   ProxyError,
@@ -23,7 +24,9 @@ import { DEFAULT_MAX_MESSAGE_BYTES, LineFramer, type Frame } from "./framer.js";
 import {
   ErrorCode,
   isJsonObject,
+  idTooLong,
   isValidId,
+  MAX_ID_CHARS,
   showId,
   type JsonObject,
   type JsonRpcId,
@@ -33,7 +36,7 @@ import {
 } from "./jsonrpc.js";
 import { jsonSyntaxProblem } from "./json-check.js";
 import { LIGHT_BYTES, lightParse } from "./light.js";
-import { asReceived, filterResultArray, repeatsKey, serialize, type Filtered, type Outgoing, type Wire } from "./outgoing.js";
+import { asReceived, filterResultArray, holdsCarriageReturn, repeatsKey, serialize, type Filtered, type Outgoing, type Wire } from "./outgoing.js";
 import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
 import type { ScanSummary } from "./id-scan.js";
@@ -443,6 +446,14 @@ class Session implements ProxySession {
   // ---- routing --------------------------------------------------------------------------------
 
   private onRequest(side: Side, request: RequestMessage, wire: Wire): void {
+    if (idTooLong(request.id)) {
+      // Answered (the sender matches the answer by its id) and never kept: see MAX_ID_CHARS.
+      const reason = `request id longer than ${MAX_ID_CHARS} characters`;
+      this.send(side, invalidRequest(request.id, reason), side);
+      this.emit({ type: "message_invalid", from: side, code: ErrorCode.InvalidRequest, reason, id: null, answered: true });
+      this.say(`request from the ${side} (id ${showId(request.id)}) refused: ${reason}`);
+      return;
+    }
     const table = this.pendingFrom[side];
     if (table.has(request.id)) {
       // Answering would settle the *first* request with that id in the sender's eyes; dropping the
@@ -469,6 +480,11 @@ class Session implements ProxySession {
         case "unknown-task":
           this.send("client", invalidParams(request.id, verdict.problem), "client");
           this.emit({ type: "message_invalid", from: "client", code: ErrorCode.InvalidParams, reason: verdict.problem, id: request.id, answered: true });
+          this.say(`${request.method} refused: ${verdict.problem}`);
+          return;
+        case "no-method":
+          this.send("client", methodNotFound(request.id, verdict.problem), "client");
+          this.emit({ type: "message_invalid", from: "client", code: ErrorCode.MethodNotFound, reason: verdict.problem, id: request.id, answered: true });
           this.say(`${request.method} refused: ${verdict.problem}`);
           return;
         case "allowed":
@@ -527,7 +543,8 @@ class Session implements ProxySession {
         if (namesToolsCall(notification.method)) {
           this.toolCall(null, verdict.kind === "denied" ? verdict.toolName : null, null, verdict.kind === "denied" ? "denied" : "invalid", 0);
         } else {
-          this.emit({ type: "message_invalid", from: side, code: ErrorCode.InvalidParams, reason: what, id: null, answered: false });
+          const code = verdict.kind === "no-method" ? ErrorCode.MethodNotFound : ErrorCode.InvalidParams;
+          this.emit({ type: "message_invalid", from: side, code, reason: what, id: null, answered: false });
         }
         return;
       }
@@ -585,11 +602,11 @@ class Session implements ProxySession {
     }
     const policy = this.options.policy;
     const gate = this.options.toolGate;
-    const listed = request.method === "tools/list" && gate !== null && Array.isArray(result["tools"]) ? gate.listed(result["tools"]) : null;
-    if (policy.isOpen && (listed === null || listed.size === 0)) return unchanged();
-    // Every tools/list result is filtered, which covers the re-list after notifications/tools/list_changed.
-    let filtered: Filtered = { kind: "unchanged" };
-    if (request.method === "tools/list") {
+    // Every tools/list result the policy or the pin gate reads is filtered (which covers the
+    // re-list after notifications/tools/list_changed), and re-serialized where it repeats a key.
+    let filtered: Filtered;
+    if (request.method === "tools/list" && (!policy.isOpen || gate !== null)) {
+      const listed = gate !== null && Array.isArray(result["tools"]) ? gate.listed(result["tools"]) : null;
       filtered = filterResultArray(response.raw, wire, "tools", (tools) => {
         const visible = policy.visibleTools(tools);
         if (listed === null || listed.size === 0) return visible;
@@ -601,8 +618,10 @@ class Session implements ProxySession {
         });
         return { keep, removed: visible.removed };
       });
-    } else if (request.method === "tasks/list") {
+    } else if (request.method === "tasks/list" && !policy.isOpen) {
       filtered = filterResultArray(response.raw, wire, "tasks", (tasks) => this.visibleTasks(tasks));
+    } else {
+      return unchanged();
     }
     if (filtered.kind === "unchanged") return unchanged();
     return filtered.kind === "rewritten" ? filtered.out : null;
@@ -637,8 +656,13 @@ class Session implements ProxySession {
    * re-serialization, so the peer cannot act on a key the proxy did not check (null when that
    * fails: nested too deeply). */
   private checked(from: Side, raw: JsonObject, wire: Wire, nested: string | null): Outgoing | null {
-    if (!repeatsKey(wire.data, raw, nested)) return asReceived(wire);
-    this.say(`a message from the ${from} repeats a key; forwarded re-serialized, with the last value of each key (the one checked)`);
+    if (holdsCarriageReturn(wire.data)) {
+      this.say(`a message from the ${from} holds a carriage return between its tokens; forwarded re-serialized (a reader with universal newlines would split it)`);
+    } else if (repeatsKey(wire.data, raw, nested)) {
+      this.say(`a message from the ${from} repeats a key; forwarded re-serialized, with the last value of each key (the one checked)`);
+    } else {
+      return asReceived(wire);
+    }
     // A light parse holds stand-ins for what the policy does not read: re-serialize the real thing.
     return serialize(wire.light ? (JSON.parse(wire.text()) as unknown) : raw);
   }

@@ -129,6 +129,31 @@ export function repeatsAKey(scan: ObjectScan | null, parsed: unknown): boolean {
   return scan.members.length !== keyCount(parsed);
 }
 
+/** Whether the value at `i` or any object inside it repeats a key, given `parsed`, its JSON.parse:
+ * what a pin gate reads of a tool (its description, its whole input schema) must be what a
+ * first-wins peer reads too. Iterative: the depth is bounded by the line, not by the stack. */
+export function repeatsAKeyWithin(buf: Buffer, i: number, parsed: unknown): boolean {
+  const stack: Array<{ at: number; value: unknown }> = [{ at: i, value: parsed }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { at, value } = top;
+    if (typeof value !== "object" || value === null) continue;
+    if (Array.isArray(value)) {
+      const elements = arrayElements(buf, at);
+      if (elements === null || elements.length !== value.length) return true;
+      elements.forEach((e, k) => stack.push({ at: e.start, value: value[k] }));
+      continue;
+    }
+    const scan = scanObject(buf, at);
+    if (scan === null || scan.members.length !== keyCount(value)) return true;
+    for (const m of scan.members) {
+      const key = JSON.parse(buf.toString("utf8", m.keyStart, m.keyEnd)) as string;
+      if (!Object.hasOwn(value, key)) return true;
+      stack.push({ at: m.valueStart, value: (value as Record<string, unknown>)[key] });
+    }
+  }
+  return false;
+}
+
 /** Own enumerable keys, counted without building the array Object.keys would. */
 export function keyCount(value: object): number {
   let n = 0;

@@ -3,7 +3,10 @@
 // these: a task the proxy did not see an allowed call start may be a denied tool's work (started
 // by the server itself, or guessed), and reading, updating or cancelling it is refused.
 // Bounded: the oldest are forgotten first (a client polling a forgotten task gets -32602 and can
-// call the tool again).
+// call the tool again), and an id that is empty or longer than MAX_ID_CHARS is not remembered (its
+// tasks/* requests get -32602 too): the memory is the ids' count times that, whatever the server
+// sends. (An id too large for the light parse, light.ts, reads as "" there.)
+import { idTooLong } from "./jsonrpc.js";
 
 export const MAX_REMEMBERED_TASKS = 4096;
 
@@ -17,6 +20,7 @@ export class TaskRegistry {
   }
 
   add(taskId: string, toolName: string): void {
+    if (taskId === "" || idTooLong(taskId)) return;
     this.tools.delete(taskId);
     this.tools.set(taskId, toolName);
     if (this.tools.size > this.capacity) {

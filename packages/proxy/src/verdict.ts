@@ -17,7 +17,9 @@ export type Verdict =
   /** A tools/call of a denied tool (a result with isError). */
   | { readonly kind: "denied"; readonly toolName: string }
   /** A tasks/* request about a task no allowed call started (-32602). */
-  | { readonly kind: "unknown-task"; readonly problem: string };
+  | { readonly kind: "unknown-task"; readonly problem: string }
+  /** A tasks/* method the revision the request names does not have (-32601). */
+  | { readonly kind: "no-method"; readonly problem: string };
 
 const TOOLS_CALL = "tools/call";
 
@@ -30,15 +32,18 @@ export function namesToolsCall(method: string): boolean {
 
 /** The tasks/* methods that read, update or cancel a task's work, per era: 2025-11-25's
  * experimental tasks, and the 2026-07-28 tasks extension (which removed tasks/result and
- * tasks/list). A method the era does not have is left to the server, which answers -32601: a
- * refusal from the proxy would differ from that answer and protect nothing. */
+ * tasks/list). Under a tool policy each is checked whatever era the request names, since a server
+ * dispatches on the method, not on the revision a request names in its `_meta` (SDK v1 never reads
+ * it): a tasks/result naming 2026-07-28 in a 2025-11-25 session reached a server that answered it
+ * (red team 8, RT8-2). A method the named era lacks is answered -32601 by the proxy, as a server of
+ * that era would answer it, and never reaches the server. */
 const LEGACY_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/result", "tasks/cancel"]);
 const MODERN_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/update", "tasks/cancel"]);
 
-function namesTaskMethod(method: string, modern: boolean): boolean {
-  const methods = modern ? MODERN_TASK_METHODS : LEGACY_TASK_METHODS;
-  if (methods.has(method)) return true;
-  return method.length <= 64 && methods.has(foldMethod(method));
+/** The task method a method names (its canonical spelling), or null. */
+function taskMethod(method: string): string | null {
+  const canonical = LEGACY_TASK_METHODS.has(method) || MODERN_TASK_METHODS.has(method) ? method : method.length <= 64 ? foldMethod(method) : null;
+  return canonical !== null && (LEGACY_TASK_METHODS.has(canonical) || MODERN_TASK_METHODS.has(canonical)) ? canonical : null;
 }
 
 const FOLDED_ALREADY = /^[a-z/]*$/;
@@ -57,7 +62,11 @@ export function clientVerdict(method: string, raw: JsonObject, policy: ToolPolic
     const toolName = toolCallName(raw);
     return policy.allows(toolName) ? { kind: "allowed", toolName } : { kind: "denied", toolName };
   }
-  if (!policy.isOpen && namesTaskMethod(method, modern)) {
+  const task = policy.isOpen ? null : taskMethod(method);
+  if (task !== null) {
+    if (!(modern ? MODERN_TASK_METHODS : LEGACY_TASK_METHODS).has(task)) {
+      return { kind: "no-method", problem: `${task} is not a method of MCP ${modern ? "2026-07-28 and later" : "2025-11-25 and earlier"}` };
+    }
     const params = raw["params"];
     if (isJsonObject(params) && "taskId" in params) {
       const taskId = params["taskId"];

@@ -83,24 +83,25 @@ test("shape: a task-augmented call of a denied tool is refused; tasks/* may only
   h.fromClient({ jsonrpc: "2.0", method: "tasks/cancel", params: { taskId: "task-of-delete" } });
   const refused = ((await h.toClient.waitFor(6)) as Answer[]).slice(2);
   assert.deepEqual(refused.map((a) => [a.id, a.error?.code]), [[2, -32602], [3, -32602], [4, -32602], [5, -32602]]);
-  // A method the request's era does not have is the server's to refuse (-32601), not the proxy's.
+  // A method the era the request names does not have is answered as a server of that era would
+  // (-32601), and never reaches the server, which may be of another era (red team 8, RT8-2).
   h.fromClient(request(20, "tasks/result", { taskId: "task-of-delete", _meta: MODERN_META }));
-  await h.toServer.waitFor(2);
-  assert.equal((h.toServer.messages[1] as { id: number }).id, 20);
+  const [eraMismatch] = ((await h.toClient.waitFor(7)) as Answer[]).slice(6);
+  assert.deepEqual([eraMismatch?.id, eraMismatch?.error?.code], [20, -32601]);
 
   // An allowed call's task can.
   h.fromClient(request(6, "tools/call", { name: "echo", arguments: {}, task: { ttl: 60000 } }));
-  await h.toServer.waitFor(3);
+  await h.toServer.waitFor(2);
   const task = { taskId: "t-echo", status: "working", ttl: 60000, createdAt: "2026-01-01T00:00:00Z", lastUpdatedAt: "2026-01-01T00:00:00Z" };
   h.fromServer(result(6, { task }));
-  await h.toClient.waitFor(7);
+  await h.toClient.waitFor(8);
   h.fromClient(request(7, "tasks/get", { taskId: "t-echo" }));
   h.fromClient(request(8, "tasks/result", { taskId: "t-echo" }));
   h.fromClient(request(9, "tasks/list"));
-  await h.toServer.waitFor(6);
-  assert.deepEqual((h.toServer.messages.slice(2) as Array<{ id: number }>).map((m) => m.id), [6, 7, 8, 9]);
+  await h.toServer.waitFor(5);
+  assert.deepEqual((h.toServer.messages.slice(1) as Array<{ id: number }>).map((m) => m.id), [6, 7, 8, 9]);
   h.fromServer(result(9, { tasks: [task, { ...task, taskId: "task-of-delete" }] }));
-  const [listed] = ((await h.toClient.waitFor(8)) as Array<{ result: { tasks: Array<{ taskId: string }> } }>).slice(7);
+  const [listed] = ((await h.toClient.waitFor(9)) as Array<{ result: { tasks: Array<{ taskId: string }> } }>).slice(8);
   assert.deepEqual(listed?.result.tasks.map((t) => t.taskId), ["t-echo"]);
 });
 

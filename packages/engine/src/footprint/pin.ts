@@ -141,7 +141,7 @@ export class PinBook {
 
   constructor(file: PinFile | null) {
     this.recording = file === null;
-    this.pins = file ?? { version: 1, tools: {}, pending: {} };
+    this.pins = { version: 1, tools: byName(file?.tools ?? {}), pending: byName(file?.pending ?? {}) };
     for (const name of Object.keys(this.pins.pending)) this.changed.add(name);
   }
 
@@ -225,11 +225,20 @@ function widen(fp: Footprint | null, detail: string): Footprint {
   return out;
 }
 
+/** A copy of a table keyed by tool names, which the server chooses: without a prototype, so that
+ * `constructor` or `__proto__` is a name like any other (on a plain object the first reads as a
+ * pin that is not there, the second replaces the prototype). */
+function byName<T>(table: Readonly<Record<string, T>>): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  for (const [name, value] of Object.entries(table)) out[name] = value;
+  return out;
+}
+
 /** `mcp-j pin accept`: the pending changes become the pins (all tools, or the named ones). */
 export function acceptPending(pins: PinFile, only: readonly string[] = []): { pins: PinFile; accepted: string[] } {
   const accepted: string[] = [];
-  const tools = { ...pins.tools };
-  const pending = { ...pins.pending };
+  const tools = byName(pins.tools);
+  const pending = byName(pins.pending);
   for (const [name, p] of Object.entries(pins.pending)) {
     if (only.length > 0 && !only.includes(name)) continue;
     const { changes: _changes, ...pin } = p;
