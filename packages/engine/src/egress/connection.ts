@@ -133,7 +133,7 @@ export class EgressConnection {
 
   constructor(
     private readonly ctx: ProxyContext,
-    private readonly client: net.Socket,
+    readonly client: net.Socket,
     readonly id: number,
     private readonly onFinish: (c: EgressConnection) => void,
   ) {
@@ -231,7 +231,7 @@ export class EgressConnection {
     if (!this.client.destroyed) answer(this.ctx, this.client, status, message);
   }
 
-  private gone(): boolean {
+  gone(): boolean {
     return this.done || this.client.destroyed;
   }
 
@@ -337,17 +337,9 @@ export class EgressConnection {
     const { client, ctx } = this;
     await new Promise<void>((res) => client.write("HTTP/1.1 200 Connection established\r\n\r\n", "latin1", () => res()));
     if (this.gone()) return;
-    const c = await checkFirstBytes(client, upstream, this.host ?? "", ctx.cfg.idleTimeoutMs, early, this.clientEnded);
-    if (this.gone()) return;
-    if (!c.go) {
-      if ("refused" in c) {
-        refused(ctx, this.id, this.peer, "CONNECT", { ok: false, status: 403, reason: "name-mismatch", host: this.host ?? "", port: this.port ?? 0, message: c.refused });
-        client.resetAndDestroy();
-      }
-      this.teardown("refused" in c ? "name mismatch" : c.ended);
-      return;
-    }
-    const t = startTunnel(client, upstream, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, toUpstream: c.toUpstream });
+    const toUpstream = await checkNames(ctx, this, "CONNECT", upstream, { host: this.host ?? "", port: this.port ?? 0 }, early, this.clientEnded);
+    if (toUpstream === null) return;
+    const t = startTunnel(client, upstream, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, toUpstream });
     this.tunnel = t;
     void t.done.then((end) => this.finish(end.up, end.down, end.error));
   }
@@ -449,6 +441,37 @@ export function failed(ctx: ProxyContext, f: Omit<NetErrorEvent, "type" | "ts" |
   if (port !== undefined) e.port = port;
   ctx.emit(e);
   ctx.log(f.message);
+}
+
+/** A connection being checked by checkNames: whom refusals are audited for, and how it ends. */
+export interface Checked {
+  readonly id: number;
+  readonly peer: string;
+  readonly client: net.Socket;
+  /** Whether it ended meanwhile (then nothing more is done with it). */
+  gone(): boolean;
+  /** Ends it, both sockets destroyed; `why` is its close reason. */
+  teardown(why: string): void;
+}
+
+/**
+ * The name check of a connection allowed for a name (first-bytes.ts), on both paths that make one
+ * (a CONNECT tunnel, a redirected connect()), before its relay starts. A start naming another host
+ * is refused: audited (net_deny "name-mismatch" for `method`), said once on stderr, the client reset
+ * (it sees ECONNRESET) and the connection torn down; one that ends before it could be read (closed,
+ * idle) is torn down. Returns what goes to the upstream first when the relay may start, else null.
+ * @param early what the client sent before (it goes first), and whether it half-closed after.
+ */
+export async function checkNames(ctx: ProxyContext, c: Checked, method: EgressMethod, upstream: net.Socket, to: { host: string; port: number }, early: Buffer[] = [], clientEnded = false): Promise<Buffer | null> {
+  const first = await checkFirstBytes(c.client, upstream, to.host, ctx.cfg.idleTimeoutMs, early, clientEnded);
+  if (c.gone()) return null;
+  if (first.go) return first.toUpstream;
+  if ("refused" in first) {
+    refused(ctx, c.id, c.peer, method, { ok: false, status: 403, reason: "name-mismatch", host: to.host, port: to.port, message: first.refused });
+    c.client.resetAndDestroy();
+  }
+  c.teardown("refused" in first ? "name mismatch" : first.ended);
+  return null;
 }
 
 /** A refusal by policy (decide.ts said no): counted, audited (net_deny) and said on stderr. */

@@ -15,9 +15,8 @@
 // A refusal resets the connection (the program sees ECONNRESET) and is audited and said once on
 // stderr like any other. A connection without a report within MATCH_TIMEOUT_MS is closed.
 import type net from "node:net";
-import { failed, refused, type ProxyContext } from "./connection.js";
+import { checkNames, failed, refused, type ProxyContext } from "./connection.js";
 import { decide } from "./decide.js";
-import { checkFirstBytes } from "./first-bytes.js";
 import type { NetErrorEvent } from "./events.js";
 import { normalizeIp, unmapIpv4 } from "./ip.js";
 import { inNameRange, type NameMap } from "./names.js";
@@ -102,7 +101,7 @@ export class RedirectConnection {
 
   constructor(
     private readonly ctx: ProxyContext,
-    private readonly client: net.Socket,
+    readonly client: net.Socket,
     readonly id: number,
     private readonly table: RedirectTable,
     private readonly names: NameMap,
@@ -132,7 +131,7 @@ export class RedirectConnection {
     return this.client.destroyed ? [] : [new Promise((r) => this.client.once("close", r))];
   }
 
-  private gone(): boolean {
+  gone(): boolean {
     return this.stopped !== undefined || this.client.destroyed;
   }
 
@@ -192,17 +191,9 @@ export class RedirectConnection {
     // A connection allowed for a name goes on only if its TLS or HTTP start names that host.
     let toUpstream: Buffer | undefined;
     if (!d.literal) {
-      const c = await checkFirstBytes(client, up.socket, d.host, ctx.cfg.idleTimeoutMs);
-      if (this.gone()) return;
-      if (!c.go) {
-        if ("refused" in c) {
-          refused(ctx, this.id, this.peer, "TCP", { ok: false, status: 403, reason: "name-mismatch", host: d.host, port: d.port, message: c.refused });
-          client.resetAndDestroy();
-          up.socket.destroy();
-        } else this.teardown(c.ended);
-        return;
-      }
-      toUpstream = c.toUpstream;
+      const checked = await checkNames(ctx, this, "TCP", up.socket, d);
+      if (checked === null) return;
+      toUpstream = checked;
     }
     const allowedAt = Date.now();
     const base = { id: this.id, client: this.peer, method: "TCP" as const, host: d.host, port: d.port, address: up.address.address };
