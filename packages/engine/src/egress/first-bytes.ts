@@ -341,7 +341,19 @@ type FirstSpeaker =
  */
 function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: number, seed: Buffer[] = [], clientEnded = false): Promise<FirstSpeaker> {
   return new Promise((resolve) => {
-    const chunks = [...seed];
+    // The client's bytes so far: `buf`'s first `len`, in a buffer that doubles when full (each byte
+    // is copied a bounded number of times however small the reads are).
+    let buf = Buffer.concat(seed);
+    let len = buf.length;
+    const append = (c: Buffer): void => {
+      if (len + c.length > buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * buf.length, len + c.length, 1024));
+        buf.copy(grown, 0, 0, len);
+        buf = grown;
+      }
+      c.copy(buf, len);
+      len += c.length;
+    };
     let passed = 0;
     let done = false;
     const finish = (r: FirstSpeaker): void => {
@@ -353,7 +365,7 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
       resolve(r);
     };
     const classify = (ended: boolean): void => {
-      const data = Buffer.concat(chunks);
+      const data = buf.subarray(0, len);
       const word = classifyFirst(data, ended);
       if (word !== "more") finish({ from: "client", data, word, passed });
       else if (ended) finish(data.length === 0 ? { from: "none", why: CLIENT_SILENT } : { from: "client", data, word: { kind: "bad", why: "an incomplete TLS or HTTP start before the client's end" }, passed });
@@ -368,7 +380,7 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
       }
     };
     const onClient = (): void => {
-      for (let c: Buffer | null; (c = client.read() as Buffer | null) !== null; ) chunks.push(c);
+      for (let c: Buffer | null; (c = client.read() as Buffer | null) !== null; ) append(c);
       classify(false);
     };
     const onClientEnd = (): void => classify(true);
@@ -383,7 +395,7 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
       onUpstream();
     };
     const onUpstream = (): void => {
-      if (chunks.length === 0 && passed === 0 && !serverH2) {
+      if (len === 0 && passed === 0 && !serverH2) {
         const c = upstream.read() as Buffer | null;
         if (c === null) return;
         upstream.unshift(c);
@@ -402,7 +414,7 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
     const timer = setTimeout(() => finish({ from: "none", why: "idle timeout" }), idleMs);
     client.on("readable", onClient).on("end", onClientEnd).on("close", onClose);
     upstream.on("readable", onUpstream).on("close", onClose);
-    if (chunks.length > 0 || clientEnded) classify(clientEnded);
+    if (len > 0 || clientEnded) classify(clientEnded);
   });
 }
 
