@@ -8,7 +8,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { after, before, test } from "node:test";
 import { classifyFirst, h2Hosts, h2Passable, mismatch } from "../src/egress/first-bytes.js";
-import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
+import { startEgressProxy, type EgressEvent, type EgressOptions, type EgressProxy } from "../src/egress/index.js";
 import { waitForValue } from "./helpers/time.js";
 
 /** The first bytes Node's TLS client sends for `servername` (its ClientHello). */
@@ -229,19 +229,24 @@ after(async () => {
   await new Promise((r) => greeter.close(r));
 });
 
-async function withProxy(fn: (p: EgressProxy, events: EgressEvent[], logs: string[]) => Promise<void>): Promise<void> {
+/** `more`: a test's own servers (name: port), and how the proxy connects upstream. */
+async function withProxy(fn: (p: EgressProxy, events: EgressEvent[], logs: string[]) => Promise<void>, more?: { servers: Record<string, number>; connect?: EgressOptions["connect"] }): Promise<void> {
   const events: EgressEvent[] = [];
   const logs: string[] = [];
+  const servers = Object.entries(more?.servers ?? {});
+  const names = ["svc.test", "greet.test", "h2.test", "lazy.test", ...servers.map(([n]) => n)];
   const p = await startEgressProxy({
     listen: { host: "127.0.0.1", port: 0 },
     // The names resolve to the loopback, which only an explicit entry opens.
-    allow: [`svc.test:${echoPort}`, `greet.test:${greeterPort}`, `h2.test:${h2Port}`, `lazy.test:${lazyPort}`, `127.0.0.1:${echoPort}`, `127.0.0.1:${greeterPort}`, `127.0.0.1:${h2Port}`, `127.0.0.1:${lazyPort}`],
+    allow: [`svc.test:${echoPort}`, `greet.test:${greeterPort}`, `h2.test:${h2Port}`, `lazy.test:${lazyPort}`, `127.0.0.1:${echoPort}`, `127.0.0.1:${greeterPort}`, `127.0.0.1:${h2Port}`, `127.0.0.1:${lazyPort}`,
+      ...servers.flatMap(([n, port]) => [`${n}:${port}`, `127.0.0.1:${port}`])],
     onEvent: (e) => events.push(e),
     log: (l) => logs.push(l),
     resolve: async (name) => {
-      if (name === "svc.test" || name === "greet.test" || name === "h2.test" || name === "lazy.test") return ["127.0.0.1"];
+      if (names.includes(name)) return ["127.0.0.1"];
       throw Object.assign(new Error(`no such test host ${name}`), { code: "ENOTFOUND" });
     },
+    ...(more?.connect ? { connect: more.connect } : {}),
   });
   try {
     await fn(p, events, logs);
@@ -393,3 +398,88 @@ for (const [name, port] of [["h2.test", () => h2Port], ["lazy.test", () => lazyP
     });
   });
 }
+
+test("CONNECT to a name, h2c: a server's SETTINGS read in two parts (4 bytes, then the rest) is still an h2c server's: a request naming another host is reset and audited", async () => {
+  // A raw server that writes its SETTINGS in two writes, the second once the proxy's socket to it
+  // has read the first (Node pushed it into the stream the proxy reads).
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as net.AddressInfo).port;
+  const got: Buffer[] = [];
+  const accepted = new Promise<net.Socket>((resolve) =>
+    server.on("connection", (s) => {
+      s.on("error", () => {}).on("data", (d: Buffer) => got.push(d));
+      resolve(s);
+    }),
+  );
+  let firstRead = (): void => {};
+  const proxyRead = new Promise<void>((r) => (firstRead = r));
+  const connect: EgressOptions["connect"] = (t) => {
+    const s = net.connect({ host: t.address, port: t.port, family: t.family, allowHalfOpen: true, noDelay: true });
+    const push = s.push.bind(s);
+    s.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      const more = push(chunk, encoding);
+      if (chunk !== null) firstRead();
+      return more;
+    };
+    return s;
+  };
+  try {
+    await withProxy(async (p, events, logs) => {
+      // The 200 is out: the proxy is waiting for the first speaker.
+      const s = await connected(p.port, `split.test:${port}`);
+      const up = await accepted;
+      up.write(SETTINGS.subarray(0, 4));
+      await proxyRead;
+      up.write(SETTINGS.subarray(4));
+      // A client that sends its start once the server's SETTINGS is whole, naming another host.
+      let back = Buffer.alloc(0);
+      let outcome: string | undefined;
+      const start = Buffer.concat([PREFACE, SETTINGS, request(authorities("evil.test"))]);
+      s.on("error", (e: NodeJS.ErrnoException) => (outcome = e.code ?? e.message));
+      s.on("close", () => (outcome ??= "closed"));
+      s.on("data", (d: Buffer) => {
+        back = Buffer.concat([back, d]);
+        if (back.length >= SETTINGS.length && back.length - d.length < SETTINGS.length) s.write(start);
+      });
+      const relayed = (): boolean => Buffer.concat(got).includes(request(authorities("evil.test")));
+      s.resume();
+      const end = await waitForValue(() => outcome ?? (relayed() ? "relayed" : undefined), 10_000, "the request refused or relayed");
+      assert.equal(end, "ECONNRESET");
+      assert.deepEqual(back, SETTINGS, "the server's SETTINGS reached the client");
+      assert.ok(!relayed(), "the request never reached the server");
+      await waitForValue(() => (events.some((e) => e.type === "net_deny" && e.reason === "name-mismatch") ? true : undefined), 10_000, "the audited refusal");
+      assert.ok(logs.includes("mcp-j: the HTTP request names evil.test, not split.test that the connection is allowed for (blocked)"), logs.join("\n"));
+    }, { servers: { "split.test": port }, connect });
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test("CONNECT: a server-first start shorter than an HTTP/2 frame header is relayed at once when it cannot begin SETTINGS, and at the server's end when it could", async () => {
+  // "+OK\r\n" then waiting for the client (a POP3 greeting); four bytes that begin a SETTINGS frame,
+  // then the server's end.
+  const starts = { "pop.test": Buffer.from("+OK\r\n"), "four.test": SETTINGS.subarray(0, 4) };
+  const servers: net.Server[] = [];
+  const ports: Record<string, number> = {};
+  for (const [name, start] of Object.entries(starts)) {
+    const server = net.createServer((s) => {
+      s.on("error", () => {});
+      if (name === "four.test") s.end(start);
+      else s.write(start);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    servers.push(server);
+    ports[name] = (server.address() as net.AddressInfo).port;
+  }
+  try {
+    await withProxy(async (p) => {
+      for (const [name, start] of Object.entries(starts)) {
+        const got = await tunnel(p.port, `${name}:${ports[name]}`, null, start.length);
+        assert.deepEqual([got.status, got.back], [200, start], name);
+      }
+    }, { servers: ports });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  }
+});

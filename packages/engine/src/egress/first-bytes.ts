@@ -23,8 +23,8 @@
 //                        the server's answer to them goes back, for a client that waits for the
 //                        server's SETTINGS before it sends its first request. A server that
 //                        sends its SETTINGS first (node:http2 does) is not taken for a
-//                        server-first protocol: its bytes go to the client while the client's
-//                        start is awaited
+//                        server-first protocol (however many reads bring the frame's 9-byte
+//                        header): its bytes go to the client while the client's start is awaited
 //   anything else        relayed as is
 //
 // Names compare in lower case, without a trailing dot; a Host header's port is not compared. A
@@ -141,9 +141,15 @@ function h2First(buf: Buffer): FirstWord | "more" {
   return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `an HTTP/2 start longer than ${MAX_HTTP_HEAD} bytes before its first request` };
 }
 
-/** Whether a server's first bytes are an HTTP/2 SETTINGS frame (its connection preface). */
-function isH2Settings(b: Buffer): boolean {
-  return b.length >= 9 && b[3] === 0x4 && b[4] === 0 && b.readUInt32BE(5) === 0 && b.readUIntBE(0, 3) % 6 === 0;
+/**
+ * Whether a server's first bytes begin an HTTP/2 SETTINGS frame (its connection preface): type 4,
+ * no flags, stream 0, a length that is a whole number of settings. "more" while they are fewer than
+ * the frame's 9-byte header and could still begin one.
+ */
+function h2Settings(b: Buffer): boolean | "more" {
+  for (let i = 3; i < Math.min(b.length, 9); i++) if (b[i] !== (i === 3 ? 0x4 : 0)) return false;
+  if (b.length >= 3 && b.readUIntBE(0, 3) % 6 !== 0) return false;
+  return b.length < 9 ? "more" : true;
 }
 
 /**
@@ -387,8 +393,12 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
     // An h2c server sends its SETTINGS without waiting for the client's preface: that is not a
     // server-first protocol, the client's start is still awaited (and checked), and the server's
     // bytes go to the client meanwhile, only as fast as the client reads them (what it does not
-    // take stays in the upstream's socket).
+    // take stays in the upstream's socket). Which it is takes the frame's 9-byte header, however
+    // many reads bring it (or fewer bytes that rule SETTINGS out, or the server's end); bytes looked
+    // at are put back, and looked at again only once more have come (`serverSeen`: each put-back
+    // is announced as readable again).
     let serverH2 = false;
+    let serverSeen = 0;
     let blocked = false;
     const onDrain = (): void => {
       blocked = false;
@@ -396,10 +406,16 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
     };
     const onUpstream = (): void => {
       if (len === 0 && passed === 0 && !serverH2) {
-        const c = upstream.read() as Buffer | null;
+        // read(9): null while fewer have come and more may; fewer once the server has ended.
+        let c = upstream.read(9) as Buffer | null;
+        const ended = c !== null && c.length < 9;
+        if (c === null && upstream.readableLength > serverSeen) c = upstream.read() as Buffer | null;
         if (c === null) return;
         upstream.unshift(c);
-        if (!isH2Settings(c)) return finish({ from: "upstream" });
+        serverSeen = c.length;
+        const settings = h2Settings(c);
+        if (settings === "more" && !ended) return;
+        if (settings !== true) return finish({ from: "upstream" });
         serverH2 = true;
       }
       if (!(passed > 0 || serverH2)) return;
