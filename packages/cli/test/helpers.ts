@@ -33,6 +33,11 @@ function withScaledGrace(args: string[]): string[] {
   return [...args.slice(0, at), "--grace", `${bound(2000)}ms`, ...args.slice(at)];
 }
 
+/** Flags for a command that ends on its own (curl, ssh, a Python script): runMcpj closes its stdin
+ * at once, and the grace after that (2 s by default) would be a deadline on the command's whole run,
+ * which a loaded machine misses (exit 143). A command that hangs still ends, after this bound. */
+export const UNTIL_IT_EXITS = ["--grace", `${bound(60_000)}ms`];
+
 /**
  * mcp-j's environment for a test that maps names on the host side (test/fixtures/host-names.mjs,
  * preloaded): what the host's resolver says for each name (a list of lists: one per look-up, in

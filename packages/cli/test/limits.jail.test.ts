@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { MSGQUEUE_BYTES } from "@mcp-j/engine";
 import { test } from "node:test";
-import { collect, runMcpj, startMcpj, waitFor, FORK_BOMB_PY } from "./helpers.js";
+import { collect, runMcpj, startMcpj, UNTIL_IT_EXITS, waitFor, FORK_BOMB_PY } from "./helpers.js";
 
 const hasCgroup2Memory = (() => {
   try {
@@ -139,7 +139,7 @@ test("ESCAPES 55: the client closes stdin: the server reads EOF and leaves by it
 test("ESCAPES 66: inotify watches and fanotify groups stop at the jail's cap, a quarter of the host's; POSIX message queues are bounded", async () => {
   const host = (n: string): number => Math.max(1, Math.floor(Number(readFileSync(`/proc/sys/user/${n}`, "utf8")) / 4));
   const r = await runMcpj([
-    "--", "/usr/bin/python3", "-c",
+    ...UNTIL_IT_EXITS, "--", "/usr/bin/python3", "-c",
     `import ctypes, errno, os, resource, sys
 libc = ctypes.CDLL(None, use_errno=True)
 # Watches: one instance per 8,000 inodes of /usr (a watch is per inode and instance) until ENOSPC.
@@ -177,7 +177,7 @@ sys.stderr.write("msgqueue=%d\\n" % resource.getrlimit(resource.RLIMIT_MSGQUEUE)
 test("ESCAPES 66: inotify instances used up inside the jail leave the invoking user's own quota untouched", async () => {
   const hostMax = Number(readFileSync("/proc/sys/user/max_inotify_instances", "utf8"));
   const r = await runMcpj([
-    "--", "/usr/bin/python3", "-c",
+    ...UNTIL_IT_EXITS, "--", "/usr/bin/python3", "-c",
     `import ctypes, errno, sys
 libc = ctypes.CDLL(None, use_errno=True)
 n = 0

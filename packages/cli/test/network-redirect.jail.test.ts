@@ -18,7 +18,7 @@ import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { hostNames, repoRoot, runMcpj, waitFor, type CliResult } from "./helpers.js";
+import { hostNames, repoRoot, runMcpj, UNTIL_IT_EXITS, waitFor, type CliResult } from "./helpers.js";
 
 /** A loopback port nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {
@@ -63,7 +63,7 @@ const HOSTS = {
 const ROUTES = { "198.51.100.10": "127.0.0.1", "198.51.100.11": "127.0.0.1", "198.51.100.12": "127.0.0.1", "198.51.100.13": "127.0.0.1", "198.51.100.14": "127.0.0.1", "198.51.100.15": "127.0.0.1" };
 
 function mcpj(args: string[]): Promise<CliResult> {
-  return runMcpj(args, { env: hostNames(HOSTS, ROUTES) });
+  return runMcpj([...UNTIL_IT_EXITS, ...args], { env: hostNames(HOSTS, ROUTES) });
 }
 
 function audit(file: string): Array<Record<string, unknown>> {
