@@ -1,12 +1,13 @@
 // The "user scope" route's decisions made on the host (cgroup/user-scope.ts); the route itself runs
 // against a real systemd user manager in the test VM (packages/cli/test/user-scope.vm.test.ts).
 import assert from "node:assert/strict";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { userManager, userScopePlan } from "../src/cgroup/user-scope.js";
+import { afterEnvI, userManager, userScopePlan } from "../src/cgroup/user-scope.js";
 
 const d = mkdtempSync(join(tmpdir(), "mcpj-user-scope-"));
 after(() => rmSync(d, { recursive: true, force: true }));
@@ -43,4 +44,21 @@ test("a helper that is not in its scope is refused (the jail then never gets its
   const p = userScopePlan({ jailId: "abc", runtimeDir: "/run/user/1000", limits: { memoryBytes: 64 << 20, pids: 50, openFiles: 1024 }, controllers: ["memory", "pids"], hasKill: true });
   await assert.rejects(p.attach(process.pid, 50), { message: `the jail's helper was not in ${p.unit} within 50 ms` });
   await assert.rejects(p.attach(2 ** 22 + 1, 50), { message: `the jail's helper (pid ${2 ** 22 + 1}) ended before it was in ${p.unit}` });
+});
+
+test("the helper is started after `env -i` even when its path holds a '=' (env would take the path for a variable)", () => {
+  const d = mkdtempSync(join(tmpdir(), "mcpj-env-i-"));
+  try {
+    for (const dir of ["plain", "a=b"]) {
+      mkdirSync(join(d, dir));
+      const program = join(d, dir, "helper");
+      writeFileSync(program, '#!/bin/sh\necho "ran $# $1 [$2] MCPJ_TRACE=$MCPJ_TRACE HOME=$HOME"\n');
+      chmodSync(program, 0o755);
+      const r = spawnSync("/usr/bin/env", ["-i", ...afterEnvI({ MCPJ_TRACE: "1" }, program, ["--plan-fd", "a b"])], { encoding: "utf8", env: { HOME: "/nowhere" } });
+      assert.equal(r.status, 0, `${dir}: ${r.stderr}`);
+      assert.equal(r.stdout, "ran 2 --plan-fd [a b] MCPJ_TRACE=1 HOME=\n", dir);
+    }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

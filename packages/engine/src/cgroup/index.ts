@@ -11,7 +11,7 @@ import type { CgroupSupport, ResourceLimits, ResourcePlan } from "./types.js";
 export type { CgroupEvent, CgroupRoute, CgroupSupport, JailCgroup, ResourceLimits, ResourcePlan, Rlimit } from "./types.js";
 export { detectCgroupV2, isRootCgroup, kernelHasCgroupKill, REQUIRED_CONTROLLERS, type DetectOptions } from "./detect.js";
 export { CgroupHandle, CgroupSetupError, createJailCgroup, validJailId, type CreateOptions } from "./jail-cgroup.js";
-export { probeUserScope, userManager, userScopePlan, type UserScopePlan } from "./user-scope.js";
+export { afterEnvI, probeUserScope, userManager, userScopePlan, type UserScopePlan } from "./user-scope.js";
 export { collectOrphans, ownedName, ownerAlive, parseOwnedName, selfOwner, type Owner } from "./orphans.js";
 export { DATA_HEADROOM, MSGQUEUE_BYTES, baseRlimits, fallbackRlimits, weakerLine } from "./rlimits.js";
 export * from "./parse.js";

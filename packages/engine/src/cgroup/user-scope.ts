@@ -35,6 +35,7 @@ import type { CgroupEvent, JailCgroup, ResourceLimits } from "./types.js";
 
 const SYSTEMD_RUN = "/usr/bin/systemd-run";
 const ENV = "/usr/bin/env";
+const SH = "/bin/sh";
 
 /**
  * Whether this user's systemd manager can be asked for a scope, and if not, why (for doctor and the
@@ -89,11 +90,22 @@ export function probeUserScope(runtimeDir: string, required: readonly string[], 
   });
 }
 
+/**
+ * What follows the wrapper's `env -i`: the environment as NAME=VALUE words, then the program and
+ * its arguments. env takes every word with a "=" before the program for one more variable, so a
+ * program whose path holds one (an install under a directory named so) is started through the
+ * host's /bin/sh, which execs it in the same process.
+ */
+export function afterEnvI(env: Readonly<Record<string, string>>, program: string, args: readonly string[]): string[] {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return program.includes("=") ? [...vars, SH, "-c", 'exec "$0" "$@"', program, ...args] : [...vars, program, ...args];
+}
+
 /** The jail's helper inside a transient scope (see the top of this file). */
 export interface UserScopePlan {
   unit: string;
   /** The command line that starts the helper in the scope, ending in `env -i`: the helper's
-   * environment (NAME=VALUE), path and arguments follow. */
+   * environment, path and arguments follow (afterEnvI). */
   wrapper: string[];
   /** The wrapper's environment (the helper's is emptied by `env -i`). */
   env: NodeJS.ProcessEnv;

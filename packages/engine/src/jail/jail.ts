@@ -14,6 +14,7 @@ import type { JailPlan } from "./plan.js";
 import { parseReport, type JailReport } from "./reports.js";
 import { describeSetupError } from "./setup-errors.js";
 import { TRACE, traceMark } from "../trace.js";
+import { afterEnvI } from "../cgroup/user-scope.js";
 
 export type StdioMode = "pipe" | "inherit" | "ignore";
 
@@ -87,12 +88,12 @@ export class Jail {
     // (MCPJ_TRACE=1 is passed on: the helper's start-up marks, see trace.ts; the server's
     // environment is the plan's, so it does not reach the jail.)
     // In a user manager's scope (cgroup/user-scope.ts) the helper is started by systemd-run, in the
-    // same process, and `env -i` empties the environment the wrapper got.
+    // same process, and `env -i` empties the environment the wrapper got (afterEnvI: what follows).
     const helperEnv: Record<string, string> = TRACE ? { MCPJ_TRACE: "1" } : {};
     this.process =
       opts.wrap === undefined
         ? spawn(helper, args, { stdio, env: helperEnv })
-        : spawn(opts.wrap.command[0]!, [...opts.wrap.command.slice(1), ...Object.entries(helperEnv).map(([k, v]) => `${k}=${v}`), helper, ...args], { stdio, env: opts.wrap.env });
+        : spawn(opts.wrap.command[0]!, [...opts.wrap.command.slice(1), ...afterEnvI(helperEnv, helper, args)], { stdio, env: opts.wrap.env });
     traceMark("jail.spawned");
     if (childEnd !== null) closeSync(childEnd);
 
