@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   InvalidRequest: {
     code: -32600,
     origin: "JSON-RPC",
-    when: "a message that is not a JSON-RPC 2.0 request, notification or response; a batch (a JSON array: MCP removed batches in 2025-06-18); a request whose string id is longer than 1,024 characters",
+    when: "a message that is not a JSON-RPC 2.0 request, notification or response; a batch (a JSON array: MCP removed batches in 2025-06-18); a request whose string id is longer than 1,024 characters; a message with a key the proxy reads spelled in another case, or two keys that differ only in case, where the proxy reads",
   },
   MethodNotFound: {
     code: -32601,

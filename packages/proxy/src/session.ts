@@ -36,6 +36,7 @@ import {
 } from "./jsonrpc.js";
 import { jsonSyntaxProblem } from "./json-check.js";
 import { LIGHT_BYTES, lightParse } from "./light.js";
+import { keyCaseProblem, READ_KEYS } from "./key-case.js";
 import { asReceived, filterResultArray, holdsCarriageReturn, repeatsKey, serialize, type Filtered, type Outgoing, type Wire } from "./outgoing.js";
 import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
@@ -105,7 +106,8 @@ export interface ServerEnd {
   output: Readable;
 }
 
-// Long stray lines from the server are cut in the log; the whole line is never needed to debug.
+// Long log lines (a server's stray output, a peer's long names) are cut; the whole is never needed
+// to debug.
 const MAX_LOGGED_CHARS = 4096;
 const PREVIEW_CHARS = 200;
 const BATCH_REFUSAL =
@@ -609,11 +611,15 @@ class Session implements ProxySession {
       const listed = gate !== null && Array.isArray(result["tools"]) ? gate.listed(result["tools"]) : null;
       filtered = filterResultArray(response.raw, wire, "tools", (tools) => {
         const visible = policy.visibleTools(tools);
-        if (listed === null || listed.size === 0) return visible;
         const keep = tools.map((t, i) => {
+          if (visible.keep[i] !== true) return false;
           const name = isJsonObject(t) && typeof t["name"] === "string" ? t["name"] : null;
-          if (visible.keep[i] !== true || name === null || !listed.has(name)) return visible.keep[i] === true;
-          visible.removed.push(name);
+          // An entry a case-insensitive client would read otherwise (its "Name" or "Description",
+          // key-case.ts) is hidden like a denied tool: what it shows was not what was checked.
+          const keys = isJsonObject(t) ? keyCaseProblem(t, READ_KEYS.tool) : null;
+          if (keys !== null) this.say(`tool ${name === null ? "(no name)" : JSON.stringify(name)} hidden from the client: ${keys}`);
+          if (keys === null && (listed === null || name === null || !listed.has(name))) return true;
+          visible.removed.push(name ?? "(no name)");
           return false;
         });
         return { keep, removed: visible.removed };
@@ -643,7 +649,7 @@ class Session implements ProxySession {
   private visibleTasks(tasks: readonly unknown[]): { keep: boolean[]; removed: string[] } {
     const removed: string[] = [];
     const keep = tasks.map((task) => {
-      const id = isJsonObject(task) && typeof task["taskId"] === "string" ? task["taskId"] : null;
+      const id = isJsonObject(task) && typeof task["taskId"] === "string" && keyCaseProblem(task, READ_KEYS.task) === null ? task["taskId"] : null;
       const tool = id === null ? null : this.tasks.toolOf(id);
       if (tool !== null && this.options.policy.allows(tool)) return true;
       removed.push(id ?? "(no taskId)");
@@ -709,9 +715,12 @@ class Session implements ProxySession {
     }
   }
 
+  /** One line on stderr for people; cut past MAX_LOGGED_CHARS, since a line may quote what a peer
+   * chose (a tool name, a task id) at up to --max-message-bytes (red team 9, RT9-2). */
   private say(line: string): void {
+    const cut = line.length > MAX_LOGGED_CHARS - 100 ? `${line.slice(0, MAX_LOGGED_CHARS - 100)}… (${line.length} characters)` : line;
     try {
-      this.options.log(`mcp-j proxy: ${line}`);
+      this.options.log(`mcp-j proxy: ${cut}`);
     } catch {
       // Logging is best effort.
     }

@@ -8,6 +8,21 @@ import {
   type JsonRpcId,
   type Message,
 } from "./jsonrpc.js";
+import { keyCaseProblem, READ_KEYS } from "./key-case.js";
+
+/** Where a message's keys could be read otherwise by a case-insensitive decoder, or null. */
+function keysProblem(value: JsonObject): string | null {
+  const problems = [keyCaseProblem(value, READ_KEYS.message)];
+  const params = value["params"];
+  if (isJsonObject(params)) {
+    problems.push(keyCaseProblem(params, READ_KEYS.params));
+    const meta = params["_meta"];
+    if (isJsonObject(meta)) problems.push(keyCaseProblem(meta, READ_KEYS.meta));
+  }
+  const result = value["result"];
+  if (isJsonObject(result)) problems.push(keyCaseProblem(result, READ_KEYS.result));
+  return problems.find((p) => p !== null) ?? null;
+}
 
 /** Why a value is not a valid message, and how (whether) the sender should be answered. */
 export interface Invalid {
@@ -55,6 +70,8 @@ export function validateMessage(value: unknown): Validation {
   const id = value["id"];
 
   if (value["jsonrpc"] !== "2.0") return invalid(shape, id, `"jsonrpc" must be "2.0"`);
+  const keys = keysProblem(value);
+  if (keys !== null) return invalid(shape, id, keys);
 
   if (hasMethod) {
     if (typeof value["method"] !== "string") return invalid(shape, id, `"method" must be a string`);

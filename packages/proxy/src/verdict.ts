@@ -68,6 +68,8 @@ export function clientVerdict(method: string, raw: JsonObject, policy: ToolPolic
       return { kind: "no-method", problem: `${task} is not a method of MCP ${modern ? "2026-07-28 and later" : "2025-11-25 and earlier"}` };
     }
     const params = raw["params"];
+    // By position (an array) a task's id is read by no check here: refused (red team 9's note).
+    if (params !== undefined && !isJsonObject(params)) return { kind: "unknown-task", problem: `${task} takes its "taskId" in "params" as an object` };
     if (isJsonObject(params) && "taskId" in params) {
       const taskId = params["taskId"];
       if (typeof taskId !== "string") return { kind: "unknown-task", problem: `"taskId" must be a string` };
