@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   InvalidRequest: {
     code: -32600,
     origin: "JSON-RPC",
-    when: "a message that is not a JSON-RPC 2.0 request, notification or response; a batch (a JSON array: MCP removed batches in 2025-06-18); a request whose string id is longer than 1,024 characters; a message with a key the proxy reads spelled in another case, or two keys that differ only in case, where the proxy reads",
+    when: "a message that is not a JSON-RPC 2.0 request, notification or response; a batch (a JSON array: MCP removed batches in 2025-06-18); a request whose string id is longer than 1,024 characters; a method holding U+0000; a message with a key the proxy reads spelled another way (case, underscores, a NUL), or two keys that differ only so, where the proxy reads",
   },
   MethodNotFound: {
     code: -32601,
@@ -28,7 +28,7 @@ export const ERROR_CODES = {
   InvalidParams: {
     code: -32602,
     origin: "JSON-RPC",
-    when: "a tools/call without a string name or with non-object arguments; a tasks/* request naming a task no allowed tools/call started (when a tool policy is set)",
+    when: "a tools/call without a string name (or one holding U+0000) or with non-object arguments; a tasks/* request without a string taskId, or naming a task no allowed tools/call started (when a tool policy is set)",
   },
   InternalError: {
     code: -32603,

@@ -1,8 +1,13 @@
-// Keys read without regard to case. Some JSON decoders match an object's keys to the fields they
-// expect case-insensitively: Go's encoding/json (which the Go MCP SDK used that way before 1.3.1,
-// CVE-2026-27896; it also folds "ſ" to "s" and the Kelvin sign to "k") and .NET's web defaults.
-// To such a peer `{"name":"echo","Name":"delete_file"}` names delete_file (the last match wins),
-// `{"method":"ping","Method":"tools/call"}` is a tool call, and `{"TaskId":"t"}` names task t, while
+// Keys read otherwise than JSON.parse reads them. Some JSON decoders match an object's keys to the
+// fields they expect loosely:
+//   - without regard to case: Go's encoding/json (which the Go MCP SDK used that way before 1.3.1,
+//     CVE-2026-27896; it also folds "ſ" to "s" and the Kelvin sign to "k") and .NET's web defaults;
+//   - by another name: pydantic models with camelCase aliases that also take the field's own name
+//     (`populate_by_name`, as the Python SDK's types do) read "task_id" as "taskId" (red team 10);
+//   - up to a NUL: C libraries (cJSON, json-c) decode "\u0000" into a NUL byte and compare keys as
+//     C strings, so "method\u0000" is "method" to them (red team 10).
+// To such a peer `{"name":"echo","Name":"delete_file"}` names delete_file (whichever match wins),
+// `{"method":"ping","Method":"tools/call"}` is a tool call and `{"TaskId":"t"}` names task t, while
 // JSON.parse, and so the proxy, reads echo, a ping and no task. Re-serializing cannot help
 // (JSON.stringify keeps both keys), so a message whose keys could be read that way, where the proxy
 // reads them, is refused (red team 9, RT9-1).
@@ -21,10 +26,11 @@ export const READ_KEYS = {
   task: ["taskId"],
 } as const;
 
-/** A key as a case-insensitive decoder may see it (over-folding, e.g. "ß" as "ss", only refuses
- * more). */
+/** A key as a loose decoder may see it: up to a NUL, without "_", in no case (over-folding, e.g.
+ * "ß" as "ss", only refuses more). */
 function foldKey(key: string): string {
-  return key.toUpperCase().toLowerCase();
+  const nul = key.indexOf("\0");
+  return (nul < 0 ? key : key.slice(0, nul)).replaceAll("_", "").toUpperCase().toLowerCase();
 }
 
 function shown(key: string): string {
@@ -32,8 +38,8 @@ function shown(key: string): string {
 }
 
 /**
- * Why a case-insensitive decoder could read `object` otherwise than the proxy, or null: two of its
- * keys differ only in case, or one is a key the proxy reads (`read`) in another case.
+ * Why a loose decoder could read `object` otherwise than the proxy, or null: two of its keys fold
+ * to one, or one is a key the proxy reads (`read`) spelled another way.
  */
 export function keyCaseProblem(object: JsonObject, read: readonly string[]): string | null {
   const folded = new Map<string, string>();
@@ -41,11 +47,11 @@ export function keyCaseProblem(object: JsonObject, read: readonly string[]): str
     if (!Object.hasOwn(object, key)) continue;
     const f = foldKey(key);
     const before = folded.get(f);
-    if (before !== undefined) return `the keys ${shown(before)} and ${shown(key)} differ only in case (some decoders read them as one)`;
+    if (before !== undefined) return `the keys ${shown(before)} and ${shown(key)} differ only in case, "_" or what follows a NUL (some decoders read them as one)`;
     folded.set(f, key);
     if (read.includes(key)) continue;
     const meant = read.find((r) => foldKey(r) === f);
-    if (meant !== undefined) return `the key ${shown(key)} is ${shown(meant)} in another case (some decoders read it as ${shown(meant)})`;
+    if (meant !== undefined) return `the key ${shown(key)} is ${shown(meant)} spelled another way (some decoders read it as ${shown(meant)})`;
   }
   return null;
 }

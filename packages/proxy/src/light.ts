@@ -47,7 +47,8 @@ function objectAt(buf: Buffer, start: number, end: number, depth: number): unkno
   const scan = scanObject(buf, start);
   if (scan === null || scan.members.length > MAX_ENTRIES) return parse(buf, start, end);
   const out: JsonObject = {};
-  for (const m of scan.members) out[parse(buf, m.keyStart, m.keyEnd) as string] = valueAt(buf, m.valueStart, m.valueEnd, depth + 1);
+  // Defined, not assigned, as JSON.parse does: a "__proto__" key is a key, not the prototype.
+  for (const m of scan.members) Object.defineProperty(out, parse(buf, m.keyStart, m.keyEnd) as string, { value: valueAt(buf, m.valueStart, m.valueEnd, depth + 1), enumerable: true, writable: true, configurable: true });
   return out;
 }
 

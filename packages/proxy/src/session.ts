@@ -43,7 +43,7 @@ import { ToolPolicy } from "./policy.js";
 import type { ScanSummary } from "./id-scan.js";
 import { TaskRegistry } from "./tasks.js";
 import { validateMessage, type Invalid } from "./validate.js";
-import { clientVerdict, namesToolsCall } from "./verdict.js";
+import { clientVerdict, namesMethod, namesToolsCall } from "./verdict.js";
 
 export interface ProxyOptions {
   /** Largest message (one line, without its newline) either peer may send; default 5 MiB. */
@@ -607,7 +607,8 @@ class Session implements ProxySession {
     // Every tools/list result the policy or the pin gate reads is filtered (which covers the
     // re-list after notifications/tools/list_changed), and re-serialized where it repeats a key.
     let filtered: Filtered;
-    if (request.method === "tools/list" && (!policy.isOpen || gate !== null)) {
+    // A lenient server answers another spelling of tools/list as it (verdict.ts namesMethod).
+    if (namesMethod(request.method, "tools/list") && (!policy.isOpen || gate !== null)) {
       const listed = gate !== null && Array.isArray(result["tools"]) ? gate.listed(result["tools"]) : null;
       filtered = filterResultArray(response.raw, wire, "tools", (tools) => {
         const visible = policy.visibleTools(tools);
@@ -616,7 +617,7 @@ class Session implements ProxySession {
           const name = isJsonObject(t) && typeof t["name"] === "string" ? t["name"] : null;
           // An entry a case-insensitive client would read otherwise (its "Name" or "Description",
           // key-case.ts) is hidden like a denied tool: what it shows was not what was checked.
-          const keys = isJsonObject(t) ? keyCaseProblem(t, READ_KEYS.tool) : null;
+          const keys = isJsonObject(t) ? (name?.includes("\0") === true ? "its name holds U+0000 (a C reader stops there)" : keyCaseProblem(t, READ_KEYS.tool)) : null;
           if (keys !== null) this.say(`tool ${name === null ? "(no name)" : JSON.stringify(name)} hidden from the client: ${keys}`);
           if (keys === null && (listed === null || name === null || !listed.has(name))) return true;
           visible.removed.push(name ?? "(no name)");
@@ -624,7 +625,7 @@ class Session implements ProxySession {
         });
         return { keep, removed: visible.removed };
       });
-    } else if (request.method === "tasks/list" && !policy.isOpen) {
+    } else if (namesMethod(request.method, "tasks/list") && !policy.isOpen) {
       filtered = filterResultArray(response.raw, wire, "tasks", (tasks) => this.visibleTasks(tasks));
     } else {
       return unchanged();

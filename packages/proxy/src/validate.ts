@@ -75,6 +75,9 @@ export function validateMessage(value: unknown): Validation {
 
   if (hasMethod) {
     if (typeof value["method"] !== "string") return invalid(shape, id, `"method" must be a string`);
+    // A C reader stops at a NUL: "tools/call\u0000x" would be tools/call to it, and nothing the
+    // policy knows to the proxy (red team 10).
+    if (value["method"].includes("\0")) return invalid(shape, id, `"method" must not hold U+0000`);
     if (hasResult || hasError) return invalid(shape, id, `a request cannot carry "result" or "error"`);
     if ("params" in value && typeof value["params"] !== "object") {
       return invalid(shape, id, `"params" must be an object or an array`);
@@ -122,6 +125,7 @@ function describe(value: unknown): string {
 export function toolCallParamsProblem(params: unknown): string | null {
   if (!isJsonObject(params)) return `tools/call needs "params" as an object`;
   if (typeof params["name"] !== "string") return `tools/call needs a string "name"`;
+  if (params["name"].includes("\0")) return `tools/call "name" must not hold U+0000 (a C reader stops there)`;
   if ("arguments" in params && !isJsonObject(params["arguments"])) return `tools/call "arguments" must be an object`;
   return null;
 }

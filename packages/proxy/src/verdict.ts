@@ -26,8 +26,14 @@ const TOOLS_CALL = "tools/call";
 /** Whether a method is tools/call, or a spelling of it that a lenient server might dispatch as one
  * (other case, look-alike characters, surrounding spaces). */
 export function namesToolsCall(method: string): boolean {
-  if (method === TOOLS_CALL) return true;
-  return method.length <= 64 && foldMethod(method) === TOOLS_CALL;
+  return namesMethod(method, TOOLS_CALL);
+}
+
+/** Whether a method is `canonical` (lower case, "/"), or a spelling of it a lenient server might
+ * dispatch as it. */
+export function namesMethod(method: string, canonical: string): boolean {
+  if (method === canonical) return true;
+  return method.length <= 64 && foldMethod(method) === canonical;
 }
 
 /** The tasks/* methods that read, update or cancel a task's work, per era: 2025-11-25's
@@ -67,16 +73,15 @@ export function clientVerdict(method: string, raw: JsonObject, policy: ToolPolic
     if (!(modern ? MODERN_TASK_METHODS : LEGACY_TASK_METHODS).has(task)) {
       return { kind: "no-method", problem: `${task} is not a method of MCP ${modern ? "2026-07-28 and later" : "2025-11-25 and earlier"}` };
     }
+    // A task method names its task in params.taskId, as the specification requires. Without it (no
+    // params, params by position, another spelling a loose server reads: key-case.ts) there is no
+    // task to check, so it is refused (red teams 9 and 10).
     const params = raw["params"];
-    // By position (an array) a task's id is read by no check here: refused (red team 9's note).
-    if (params !== undefined && !isJsonObject(params)) return { kind: "unknown-task", problem: `${task} takes its "taskId" in "params" as an object` };
-    if (isJsonObject(params) && "taskId" in params) {
-      const taskId = params["taskId"];
-      if (typeof taskId !== "string") return { kind: "unknown-task", problem: `"taskId" must be a string` };
-      const tool = tasks.toolOf(taskId);
-      if (tool === null) return { kind: "unknown-task", problem: `no task "${taskId}" was started by an allowed tool call (mcp-j tool policy)` };
-      if (!policy.allows(tool)) return { kind: "unknown-task", problem: `task "${taskId}" belongs to the denied tool "${tool}" (mcp-j tool policy)` };
-    }
+    const taskId = isJsonObject(params) ? params["taskId"] : undefined;
+    if (typeof taskId !== "string" || taskId.includes("\0")) return { kind: "unknown-task", problem: `${task} needs "params" with a string "taskId" (without U+0000)` };
+    const tool = tasks.toolOf(taskId);
+    if (tool === null) return { kind: "unknown-task", problem: `no task "${taskId}" was started by an allowed tool call (mcp-j tool policy)` };
+    if (!policy.allows(tool)) return { kind: "unknown-task", problem: `task "${taskId}" belongs to the denied tool "${tool}" (mcp-j tool policy)` };
   }
   return { kind: "allowed", toolName: null };
 }

@@ -93,3 +93,10 @@ export function request(id: unknown, method: string, params?: unknown): Record<s
 export function result(id: unknown, value: unknown): Record<string, unknown> {
   return { jsonrpc: "2.0", id, result: value };
 }
+
+/** Sends a line from the client and waits until it is forwarded or answered. */
+export async function sendFromClient(h: Harness, line: string): Promise<void> {
+  const [servers, clients] = [h.toServer.lines.length, h.toClient.lines.length];
+  h.fromClient(line);
+  await until(() => h.toServer.lines.length > servers || h.toClient.lines.length > clients, "the message forwarded or answered");
+}

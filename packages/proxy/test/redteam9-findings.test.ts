@@ -3,7 +3,7 @@
 // outcome: it FAILS on the code it was written against (9caedf5) and passes once the finding is fixed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Harness, request, result, until } from "./helpers.js";
+import { Harness, request, result, sendFromClient, until } from "./helpers.js";
 
 const DENY = { allow: [], deny: ["delete_*"] };
 
@@ -38,26 +38,20 @@ function smuggles(line: string): boolean {
   return typeof params === "object" && params !== null && !Array.isArray(params) && variant(params as Record<string, unknown>, ["name", "taskId"]);
 }
 
-/** Sends a line from the client and waits until it is forwarded or answered. */
-async function send(h: Harness, line: string): Promise<void> {
-  const [servers, clients] = [h.toServer.lines.length, h.toClient.lines.length];
-  h.fromClient(line);
-  await until(() => h.toServer.lines.length > servers || h.toClient.lines.length > clients, "the message forwarded or answered");
-}
 
 test("RT9-1: a tools/call whose params repeat \"name\" in another case never reaches the server as is", async () => {
   const h = new Harness({ tools: DENY });
   // JSON.parse: name = echo (allowed). Go encoding/json: Name matches the "name" tag last: delete_file.
-  await send(h, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","Name":"delete_file","arguments":{}}}');
+  await sendFromClient(h, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","Name":"delete_file","arguments":{}}}');
   assert.deepEqual(h.toServer.lines.filter(smuggles), []);
 });
 
 test("RT9-1: a request whose top level holds \"Method\" or \"Params\" never reaches the server as is", async () => {
   const h = new Harness({ tools: DENY });
   // Checked as a ping (no tool policy applies); a case-insensitive server dispatches tools/call delete_file.
-  await send(h, '{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call","params":{"name":"delete_file","arguments":{}}}');
+  await sendFromClient(h, '{"jsonrpc":"2.0","id":1,"method":"ping","Method":"tools/call","params":{"name":"delete_file","arguments":{}}}');
   // Checked as a call of echo; such a server reads the last params-like member: delete_file.
-  await send(h, '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}},"PARAMS":{"name":"delete_file","arguments":{}}}');
+  await sendFromClient(h, '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}},"PARAMS":{"name":"delete_file","arguments":{}}}');
   assert.deepEqual(h.toServer.lines.filter(smuggles), []);
 });
 
@@ -70,9 +64,9 @@ test("RT9-1: a tasks/* request naming its task as \"TaskId\" or \"ta\u017fkId\" 
   h.fromServer(result(1, { task: { taskId: "mine", status: "working", createdAt: "2026-01-01T00:00:00Z", ttl: 60000 } }));
   await h.toClient.waitFor(2);
   // No exact "taskId": the proxy checks nothing, a case-insensitive server reads the denied tool's task.
-  await send(h, '{"jsonrpc":"2.0","id":2,"method":"tasks/result","params":{"TaskId":"task-of-delete"}}');
+  await sendFromClient(h, '{"jsonrpc":"2.0","id":2,"method":"tasks/result","params":{"TaskId":"task-of-delete"}}');
   // "mine" checked (allowed); Go folds ſ to s, so its taskId is the last: task-of-delete.
-  await send(h, '{"jsonrpc":"2.0","id":3,"method":"tasks/result","params":{"taskId":"mine","ta\u017fkId":"task-of-delete"}}');
+  await sendFromClient(h, '{"jsonrpc":"2.0","id":3,"method":"tasks/result","params":{"taskId":"mine","ta\u017fkId":"task-of-delete"}}');
   assert.deepEqual(h.toServer.lines.filter(smuggles), []);
 });
 
@@ -116,7 +110,7 @@ test("RT9-2: a refusal names a client-chosen task id or tool name in a log line 
 
 test("RT9 note: under a tool policy, a tasks/* request with params by position (an array) is refused, not forwarded", async () => {
   const h = new Harness({ tools: DENY });
-  await send(h, '{"jsonrpc":"2.0","id":1,"method":"tasks/result","params":["task-of-delete"]}');
+  await sendFromClient(h, '{"jsonrpc":"2.0","id":1,"method":"tasks/result","params":["task-of-delete"]}');
   assert.equal(h.toServer.lines.length, 0, h.toServer.lines.join(" | "));
   assert.equal((h.toClient.messages[0] as { error?: { code: number } }).error?.code, -32602);
 });
