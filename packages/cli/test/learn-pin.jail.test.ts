@@ -178,6 +178,10 @@ test("pin: a changed description and a tool reading a new path are caught, hidde
   // A tool that starts reading a new path: caught during the call, refused from then on.
   const wider = await session([...base, "--pin", pins, "--pin-enforce"], ["node", pinServer, data, "new-description-reads-more"], async (client) => {
     const first = textOf(await client.callTool({ name: "lookup", arguments: { word: "pear" } }));
+    // "From then on" is from the supervisor's report of the touch, which travels apart from the
+    // call's result and may be read after it: the second call waits for the report (the audit line).
+    const reported = await waitFor(() => auditLines(log).some((l) => l.type === "pin" && l["change"] === "footprint"), 10_000);
+    assert.ok(reported, "the touch outside the footprint was never reported");
     const second = await client.callTool({ name: "lookup", arguments: { word: "pear" } });
     return { first, second: textOf(second), isError: second.isError };
   });
