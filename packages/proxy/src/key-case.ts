@@ -12,18 +12,28 @@
 // (JSON.stringify keeps both keys), so a message whose keys could be read that way, where the proxy
 // reads them, is refused (red team 9, RT9-1).
 import { PROTOCOL_VERSION_META_KEY } from "./era.js";
-import type { JsonObject } from "./jsonrpc.js";
+import { showId, type JsonObject } from "./jsonrpc.js";
+
+/** Keys the proxy reads in one object: as spelled, and as a loose decoder folds them (made once). */
+export interface ReadKeys {
+  readonly exact: ReadonlySet<string>;
+  readonly byFold: ReadonlyMap<string, string>;
+}
+
+function readKeys(keys: readonly string[]): ReadKeys {
+  return { exact: new Set(keys), byFold: new Map(keys.map((k) => [foldKey(k), k])) };
+}
 
 /** The keys the proxy reads, per object of a message: no other spelling of one may reach a peer. */
 export const READ_KEYS = {
-  message: ["jsonrpc", "id", "method", "params", "result", "error"],
-  params: ["name", "arguments", "task", "taskId", "requestId", "_meta"],
-  meta: [PROTOCOL_VERSION_META_KEY],
-  result: ["tools", "tasks", "task", "content", "protocolVersion", "_meta"],
+  message: readKeys(["jsonrpc", "id", "method", "params", "result", "error"]),
+  params: readKeys(["name", "arguments", "task", "taskId", "requestId", "_meta"]),
+  meta: readKeys([PROTOCOL_VERSION_META_KEY]),
+  result: readKeys(["tools", "tasks", "task", "content", "protocolVersion", "_meta"]),
   /** A tools/list entry: the policy reads its name, the pin gate its description and schema. */
-  tool: ["name", "description", "inputSchema"],
+  tool: readKeys(["name", "description", "inputSchema"]),
   /** A tasks/list entry. */
-  task: ["taskId"],
+  task: readKeys(["taskId"]),
 } as const;
 
 /** A key as a loose decoder may see it: up to a NUL, without "_", in no case (over-folding, e.g.
@@ -33,25 +43,21 @@ function foldKey(key: string): string {
   return (nul < 0 ? key : key.slice(0, nul)).replaceAll("_", "").toUpperCase().toLowerCase();
 }
 
-function shown(key: string): string {
-  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
-}
-
 /**
  * Why a loose decoder could read `object` otherwise than the proxy, or null: two of its keys fold
  * to one, or one is a key the proxy reads (`read`) spelled another way.
  */
-export function keyCaseProblem(object: JsonObject, read: readonly string[]): string | null {
+export function keyCaseProblem(object: JsonObject, read: ReadKeys): string | null {
   const folded = new Map<string, string>();
   for (const key in object) {
     if (!Object.hasOwn(object, key)) continue;
     const f = foldKey(key);
     const before = folded.get(f);
-    if (before !== undefined) return `the keys ${shown(before)} and ${shown(key)} differ only in case, "_" or what follows a NUL (some decoders read them as one)`;
+    if (before !== undefined) return `the keys ${showId(before)} and ${showId(key)} differ only in case, "_" or what follows a NUL (some decoders read them as one)`;
     folded.set(f, key);
-    if (read.includes(key)) continue;
-    const meant = read.find((r) => foldKey(r) === f);
-    if (meant !== undefined) return `the key ${shown(key)} is ${shown(meant)} spelled another way (some decoders read it as ${shown(meant)})`;
+    if (read.exact.has(key)) continue;
+    const meant = read.byFold.get(f);
+    if (meant !== undefined) return `the key ${showId(key)} is ${showId(meant)} spelled another way (some decoders read it as ${showId(meant)})`;
   }
   return null;
 }

@@ -615,11 +615,8 @@ class Session implements ProxySession {
         const keep = tools.map((t, i) => {
           if (visible.keep[i] !== true) return false;
           const name = isJsonObject(t) && typeof t["name"] === "string" ? t["name"] : null;
-          // An entry a case-insensitive client would read otherwise (its "Name" or "Description",
-          // key-case.ts) is hidden like a denied tool: what it shows was not what was checked.
-          const keys = isJsonObject(t) ? (name?.includes("\0") === true ? "its name holds U+0000 (a C reader stops there)" : keyCaseProblem(t, READ_KEYS.tool)) : null;
-          if (keys !== null) this.say(`tool ${name === null ? "(no name)" : JSON.stringify(name)} hidden from the client: ${keys}`);
-          if (keys === null && (listed === null || name === null || !listed.has(name))) return true;
+          const unread = this.readOtherwise(t, name);
+          if (unread === null && (listed === null || name === null || !listed.has(name))) return true;
           visible.removed.push(name ?? "(no name)");
           return false;
         });
@@ -644,6 +641,16 @@ class Session implements ProxySession {
     result["_meta"] = { ...meta, ...note.meta };
     if (note.text !== null && Array.isArray(result["content"])) result["content"] = [...(result["content"] as unknown[]), { type: "text", text: note.text }];
     return serialize(message);
+  }
+
+  /** Why a loose client would read a tools/list entry otherwise than the policy and the pin gate
+   * did (its "Name" or "Description", a name a C reader cuts: key-case.ts), or null. Such an entry
+   * is hidden like a denied tool: what it shows was not what was checked. */
+  private readOtherwise(entry: unknown, name: string | null): string | null {
+    if (!isJsonObject(entry)) return null;
+    const why = name?.includes("\0") === true ? "its name holds U+0000 (a C reader stops there)" : keyCaseProblem(entry, READ_KEYS.tool);
+    if (why !== null) this.say(`tool ${name === null ? "(no name)" : JSON.stringify(name)} hidden from the client: ${why}`);
+    return why;
   }
 
   /** A tasks/list result under a tool policy shows only the tasks allowed calls started. */

@@ -10,18 +10,17 @@ import {
 } from "./jsonrpc.js";
 import { keyCaseProblem, READ_KEYS } from "./key-case.js";
 
-/** Where a message's keys could be read otherwise by a case-insensitive decoder, or null. */
+/** Where a message's keys could be read otherwise by a loose decoder (key-case.ts), or null. */
 function keysProblem(value: JsonObject): string | null {
-  const problems = [keyCaseProblem(value, READ_KEYS.message)];
   const params = value["params"];
-  if (isJsonObject(params)) {
-    problems.push(keyCaseProblem(params, READ_KEYS.params));
-    const meta = params["_meta"];
-    if (isJsonObject(meta)) problems.push(keyCaseProblem(meta, READ_KEYS.meta));
-  }
+  const meta = isJsonObject(params) ? params["_meta"] : undefined;
   const result = value["result"];
-  if (isJsonObject(result)) problems.push(keyCaseProblem(result, READ_KEYS.result));
-  return problems.find((p) => p !== null) ?? null;
+  return (
+    keyCaseProblem(value, READ_KEYS.message) ??
+    (isJsonObject(params) ? keyCaseProblem(params, READ_KEYS.params) : null) ??
+    (isJsonObject(meta) ? keyCaseProblem(meta, READ_KEYS.meta) : null) ??
+    (isJsonObject(result) ? keyCaseProblem(result, READ_KEYS.result) : null)
+  );
 }
 
 /** Why a value is not a valid message, and how (whether) the sender should be answered. */

@@ -46,10 +46,12 @@ export function namesMethod(method: string, canonical: string): boolean {
 const LEGACY_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/result", "tasks/cancel"]);
 const MODERN_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/update", "tasks/cancel"]);
 
+const TASK_METHODS: ReadonlySet<string> = new Set([...LEGACY_TASK_METHODS, ...MODERN_TASK_METHODS]);
+
 /** The task method a method names (its canonical spelling), or null. */
 function taskMethod(method: string): string | null {
-  const canonical = LEGACY_TASK_METHODS.has(method) || MODERN_TASK_METHODS.has(method) ? method : method.length <= 64 ? foldMethod(method) : null;
-  return canonical !== null && (LEGACY_TASK_METHODS.has(canonical) || MODERN_TASK_METHODS.has(canonical)) ? canonical : null;
+  const canonical = TASK_METHODS.has(method) || method.length > 64 ? method : foldMethod(method);
+  return TASK_METHODS.has(canonical) ? canonical : null;
 }
 
 const FOLDED_ALREADY = /^[a-z/]*$/;
