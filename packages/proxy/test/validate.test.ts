@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { ErrorCode, toolCallParamsProblem, validateMessage, type Validation } from "../src/index.js";
+import { READ_KEYS, type ReadKeys } from "../src/key-case.js";
 
 function invalid(v: Validation): { shape: string; id: unknown } {
   assert.equal(v.ok, false, "expected an invalid message");
@@ -77,21 +78,39 @@ test("property: validation never throws, and its verdict matches an independent 
     {
       jsonrpc: fc.oneof(fc.constant("2.0"), anyValue),
       id: fc.oneof(fc.integer(), fc.string(), fc.double(), fc.constant(null), fc.boolean(), anyValue),
-      method: fc.oneof(fc.string(), anyValue),
-      params: fc.oneof(fc.object(), fc.array(fc.jsonValue()), anyValue),
+      method: fc.oneof(fc.string(), fc.constantFrom("tools/call", "tools/call\u0000x"), anyValue),
+      // Keys a loose decoder reads as one another (key-case.ts) come up often, not by chance.
+      params: fc.oneof(fc.object(), fc.dictionary(fc.constantFrom("name", "Name", "taskId", "task_id", "_meta", "meta", "name\u0000x", "arguments"), fc.jsonValue({ maxDepth: 1 })), fc.array(fc.jsonValue()), anyValue),
       result: anyValue,
       error: fc.oneof(fc.record({ code: fc.integer(), message: fc.string() }), anyValue),
     },
     { requiredKeys: [] },
   );
   fc.assert(
-    fc.property(fc.oneof(messageArb, fc.jsonValue()), (raw) => {
+    fc.property(fc.oneof(messageArb, fc.jsonValue(), fc.dictionary(fc.constantFrom("jsonrpc", "id", "ID", "method", "Method", "params", "result", "Result"), fc.constantFrom("2.0", 1, "ping", {}))), (raw) => {
       const value: unknown = JSON.parse(JSON.stringify(raw) ?? "null"); // exactly what the wire can carry
       const v = validateMessage(value);
       const o = (typeof value === "object" && value !== null && !Array.isArray(value) ? value : null) as Record<string, unknown> | null;
       const goodId = (x: unknown) => typeof x === "string" || (typeof x === "number" && Number.isSafeInteger(x));
       let expected = "invalid";
-      if (o !== null && o["jsonrpc"] === "2.0") {
+      // The proxy's own rule (key-case.ts), read independently: no two keys, and no key and a key
+      // the proxy reads, alike up to a NUL, "_" and case, where the proxy reads; no NUL in a method.
+      const loose = (k: string) => (k.split("\0")[0] ?? "").replace(/_/g, "").toUpperCase().toLowerCase();
+      const clash = (x: unknown, read: ReadKeys): boolean => {
+        if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
+        const keys = Object.keys(x);
+        const folds = keys.map(loose);
+        return new Set(folds).size !== keys.length || keys.some((k, i) => !read.exact.has(k) && [...read.exact].some((r) => loose(r) === folds[i]));
+      };
+      const params = o?.["params"];
+      const unreadable =
+        o !== null &&
+        (clash(o, READ_KEYS.message) ||
+          clash(params, READ_KEYS.params) ||
+          clash((params as Record<string, unknown> | undefined)?.["_meta"], READ_KEYS.meta) ||
+          clash(o["result"], READ_KEYS.result) ||
+          (typeof o["method"] === "string" && o["method"].includes("\0")));
+      if (o !== null && o["jsonrpc"] === "2.0" && !unreadable) {
         const structured = !("params" in o) || (typeof o["params"] === "object" && o["params"] !== null);
         if ("method" in o) {
           if (typeof o["method"] === "string" && structured && !("result" in o) && !("error" in o)) {
