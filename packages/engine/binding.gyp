@@ -14,6 +14,7 @@
       "type": "executable",
       "sources": [
         "native/jail/main.c",
+        "native/jail/ctl_in.c",
         "native/jail/fdpass.c",
         "native/jail/wire.c",
         "native/jail/plan.c",

@@ -158,6 +158,9 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       attribution: attr.enabled,
       toolResultNote: attr.noteFor,
       ...(attr.gate !== null ? { toolGate: attr.gate } : {}),
+      // A tool call's result waits until what the call did in the jail has been read (the
+      // supervisor's reports travel apart from the server's output): its note, the pins.
+      ...(attr.enabled ? { settle: reportsSettler(jail, (line) => say(io, line)) } : {}),
     },
   );
   attr.bind(session, audit);
@@ -332,4 +335,21 @@ function describeEnd(exit: JailExit, stoppedBy: string | null, killedFor: string
 
 function signalName(n: number): string {
   return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
+/** How long a tool call's result waits for the jail's reports: the supervisor answers at once
+ * unless it is stopped or dying, when waiting longer helps nobody. */
+const SETTLE_BOUND_MS = 2000;
+
+/** Waits for the jail's reports (Jail.settle); says once when the supervisor did not answer. */
+function reportsSettler(jail: Jail, say: (line: string) => void): () => Promise<boolean> {
+  let lateSaid = false;
+  return () =>
+    jail.settle(SETTLE_BOUND_MS).then((ok) => {
+      if (!ok && !lateSaid) {
+        lateSaid = true;
+        say(`the jail's supervisor did not answer within ${SETTLE_BOUND_MS} ms; a tool call's result went on without its last reports (notes and pins may miss what it did)`);
+      }
+      return ok;
+    });
 }

@@ -150,6 +150,27 @@ test("a refusal during a tool call is noted in its result's _meta; the text bloc
   }
 });
 
+test("a refusal at the end of a call that made thousands of reports is on its result: the result waits for them", async () => {
+  // 3,000 refused reads, then the one the note must name: the supervisor reports each before it
+  // answers it, but the reports travel on their own socket and mcp-j reads them as fast as it can;
+  // without the wait, the call's result (on the server's pipe) overtook the last ones.
+  const noise = file(join(outside, "noise.txt"), "x\n");
+  const secret = file(join(outside, "last.txt"), "not for the jail\n");
+  const { client } = await connect(["--ro", modules], [join(fixtures, "pin-server.mjs"), work]);
+  try {
+    const r = (await client.callTool({ name: "peek", arguments: { path: secret, noise, times: 3000 } })) as Result;
+    assert.match(textOf(r), /cannot read: ENOENT/);
+    const refused = r._meta?.["mcp-j/refused"] as Array<Record<string, unknown>> | undefined;
+    assert.deepEqual(
+      refused?.map((x) => x["target"]),
+      [noise, secret],
+      `the note names both refused paths: ${JSON.stringify(r._meta)}`,
+    );
+  } finally {
+    await client.close();
+  }
+});
+
 test("the 2026-07-28 era: the noted result keeps its resultType and the v2 client accepts it", async () => {
   const secret = file(join(outside, "secret-v2.txt"), "not for the jail\n");
   const transport = new StdioClientTransportV2({

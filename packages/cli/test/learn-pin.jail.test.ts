@@ -175,13 +175,12 @@ test("pin: a changed description and a tool reading a new path are caught, hidde
   const afterAccept = await session([...base, "--pin", pins, "--pin-enforce"], ["node", pinServer, data, "new-description"], lookup);
   assert.deepEqual(afterAccept.value, v1.value);
 
-  // A tool that starts reading a new path: caught during the call, refused from then on.
-  const wider = await session([...base, "--pin", pins, "--pin-enforce"], ["node", pinServer, data, "new-description-reads-more"], async (client) => {
+  // A tool that starts reading a new path: caught during the call, refused from then on. "From
+  // then on" includes the very next call, sent as soon as the first one's result is in: the touch
+  // comes last, after 3,000 reads in the footprint ("noisy"), each of them reported, and the result
+  // waits until mcp-j has read every report (without that wait, it overtook the last ones).
+  const wider = await session([...base, "--pin", pins, "--pin-enforce"], ["node", pinServer, data, "new-description-reads-more-noisy"], async (client) => {
     const first = textOf(await client.callTool({ name: "lookup", arguments: { word: "pear" } }));
-    // "From then on" is from the supervisor's report of the touch, which travels apart from the
-    // call's result and may be read after it: the second call waits for the report (the audit line).
-    const reported = await waitFor(() => auditLines(log).some((l) => l.type === "pin" && l["change"] === "footprint"), 10_000);
-    assert.ok(reported, "the touch outside the footprint was never reported");
     const second = await client.callTool({ name: "lookup", arguments: { word: "pear" } });
     return { first, second: textOf(second), isError: second.isError };
   });

@@ -10,18 +10,19 @@ const NEWLINE = Buffer.from("\n");
 type PausableStream = Pick<Readable, "pause" | "resume">;
 
 export class FlowReader {
-  private readonly blockers = new Set<FlowWriter>();
+  /** What holds the stream paused: writers whose stream is full, an OrderedOutput that waits. */
+  private readonly blockers = new Set<object>();
   private stopped = false;
 
   constructor(private readonly stream: PausableStream) {}
 
-  block(writer: FlowWriter): void {
+  block(by: object): void {
     if (this.blockers.size === 0 && !this.stopped) this.stream.pause();
-    this.blockers.add(writer);
+    this.blockers.add(by);
   }
 
-  unblock(writer: FlowWriter): void {
-    if (this.blockers.delete(writer) && this.blockers.size === 0 && !this.stopped) this.stream.resume();
+  unblock(by: object): void {
+    if (this.blockers.delete(by) && this.blockers.size === 0 && !this.stopped) this.stream.resume();
   }
 
   /** Reads on without limit from now on, for input that is discarded: the peer is gone, but its

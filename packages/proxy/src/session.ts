@@ -38,6 +38,7 @@ import { jsonSyntaxProblem } from "./json-check.js";
 import { LIGHT_BYTES, lightParse } from "./light.js";
 import { keyCaseProblem, READ_KEYS } from "./key-case.js";
 import { asReceived, filterResultArray, holdsCarriageReturn, repeatsKey, serialize, type Filtered, type Outgoing, type Wire } from "./outgoing.js";
+import { OrderedOutput } from "./ordered.js";
 import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
 import type { ScanSummary } from "./id-scan.js";
@@ -64,6 +65,11 @@ export interface ProxyOptions {
   toolResultNote?: (call: InFlightRequest) => ToolResultNote | null;
   /** Tools the caller hides and refuses beyond the tool policy (pinning). */
   toolGate?: ToolGate;
+  /** Resolves once every report of the jail made before the call has been handed to the caller
+   * (the CLI's attribution): a tools/call result waits for it before its note is made and it is
+   * forwarded, and what is for the client after it waits behind it (ordered.ts). Bounded by the
+   * caller. */
+  settle?: () => Promise<unknown>;
 }
 
 /** What is added to a tools/call result: entries merged into its `_meta`, and optionally a text
@@ -126,6 +132,7 @@ interface CheckedOptions {
   attribution: boolean;
   toolResultNote: ((call: InFlightRequest) => ToolResultNote | null) | null;
   toolGate: ToolGate | null;
+  settle: (() => Promise<unknown>) | null;
 }
 
 function checkOptions(options: ProxyOptions): CheckedOptions {
@@ -150,6 +157,7 @@ function checkOptions(options: ProxyOptions): CheckedOptions {
     attribution: options.attribution === true,
     toolResultNote: options.toolResultNote ?? null,
     toolGate: options.toolGate ?? null,
+    settle: options.settle ?? null,
   };
 }
 
@@ -181,6 +189,8 @@ class Session implements ProxySession {
   private goneCause: string | null = null;
   private goneDone: Promise<void> | null = null;
   private readonly inFlight: InFlightLog | null;
+  /** Everything for the client, in order: a tools/call result may wait for `settle`. */
+  private readonly toClient: OrderedOutput;
 
   constructor(
     client: ClientEnd,
@@ -199,6 +209,7 @@ class Session implements ProxySession {
       client: new FlowWriter(client.output, (e) => this.say(`cannot write to the client: ${e.message}`)),
       server: new FlowWriter(server.input, (e) => this.say(`cannot write to the server: ${e.message}`)),
     };
+    this.toClient = new OrderedOutput([this.readers.client, this.readers.server]);
     const max = options.maxMessageBytes;
     this.framers = {
       client: new LineFramer(max, (frame) => this.onFrame("client", frame)),
@@ -269,7 +280,7 @@ class Session implements ProxySession {
     // Only worth a line when someone was waiting: the end itself is the caller's to report.
     if (pending.length > 0) this.say(`the server is gone (${cause}); answered ${pending.length} pending request(s) with an error`);
     this.writers.server.end();
-    this.goneDone = this.writers.client.flush();
+    this.goneDone = this.toClient.idle().then(() => this.writers.client.flush());
     return this.goneDone;
   }
 
@@ -572,6 +583,16 @@ class Session implements ProxySession {
       this.say(`response from the ${side} dropped: ${cancelled ? "its request was cancelled" : "no pending request has"} id ${showId(response.id)}`);
       return;
     }
+    if (side === "server" && request.toolName !== null && this.options.settle !== null) {
+      // What the call did in the jail may still be on its way to the caller: its note, and the
+      // pins' verdict on the tool, are made once it has arrived.
+      this.toClient.after(this.options.settle(), () => this.answer(side, request, response, bytes, wire));
+      return;
+    }
+    this.answer(side, request, response, bytes, wire);
+  }
+
+  private answer(side: Side, request: PendingRequest, response: ResponseMessage, bytes: number, wire: Wire): void {
     const out = side === "server" ? this.inspectServerResponse(request, response, wire) : this.checked(side, response.raw, wire, null);
     if (out === null) {
       this.send(other(side), internalError(request.id, `the ${side}'s response could not be re-serialized (nested too deeply)`), side);
@@ -694,9 +715,14 @@ class Session implements ProxySession {
       this.say(`a message from the ${from} dropped: it could not be re-serialized (nested too deeply)`);
       return;
     }
-    const writer = this.writers[other(from)];
-    if (typeof out === "string") writer.write(out, this.readers[from]);
-    else writer.writeBytes(out, this.readers[from]);
+    const to = other(from);
+    const write = (): void => {
+      const writer = this.writers[to];
+      if (typeof out === "string") writer.write(out, this.readers[from]);
+      else writer.writeBytes(out, this.readers[from]);
+    };
+    if (to === "client") this.toClient.now(write);
+    else write();
   }
 
   private goneError(id: JsonRpcId): ErrorResponse {
@@ -706,7 +732,10 @@ class Session implements ProxySession {
 
   private send(to: Side, message: ErrorResponse | JsonObject, onBehalfOf: Side | null): void {
     const line = serialize(message);
-    if (line !== null) this.writers[to].write(line, onBehalfOf === null ? null : this.readers[onBehalfOf]);
+    if (line === null) return;
+    const write = (): void => this.writers[to].write(line, onBehalfOf === null ? null : this.readers[onBehalfOf]);
+    if (to === "client") this.toClient.now(write);
+    else write();
   }
 
   private toolCall(id: JsonRpcId | null, name: string | null, request: PendingRequest | null, outcome: ToolCallOutcome, responseBytes: number): void {

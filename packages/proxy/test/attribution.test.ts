@@ -141,3 +141,78 @@ test("tool gate: hidden from tools/list, calls refused with the reason, notifica
     ["stable"],
   );
 });
+
+test("a tools/call result waits for settle: its note is made then, and what is for the client after it waits behind it", async () => {
+  // The CLI's settle resolves once mcp-j has read every report the jail made before now: a
+  // refusal reported late (here: added while the result waits) is on the note, and a client that
+  // calls again once it has the result is judged on it (the pins).
+  const refused: Array<{ action: string; target: string }> = [];
+  const waits: Array<() => void> = [];
+  const h = new Harness({
+    attribution: true,
+    settle: () => new Promise<void>((resolve) => waits.push(resolve)),
+    toolResultNote: () => (refused.length === 0 ? null : { meta: { "mcp-j/refused": [...refused] }, text: null }),
+  });
+  await h.initialize();
+  const before = h.toClient.lines.length;
+  h.fromClient(call(1, "reader"));
+  h.fromClient({ jsonrpc: "2.0", id: 2, method: "ping" });
+  await h.toServer.waitFor(3);
+  h.fromServer({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "ok" }] } });
+  h.fromServer({ jsonrpc: "2.0", id: 2, result: {} });
+  h.fromServer({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "after" } });
+  await until(() => waits.length === 1, "the result asks to settle");
+  // The readers are paused meanwhile (what waits stays bounded): a call the client sends now is
+  // read, and refused by the proxy itself, only after the result has gone.
+  h.fromClient({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "bad\u0000name", arguments: {} } });
+  assert.equal(h.toClient.lines.length, before, "nothing reaches the client while the result waits");
+  refused.push({ action: "read", target: "/late" });
+  waits[0]!();
+  const out = (await h.toClient.waitFor(before + 4)).slice(before) as Array<Record<string, unknown>>;
+  assert.deepEqual(out[0], {
+    jsonrpc: "2.0",
+    id: 1,
+    result: { content: [{ type: "text", text: "ok" }], _meta: { "mcp-j/refused": [{ action: "read", target: "/late" }] } },
+  });
+  // The server's later messages keep their order; the proxy's refusal comes after the result.
+  const rest = out.slice(1).map((m) => m["id"] ?? m["method"]);
+  assert.deepEqual(
+    rest.filter((x) => x !== 3),
+    [2, "notifications/message"],
+  );
+  assert.ok(rest.includes(3), JSON.stringify(out));
+  assert.deepEqual(
+    h.eventsOf("tool_call").map((e) => [e.id, e.outcome]),
+    [
+      [1, "ok"],
+      [3, "invalid"],
+    ],
+  );
+});
+
+test("a result that waits for settle when the server goes is still answered, before the errors of what was pending", async () => {
+  const waits: Array<() => void> = [];
+  const h = new Harness({ attribution: true, settle: () => new Promise<void>((resolve) => waits.push(resolve)) });
+  await h.initialize();
+  const before = h.toClient.lines.length;
+  h.fromClient(call(1, "done"));
+  h.fromClient(call(2, "pending"));
+  await h.toServer.waitFor(3);
+  h.fromServer({ jsonrpc: "2.0", id: 1, result: { content: [] } });
+  await until(() => waits.length === 1, "the result asks to settle");
+  const gone = h.session.serverGone("the test ended it");
+  let flushed = false;
+  void gone.then(() => (flushed = true));
+  await until(() => h.session.pendingCount() === 0, "the pending call answered");
+  assert.equal(flushed, false, "serverGone waits for the result that waits");
+  waits[0]!();
+  await gone;
+  const out = h.toClient.messages.slice(before) as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    out.map((m) => [m["id"], "result" in m ? "result" : "error"]),
+    [
+      [1, "result"],
+      [2, "error"],
+    ],
+  );
+});

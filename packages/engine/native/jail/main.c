@@ -10,6 +10,7 @@
  * then relays the jail's reports to mcp-j, forwards signals, runs the seccomp notification loop
  * and exits with the server's status. See docs/design.md, "Process model".
  */
+#include "ctl_in.h"
 #include "fdpass.h"
 #include "idmap.h"
 #include "init.h"
@@ -328,13 +329,16 @@ int main(int argc, char **argv)
     /* The whole-jail memory limit when no cgroup holds one (mem_watch.h). */
     struct mem_watch *mem = p.mem_limit > 0 ? mem_watch_new(p.mem_limit, p.mem_interval_ms, init) : NULL;
     int status = 0, jail_open = 1;
+    /* mcp-j's requests after the plan (ctl_in.h): read while its end is open. */
+    struct ctl_in ctl = { .len = 0 };
+    int ctl_open = control != 2;
     for (;;) {
         struct pollfd fds[8] = {
             { .fd = sigfd, .events = POLLIN },
             { .fd = jail_open ? sv[0] : -1, .events = POLLIN },
             /* POLLHUP: mcp-j is gone. POLLOUT only while supervisor events wait to be written
              * (the event path never blocks the notification loop, see sup_events.h). */
-            { .fd = control != 2 ? control : -1, .events = supervisor_events_pending(sup) ? POLLOUT : 0 },
+            { .fd = control != 2 ? control : -1, .events = (short)((supervisor_events_pending(sup) ? POLLOUT : 0) | (ctl_open ? POLLIN : 0)) },
             { .fd = -1 },
         };
         supervisor_pollfds(sup, fds + 4);
@@ -346,6 +350,18 @@ int main(int argc, char **argv)
         }
         if (fds[2].revents & POLLOUT)
             supervisor_flush_events(sup, 0);
+        if (ctl_open && (fds[2].revents & POLLIN)) {
+            long long n = ctl_in_read(&ctl, control);
+            if (n < 0)
+                ctl_open = 0;
+            else if (n > 0) {
+                /* Behind every event queued so far: those of the calls the server has answered. */
+                struct line l;
+                line_start(&l, "synced");
+                line_int(&l, "n", n);
+                supervisor_queue_line(sup, &l, control);
+            }
+        }
         if (fds[1].revents) {
             /* Whole event lines first: the relayed report must not land inside a half-written one. */
             supervisor_flush_events(sup, 1);

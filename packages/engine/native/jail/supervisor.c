@@ -129,6 +129,16 @@ void supervisor_flush_events(struct supervisor *s, int block)
         sup_events_flush(&s->ev, block);
 }
 
+void supervisor_queue_line(struct supervisor *s, const struct line *l, int fd)
+{
+    if (s == NULL) {
+        line_send(l, fd);
+        return;
+    }
+    sup_events_emit(&s->ev, l);
+    sup_events_flush(&s->ev, 0);
+}
+
 void sup_trace_answered(struct supervisor *s, uint64_t id)
 {
     if (!trace_on() || s->tr_recv[id % 64].id != id)

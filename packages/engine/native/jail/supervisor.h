@@ -6,6 +6,8 @@
  */
 #ifndef MCPJ_SUPERVISOR_H
 #define MCPJ_SUPERVISOR_H
+
+#include "report.h"
 #include "dep_proto.h"
 #include "plan.h"
 
@@ -31,6 +33,9 @@ int supervisor_events_pending(const struct supervisor *s);
 /* Writes queued events; block != 0 waits until all are out (before other writers use the fd and
  * before exit, so that lines never interleave and none is lost). s may be NULL. */
 void supervisor_flush_events(struct supervisor *s, int block);
+/* Queues a line behind the events queued before it (they leave in order). s may be NULL: the line
+ * is then sent at once (there is no queue to be behind). */
+void supervisor_queue_line(struct supervisor *s, const struct line *l, int fd);
 /* With MCPJ_TRACE=1: one trace line per notified syscall (count, total µs from RECV to answer). */
 void supervisor_trace_summary(const struct supervisor *s);
 

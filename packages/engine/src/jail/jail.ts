@@ -16,7 +16,8 @@ import { describeSetupError } from "./setup-errors.js";
 import { TRACE, traceMark } from "../trace.js";
 import { afterEnvI } from "../cgroup/user-scope.js";
 
-export type StdioMode = "pipe" | "inherit" | "ignore";
+/** How the helper gets each of the server's stdio streams: as for child_process, or a descriptor of ours. */
+export type StdioMode = "pipe" | "inherit" | "ignore" | number;
 
 export interface JailStartOptions {
   plan: JailPlan;
@@ -68,13 +69,17 @@ export class Jail {
   private fdpass: number | null = null;
   private readonly expected: number;
   private exitInfo: JailExit | null = null;
+  /** settle()'s requests: the last "sync N" sent, and who waits for which N (in order). */
+  private syncSent = 0;
+  private readonly syncWaiters: Array<{ n: number; done: () => void }> = [];
+  private control: Writable | null = null;
 
   private constructor(opts: JailStartOptions) {
     const helper = helperPath();
     const p = opts.plan;
     this.expected = [p.netListenPort, p.netRedirectPort, p.netDnsPort].filter((x) => x !== 0).length;
     const args = ["--plan-fd", "3", "--control-fd", "3"];
-    const stdio: Array<StdioMode | number> = [opts.stdin ?? "pipe", opts.stdout ?? "pipe", opts.stderr ?? "inherit", "pipe"];
+    const stdio: StdioMode[] = [opts.stdin ?? "pipe", opts.stdout ?? "pipe", opts.stderr ?? "inherit", "pipe"];
     let childEnd: number | null = null;
     if (opts.receiveSockets === true) {
       const [parentEnd, cEnd] = nativeAddon().socketpair();
@@ -101,6 +106,7 @@ export class Jail {
     control.on("error", () => {
       /* the helper died early: its exit says why */
     });
+    this.control = control;
     let planError: JailError | null = null;
     if (opts.planFor === undefined) {
       control.write(encodePlan(opts.plan));
@@ -148,11 +154,19 @@ export class Jail {
             ? new JailError("E_NOT_FOUND", `${r.path}: not found inside the jail; grant its directory with --ro DIR`, EXIT.notFound)
             : new JailError("E_NOT_EXECUTABLE", `${r.path}: cannot execute inside the jail: ${errnoName(r.errno)}`, EXIT.notExecutable);
       } else if (r.type === "exit") server = { code: r.code, signal: r.signal };
+      else if (r.type === "synced") this.synced(r.n);
       if (lastError !== null) readyReject(lastError);
       for (const l of this.listeners) l(r);
     });
 
-    const controlClosed = new Promise<void>((res) => control.once("close", () => res()));
+    const controlClosed = new Promise<void>((res) =>
+      control.once("close", () => {
+        // Every report the helper made has been read: nobody needs to wait any more.
+        this.control = null;
+        this.synced(Infinity);
+        res();
+      }),
+    );
     const processExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
       this.process.once("exit", (code, signal) => res({ code, signal }));
       this.process.once("error", (err) => {
@@ -205,6 +219,38 @@ export class Jail {
   /** Every report line of the helper (events included), in order. */
   onReport(cb: (r: JailReport) => void): void {
     this.listeners.push(cb);
+  }
+
+  /**
+   * Resolves once every report the helper made before now has reached onReport's listeners
+   * (native/jail/ctl_in.h: the helper answers "sync N" behind the events it has queued), or once
+   * the helper is gone (its last reports are read before its control socket closes), or after
+   * `boundMs` (false: a helper that answers nothing is stopped or dying; waiting longer would
+   * hold the caller's answer for nothing).
+   */
+  settle(boundMs: number): Promise<boolean> {
+    const control = this.control;
+    if (control === null) return Promise.resolve(true);
+    const n = ++this.syncSent;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), boundMs);
+      this.syncWaiters.push({
+        n,
+        done: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      });
+      // Not before the plan: the helper reads the plan from the same socket, to its last byte.
+      this.ready.then(
+        () => control.write(`sync ${n}\n`),
+        () => this.synced(Infinity),
+      );
+    });
+  }
+
+  private synced(n: number): void {
+    while (this.syncWaiters.length > 0 && this.syncWaiters[0]!.n <= n) this.syncWaiters.shift()!.done();
   }
 
   /** Sends a signal to the supervisor; SIGTERM/SIGINT/SIGHUP are forwarded to the server. */

@@ -13,6 +13,8 @@ export type JailReport =
    * proxy sees as its peer) and the destination the jailed process asked for (sup_net.c). */
   | { type: "redirect"; src: string; sport: number; address: string; port: number; pid: number }
   | { type: "feature"; name: string; ok: boolean; errno: number; value: number }
+  /** The answer to mcp-j's "sync N" (native/jail/ctl_in.h): every report made before it has been sent. */
+  | { type: "synced"; n: number }
   | { type: "unknown"; line: string };
 
 export function parseFields(rest: string[]): Record<string, string> {
@@ -52,6 +54,8 @@ export function parseReport(line: string): JailReport {
       return { type: "event", fields: f };
     case "redirect":
       return { type, src: f.src ?? "", sport: num("sport"), address: f.addr ?? "", port: num("port"), pid: num("pid") };
+    case "synced":
+      return { type, n: num("n") };
     case "feature":
       return { type, name: f.name ?? "?", ok: f.ok === "1", errno: num("errno"), value: num("value") };
     default:
