@@ -92,7 +92,10 @@ export class Attribution {
 
   /** A supervisor event: its requests (for the audit log), and what it means for notes, learn, pins. */
   syscall(e: SupervisorEvent): AuditRequests | undefined {
-    if (e.action === "dropped") return undefined;
+    if (e.action === "dropped") {
+      this.lost(e);
+      return undefined;
+    }
     const list = this.session?.inFlightAt(e.mono ?? monotonicNow()) ?? null;
     this.observe(list, touchOfSyscall(e), refusalOfSyscall(e));
     return auditRequests(list);
@@ -144,6 +147,16 @@ export class Attribution {
     if (this.pins !== null && !this.pins.recording && tools.length > 0) {
       this.report(this.pins.touched(tools, touch, this.roots, this.detail(touch)), list);
     }
+  }
+
+  /** Reports the supervisor lost (it slows the jail down rather than lose one, so this takes a
+   * fault): what a pinned tool in flight then did is unknown, and taken as outside its footprint. */
+  private lost(e: SupervisorEvent): void {
+    if (this.pins === null || this.pins.recording || this.session === null) return;
+    // From the first loss (`mono`) until the count was read.
+    const list = [...(this.session.inFlightAt(e.mono ?? monotonicNow()) ?? []), ...(this.session.inFlightAt(monotonicNow()) ?? [])];
+    const tools = [...new Set(list.flatMap((r) => (r.tool !== null ? [r.tool] : [])))];
+    if (tools.length > 0) this.report(this.pins.unseen(tools, `unknown (${e.count ?? "some"} of the supervisor's reports were lost)`), list);
   }
 
   /** A touch as a pin records it: a path under a grant as is, anything else by its class. */

@@ -332,6 +332,7 @@ int main(int argc, char **argv)
     /* mcp-j's requests after the plan (ctl_in.h): read while its end is open. */
     struct ctl_in ctl = { .len = 0 };
     int ctl_open = control != 2;
+    long long sync_owed = 0; /* a "synced" that found no room in the event queue yet */
     for (;;) {
         struct pollfd fds[8] = {
             { .fd = sigfd, .events = POLLIN },
@@ -354,13 +355,17 @@ int main(int argc, char **argv)
             long long n = ctl_in_read(&ctl, control);
             if (n < 0)
                 ctl_open = 0;
-            else if (n > 0) {
-                /* Behind every event queued so far: those of the calls the server has answered. */
-                struct line l;
-                line_start(&l, "synced");
-                line_int(&l, "n", n);
-                supervisor_queue_line(sup, &l, control);
-            }
+            else if (n > 0)
+                sync_owed = n;
+        }
+        if (sync_owed > 0) {
+            /* Behind every event queued so far: those of the calls the server has answered. Never
+             * dropped: without room it is queued on a later turn (mcp-j waits for it). */
+            struct line l;
+            line_start(&l, "synced");
+            line_int(&l, "n", sync_owed);
+            if (supervisor_queue_line(sup, &l, control) == 0)
+                sync_owed = 0;
         }
         if (fds[1].revents) {
             /* Whole event lines first: the relayed report must not land inside a half-written one. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void sup_events_init(struct sup_events *e, int fd)
@@ -30,20 +31,32 @@ static int append(struct sup_events *e, const char *s, size_t n)
     return 0;
 }
 
-void sup_events_emit(struct sup_events *e, const struct line *l)
+static long long mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+int sup_events_emit(struct sup_events *e, const struct line *l)
 {
     if (e->dropped > e->dropped_reported) {
-        char msg[96];
-        int n = snprintf(msg, sizeof msg, "ev act=dropped count=%llu", e->dropped - e->dropped_reported);
-        if (append(e, msg, (size_t)n) < 0) {
-            e->dropped++;
-            return;
-        }
+        char msg[128];
+        int n = snprintf(msg, sizeof msg, "ev act=dropped count=%llu mono=%lld", e->dropped - e->dropped_reported, e->first_drop_ns);
+        if (append(e, msg, (size_t)n) < 0)
+            goto drop;
         e->dropped_reported = e->dropped;
     }
-    if (append(e, l->buf, l->len) < 0)
-        e->dropped++;
+    if (append(e, l->buf, l->len) == 0)
+        return 0;
+drop:
+    if (e->dropped == e->dropped_reported)
+        e->first_drop_ns = mono_ns();
+    e->dropped++;
+    return -1;
 }
+
+int sup_events_full(const struct sup_events *e) { return e->len >= SUP_EVENTS_SOFT; }
 
 int sup_events_pending(const struct sup_events *e) { return e->len > 0; }
 

@@ -129,14 +129,15 @@ void supervisor_flush_events(struct supervisor *s, int block)
         sup_events_flush(&s->ev, block);
 }
 
-void supervisor_queue_line(struct supervisor *s, const struct line *l, int fd)
+int supervisor_queue_line(struct supervisor *s, const struct line *l, int fd)
 {
     if (s == NULL) {
         line_send(l, fd);
-        return;
+        return 0;
     }
-    sup_events_emit(&s->ev, l);
+    int r = sup_events_emit(&s->ev, l);
     sup_events_flush(&s->ev, 0);
+    return r;
 }
 
 void sup_trace_answered(struct supervisor *s, uint64_t id)
@@ -167,8 +168,9 @@ int supervisor_pollfds(const struct supervisor *s, struct pollfd fds[3])
     fds[2] = (struct pollfd){ .fd = -1 };
     if (s == NULL)
         return 3;
-    /* A full table stops us from receiving: the kernel keeps the rest queued (backpressure). */
-    if (s->listener >= 0 && s->npending < MAX_PENDING)
+    /* A full table, or a full event queue (mcp-j reads reports slower than the jail makes
+     * them), stops us from receiving: the kernel keeps the rest queued (backpressure). */
+    if (s->listener >= 0 && s->npending < MAX_PENDING && !sup_events_full(&s->ev))
         fds[0] = (struct pollfd){ .fd = s->listener, .events = POLLIN };
     if (s->deputy >= 0)
         fds[1] = (struct pollfd){ .fd = s->deputy, .events = POLLIN };

@@ -34,8 +34,8 @@ int supervisor_events_pending(const struct supervisor *s);
  * before exit, so that lines never interleave and none is lost). s may be NULL. */
 void supervisor_flush_events(struct supervisor *s, int block);
 /* Queues a line behind the events queued before it (they leave in order). s may be NULL: the line
- * is then sent at once (there is no queue to be behind). */
-void supervisor_queue_line(struct supervisor *s, const struct line *l, int fd);
+ * is then sent at once (there is no queue to be behind). -1: no room (try again later). */
+int supervisor_queue_line(struct supervisor *s, const struct line *l, int fd);
 /* With MCPJ_TRACE=1: one trace line per notified syscall (count, total µs from RECV to answer). */
 void supervisor_trace_summary(const struct supervisor *s);
 

@@ -180,6 +180,14 @@ export class PinBook {
     return this.fresh(found);
   }
 
+  /** Touches made while `tools` were being called that nobody saw (the supervisor lost reports):
+   * each of them with a recorded footprint is taken as having left it (fail closed). */
+  unseen(tools: readonly string[], detail: string): Change[] {
+    const found: Change[] = tools.filter((t) => this.pins.tools[t]?.footprint != null).map((t) => ({ tool: t, change: "footprint", detail }));
+    for (const c of found) this.addPending(c.tool, null, [c]);
+    return this.fresh(found);
+  }
+
   /** At the end of the run: the footprint of each pinned tool whose first calls this run saw. */
   footprints(observed: (tool: string) => Footprint | null): void {
     for (const [name, pin] of Object.entries(this.pins.tools)) {
