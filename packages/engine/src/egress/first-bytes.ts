@@ -60,28 +60,68 @@ const normalName = (n: string): string => n.toLowerCase().replace(/\.$/, "");
  * another protocol's, one that names an HTTP version cannot be read).
  */
 export function classifyFirst(whole: Buffer, ended = false): FirstWord | "more" {
-  if (whole.length === 0) return "more";
+  const w = firstOf(whole, ended);
+  return "until" in w ? "more" : w;
+}
+
+/**
+ * Where a start that is not whole yet stands: what would have to arrive before classifyFirst's
+ * answer can be other than "more" (StartReader looks at the bytes that come against it, and reads
+ * the start whole again only once they could change the answer). `at`: the length from which it may
+ * change whatever the bytes (a TLS record's declared end, MAX_HTTP_HEAD).
+ */
+type Wait =
+  /** Nothing but the length counts: a TLS record's first two bytes, its header, its end. */
+  | { until: "length"; at: number }
+  /** Empty lines so far: a byte that is neither CR nor LF. */
+  | { until: "not-crlf"; at: number }
+  /** Part of the h2c preface, from `skip`: a byte that differs from it (or all of it, at `at`). */
+  | { until: "preface"; skip: number; at: number }
+  /** A first line not yet ended: its LF, or a control byte in its first word (`word`: where the
+   * bytes so far leave FIRST_WORD: still in the spaces before it, in it, or past it). */
+  | { until: "line-end"; word: "before" | "in" | "after"; at: number }
+  /** An HTTP request line whose head is not whole: a LF that ends an empty line (`\r?\n\r?\n`). */
+  | { until: "head-end"; at: number }
+  /** h2c frames from `skip` (the preface's start): the walk goes on over the frames that come. */
+  | { until: "frames"; skip: number; walk: H2Walk };
+
+/** classifyFirst, with what it waits for in place of "more". */
+function firstOf(whole: Buffer, ended: boolean): FirstWord | Wait {
+  if (whole.length === 0) return { until: "length", at: 1 };
   // A TLS record: a handshake, or an alert (Go's crypto/tls drops warning alerts before the
   // ClientHello and takes any record version below 0x10..).
   if (whole[0] === 0x16 || whole[0] === 0x15) {
-    if (whole.length < 2) return "more";
+    if (whole.length < 2) return { until: "length", at: 2 };
     if (whole[1]! < 0x10) return whole[0] === 0x15 ? { kind: "bad", why: "a TLS alert before the ClientHello" } : tlsFirst(whole);
   }
   // An HTTP server skips empty lines before the request line (RFC 9112, 2.2): so does this.
   let skip = 0;
   while (skip < whole.length && (whole[skip] === 0x0d || whole[skip] === 0x0a)) skip++;
   const buf = whole.subarray(skip);
-  if (buf.length === 0) return whole.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `more than ${MAX_HTTP_HEAD} bytes of empty lines` };
+  if (buf.length === 0) return whole.length < MAX_HTTP_HEAD ? { until: "not-crlf", at: MAX_HTTP_HEAD } : { kind: "bad", why: `more than ${MAX_HTTP_HEAD} bytes of empty lines` };
   const preface = Math.min(buf.length, H2_PREFACE.length);
-  if (buf.subarray(0, preface).equals(H2_PREFACE.subarray(0, preface))) return preface < H2_PREFACE.length ? "more" : h2First(buf);
+  if (buf.subarray(0, preface).equals(H2_PREFACE.subarray(0, preface))) {
+    if (preface < H2_PREFACE.length) return { until: "preface", skip, at: skip + H2_PREFACE.length };
+    const walk = h2Start();
+    const w = h2Walk(buf, walk);
+    return w === "more" ? { until: "frames", skip, walk } : w;
+  }
   // A start is waited on until its first line is whole, whatever its words: lenient servers take
   // a method in any case and with any characters (Apache, HAProxy, Go), and a target with control
   // bytes (Python). Only a control byte in the first word says another protocol at once: binary
   // protocols start with a length or a type byte; text protocols send whole lines.
   const text = buf.toString("latin1", 0, Math.min(buf.length, MAX_HTTP_HEAD));
   const nl = text.indexOf("\n");
-  if (nl < 0 && CONTROL.test(FIRST_WORD.exec(text)![1]!)) return { kind: "other" };
-  return httpFirst(buf, text, nl, ended);
+  if (nl >= 0) {
+    const w = httpFirst(buf, text, nl, ended);
+    return w === "more" ? { until: "head-end", at: skip + MAX_HTTP_HEAD } : w;
+  }
+  const first = FIRST_WORD.exec(text)!;
+  if (CONTROL.test(first[1]!)) return { kind: "other" };
+  const w = httpFirst(buf, text, nl, ended);
+  // FIRST_WORD stops before the end only at a space after the word (there is no LF).
+  const word = first[0].length < text.length ? "after" : first[1] === "" ? "before" : "in";
+  return w === "more" ? { until: "line-end", word, at: skip + MAX_HTTP_HEAD } : w;
 }
 
 /** Control bytes, but for the whitespace of SPACES (and LF, a line's end). */
@@ -110,35 +150,35 @@ const H2_END_HEADERS = 0x4;
 const H2_BEFORE_REQUEST = new Set([0x4, 0x8, 0x2, 0x6]);
 
 /**
- * The complete frames of an h2c start (`buf` begins with the preface), in order: each frame's
- * type, flags and end offset, up to the first incomplete one, or a reason it is refused.
+ * Where a walk over an h2c start's frames stands: `p`, the next frame's offset; `inBlock`, inside
+ * the first request's header block; `passable`, the end of the frames before it (they carry no name).
  */
-function h2Frames(buf: Buffer): { frames: { type: number; flags: number; end: number }[]; bad?: string } {
-  const frames: { type: number; flags: number; end: number }[] = [];
-  for (let p = H2_PREFACE.length; p + 9 <= buf.length; ) {
-    const end = p + 9 + buf.readUIntBE(p, 3);
-    if (end > MAX_HTTP_HEAD) return { frames, bad: `an HTTP/2 start longer than ${MAX_HTTP_HEAD} bytes before its first request` };
-    if (end > buf.length) break;
-    frames.push({ type: buf[p + 3]!, flags: buf[p + 4]!, end });
-    p = end;
-  }
-  return { frames };
-}
+type H2Walk = { p: number; inBlock: boolean; passable: number };
 
-function h2First(buf: Buffer): FirstWord | "more" {
-  const { frames, bad } = h2Frames(buf);
-  let inBlock = false;
-  for (const f of frames) {
-    if (inBlock ? f.type !== H2_CONTINUATION : f.type !== H2_HEADERS && !H2_BEFORE_REQUEST.has(f.type)) {
+const h2Start = (): H2Walk => ({ p: H2_PREFACE.length, inBlock: false, passable: H2_PREFACE.length });
+
+/**
+ * Walks on over the whole frames of an h2c start (`buf` begins with the preface) from where `walk`
+ * stands, advancing it, until one gives the answer; "more" when none has yet. Each frame is looked at
+ * once however many reads bring the start (StartReader keeps the walk between them).
+ */
+function h2Walk(buf: Buffer, walk: H2Walk): FirstWord | "more" {
+  const tooLong: FirstWord = { kind: "bad", why: `an HTTP/2 start longer than ${MAX_HTTP_HEAD} bytes before its first request` };
+  for (let p = walk.p; p + 9 <= buf.length; p = walk.p) {
+    const end = p + 9 + buf.readUIntBE(p, 3);
+    if (end > MAX_HTTP_HEAD) return tooLong;
+    if (end > buf.length) return "more";
+    const type = buf[p + 3]!;
+    if (walk.inBlock ? type !== H2_CONTINUATION : type !== H2_HEADERS && !H2_BEFORE_REQUEST.has(type)) {
       return { kind: "bad", why: "an HTTP/2 start whose first request is not a whole header block" };
     }
-    if (f.type === H2_HEADERS || f.type === H2_CONTINUATION) {
-      if ((f.flags & H2_END_HEADERS) !== 0) return { kind: "h2", start: buf.subarray(0, f.end) };
-      inBlock = true;
-    }
+    if (type === H2_HEADERS || type === H2_CONTINUATION) {
+      if ((buf[p + 4]! & H2_END_HEADERS) !== 0) return { kind: "h2", start: buf.subarray(0, end) };
+      walk.inBlock = true;
+    } else walk.passable = end;
+    walk.p = end;
   }
-  if (bad !== undefined) return { kind: "bad", why: bad };
-  return buf.length < MAX_HTTP_HEAD ? "more" : { kind: "bad", why: `an HTTP/2 start longer than ${MAX_HTTP_HEAD} bytes before its first request` };
+  return buf.length < MAX_HTTP_HEAD ? "more" : tooLong;
 }
 
 /**
@@ -158,12 +198,9 @@ function h2Settings(b: Buffer): boolean | "more" {
  */
 export function h2Passable(buf: Buffer): number {
   if (buf.length < H2_PREFACE.length || !buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) return 0;
-  let n = H2_PREFACE.length;
-  for (const f of h2Frames(buf).frames) {
-    if (!H2_BEFORE_REQUEST.has(f.type)) break;
-    n = f.end;
-  }
-  return n;
+  const walk = h2Start();
+  h2Walk(buf, walk);
+  return walk.passable;
 }
 
 /**
@@ -199,11 +236,11 @@ export function h2Hosts(start: Buffer): Promise<FirstWord> {
   });
 }
 
-function tlsFirst(buf: Buffer): FirstWord | "more" {
-  if (buf.length < 5) return "more";
+function tlsFirst(buf: Buffer): FirstWord | Wait {
+  if (buf.length < 5) return { until: "length", at: 5 };
   const len = buf.readUInt16BE(3);
   if (len > MAX_TLS_RECORD) return { kind: "bad", why: "a TLS record longer than TLS allows" };
-  if (buf.length < 5 + len) return "more";
+  if (buf.length < 5 + len) return { until: "length", at: 5 + len };
   const h = buf.subarray(5, 5 + len);
   if (h.length < 4 || h[0] !== 0x01) return { kind: "bad", why: "a TLS connection that does not start with a ClientHello" };
   const hlen = h.readUIntBE(1, 3);
@@ -329,6 +366,95 @@ export function mismatch(w: FirstWord, host: string): string | null {
   return null;
 }
 
+/**
+ * What the name check has examined, over every connection of this process: `reads`, how many times
+ * it was given a client's bytes; `examined`, how many bytes it looked at for them. Kept so that tests
+ * and benches can see that one start costs work linear in its length, whatever its reads' sizes.
+ */
+export const firstBytesWork = { reads: 0, examined: 0 };
+
+/** What a byte is to the first line's scan: its end, a space between words, a control byte, or
+ * part of a word (from the patterns classifyFirst reads the line with). */
+const LF = 0;
+const SPACE = 1;
+const CTRL = 2;
+const WORD = 3;
+const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, b) => {
+  const c = String.fromCharCode(b);
+  return c === "\n" ? LF : SPACES.test(c) ? SPACE : CONTROL.test(c) ? CTRL : WORD;
+});
+
+/**
+ * A connection's start as its reads bring it: what classifyFirst says of all of it so far, at the
+ * cost of reading it whole a bounded number of times however small the reads (a client sending 64
+ * KiB a byte at a time would otherwise have the event loop, which also runs the JSON-RPC proxy,
+ * examine about 2 GB). classifyFirst says where a start that is not whole stands (Wait); the bytes
+ * that come are then looked at once each, only for what could change its answer (a record's end,
+ * an LF, a byte that leaves the preface, a control byte in the first word, 64 KiB), and the start is
+ * read whole again only then. An h2c start's frames are walked once each, the walk kept between
+ * reads. A Wait that let a read pass whose start classifyFirst answers would hold the connection
+ * until the idle timeout, or miss a refusal: first-bytes-cost.test.ts checks every prefix.
+ */
+export class StartReader {
+  private wait: Wait | null = null;
+  /** How much of the start the wait has been held against. */
+  private seen = 0;
+
+  /** The answer for `start` (what was given before, and what came since), `ended` if the client
+   * half-closed after it. */
+  read(start: Buffer, ended = false): FirstWord | "more" {
+    firstBytesWork.reads++;
+    const w = this.wait;
+    if (w !== null && !ended) {
+      firstBytesWork.examined += start.length - this.seen;
+      const from = this.seen;
+      this.seen = start.length;
+      if (w.until === "frames") return h2Walk(start.subarray(w.skip), w.walk);
+      if (!due(w, start, from)) return "more";
+    }
+    firstBytesWork.examined += start.length;
+    const r = firstOf(start, ended);
+    this.seen = start.length;
+    if (!("until" in r)) return r;
+    this.wait = r;
+    return "more";
+  }
+
+  /** How many of the start's first bytes carry no name and may go on (h2Passable). */
+  get passable(): number {
+    return this.wait?.until === "frames" && this.wait.skip === 0 ? this.wait.walk.passable : 0;
+  }
+}
+
+/** Whether bytes `from` on of `start` could change the answer of a start that stood at `w`
+ * (advancing the scan of the first word). */
+function due(w: Exclude<Wait, { until: "frames" }>, start: Buffer, from: number): boolean {
+  if (start.length >= w.at) return true;
+  switch (w.until) {
+    case "length":
+      return false;
+    case "not-crlf":
+      for (let i = from; i < start.length; i++) if (start[i] !== 0x0d && start[i] !== 0x0a) return true;
+      return false;
+    case "preface":
+      for (let i = from; i < start.length; i++) if (start[i] !== H2_PREFACE[i - w.skip]) return true;
+      return false;
+    case "line-end":
+      for (let i = from; i < start.length; i++) {
+        const c = BYTE_CLASS[start[i]!];
+        if (c === LF || (c === CTRL && w.word !== "after")) return true;
+        if (c === WORD && w.word === "before") w.word = "in";
+        else if (c === SPACE && w.word === "in") w.word = "after";
+      }
+      return false;
+    case "head-end":
+      for (let i = from; i < start.length; i++) {
+        if (start[i] === 0x0a && (start[i - 1] === 0x0a || (start[i - 1] === 0x0d && start[i - 2] === 0x0a))) return true;
+      }
+      return false;
+  }
+}
+
 /** `none`'s reason when the client half-closed without sending anything: relay as is. */
 const CLIENT_SILENT = "the client closed without a word";
 
@@ -370,14 +496,15 @@ function awaitFirstSpeaker(client: net.Socket, upstream: net.Socket, idleMs: num
       upstream.off("readable", onUpstream).off("close", onClose);
       resolve(r);
     };
+    const reader = new StartReader();
     const classify = (ended: boolean): void => {
       const data = buf.subarray(0, len);
-      const word = classifyFirst(data, ended);
+      const word = reader.read(data, ended);
       if (word !== "more") finish({ from: "client", data, word, passed });
       else if (ended) finish(data.length === 0 ? { from: "none", why: CLIENT_SILENT } : { from: "client", data, word: { kind: "bad", why: "an incomplete TLS or HTTP start before the client's end" }, passed });
       else {
         // An h2c start: what names nothing goes on now, and the server's answer comes back.
-        const n = h2Passable(data);
+        const n = reader.passable;
         if (n > passed) {
           upstream.write(data.subarray(passed, n));
           passed = n;

@@ -3,7 +3,23 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { classifyFirst, mismatch } from "../../src/egress/first-bytes.js";
+import { startEgressProxy, type EgressEvent, type EgressProxy } from "../../src/egress/index.js";
 import { bound } from "./time.js";
+
+/** A proxy on which svc.test (the loopback, and no other name) is allowed at these ports, its
+ * events pushed to `events`. */
+export function svcTestProxy(ports: number[], events: EgressEvent[]): Promise<EgressProxy> {
+  return startEgressProxy({
+    listen: { host: "127.0.0.1", port: 0 },
+    allow: ports.flatMap((p) => [`svc.test:${p}`, `127.0.0.1:${p}`]),
+    onEvent: (e) => events.push(e),
+    log: () => {},
+    resolve: async (name) => {
+      if (name === "svc.test") return ["127.0.0.1"];
+      throw Object.assign(new Error(`no such test host ${name}`), { code: "ENOTFOUND" });
+    },
+  });
+}
 
 /** Through a CONNECT tunnel to `authority`: sends `first` after the 200, returns what came back
  * and whether the proxy reset the connection. */
