@@ -152,11 +152,22 @@ export class Attribution {
   /** Reports the supervisor lost (it slows the jail down rather than lose one, so this takes a
    * fault): what a pinned tool in flight then did is unknown, and taken as outside its footprint. */
   private lost(e: SupervisorEvent): void {
-    if (this.pins === null || this.pins.recording || this.session === null) return;
+    if (this.session === null) return;
     // From the first loss (`mono`) until the count was read.
     const list = [...(this.session.inFlightAt(e.mono ?? monotonicNow()) ?? []), ...(this.session.inFlightAt(monotonicNow()) ?? [])];
+    this.unverified(list, `unknown (${e.count ?? "some"} of the supervisor's reports were lost)`);
+  }
+
+  /** A tool call whose result went on before the jail's reports of it arrived (the supervisor did
+   * not answer in time): what it did is not known yet, and is taken as outside its footprint. */
+  unsettled(call: InFlightRequest): void {
+    this.unverified([call], "unknown (its result went on before the supervisor's reports of it arrived)");
+  }
+
+  private unverified(list: InFlightRequest[], detail: string): void {
+    if (this.pins === null || this.pins.recording) return;
     const tools = [...new Set(list.flatMap((r) => (r.tool !== null ? [r.tool] : [])))];
-    if (tools.length > 0) this.report(this.pins.unseen(tools, `unknown (${e.count ?? "some"} of the supervisor's reports were lost)`), list);
+    if (tools.length > 0) this.report(this.pins.unseen(tools, detail), list);
   }
 
   /** A touch as a pin records it: a path under a grant as is, anything else by its class. */

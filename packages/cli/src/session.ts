@@ -5,7 +5,7 @@
 //   mcp-j gets SIGTERM/SIGINT/SIGHUP → forwarded to the server.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
-import { startProxy } from "@mcp-j/proxy";
+import { startProxy, type InFlightRequest } from "@mcp-j/proxy";
 import {
   decodeEvent,
   denialReporter,
@@ -160,7 +160,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       ...(attr.gate !== null ? { toolGate: attr.gate } : {}),
       // A tool call's result waits until what the call did in the jail has been read (the
       // supervisor's reports travel apart from the server's output): its note, the pins.
-      ...(attr.enabled ? { settle: reportsSettler(jail, (line) => say(io, line)) } : {}),
+      ...(attr.enabled ? { settle: reportsSettler(jail, attr, (line) => say(io, line)) } : {}),
     },
   );
   attr.bind(session, audit);
@@ -341,15 +341,18 @@ function signalName(n: number): string {
  * unless it is stopped or dying, when waiting longer helps nobody. */
 const SETTLE_BOUND_MS = 2000;
 
-/** Waits for the jail's reports (Jail.settle); says once when the supervisor did not answer. */
-function reportsSettler(jail: Jail, say: (line: string) => void): () => Promise<boolean> {
+/** Waits for the jail's reports (Jail.settle) before a tool call's result goes on; when the
+ * supervisor does not answer, says so once, and the call is taken as unverified (attribution). */
+function reportsSettler(jail: Jail, attr: Attribution, say: (line: string) => void): (call: InFlightRequest) => Promise<boolean> {
   let lateSaid = false;
-  return () =>
+  return (call) =>
     jail.settle(SETTLE_BOUND_MS).then((ok) => {
-      if (!ok && !lateSaid) {
+      if (ok) return true;
+      if (!lateSaid) {
         lateSaid = true;
-        say(`the jail's supervisor did not answer within ${SETTLE_BOUND_MS} ms; a tool call's result went on without its last reports (notes and pins may miss what it did)`);
+        say(`the jail's supervisor did not answer within ${SETTLE_BOUND_MS} ms; a tool call's result went on without its last reports`);
       }
-      return ok;
+      attr.unsettled(call);
+      return false;
     });
 }

@@ -65,11 +65,11 @@ export interface ProxyOptions {
   toolResultNote?: (call: InFlightRequest) => ToolResultNote | null;
   /** Tools the caller hides and refuses beyond the tool policy (pinning). */
   toolGate?: ToolGate;
-  /** Resolves once every report of the jail made before the call has been handed to the caller
-   * (the CLI's attribution): a tools/call result waits for it before its note is made and it is
-   * forwarded, and what is for the client after it waits behind it (ordered.ts). Bounded by the
-   * caller. */
-  settle?: () => Promise<unknown>;
+  /** Resolves once every report of the jail made before now has been handed to the caller (the
+   * CLI's attribution), for a tools/call result that has just arrived: the result waits for it
+   * before its note is made and it is forwarded, and what is for the client after it waits behind
+   * it (ordered.ts). Bounded by the caller. */
+  settle?: (call: InFlightRequest) => Promise<unknown>;
 }
 
 /** What is added to a tools/call result: entries merged into its `_meta`, and optionally a text
@@ -132,7 +132,7 @@ interface CheckedOptions {
   attribution: boolean;
   toolResultNote: ((call: InFlightRequest) => ToolResultNote | null) | null;
   toolGate: ToolGate | null;
-  settle: (() => Promise<unknown>) | null;
+  settle: ((call: InFlightRequest) => Promise<unknown>) | null;
 }
 
 function checkOptions(options: ProxyOptions): CheckedOptions {
@@ -586,7 +586,8 @@ class Session implements ProxySession {
     if (side === "server" && request.toolName !== null && this.options.settle !== null) {
       // What the call did in the jail may still be on its way to the caller: its note, and the
       // pins' verdict on the tool, are made once it has arrived.
-      this.toClient.after(this.options.settle(), () => this.answer(side, request, response, bytes, wire));
+      const call = { id: request.id, method: request.method, tool: request.toolName };
+      this.toClient.after(this.options.settle(call), () => this.answer(side, request, response, bytes, wire));
       return;
     }
     this.answer(side, request, response, bytes, wire);
