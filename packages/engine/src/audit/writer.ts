@@ -8,7 +8,8 @@
 //   with an "audit.rotated" line saying where the rest went and what was deleted (so a reader
 //   knows events were dropped, and which);
 // - secrets: every string value in an event is scrubbed of each secret value before serialization
-//   (replaced by "[REDACTED]"), so a secret never reaches the disk, whatever field carries it.
+//   (replaced by "[REDACTED]"), so a secret never reaches the disk, whatever field carries it;
+// - size: a string value longer than MAX_AUDIT_STRING is cut there (saying how much was cut).
 import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync, constants } from "node:fs";
 import { AUDIT_VERSION, AuditEventSchema, type AuditEventInput } from "./schema.js";
 
@@ -44,6 +45,23 @@ export function redact(value: unknown, secrets: readonly string[]): unknown {
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[redact(k, secrets) as string] = redact(v, secrets);
+    return out;
+  }
+  return value;
+}
+
+/** The longest string value an event keeps (a path is at most 4,096 bytes): ids, names and
+ * reasons come from the jailed server, and a 5 MB one in every line would rotate the log's earlier
+ * events away 600 times sooner. */
+export const MAX_AUDIT_STRING = 8192;
+
+/** The event with each string value longer than MAX_AUDIT_STRING cut there, saying how much went. */
+export function clip(value: unknown): unknown {
+  if (typeof value === "string") return value.length <= MAX_AUDIT_STRING ? value : `${value.slice(0, MAX_AUDIT_STRING)}…[${value.length - MAX_AUDIT_STRING} characters cut]`;
+  if (Array.isArray(value)) return value.map(clip);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = clip(v);
     return out;
   }
   return value;
@@ -97,7 +115,7 @@ export function openAuditLog(path: string, opts: AuditLogOptions = {}): AuditLog
     write(event) {
       if (fd === undefined) throw new Error("audit log is closed");
       const full: Record<string, unknown> = { v: AUDIT_VERSION, ts: new Date().toISOString(), ...event };
-      const clean = redact(full, secrets) as Record<string, unknown>;
+      const clean = clip(redact(full, secrets)) as Record<string, unknown>;
       if (validate) {
         const r = AuditEventSchema.safeParse(clean);
         if (!r.success) clean._invalid = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");

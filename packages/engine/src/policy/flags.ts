@@ -47,7 +47,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "--open-files", meta: "N", kind: "int", field: ["limits", "openFiles"], help: "Open file limit (default 1024)" },
   { name: "--tmp-size", meta: "SIZE", kind: "size", field: ["limits", "tmpSize"], help: "Size of the jail's /tmp (default 64M)" },
   { name: "--audit-log", meta: "FILE", kind: "string", field: ["audit", "file"], help: "Append JSON-lines audit events to FILE" },
-  { name: "--audit-rotate", meta: "SIZE", kind: "size", field: ["audit", "rotateBytes"], help: "Rotate the audit log at SIZE (renamed to FILE.1)" },
+  { name: "--audit-rotate", meta: "SIZE", kind: "size", field: ["audit", "rotateBytes"], help: "Rotate the audit log at SIZE (FILE → FILE.1 → ...; audit.keepFiles kept)" },
   { name: "--strict", meta: "", kind: "bool", field: ["strict"], help: "Refuse to start when a protection layer is weaker than asked" },
   { name: "--grace", meta: "DURATION", kind: "duration", field: ["grace"], help: "Wait between stdin EOF and SIGTERM, e.g. 2s or 500 (ms) (default 2s)" },
 ];
