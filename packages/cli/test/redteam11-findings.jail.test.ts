@@ -3,7 +3,7 @@
 // defect found by attacking attribution and pinning as a server author would, and asserts the
 // SECURE outcome: each fails on 9acc4e3. Real jails, the real CLI, the SDK's client and server.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -15,6 +15,7 @@ import { mcpjBin, repoRoot, waitFor } from "./helpers.js";
 const T = { timeout: 120_000 };
 const fixtures = join(repoRoot, "packages", "cli", "test", "fixtures");
 const taskServer = join(fixtures, "redteam11-task-server.mjs");
+const pinServer = join(fixtures, "pin-server.mjs");
 const work = realpathSync(mkdtempSync(join(tmpdir(), "mcpj-rt11-")));
 chmodSync(work, 0o755);
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -97,5 +98,32 @@ describe("red-team 11 findings", () => {
     assert.ok(touched.length > 0, "the read of private/notes.txt is in the audit log");
     assert.match(wider.stderr, new RegExp(`pin: the tool "lookup" touched something outside its recorded footprint: read ${join(data, "private", "notes.txt")}`), `audit: ${JSON.stringify(touched)}`);
     assert.equal(wider.value.second.isError, true, `the second call was refused: ${JSON.stringify(wider.value.second)}`);
+  });
+
+  // RT11-2. A supervisor report is one line of at most 4 KiB (report.h: struct line), cut when
+  // longer, and its path is written before the fields that follow it (sup_answer.c sup_emit:
+  // act, sc, pid, path, addr, port, errno, why, rule, acc, t, mono), percent-encoded: each byte of a
+  // non-ASCII name takes three. So a path of about 1,400 bytes of non-ASCII names (PATH_MAX is
+  // 4,096) makes a line that is cut inside the path: the audit log names another, shorter path,
+  // and loses `acc` (a write open is then taken for a read: touchOfSyscall reads a missing `acc`
+  // as "read", so a tool whose pinned footprint reads a directory may write in it unnoticed),
+  // `why` and `errno` (a refusal's reason), `t` and `mono` (the event is placed when it arrives,
+  // not when it happened: attribution.ts falls back to monotonicNow()). Any jailed program can
+  // make such names in a --rw grant or its own /tmp; here the test makes them in a --ro grant.
+  it("RT11-2: a touch of a path with long non-ASCII names is audited with its whole path, its access and its time", T, async () => {
+    const data = jailDir(work, "long-data");
+    jailFile(join(data, "words.txt"), "apple\n");
+    let deep = join(data, "deep");
+    for (let i = 0; i < 6; i++) deep = join(deep, "\u00e9".repeat(125));
+    mkdirSync(deep, { recursive: true, mode: 0o755 });
+    const target = jailFile(join(deep, "secret.txt"), "secret\n");
+    const log = join(work, "long.jsonl");
+    const r = await session(["--ro", data, "--audit-log", log], ["node", pinServer, data, "v1"], async (c) => c.callTool({ name: "peek", arguments: { path: target } }));
+    assert.match(JSON.stringify(r.value), /read 7 bytes/);
+    const opens = auditLines(log).filter((l) => l.type === "syscall" && typeof l["path"] === "string" && (l["path"] as string).startsWith(join(data, "deep")));
+    assert.equal(opens.length, 1, JSON.stringify(opens.map((l) => ({ ...l, path: `${String(l["path"]).length} chars` }))));
+    const open = opens[0]!;
+    assert.equal(open["path"], target, `the audit log names the path the server opened (${target.length} characters; the log has ${String(open["path"]).length})`);
+    assert.equal(open["access"], "read", "the audit log says how it was opened");
   });
 });
