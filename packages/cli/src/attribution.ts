@@ -3,7 +3,7 @@
 // to the model in a tool call's result, the footprints learn mode writes as a policy, and the pins
 // (`--pin`) compared tool by tool. The proxy keeps the in-flight log (it never imports the
 // engine); this module reads it, and the engine's footprint module decides what the touches mean.
-import { idKey, monotonicNow, type InFlightRequest, type ProxyEvent, type ProxySession, type ToolGate, type ToolResultNote } from "@mcp-j/proxy";
+import { idKey, inFlightKey, monotonicNow, type InFlightRequest, type ProxyEvent, type ProxySession, type ToolGate, type ToolResultNote } from "@mcp-j/proxy";
 import {
   FootprintRecorder,
   grantViews,
@@ -97,6 +97,8 @@ export class Attribution {
       return undefined;
     }
     const list = this.session?.inFlightAt(e.mono ?? monotonicNow()) ?? null;
+    // A report that left a value out (report.h) does not say whole what was touched.
+    if (e.incomplete === true) this.unverified(list ?? [], "unknown (a supervisor report too long to carry whole)");
     this.observe(list, touchOfSyscall(e), refusalOfSyscall(e));
     return auditRequests(list);
   }
@@ -121,7 +123,7 @@ export class Attribution {
 
   /** The note for a tools/call result: what the jail refused while the call was in flight. */
   readonly noteFor = (call: InFlightRequest): ToolResultNote | null => {
-    const key = idKey(call.id);
+    const key = inFlightKey(call);
     const list = this.notes.get(key);
     this.notes.delete(key);
     if (list === undefined || list.length === 0) return null;
@@ -132,7 +134,7 @@ export class Attribution {
     if (refusal !== null) {
       for (const r of list ?? []) {
         if (r.tool === null) continue;
-        const key = idKey(r.id);
+        const key = inFlightKey(r);
         const notes = this.notes.get(key) ?? [];
         if (notes.length < MAX_REFUSALS_PER_CALL && !notes.some((n) => n.action === refusal.action && n.target === refusal.target)) notes.push(refusal);
         this.notes.set(key, notes);

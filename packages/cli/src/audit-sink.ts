@@ -164,6 +164,7 @@ export function openAuditSink(policy: Policy, jailId: string, secrets: string[])
         ...(net && e.address === undefined && e.path !== undefined ? { addr: `unix:${e.path}` } : {}),
         ...(e.reason !== undefined ? { reason: e.rule !== undefined ? `${e.reason}: ${e.rule}` : e.reason } : {}),
         ...(e.errno !== 0 ? { errno: errnoName(e.errno) } : {}),
+        ...(e.incomplete === true ? { incomplete: true as const } : {}),
         ...attributed(requests),
       });
     },

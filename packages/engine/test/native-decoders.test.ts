@@ -15,6 +15,8 @@ import { before, describe, it } from "node:test";
 import { encodePlan, encodeTables, PLAN_MAGIC, PlanRecord, RlimitNumber, TableRecord } from "../src/jail/codec.js";
 import type { JailPlan } from "../src/jail/plan.js";
 import { prepareJail } from "../src/launch.js";
+import { parseReport } from "../src/jail/reports.js";
+import { decodeEvent } from "../src/supervisor/events.js";
 import { PolicySchema } from "../src/policy/schema.js";
 import { compileC } from "./helpers/jailed.js";
 
@@ -34,7 +36,7 @@ function sanitizersWork(): boolean {
 before(() => {
   // The included sources are part of the binary: their hash goes into the source compileC caches by.
   const deps = createHash("sha256");
-  for (const f of ["plan.c", "plan.h", "sup_tables.c", "sup_tables.h", "wire.c", "wire.h"]) deps.update(readFileSync(join(nativeDir, f)));
+  for (const f of ["plan.c", "plan.h", "sup_tables.c", "sup_tables.h", "wire.c", "wire.h", "deputy_mounts.c", "report.c", "report.h"]) deps.update(readFileSync(join(nativeDir, f)));
   const source = `/* sources ${deps.digest("hex")} */\n${readFileSync(driverSource, "utf8")}`;
   sanitized = sanitizersWork();
   const flags = ["-std=gnu11", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-I", nativeDir];
@@ -320,3 +322,32 @@ function mountValue(op: number, src: string, dest: string): Buffer {
   const lv = (s: string) => Buffer.concat([u32(Buffer.byteLength(s)), Buffer.from(s)]);
   return Buffer.concat([u32(op), u32(0), u32(0), lv(src), lv(dest), lv("")]);
 }
+
+describe("C report lines (report.c), read by parseReport", () => {
+  const line = (pairs: Array<[string, string]>): string => {
+    const out = run(["line"], pairs.map(([k, v]) => `${k}\t${v}\n`).join(""));
+    assert.equal(out.length, 1);
+    return out[0]!;
+  };
+
+  it("a path of PATH_MAX bytes of non-ASCII names goes whole, with the fields after it", () => {
+    const path = `/${"\u00e9".repeat(2047)}`; // 4,095 bytes of UTF-8
+    const r = parseReport(line([["act", "allow"], ["path", path], ["why", "outside"]]));
+    assert.equal(r.type, "event");
+    if (r.type !== "event") return;
+    const e = decodeEvent(r.fields)!;
+    assert.ok(e.path === path, `the path came back ${e.path?.length} characters long`);
+    assert.equal(e.reason, "outside");
+    assert.equal(e.incomplete, undefined);
+  });
+
+  it("a value too long to carry is left out whole, never cut, and the line says so", () => {
+    const long = "x".repeat(20_000);
+    const r = parseReport(line([["act", "deny"], ["path", long], ["why", "glob"]]));
+    assert.equal(r.type, "event");
+    if (r.type !== "event") return;
+    assert.equal(r.fields["path"], undefined, "no part of the value");
+    assert.equal(r.fields["why"], "glob", "what fits after it is still there");
+    assert.equal(decodeEvent(r.fields)!.incomplete, true);
+  });
+});

@@ -2,7 +2,7 @@
 // dependency on the engine, so it runs (and is tested) on any OS.
 export { startProxy } from "./session.js";
 export type { ProxyOptions, ProxySession, ClientEnd, ServerEnd, ToolResultNote, ToolGate } from "./session.js";
-export { InFlightLog, monotonicNow } from "./inflight.js";
+export { InFlightLog, inFlightKey, monotonicNow, TASK_WORK } from "./inflight.js";
 export type { InFlightRequest } from "./inflight.js";
 export type {
   ProxyEvent,

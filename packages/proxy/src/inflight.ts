@@ -9,10 +9,23 @@ import type { JsonRpcId } from "./jsonrpc.js";
 import { idKey } from "./jsonrpc.js";
 
 export interface InFlightRequest {
+  /** The request's id; for TASK_WORK, the task's id. */
   readonly id: JsonRpcId;
   readonly method: string;
-  /** For tools/call: the tool's name. */
+  /** For tools/call and TASK_WORK: the tool's name. */
   readonly tool: string | null;
+}
+
+/**
+ * The `method` of a task's work: a task-augmented tools/call is answered with the task at once and
+ * the tool's work goes on in the server between the client's polls, so the task is in flight from
+ * that answer until the proxy sees it end (a terminal status, or its result delivered).
+ */
+export const TASK_WORK = "task";
+
+/** The key of an entry: a task's id and a request's id are in different spaces. */
+export function inFlightKey(r: { readonly id: JsonRpcId; readonly method: string }): string {
+  return r.method === TASK_WORK ? `task\0${String(r.id)}` : idKey(r.id);
 }
 
 interface Interval {
@@ -37,11 +50,11 @@ export class InFlightLog {
   private head = 0;
 
   begin(request: InFlightRequest, at: bigint = monotonicNow()): void {
-    this.active.set(idKey(request.id), { request, start: at, end: null });
+    this.active.set(inFlightKey(request), { request, start: at, end: null });
   }
 
-  end(id: JsonRpcId, at: bigint = monotonicNow()): void {
-    const key = idKey(id);
+  end(request: { readonly id: JsonRpcId; readonly method: string }, at: bigint = monotonicNow()): void {
+    const key = inFlightKey(request);
     const interval = this.active.get(key);
     if (interval === undefined) return;
     this.active.delete(key);

@@ -8,6 +8,8 @@ export interface PendingRequest {
   readonly method: string;
   /** For tools/call: the tool's name, for the audit event. */
   readonly toolName: string | null;
+  /** For the tasks/* methods: the task the request names (its params.taskId). */
+  readonly task?: string;
   /** performance.now() when the request was forwarded. */
   readonly startedAt: number;
 }

@@ -19,7 +19,7 @@ import {
 import { isModernVersion, requestProtocolVersion } from "./era.js";
 import type { ProxyEvent, Side, ToolCallOutcome } from "./events.js";
 import { FlowReader, FlowWriter } from "./flow.js";
-import { InFlightLog, type InFlightRequest } from "./inflight.js";
+import { InFlightLog, monotonicNow, TASK_WORK, type InFlightRequest } from "./inflight.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, LineFramer, type Frame } from "./framer.js";
 import {
   ErrorCode,
@@ -42,7 +42,7 @@ import { OrderedOutput } from "./ordered.js";
 import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
 import type { ScanSummary } from "./id-scan.js";
-import { TaskRegistry } from "./tasks.js";
+import { isTerminalTask, namedTask, TaskRegistry } from "./tasks.js";
 import { validateMessage, type Invalid } from "./validate.js";
 import { clientVerdict, namesMethod, namesToolsCall } from "./verdict.js";
 
@@ -200,7 +200,7 @@ class Session implements ProxySession {
     const inFlight = options.attribution ? new InFlightLog() : null;
     this.inFlight = inFlight;
     this.pendingFrom = {
-      client: new PendingTable(options.maxPending, inFlight === null ? undefined : (r) => inFlight.end(r.id)),
+      client: new PendingTable(options.maxPending, inFlight === null ? undefined : (r) => inFlight.end(r)),
       server: new PendingTable(options.maxPending),
     };
     const clientInput = client.input as Readable;
@@ -536,7 +536,8 @@ class Session implements ProxySession {
       this.send(side, internalError(request.id, "the message could not be re-serialized (nested too deeply)"), side);
       return;
     }
-    table.add({ id: request.id, method: request.method, toolName, startedAt: performance.now() });
+    const task = side === "client" ? namedTask(request.method, request.raw) : null;
+    table.add({ id: request.id, method: request.method, toolName, startedAt: performance.now(), ...(task !== null ? { task } : {}) });
     if (side === "client") this.inFlight?.begin({ id: request.id, method: request.method, tool: toolName });
     this.forward(side, out);
   }
@@ -562,8 +563,10 @@ class Session implements ProxySession {
         return;
       }
     }
+    const params = notification.raw["params"];
+    // A task's status notification that says it ended: its work is over (notifications/tasks/status).
+    if (side === "server" && isJsonObject(params) && typeof params["taskId"] === "string" && isTerminalTask(params)) this.endTask(params["taskId"]);
     if (notification.method === "notifications/cancelled") {
-      const params = notification.raw["params"];
       const requestId = isJsonObject(params) ? params["requestId"] : undefined;
       const request = isValidId(requestId) ? this.pendingFrom[side].cancel(requestId) : null;
       if (request !== null && request.toolName !== null) {
@@ -575,6 +578,8 @@ class Session implements ProxySession {
 
   private onResponse(side: Side, response: ResponseMessage, bytes: number, wire: Wire): void {
     const table = this.pendingFrom[other(side)];
+    // A task a tools/call answer starts is in flight from before the call's end (no gap between).
+    const at = monotonicNow();
     const request = response.id === null ? null : table.take(response.id);
     if (request === null) {
       const cancelled = response.id !== null && table.takeCancelled(response.id);
@@ -583,14 +588,41 @@ class Session implements ProxySession {
       this.say(`response from the ${side} dropped: ${cancelled ? "its request was cancelled" : "no pending request has"} id ${showId(response.id)}`);
       return;
     }
-    if (side === "server" && request.toolName !== null && this.options.settle !== null) {
-      // What the call did in the jail may still be on its way to the caller: its note, and the
-      // pins' verdict on the tool, are made once it has arrived.
-      const call = { id: request.id, method: request.method, tool: request.toolName };
+    const call = side === "server" ? this.trackTasks(request, response, at) : null;
+    if (call !== null && this.options.settle !== null) {
+      // What the call (or the task) did in the jail may still be on its way to the caller: its
+      // note, and the pins' verdict on the tool, are made once it has arrived.
       this.toClient.after(this.options.settle(call), () => this.answer(side, request, response, bytes, wire));
       return;
     }
     this.answer(side, request, response, bytes, wire);
+  }
+
+  /**
+   * The tasks the server's answer starts or ends (TASK_WORK in the in-flight log: a task's work
+   * goes on between the client's polls), and what the answer carries a tool's result for: the
+   * tools/call, or the task whose result it is; null for anything else.
+   */
+  private trackTasks(request: PendingRequest, response: ResponseMessage, at: bigint): InFlightRequest | null {
+    const result = response.isError ? null : response.raw["result"];
+    if (request.toolName !== null) {
+      // A task-augmented call answers with the task it started: later tasks/* requests may name it.
+      const task = isJsonObject(result) ? result["task"] : null;
+      if (isJsonObject(task) && typeof task["taskId"] === "string") {
+        this.tasks.add(task["taskId"], request.toolName);
+        if (!isTerminalTask(task)) this.inFlight?.begin({ id: task["taskId"], method: TASK_WORK, tool: request.toolName }, at);
+      }
+      return { id: request.id, method: request.method, tool: request.toolName };
+    }
+    if (request.task === undefined) return null;
+    const tool = this.tasks.toolOf(request.task);
+    // Its result delivered, or a terminal status: the task's work is over.
+    if (namesMethod(request.method, "tasks/result") || (isJsonObject(result) && isTerminalTask(result))) this.endTask(request.task);
+    return tool === null ? null : { id: request.task, method: TASK_WORK, tool };
+  }
+
+  private endTask(taskId: string): void {
+    this.inFlight?.end({ id: taskId, method: TASK_WORK });
   }
 
   private answer(side: Side, request: PendingRequest, response: ResponseMessage, bytes: number, wire: Wire): void {
@@ -616,13 +648,13 @@ class Session implements ProxySession {
       this.handshakeVersion = result["protocolVersion"];
       return unchanged();
     }
-    if (request.toolName !== null) {
-      // A task-augmented call answers with the task it started: later tasks/* requests may name it.
-      const task = result["task"];
-      if (isJsonObject(task) && typeof task["taskId"] === "string") this.tasks.add(task["taskId"], request.toolName);
-      const note = this.options.toolResultNote?.({ id: request.id, method: request.method, tool: request.toolName }) ?? null;
-      if (note !== null && Array.isArray(result["content"])) return this.withNote(response.raw, wire, note);
-      return unchanged();
+    // A tool's result: of a tools/call, or of the task one started (tasks/result, or a tasks/get
+    // that carries it). The jail's refusals during the call or the task go on it.
+    const tool = request.toolName ?? (request.task !== undefined ? this.tasks.toolOf(request.task) : null);
+    if (tool !== null) {
+      const call = request.toolName !== null ? { id: request.id, method: request.method, tool } : { id: request.task!, method: TASK_WORK, tool };
+      const note = Array.isArray(result["content"]) ? (this.options.toolResultNote?.(call) ?? null) : null;
+      return note !== null ? this.withNote(response.raw, wire, note) : unchanged();
     }
     const policy = this.options.policy;
     const gate = this.options.toolGate;

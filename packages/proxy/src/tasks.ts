@@ -6,7 +6,8 @@
 // call the tool again), and an id that is empty or longer than MAX_ID_CHARS is not remembered (its
 // tasks/* requests get -32602 too): the memory is the ids' count times that, whatever the server
 // sends. (An id too large for the light parse, light.ts, reads as "" there.)
-import { idTooLong } from "./jsonrpc.js";
+import { idTooLong, isJsonObject, type JsonObject } from "./jsonrpc.js";
+import { taskMethod } from "./verdict.js";
 
 export const MAX_REMEMBERED_TASKS = 4096;
 
@@ -33,4 +34,19 @@ export class TaskRegistry {
   toolOf(taskId: string): string | null {
     return this.tools.get(taskId) ?? null;
   }
+}
+
+/** A task's statuses after which it does no more work (MCP 2025-11-25 and the tasks extension). */
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+/** Whether an object with a task's `status` says it ended. */
+export function isTerminalTask(task: JsonObject): boolean {
+  return typeof task["status"] === "string" && TERMINAL.has(task["status"]);
+}
+
+/** The task a client's tasks/* request names (its params.taskId), or null for another method. */
+export function namedTask(method: string, raw: JsonObject): string | null {
+  if (taskMethod(method) === null) return null;
+  const params = raw["params"];
+  return isJsonObject(params) && typeof params["taskId"] === "string" ? params["taskId"] : null;
 }

@@ -49,7 +49,7 @@ const MODERN_TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/up
 const TASK_METHODS: ReadonlySet<string> = new Set([...LEGACY_TASK_METHODS, ...MODERN_TASK_METHODS]);
 
 /** The task method a method names (its canonical spelling), or null. */
-function taskMethod(method: string): string | null {
+export function taskMethod(method: string): string | null {
   const canonical = TASK_METHODS.has(method) || method.length > 64 ? method : foldMethod(method);
   return TASK_METHODS.has(canonical) ? canonical : null;
 }

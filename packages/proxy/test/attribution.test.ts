@@ -2,7 +2,7 @@
 // the tool gate (pinning): in-memory peers, each behaviour on its own.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { InFlightLog, monotonicNow, type ToolResultNote } from "../src/index.js";
+import { InFlightLog, monotonicNow, TASK_WORK, type InFlightRequest, type ToolResultNote } from "../src/index.js";
 import { Harness, until } from "./helpers.js";
 
 const call = (id: number, name: string, meta?: Record<string, unknown>) => ({
@@ -19,8 +19,8 @@ test("in-flight log: a set while requests overlap, finished ones kept for late e
   assert.deepEqual(log.at(5n), []);
   assert.deepEqual(log.at(15n).map((r) => r.id), [1]);
   assert.deepEqual(log.at(25n).map((r) => r.id), [1, "x"]);
-  log.end(1, 30n);
-  log.end("x", 40n);
+  log.end({ id: 1, method: "tools/call" }, 30n);
+  log.end({ id: "x", method: "resources/read" }, 40n);
   // Events stamped before the ends arrive afterwards: still placed among the requests.
   assert.deepEqual(log.at(25n).map((r) => r.id), [1, "x"]);
   assert.deepEqual(log.at(30n).map((r) => r.id), [1, "x"]);
@@ -215,4 +215,38 @@ test("a result that waits for settle when the server goes is still answered, bef
       [2, "error"],
     ],
   );
+});
+
+test("a task a tools/call started is in flight for its tool until it ends, and its result gets the task's note", async () => {
+  const asked: InFlightRequest[] = [];
+  const h = new Harness({
+    attribution: true,
+    toolResultNote: (c) => {
+      asked.push(c);
+      return c.method === TASK_WORK ? { meta: { "mcp-j/refused": [{ action: "read", target: "/during-task" }] }, text: null } : null;
+    },
+  });
+  await h.initialize("2025-11-25");
+  h.fromClient({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "slow", arguments: {}, task: { ttl: 60000 } } });
+  await h.toServer.waitFor(2);
+  h.fromServer({ jsonrpc: "2.0", id: 1, result: { task: { taskId: "t-1", status: "working", createdAt: "2026-12-01T00:00:00Z", ttl: 60000 } } });
+  await until(() => h.session.pendingCount() === 0, "the call answered");
+  // The call is over, its task's work goes on: what happens now is the tool's.
+  assert.deepEqual(h.session.inFlightAt(monotonicNow()), [{ id: "t-1", method: TASK_WORK, tool: "slow" }]);
+  h.fromClient({ jsonrpc: "2.0", id: 2, method: "tasks/result", params: { taskId: "t-1" } });
+  await h.toServer.waitFor(3);
+  h.fromServer({ jsonrpc: "2.0", id: 2, result: { content: [{ type: "text", text: "done" }] } });
+  const out = (await h.toClient.waitFor(3)) as Array<{ id: number; result: Record<string, unknown> }>;
+  assert.deepEqual(out[2]!.result["_meta"], { "mcp-j/refused": [{ action: "read", target: "/during-task" }] });
+  assert.deepEqual(asked.at(-1), { id: "t-1", method: TASK_WORK, tool: "slow" });
+  // Its result delivered: the task is over.
+  assert.deepEqual(h.session.inFlightAt(monotonicNow()), []);
+
+  // A task that ends by its status notification (the client never fetches its result).
+  h.fromClient({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "slow", arguments: {}, task: {} } });
+  await h.toServer.waitFor(4);
+  h.fromServer({ jsonrpc: "2.0", id: 3, result: { task: { taskId: "t-2", status: "working", createdAt: "2026-12-01T00:00:00Z", ttl: null } } });
+  await until(() => h.session.inFlightAt(monotonicNow())?.length === 1, "the second task in flight");
+  h.fromServer({ jsonrpc: "2.0", method: "notifications/tasks/status", params: { taskId: "t-2", status: "failed", createdAt: "2026-12-01T00:00:00Z", ttl: null } });
+  await until(() => h.session.inFlightAt(monotonicNow())?.length === 0, "the failed task no longer in flight");
 });

@@ -140,7 +140,7 @@ static void take_listener(int jail_sock, struct supervisor *sup, const char *lin
  * end of stream. */
 static int relay_one(int jail_sock, int control, int fdpass, struct supervisor *sup)
 {
-    char buf[4096];
+    char buf[LINE_MAX_BYTES + 1]; /* one report line (report.h), or a short tag with a descriptor */
     struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
     union {
         struct cmsghdr h;

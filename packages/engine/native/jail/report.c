@@ -55,59 +55,90 @@ void trace_mark(const char *phase)
 }
 int report_fd(void) { return g_report_fd; }
 
-static void put(struct line *l, const char *s, size_t n)
+/* What stays free at the end of every line: " cut=1" and the newline. */
+#define LINE_TAIL 7
+
+/* Whether n more bytes fit before the tail. */
+static int line_fits(const struct line *l, size_t n) { return l->len + n + LINE_TAIL <= sizeof l->buf; }
+
+/* Appends n bytes the caller checked with line_fits(). */
+static void line_put(struct line *l, const char *s, size_t n)
 {
-    /* Keep one byte for the newline; a line that does not fit is cut, never overflowed. */
-    if (l->len + n + 1 > sizeof l->buf) {
-        n = sizeof l->buf - 1 - l->len;
-        l->truncated = 1;
-    }
     memcpy(l->buf + l->len, s, n);
     l->len += n;
 }
+
+/* Each key=value goes in whole or not at all: a value cut short would be another value. */
+static void line_left_out(struct line *l) { l->truncated = 1; }
 
 void line_start(struct line *l, const char *type)
 {
     l->len = 0;
     l->truncated = 0;
-    put(l, type, strlen(type));
+    size_t n = strlen(type);
+    if (line_fits(l, n))
+        line_put(l, type, n);
 }
+
+/* Encode what would break "k=v k=v\n" framing, and anything non-ASCII. */
+static int line_encoded(unsigned char c) { return c <= 0x20 || c >= 0x7f || c == '%' || c == '='; }
 
 void line_str(struct line *l, const char *key, const char *value)
 {
     static const char hex[] = "0123456789ABCDEF";
-    put(l, " ", 1);
-    put(l, key, strlen(key));
-    put(l, "=", 1);
+    size_t klen = strlen(key), vlen = 0;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        vlen += line_encoded(*p) ? 3 : 1;
+    if (!line_fits(l, 2 + klen + vlen)) {
+        line_left_out(l);
+        return;
+    }
+    line_put(l, " ", 1);
+    line_put(l, key, klen);
+    line_put(l, "=", 1);
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        /* Encode what would break "k=v k=v\n" framing, and anything non-ASCII. */
-        if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '=') {
+        if (line_encoded(*p)) {
             char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-            put(l, enc, 3);
+            line_put(l, enc, 3);
         } else {
-            put(l, (const char *)p, 1);
+            line_put(l, (const char *)p, 1);
         }
     }
 }
 
 void line_int(struct line *l, const char *key, long long value)
 {
-    char num[32];
+    char num[64];
     int n = snprintf(num, sizeof num, " %s=%lld", key, value);
-    if (n > 0)
-        put(l, num, (size_t)n < sizeof num ? (size_t)n : sizeof num - 1);
+    if (n <= 0 || (size_t)n >= sizeof num || !line_fits(l, (size_t)n)) {
+        line_left_out(l);
+        return;
+    }
+    line_put(l, num, (size_t)n);
+}
+
+/* The line as sent: " cut=1" when a value was left out (the tail kept room for it). */
+static size_t line_finish(const struct line *l, char *out)
+{
+    memcpy(out, l->buf, l->len);
+    size_t n = l->len;
+    if (l->truncated) {
+        memcpy(out + n, " cut=1", 6);
+        n += 6;
+    }
+    return n;
 }
 
 void line_send(const struct line *l, int fd)
 {
     char out[sizeof l->buf];
-    memcpy(out, l->buf, l->len);
-    out[l->len] = '\n';
+    size_t n = line_finish(l, out);
+    out[n] = '\n';
     /* One write: atomic on pipes and one record on SEQPACKET. A failure here has nowhere left to
      * be reported; the exit code still tells mcp-j that something went wrong. */
     ssize_t r;
     do {
-        r = write(fd, out, l->len + 1);
+        r = write(fd, out, n + 1);
     } while (r < 0 && errno == EINTR);
 }
 

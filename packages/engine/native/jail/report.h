@@ -16,8 +16,14 @@
 #define EXIT_NOEXEC 126  /* the command exists but could not be executed */
 #define EXIT_NOTFOUND 127
 
+/* Room for the longest report: a path of PATH_MAX bytes, each percent-encoded (three bytes), and
+ * the short fields around it. A value that still does not fit is left out whole, never cut (a cut
+ * path named another file), and the line then ends in " cut=1" (mcp-j takes what it misses as
+ * unknown). */
+#define LINE_MAX_BYTES (3 * 4096 + 2048)
+
 struct line {
-    char buf[4096];
+    char buf[LINE_MAX_BYTES];
     size_t len;
     int truncated;
 };

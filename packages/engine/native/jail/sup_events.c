@@ -21,13 +21,16 @@ void sup_events_init(struct sup_events *e, int fd)
         die_step("supervisor", ENOMEM, "out of memory");
 }
 
-static int append(struct sup_events *e, const char *s, size_t n)
+/* Appends s (n bytes), then `tail` if not NULL, then the newline: all of it, or nothing. */
+static int append(struct sup_events *e, const char *s, size_t n, const char *tail)
 {
-    if (SUP_EVENTS_CAP - e->len < n + 1)
+    size_t t = tail != NULL ? strlen(tail) : 0;
+    if (SUP_EVENTS_CAP - e->len < n + t + 1)
         return -1;
     memcpy(e->buf + e->len, s, n);
-    e->buf[e->len + n] = '\n';
-    e->len += n + 1;
+    memcpy(e->buf + e->len + n, tail != NULL ? tail : "", t);
+    e->buf[e->len + n + t] = '\n';
+    e->len += n + t + 1;
     return 0;
 }
 
@@ -43,11 +46,12 @@ int sup_events_emit(struct sup_events *e, const struct line *l)
     if (e->dropped > e->dropped_reported) {
         char msg[128];
         int n = snprintf(msg, sizeof msg, "ev act=dropped count=%llu mono=%lld", e->dropped - e->dropped_reported, e->first_drop_ns);
-        if (append(e, msg, (size_t)n) < 0)
+        if (append(e, msg, (size_t)n, NULL) < 0)
             goto drop;
         e->dropped_reported = e->dropped;
     }
-    if (append(e, l->buf, l->len) == 0)
+    /* A line with a value left out says so (report.h), as line_send would. */
+    if (append(e, l->buf, l->len, l->truncated ? " cut=1" : NULL) == 0)
         return 0;
 drop:
     if (e->dropped == e->dropped_reported)

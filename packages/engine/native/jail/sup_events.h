@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #define SUP_EVENTS_SOFT (256u << 10)
-#define SUP_EVENTS_CAP (SUP_EVENTS_SOFT + 256u * 2u * 4096u)
+#define SUP_EVENTS_CAP (SUP_EVENTS_SOFT + 256u * 2u * LINE_MAX_BYTES)
 
 struct sup_events {
     int fd;

@@ -56,6 +56,7 @@ export const SyscallEvent = z
     addr: z.string().optional().describe("Address for connect/bind/sendto: 1.2.3.4:443, [::1]:80, unix:/path"),
     reason: z.string().optional().describe("Rule that decided: e.g. 'outside grants', 'deny glob **/.env', 'cloud metadata'"),
     errno: z.string().optional().describe("Errno returned on deny (EACCES, EPERM, ...)"),
+    incomplete: z.literal(true).optional().describe("The supervisor's report left a value out, never cut, as too long to carry (it takes a fault): what is missing is unknown"),
     requests: Requests.optional(),
   })
   .strict();

@@ -81,6 +81,8 @@ export interface SupervisorEvent {
   access?: "read" | "write" | "readwrite" | "create";
   /** For "dropped": how many events the bounded buffer lost. */
   count?: number;
+  /** The report left a value out as too long to carry (native/jail/report.h: never cut). */
+  incomplete?: true;
 }
 
 const SYSCALLS = new Set<string>(Object.keys(VERB));
@@ -106,6 +108,7 @@ export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
   if (count !== undefined) e.count = count;
   if (f.mono !== undefined && /^\d+$/.test(f.mono)) e.mono = BigInt(f.mono);
   if (f.acc === "read" || f.acc === "write" || f.acc === "readwrite" || f.acc === "create") e.access = f.acc;
+  if (f.cut === "1") e.incomplete = true;
   return e;
 }
 

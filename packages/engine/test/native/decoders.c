@@ -17,11 +17,14 @@
  *   decoders glob           stdin lines "PATTERN<TAB>PATH": glob_match on their '/' segments, 1 or 0
  *   decoders normalize      stdin lines: sup_normalize of each
  *   decoders mounts i|m     stdin: a mountinfo (i) or mounts (m) table; the deputy's copy of it
+ *   decoders line           stdin lines "KEY<TAB>VALUE": one report line "ev" (report.c) with each
+ *                             pair (line_str), as line_send writes it
  */
 #include "plan.c"
 #include "sup_tables.c"
 #include "wire.c"
 #include "deputy_mounts.c"
+#include "report.c"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -289,6 +292,28 @@ static int mounts(int kind)
     return 0;
 }
 
+static int report_line(void)
+{
+    static struct line l;
+    line_start(&l, "ev");
+    char *in = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&in, &cap, stdin)) > 0) {
+        if (in[n - 1] == '\n')
+            in[n - 1] = 0;
+        char *tab = strchr(in, '\t');
+        if (tab == NULL)
+            continue;
+        *tab = 0;
+        line_str(&l, in, tab + 1);
+    }
+    free(in);
+    fflush(stdout);
+    line_send(&l, 1);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "plan") == 0)
@@ -303,6 +328,8 @@ int main(int argc, char **argv)
         return normalize();
     if (argc == 3 && strcmp(argv[1], "mounts") == 0 && (argv[2][0] == 'i' || argv[2][0] == 'm'))
         return mounts(argv[2][0]);
-    fprintf(stderr, "usage: decoders plan|tables|query FILE, or decoders glob|normalize|mounts i|m < LINES\n");
+    if (argc == 2 && strcmp(argv[1], "line") == 0)
+        return report_line();
+    fprintf(stderr, "usage: decoders plan|tables|query FILE, or decoders glob|normalize|mounts i|m|line < LINES\n");
     return 2;
 }
