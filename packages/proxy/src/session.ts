@@ -42,7 +42,7 @@ import { OrderedOutput } from "./ordered.js";
 import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
 import type { ScanSummary } from "./id-scan.js";
-import { isTerminalTask, namedTask, TaskRegistry } from "./tasks.js";
+import { isTerminalTask, MAX_REMEMBERED_TASKS, namedTask, TaskRegistry } from "./tasks.js";
 import { validateMessage, type Invalid } from "./validate.js";
 import { clientVerdict, namesMethod, namesToolsCall } from "./verdict.js";
 
@@ -180,7 +180,8 @@ class Session implements ProxySession {
   private readonly pendingFrom: Record<Side, PendingTable>;
   /** Whether each side's table was full at its last request (to log a full table once, not per request). */
   private readonly full: Record<Side, boolean> = { client: false, server: false };
-  private readonly tasks = new TaskRegistry();
+  /** Tasks allowed calls started; one forgotten is no longer in flight either (bounded). */
+  private readonly tasks = new TaskRegistry(MAX_REMEMBERED_TASKS, (taskId) => this.endTask(taskId));
   private readonly readers: Record<Side, FlowReader>;
   private readonly writers: Record<Side, FlowWriter>;
   private readonly framers: Record<Side, LineFramer>;

@@ -14,7 +14,11 @@ export const MAX_REMEMBERED_TASKS = 4096;
 export class TaskRegistry {
   private readonly tools = new Map<string, string>();
 
-  constructor(private readonly capacity: number = MAX_REMEMBERED_TASKS) {}
+  /** `onForget` is told of each task forgotten to make room (attribution ends its work there). */
+  constructor(
+    private readonly capacity: number = MAX_REMEMBERED_TASKS,
+    private readonly onForget: (taskId: string) => void = () => {},
+  ) {}
 
   get size(): number {
     return this.tools.size;
@@ -26,7 +30,10 @@ export class TaskRegistry {
     this.tools.set(taskId, toolName);
     if (this.tools.size > this.capacity) {
       const oldest = this.tools.keys().next();
-      if (oldest.done !== true) this.tools.delete(oldest.value);
+      if (oldest.done !== true) {
+        this.tools.delete(oldest.value);
+        this.onForget(oldest.value);
+      }
     }
   }
 

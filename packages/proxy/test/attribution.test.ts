@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InFlightLog, monotonicNow, TASK_WORK, type InFlightRequest, type ToolResultNote } from "../src/index.js";
+import { MAX_REMEMBERED_TASKS, TaskRegistry } from "../src/tasks.js";
 import { Harness, until } from "./helpers.js";
 
 const call = (id: number, name: string, meta?: Record<string, unknown>) => ({
@@ -249,4 +250,26 @@ test("a task a tools/call started is in flight for its tool until it ends, and i
   await until(() => h.session.inFlightAt(monotonicNow())?.length === 1, "the second task in flight");
   h.fromServer({ jsonrpc: "2.0", method: "notifications/tasks/status", params: { taskId: "t-2", status: "failed", createdAt: "2026-12-01T00:00:00Z", ttl: null } });
   await until(() => h.session.inFlightAt(monotonicNow())?.length === 0, "the failed task no longer in flight");
+});
+
+test("a task forgotten to make room is no longer in flight either: what a server's never-ending tasks hold stays bounded", async () => {
+  const forgotten: string[] = [];
+  const registry = new TaskRegistry(2, (id) => forgotten.push(id));
+  registry.add("a", "slow");
+  registry.add("b", "slow");
+  registry.add("c", "slow");
+  assert.deepEqual(forgotten, ["a"]);
+  assert.equal(registry.toolOf("a"), null);
+
+  // The session's registry holds MAX_REMEMBERED_TASKS: past it, the oldest task leaves the log.
+  const h = new Harness({ attribution: true });
+  await h.initialize("2025-11-25");
+  const n = MAX_REMEMBERED_TASKS + 1;
+  for (let i = 1; i <= n; i++) h.fromClient({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "slow", arguments: {}, task: {} } });
+  await h.toServer.waitFor(n + 1);
+  for (let i = 1; i <= n; i++) h.fromServer({ jsonrpc: "2.0", id: i, result: { task: { taskId: `t-${i}`, status: "working", createdAt: "2026-12-01T00:00:00Z", ttl: null } } });
+  await until(() => h.session.pendingCount() === 0, "every call answered", 20_000);
+  const inFlight = h.session.inFlightAt(monotonicNow())!;
+  assert.equal(inFlight.length, MAX_REMEMBERED_TASKS);
+  assert.ok(!inFlight.some((r) => r.id === "t-1"), "the oldest task left");
 });
