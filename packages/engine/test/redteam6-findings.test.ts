@@ -10,25 +10,14 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { startEgressProxy, type EgressEvent, type EgressProxy } from "../src/egress/index.js";
+import type { EgressEvent, EgressProxy } from "../src/egress/index.js";
 import { classifyFirst } from "../src/egress/first-bytes.js";
-import { assertNamesAnother, tunnelFirst } from "./helpers/fronting.js";
+import { assertNamesAnother, svcTestProxy, tunnelFirst } from "./helpers/fronting.js";
 import { listenLocal } from "./helpers/http.js";
 import { bound, waitFor, waitForValue } from "./helpers/time.js";
 
 /** A proxy on which svc.test (the loopback) is allowed at these ports. */
-async function proxyFor(ports: number[], events: EgressEvent[]): Promise<EgressProxy> {
-  return startEgressProxy({
-    listen: { host: "127.0.0.1", port: 0 },
-    allow: ports.flatMap((p) => [`svc.test:${p}`, `127.0.0.1:${p}`]),
-    onEvent: (e) => events.push(e),
-    log: () => {},
-    resolve: async (name) => {
-      if (name === "svc.test") return ["127.0.0.1"];
-      throw Object.assign(new Error(`no such test host ${name}`), { code: "ENOTFOUND" });
-    },
-  });
-}
+const proxyFor = svcTestProxy;
 
 const refusals = (events: EgressEvent[]): number => events.filter((e) => e.type === "net_deny" && e.reason === "name-mismatch").length;
 
