@@ -188,7 +188,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   jail.onReport((r) => {
     if (r.type === "redirect") net.redirected(r);
     if (r.type !== "event") return;
-    const e = decodeEvent(r.fields);
+    const e = decodeEvent(r.fields, r.lossy);
     if (e === null) return;
     const host = e.address !== undefined ? net.nameOf(e.address) : undefined;
     if (host !== undefined) e.host = host;
@@ -300,6 +300,10 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   cgroup?.check();
   for (const t of timers) clearTimeout(t);
   for (const s of signals) process.off(s, forward);
+  // Every report has been read (the helper's control socket closed): the pin file and the learned
+  // policy are written now, before the slower teardown, which a client in a hurry may cut short
+  // with SIGKILL (the SDKs' close() does after a few seconds).
+  attr.finish();
   const code = oomKilled ? EXIT.oom : exit.code;
   // Answer every pending request; a client that no longer reads must not keep us here forever.
   await Promise.race([
@@ -311,7 +315,6 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   if (exit.error !== null && !oomKilled) say(io, exit.error.message);
   await net.close();
   await cgroup?.remove();
-  attr.finish();
   audit.write({
     type: "exit",
     jail: jailId,

@@ -51,7 +51,7 @@ it("RT12-3: a path that is not UTF-8 is not reported as the path of another file
   const prepared = prepareJail({ cwd: process.cwd(), env: process.env, policy, command: [program, grant] });
   const jail = startJail(prepared, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   jail.onReport((r) => {
-    const e = r.type === "event" ? decodeEvent(r.fields) : null;
+    const e = r.type === "event" ? decodeEvent(r.fields, r.lossy) : null;
     if (e !== null && e.syscall === "openat" && e.path?.startsWith(grant) === true) events.push(e);
   });
   const killer = setTimeout(() => jail.signal("SIGKILL"), bound(60_000));
@@ -64,4 +64,13 @@ it("RT12-3: a path that is not UTF-8 is not reported as the path of another file
   const paths = events.map((e) => e.path);
   assert.equal(paths.length, 2, `both opens reported: ${JSON.stringify(paths)}`);
   assert.notEqual(paths[0], paths[1], `two files, one path in the reports: ${JSON.stringify(paths)}`);
+  // The one that is not UTF-8 says so (U+FFFD in its place, and incomplete: the pins take it as
+  // unknown); the other is exact.
+  assert.deepEqual(
+    events.map((e) => [e.path, e.incomplete === true]),
+    [
+      [`${grant}/a\ufffdb`, true],
+      [`${grant}/a%FFb`, false],
+    ],
+  );
 });

@@ -42,7 +42,7 @@ import { OrderedOutput } from "./ordered.js";
 import { DEFAULT_MAX_PENDING, PendingTable, type PendingRequest } from "./pending.js";
 import { ToolPolicy } from "./policy.js";
 import type { ScanSummary } from "./id-scan.js";
-import { isTerminalTask, MAX_REMEMBERED_TASKS, namedTask, TaskRegistry } from "./tasks.js";
+import { isTerminalTask, MAX_REMEMBERED_TASKS, namedTask, startedTask, TaskRegistry, toolResultIn } from "./tasks.js";
 import { validateMessage, type Invalid } from "./validate.js";
 import { clientVerdict, namesMethod, namesToolsCall } from "./verdict.js";
 
@@ -607,11 +607,12 @@ class Session implements ProxySession {
   private trackTasks(request: PendingRequest, response: ResponseMessage, at: bigint): InFlightRequest | null {
     const result = response.isError ? null : response.raw["result"];
     if (request.toolName !== null) {
-      // A task-augmented call answers with the task it started: later tasks/* requests may name it.
-      const task = isJsonObject(result) ? result["task"] : null;
-      if (isJsonObject(task) && typeof task["taskId"] === "string") {
-        this.tasks.add(task["taskId"], request.toolName);
-        if (!isTerminalTask(task)) this.inFlight?.begin({ id: task["taskId"], method: TASK_WORK, tool: request.toolName }, at);
+      // A task-augmented call answers with the task it started: later tasks/* requests may name it,
+      // and its work goes on (a task whose id cannot be remembered is not in flight either: the
+      // registry's bound is the log's).
+      const task = isJsonObject(result) ? startedTask(result) : null;
+      if (task !== null && this.tasks.add(task["taskId"] as string, request.toolName) && !isTerminalTask(task)) {
+        this.inFlight?.begin({ id: task["taskId"] as string, method: TASK_WORK, tool: request.toolName }, at);
       }
       return { id: request.id, method: request.method, tool: request.toolName };
     }
@@ -654,7 +655,7 @@ class Session implements ProxySession {
     const tool = request.toolName ?? (request.task !== undefined ? this.tasks.toolOf(request.task) : null);
     if (tool !== null) {
       const call = request.toolName !== null ? { id: request.id, method: request.method, tool } : { id: request.task!, method: TASK_WORK, tool };
-      const note = Array.isArray(result["content"]) ? (this.options.toolResultNote?.(call) ?? null) : null;
+      const note = toolResultIn(result) !== null ? (this.options.toolResultNote?.(call) ?? null) : null;
       return note !== null ? this.withNote(response.raw, wire, note) : unchanged();
     }
     const policy = this.options.policy;
@@ -691,7 +692,7 @@ class Session implements ProxySession {
   private withNote(raw: JsonObject, wire: Wire, note: ToolResultNote): Outgoing | null {
     // A light parse holds stand-ins for large content: the note goes into the real message.
     const message = wire.light ? (JSON.parse(wire.text()) as JsonObject) : raw;
-    const result = message["result"] as JsonObject;
+    const result = toolResultIn(message["result"] as JsonObject)!;
     const meta = isJsonObject(result["_meta"]) ? result["_meta"] : {};
     result["_meta"] = { ...meta, ...note.meta };
     if (note.text !== null && Array.isArray(result["content"])) result["content"] = [...(result["content"] as unknown[]), { type: "text", text: note.text }];

@@ -24,8 +24,9 @@ export class TaskRegistry {
     return this.tools.size;
   }
 
-  add(taskId: string, toolName: string): void {
-    if (taskId === "" || idTooLong(taskId)) return;
+  /** Remembers the task; false when its id cannot be (empty, or too long). */
+  add(taskId: string, toolName: string): boolean {
+    if (taskId === "" || idTooLong(taskId)) return false;
     this.tools.delete(taskId);
     this.tools.set(taskId, toolName);
     if (this.tools.size > this.capacity) {
@@ -35,6 +36,7 @@ export class TaskRegistry {
         this.onForget(oldest.value);
       }
     }
+    return true;
   }
 
   /** The tool whose call started the task, or null when the proxy did not see it started. */
@@ -56,4 +58,24 @@ export function namedTask(method: string, raw: JsonObject): string | null {
   if (taskMethod(method) === null) return null;
   const params = raw["params"];
   return isJsonObject(params) && typeof params["taskId"] === "string" ? params["taskId"] : null;
+}
+
+/**
+ * The task a tools/call answer started: 2025-11-25's CreateTaskResult nests it (`result.task`), the
+ * 2026-07-28 tasks extension flattens it into the result (`resultType: "task"`, `taskId`, `status`).
+ */
+export function startedTask(result: JsonObject): JsonObject | null {
+  const nested = result["task"];
+  if (isJsonObject(nested) && typeof nested["taskId"] === "string") return nested;
+  return result["resultType"] === "task" && typeof result["taskId"] === "string" ? result : null;
+}
+
+/**
+ * Where a tool's result sits in an answer that carries one: the result itself (tools/call,
+ * tasks/result), or, for the tasks extension's tasks/get of a completed task, its `result` member.
+ */
+export function toolResultIn(result: JsonObject): JsonObject | null {
+  if (Array.isArray(result["content"])) return result;
+  const inline = result["result"];
+  return isJsonObject(inline) && Array.isArray(inline["content"]) ? inline : null;
 }

@@ -177,6 +177,11 @@ static int relay_one(int jail_sock, int control, int fdpass, struct supervisor *
         take_listener(jail_sock, sup, buf, sender);
         return 1;
     }
+    /* Behind the supervisor's queued events, in the same queue: a line written straight to the
+     * control fd could land inside a queued line that a blocked mcp-j has half read. */
+    if (n > 0 && buf[n - 1] == '\n' && supervisor_queue_raw(sup, buf, (size_t)n) == 0)
+        return 1;
+    supervisor_flush_events(sup, 1);
     size_t off = 0;
     while (off < (size_t)n) {
         ssize_t w = write(control, buf + off, (size_t)n - off);
@@ -368,8 +373,6 @@ int main(int argc, char **argv)
                 sync_owed = 0;
         }
         if (fds[1].revents) {
-            /* Whole event lines first: the relayed report must not land inside a half-written one. */
-            supervisor_flush_events(sup, 1);
             if (relay_one(sv[0], control, fdpass, sup) == 0)
                 jail_open = 0;
         }
@@ -379,12 +382,16 @@ int main(int argc, char **argv)
         if ((fds[7].revents & POLLIN) && mem_watch_tick(mem, &used)) {
             /* Over the limit: the jail goes, as a cgroup's OOM kill would take it, and mcp-j is told
              * first (it answers pending requests with the cause and exits 122). */
-            supervisor_flush_events(sup, 1);
             struct line l;
             line_start(&l, "memory");
             line_int(&l, "used", (long long)used);
             line_int(&l, "limit", (long long)p.mem_limit);
-            line_send(&l, control);
+            /* Behind the queued events (one queue: lines never interleave), and out before the kill. */
+            if (supervisor_queue_line(sup, &l, control) < 0) {
+                supervisor_flush_events(sup, 1);
+                line_send(&l, control);
+            }
+            supervisor_flush_events(sup, 1);
             if (kill(init, SIGKILL) < 0 && errno != ESRCH)
                 die_step("memory", errno, "cannot kill the jail");
             mem = NULL; /* once */

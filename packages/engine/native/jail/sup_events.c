@@ -60,6 +60,15 @@ drop:
     return -1;
 }
 
+int sup_events_emit_raw(struct sup_events *e, const char *s, size_t n)
+{
+    if (n == 0 || SUP_EVENTS_CAP - e->len < n)
+        return -1;
+    memcpy(e->buf + e->len, s, n);
+    e->len += n;
+    return 0;
+}
+
 int sup_events_full(const struct sup_events *e) { return e->len >= SUP_EVENTS_SOFT; }
 
 int sup_events_pending(const struct sup_events *e) { return e->len > 0; }

@@ -32,6 +32,9 @@ void sup_events_init(struct sup_events *e, int fd);
 /* Queues one line (l must not be sent elsewhere). Never blocks. Returns 0, or -1 when it was
  * dropped (counted). */
 int sup_events_emit(struct sup_events *e, const struct line *l);
+/* Queues a whole line of another process (a relayed report, ending in a newline) as is. Returns 0,
+ * or -1 without room (nothing queued). */
+int sup_events_emit_raw(struct sup_events *e, const char *s, size_t n);
 /* Past SUP_EVENTS_SOFT: take no new notification until mcp-j has read more. */
 int sup_events_full(const struct sup_events *e);
 /* Writes what the fd accepts now; block != 0 waits until everything is written (exit paths). */

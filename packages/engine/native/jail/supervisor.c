@@ -140,6 +140,14 @@ int supervisor_queue_line(struct supervisor *s, const struct line *l, int fd)
     return r;
 }
 
+int supervisor_queue_raw(struct supervisor *s, const char *buf, size_t n)
+{
+    if (s == NULL || sup_events_emit_raw(&s->ev, buf, n) < 0)
+        return -1;
+    sup_events_flush(&s->ev, 0);
+    return 0;
+}
+
 void sup_trace_answered(struct supervisor *s, uint64_t id)
 {
     if (!trace_on() || s->tr_recv[id % 64].id != id)

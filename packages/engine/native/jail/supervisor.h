@@ -36,6 +36,9 @@ void supervisor_flush_events(struct supervisor *s, int block);
 /* Queues a line behind the events queued before it (they leave in order). s may be NULL: the line
  * is then sent at once (there is no queue to be behind). -1: no room (try again later). */
 int supervisor_queue_line(struct supervisor *s, const struct line *l, int fd);
+/* The same for a whole line of another process (a relayed report, newline included). -1: no
+ * supervisor, or no room (write it out after flushing the queue). */
+int supervisor_queue_raw(struct supervisor *s, const char *buf, size_t n);
 /* With MCPJ_TRACE=1: one trace line per notified syscall (count, total µs from RECV to answer). */
 void supervisor_trace_summary(const struct supervisor *s);
 

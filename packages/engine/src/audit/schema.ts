@@ -56,7 +56,7 @@ export const SyscallEvent = z
     addr: z.string().optional().describe("Address for connect/bind/sendto: 1.2.3.4:443, [::1]:80, unix:/path"),
     reason: z.string().optional().describe("Rule that decided: e.g. 'outside grants', 'deny glob **/.env', 'cloud metadata'"),
     errno: z.string().optional().describe("Errno returned on deny (EACCES, EPERM, ...)"),
-    incomplete: z.literal(true).optional().describe("The supervisor's report left a value out, never cut, as too long to carry (it takes a fault): what is missing is unknown"),
+    incomplete: z.literal(true).optional().describe("The supervisor's report left a value out (never cut) as too long to carry, or a path was not UTF-8 (shown with U+FFFD): what was touched is not exactly known"),
     requests: Requests.optional(),
   })
   .strict();

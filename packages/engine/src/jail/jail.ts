@@ -233,14 +233,18 @@ export class Jail {
     if (control === null) return Promise.resolve(true);
     const n = ++this.syncSent;
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), boundMs);
-      this.syncWaiters.push({
+      const waiter = {
         n,
         done: () => {
           clearTimeout(timer);
           resolve(true);
         },
-      });
+      };
+      const timer = setTimeout(() => {
+        this.syncWaiters.splice(this.syncWaiters.indexOf(waiter), 1);
+        resolve(false);
+      }, boundMs);
+      this.syncWaiters.push(waiter);
       // Not before the plan: the helper reads the plan from the same socket, to its last byte.
       this.ready.then(
         () => control.write(`sync ${n}\n`),

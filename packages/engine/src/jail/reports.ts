@@ -8,7 +8,8 @@ export type JailReport =
   | { type: "error"; step: string; errno: number; detail: string }
   | { type: "exec_failed"; errno: number; path: string }
   | { type: "exit"; code: number | null; signal: number | null }
-  | { type: "event"; fields: Record<string, string> }
+  /** `lossy`: a value was not UTF-8 and holds U+FFFD in its place (parseFields). */
+  | { type: "event"; fields: Record<string, string>; lossy: boolean }
   /** A connect the supervisor redirected to the egress proxy: the socket's local end (what the
    * proxy sees as its peer) and the destination the jailed process asked for (sup_net.c). */
   | { type: "redirect"; src: string; sport: number; address: string; port: number; pid: number }
@@ -17,25 +18,33 @@ export type JailReport =
   | { type: "synced"; n: number }
   | { type: "unknown"; line: string };
 
-export function parseFields(rest: string[]): Record<string, string> {
+/**
+ * A report's key=value fields, each value percent-decoded. The helper encodes a value byte by byte
+ * (native/jail/report.c), and a path need not be UTF-8: such a value is decoded with U+FFFD for
+ * what is not, and `lossy` says so (kept encoded, "a%FFb" would name the file "a%FFb", another one).
+ */
+export function parseFields(rest: string[]): { fields: Record<string, string>; lossy: boolean } {
   const fields: Record<string, string> = {};
+  let lossy = false;
   for (const kv of rest) {
     const i = kv.indexOf("=");
     if (i <= 0) continue;
-    let v = kv.slice(i + 1);
+    const raw = kv.slice(i + 1);
+    let v: string;
     try {
-      v = decodeURIComponent(v);
+      v = decodeURIComponent(raw);
     } catch {
-      /* a malformed escape: keep the raw text */
+      v = Buffer.from(raw.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8");
+      lossy = true;
     }
     fields[kv.slice(0, i)] = v;
   }
-  return fields;
+  return { fields, lossy };
 }
 
 export function parseReport(line: string): JailReport {
   const [type = "", ...rest] = line.split(" ");
-  const f = parseFields(rest);
+  const { fields: f, lossy } = parseFields(rest);
   const num = (k: string): number => Number(f[k] ?? "0");
   switch (type) {
     case "ready":
@@ -51,7 +60,7 @@ export function parseReport(line: string): JailReport {
     case "exit":
       return { type, code: f.code !== undefined ? num("code") : null, signal: f.signal !== undefined ? num("signal") : null };
     case "ev":
-      return { type: "event", fields: f };
+      return { type: "event", fields: f, lossy };
     case "redirect":
       return { type, src: f.src ?? "", sport: num("sport"), address: f.addr ?? "", port: num("port"), pid: num("pid") };
     case "synced":

@@ -81,13 +81,16 @@ export interface SupervisorEvent {
   access?: "read" | "write" | "readwrite" | "create";
   /** For "dropped": how many events the bounded buffer lost. */
   count?: number;
-  /** The report left a value out as too long to carry (native/jail/report.h: never cut). */
+  /** The report left a value out as too long to carry (native/jail/report.h: never cut), or a
+   * value was not UTF-8 (shown with U+FFFD). */
   incomplete?: true;
 }
 
 const SYSCALLS = new Set<string>(Object.keys(VERB));
 
-export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
+/** The event a report's fields say; `lossy`: a value was not UTF-8 (reports.ts parseFields), so
+ * the event does not say exactly what was touched, as one that left a value out. */
+export function decodeEvent(f: Record<string, string>, lossy = false): SupervisorEvent | null {
   const act = f.act;
   if (act !== "allow" && act !== "deny" && act !== "fail" && act !== "dropped") return null;
   const num = (k: string): number | undefined => (f[k] !== undefined && /^-?\d+$/.test(f[k]!) ? Number(f[k]) : undefined);
@@ -108,7 +111,7 @@ export function decodeEvent(f: Record<string, string>): SupervisorEvent | null {
   if (count !== undefined) e.count = count;
   if (f.mono !== undefined && /^\d+$/.test(f.mono)) e.mono = BigInt(f.mono);
   if (f.acc === "read" || f.acc === "write" || f.acc === "readwrite" || f.acc === "create") e.access = f.acc;
-  if (f.cut === "1") e.incomplete = true;
+  if (f.cut === "1" || lossy) e.incomplete = true;
   return e;
 }
 
