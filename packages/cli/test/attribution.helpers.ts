@@ -1,7 +1,11 @@
 // Shared by the attribution, learn and pin tests: directories and files a jail (nobody, when the
-// tests run as root) can use, and the audit log's lines.
+// tests run as root) can use, the audit log's lines, and a run of mcp-j driven by the SDK client.
+import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { mcpjBin, repoRoot, waitFor } from "./helpers.js";
 
 /** A directory under `root` the jail can read and write. */
 export function jailDir(root: string, name: string): string {
@@ -27,4 +31,32 @@ export function auditLines(path: string): AuditLine[] {
     .split("\n")
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as AuditLine);
+}
+
+/** One run of mcp-j (`args`, then `-- command`) driven by the SDK v1 client: `use` gets the
+ * connected client; returns once mcp-j has exited (it writes the learned policy and the pin file
+ * then), with what it said on stderr. */
+export async function clientSession<T>(args: string[], command: string[], use: (client: Client) => Promise<T>): Promise<{ value: T; stderr: string }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [mcpjBin, ...args, "--", ...command], stderr: "pipe", cwd: repoRoot });
+  let stderr = "";
+  transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: "mcpj-test", version: "1.0.0" });
+  await client.connect(transport);
+  const pid = transport.pid;
+  let value: T;
+  try {
+    value = await use(client);
+  } finally {
+    await client.close();
+  }
+  const gone = await waitFor(() => {
+    try {
+      if (pid !== null) process.kill(pid, 0);
+      return pid === null;
+    } catch {
+      return true;
+    }
+  }, 20_000);
+  assert.ok(gone, "mcp-j exited after the client closed");
+  return { value, stderr };
 }

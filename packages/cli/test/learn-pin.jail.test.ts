@@ -5,11 +5,10 @@ import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { auditLines, jailDir, jailFile } from "./attribution.helpers.js";
+import { auditLines, clientSession, jailDir, jailFile } from "./attribution.helpers.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { blankJsonComments } from "@mcp-j/engine/core";
-import { mcpjBin, repoRoot, runMcpj, waitFor } from "./helpers.js";
+import { repoRoot, runMcpj } from "./helpers.js";
 
 const modules = join(repoRoot, "node_modules");
 const fixtures = join(repoRoot, "packages", "cli", "test", "fixtures");
@@ -21,31 +20,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 
 
-async function session<T>(args: string[], command: string[], use: (client: Client) => Promise<T>): Promise<{ value: T; stderr: string }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [mcpjBin, ...args, "--", ...command], stderr: "pipe", cwd: repoRoot });
-  let stderr = "";
-  transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: "mcpj-learn", version: "1.0.0" });
-  await client.connect(transport);
-  const pid = transport.pid;
-  let value: T;
-  try {
-    value = await use(client);
-  } finally {
-    await client.close();
-  }
-  // mcp-j writes the learned policy and the pin file as it exits: wait until it is gone.
-  const gone = await waitFor(() => {
-    try {
-      if (pid !== null) process.kill(pid, 0);
-      return pid === null;
-    } catch {
-      return true;
-    }
-  }, 20_000);
-  assert.ok(gone, "mcp-j exited after the client closed");
-  return { value, stderr };
-}
+const session = clientSession;
 
 const dir = (name: string): string => jailDir(work, name);
 const file = jailFile;

@@ -8,9 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { auditLines, jailDir, jailFile } from "./attribution.helpers.js";
-import { mcpjBin, repoRoot, waitFor } from "./helpers.js";
+import { auditLines, clientSession, jailDir, jailFile } from "./attribution.helpers.js";
+import { repoRoot } from "./helpers.js";
 
 const T = { timeout: 120_000 };
 const fixtures = join(repoRoot, "packages", "cli", "test", "fixtures");
@@ -20,31 +19,7 @@ const work = realpathSync(mkdtempSync(join(tmpdir(), "mcpj-rt11-")));
 chmodSync(work, 0o755);
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** One run of mcp-j with the SDK client; returns once mcp-j has exited (it writes the pin file then). */
-async function session<T>(args: string[], command: string[], use: (client: Client) => Promise<T>): Promise<{ value: T; stderr: string }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [mcpjBin, ...args, "--", ...command], stderr: "pipe", cwd: repoRoot });
-  let stderr = "";
-  transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: "mcpj-rt11", version: "1.0.0" });
-  await client.connect(transport);
-  const pid = transport.pid;
-  let value: T;
-  try {
-    value = await use(client);
-  } finally {
-    await client.close();
-  }
-  const gone = await waitFor(() => {
-    try {
-      if (pid !== null) process.kill(pid, 0);
-      return pid === null;
-    } catch {
-      return true;
-    }
-  }, 20_000);
-  assert.ok(gone, "mcp-j exited after the client closed");
-  return { value, stderr };
-}
+const session = clientSession;
 
 /** A task-augmented tools/call, followed to its end (SDK v1's experimental tasks): its result's
  * text, or the error the stream ended with. */
