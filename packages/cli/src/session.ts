@@ -250,9 +250,15 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // The server closed stdout: it can no longer answer; stop it (ESCAPES 54).
   void session.serverOutputEnded.then(() => stop("it closed its output", 200));
 
-  const forward = (sig: NodeJS.Signals): void => jail.signal(sig);
-  const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
-  for (const s of signals) process.on(s, forward);
+  // A signal to mcp-j goes to the server. Once the jail has exited, it only cuts short the wait for
+  // a client that no longer reads (below). The handlers stay until the process exits: removing the
+  // last one restores the default action, and a client's SIGTERM (the SDKs send one 2 s after
+  // closing our input, when `--grace` also ends) would then end mcp-j before it had written the pin
+  // file, the learned policy and the audit log's last lines.
+  let hurry = (): void => {};
+  const hurried = new Promise<void>((r) => (hurry = r));
+  const forward = (sig: NodeJS.Signals): void => (exited ? hurry() : jail.signal(sig));
+  for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, forward);
 
   // 4. Once the jail is up: the audit's start event, and the resolver and the egress proxy on the
   //    sockets the jail created inside its network namespace.
@@ -299,7 +305,6 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // been read yet, so the exit is reported as what it was.
   cgroup?.check();
   for (const t of timers) clearTimeout(t);
-  for (const s of signals) process.off(s, forward);
   // Every report has been read (the helper's control socket closed): the pin file and the learned
   // policy are written now, before the slower teardown, which a client in a hurry may cut short
   // with SIGKILL (the SDKs' close() does after a few seconds).
@@ -309,6 +314,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   await Promise.race([
     session.serverGone(describeEnd(exit, stoppedBy, oomKilled ? `out of memory (limit ${mib(memoryBytes)})` : null)),
     new Promise((r) => setTimeout(r, 2000).unref()),
+    hurried,
   ]);
   // After an OOM kill the supervisor reports its jail's death as its own ("supervisor died (exit
   // 137)"): the OOM line above already said what happened.

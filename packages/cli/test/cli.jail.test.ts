@@ -1,5 +1,8 @@
 // The mcp-j command as users run it: usage errors, exit codes, signals, lifetime.
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { alive, collect, descendants, runMcpj, startMcpj, waitFor } from "./helpers.js";
 
@@ -57,6 +60,28 @@ test("SIGTERM to mcp-j reaches the server", async () => {
   const r = await done;
   assert.equal(r.code, 42, r.stderr);
   assert.match(r.stderr, /got-term/);
+});
+
+test("signals while mcp-j ends lose nothing: the server's exit code and the audit log's exit line", async () => {
+  // An SDK client sends SIGTERM 2 s after closing mcp-j's input, when `--grace` also ends, so the
+  // next signal can come just after the jail has exited. Here they come every millisecond until
+  // mcp-j is gone: the first reaches the server (it exits 42); the others land in the teardown.
+  const dir = mkdtempSync(join(tmpdir(), "mcpj-sigend-"));
+  const log = join(dir, "audit.jsonl");
+  try {
+    const child = startMcpj(["--audit-log", log, "--allow-exec", "sleep", "--", "/bin/sh", "-c", "trap 'exit 42' TERM; echo started >&2; while :; do sleep 0.05; done"]);
+    const done = collect(child);
+    let err = "";
+    child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+    assert.ok(await waitFor(() => err.includes("started"), 10_000), "server did not start");
+    const flood = setInterval(() => child.kill("SIGTERM"), 1);
+    const r = await done.finally(() => clearInterval(flood));
+    assert.deepEqual({ code: r.code, signal: r.signal }, { code: 42, signal: null }, r.stderr);
+    const exit = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; code?: number }).filter((e) => e.type === "exit");
+    assert.deepEqual(exit.map((e) => e.code), [42]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("client closes stdin: the server gets EOF, and one that ignores it is stopped (SIGTERM after --grace)", async () => {
