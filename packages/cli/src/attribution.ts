@@ -29,11 +29,10 @@ import {
 } from "@mcp-j/engine/core";
 import { writeFileSync } from "node:fs";
 import type { AuditRequests, AuditSink } from "./audit-sink.js";
+import { RefusalNotes } from "./notes.js";
 
 /** The `_meta` key of the refusals note on a tool call's result. */
 export const REFUSED_META_KEY = "mcp-j/refused";
-/** Refusals kept per call: the note stays short; the audit log has them all. */
-const MAX_REFUSALS_PER_CALL = 16;
 
 export interface AttributionOptions {
   policy: Policy;
@@ -64,7 +63,7 @@ export class Attribution {
   private readonly pins: PinBook | null;
   private readonly roots: string[];
   /** Refusals during each tools/call in flight, by request id. */
-  private readonly notes = new Map<string, Refusal[]>();
+  private readonly notes = new RefusalNotes();
   private readonly refusals: Array<{ refusal: Refusal; labels: string[] }> = [];
   readonly gate: ToolGate | null;
   /** Whether the supervisor must report allowed decisions (footprints are made of them). */
@@ -118,28 +117,25 @@ export class Attribution {
 
   /** The proxy's events: a finished tool call leaves nothing behind. */
   proxyEvent(e: ProxyEvent): void {
-    if (e.type === "tool_call" && e.id !== null) this.notes.delete(idKey(e.id));
+    if (e.type === "tool_call" && e.id !== null) this.notes.drop(idKey(e.id));
   }
 
   /** The note for a tools/call result: what the jail refused while the call was in flight. */
   readonly noteFor = (call: InFlightRequest): ToolResultNote | null => {
-    const key = inFlightKey(call);
-    const list = this.notes.get(key);
-    this.notes.delete(key);
-    if (list === undefined || list.length === 0) return null;
+    const list = this.notes.take(inFlightKey(call));
+    if (list.length === 0) return null;
     return { meta: { [REFUSED_META_KEY]: list }, text: this.o.policy.proxy.denialText ? refusalText(list) : null };
   };
+
+  /** A tools/call's answer started a task: the call's refusals go on the task's result. */
+  readonly taskStarted = (call: InFlightRequest, task: InFlightRequest): void => this.notes.carry(inFlightKey(call), inFlightKey(task));
 
   private observe(list: InFlightRequest[] | null, touch: Touch | null, refusal: Refusal | null): void {
     if (refusal !== null) {
       for (const r of list ?? []) {
         if (r.tool === null) continue;
-        const key = inFlightKey(r);
-        const notes = this.notes.get(key) ?? [];
-        if (notes.length < MAX_REFUSALS_PER_CALL && !notes.some((n) => n.action === refusal.action && n.target === refusal.target)) notes.push(refusal);
-        this.notes.set(key, notes);
         // A refusal that arrives after its call ended leaves an entry nobody takes: bounded.
-        if (this.notes.size > 4096) this.notes.delete(this.notes.keys().next().value!);
+        this.notes.add(inFlightKey(r), refusal);
       }
       if (this.o.learnOut !== undefined && this.refusals.length < 10_000) this.refusals.push({ refusal, labels: labels(list) });
     }

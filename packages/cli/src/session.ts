@@ -157,6 +157,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
       log: (line) => say(io, line),
       attribution: attr.enabled,
       toolResultNote: attr.noteFor,
+      taskStarted: attr.taskStarted,
       ...(attr.gate !== null ? { toolGate: attr.gate } : {}),
       // A tool call's result waits until what the call did in the jail has been read (the
       // supervisor's reports travel apart from the server's output): its note, the pins.

@@ -60,3 +60,18 @@ export async function clientSession<T>(args: string[], command: string[], use: (
   assert.ok(gone, "mcp-j exited after the client closed");
   return { value, stderr };
 }
+
+/** A task-augmented tools/call, followed to its end (SDK v1's experimental tasks): its result's
+ * text and _meta, or the error the stream ended with. */
+export async function callAsTask(client: Client, name: string, args: Record<string, unknown>): Promise<{ text: string; isError: boolean; meta: Record<string, unknown> | undefined }> {
+  // The SDK calls a tool as a task once tools/list has said it takes one.
+  await client.listTools();
+  let out: { text: string; isError: boolean; meta: Record<string, unknown> | undefined } = { text: "", isError: true, meta: undefined };
+  for await (const m of client.experimental.tasks.callToolStream({ name, arguments: args })) {
+    if (m.type === "result") {
+      const r = m.result as { content?: Array<{ text?: string }>; isError?: boolean; _meta?: Record<string, unknown> };
+      out = { text: (r.content ?? []).map((c) => c.text ?? "").join(""), isError: r.isError === true, meta: r._meta };
+    } else if (m.type === "error") out = { text: String(m.error.message), isError: true, meta: undefined };
+  }
+  return out;
+}

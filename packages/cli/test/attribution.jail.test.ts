@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { auditLines, jailDir, jailFile } from "./attribution.helpers.js";
+import { auditLines, callAsTask, clientSession, jailDir, jailFile } from "./attribution.helpers.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Client as ClientV2 } from "@modelcontextprotocol/client";
@@ -28,10 +28,6 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
   rmSync(outside, { recursive: true, force: true });
 });
-
-
-
-
 
 async function connect(args: string[], server: string[]): Promise<{ client: Client; stderr: () => string }> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [mcpjBin, ...args, "--", "node", ...server], stderr: "pipe", cwd: repoRoot });
@@ -169,6 +165,28 @@ test("a refusal at the end of a call that made thousands of reports is on its re
   } finally {
     await client.close();
   }
+});
+
+test("a refusal while a tools/call creates its task is noted on the task's result, with the task's own", async () => {
+  // The call's answer is the task it started, with no content to note: what the jail refused while
+  // the server was creating the task goes on the result the client fetches later, before what the
+  // task's work was refused.
+  const data = dir("task-note");
+  file(join(data, "words.txt"), "pear\n");
+  jailDir(data, "private");
+  file(join(data, "private", "notes.txt"), "private\n");
+  const early = file(join(outside, "task-start.txt"), "not for the jail\n");
+  const r = await clientSession(["--ro", data, "--deny", "**/private"], ["node", join(fixtures, "redteam11-task-server.mjs"), data, "reads-more", early], (c) => callAsTask(c, "lookup", { word: "pear" }));
+  assert.equal(r.value.text, "cannot read: EACCES", "the task's work was refused private/notes.txt (--deny)");
+  const refused = r.value.meta?.["mcp-j/refused"] as Array<Record<string, unknown>> | undefined;
+  assert.deepEqual(
+    refused?.map((x) => [x["action"], x["target"]]),
+    [
+      ["read", early],
+      ["read", join(data, "private", "notes.txt")],
+    ],
+    `the task's result names both refusals: ${JSON.stringify(r.value.meta)}`,
+  );
 });
 
 test("the 2026-07-28 era: the noted result keeps its resultType and the v2 client accepts it", async () => {

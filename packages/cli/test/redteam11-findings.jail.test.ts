@@ -7,8 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { auditLines, clientSession, jailDir, jailFile } from "./attribution.helpers.js";
+import { auditLines, callAsTask, clientSession, jailDir, jailFile } from "./attribution.helpers.js";
 import { repoRoot } from "./helpers.js";
 
 const T = { timeout: 120_000 };
@@ -20,21 +19,6 @@ chmodSync(work, 0o755);
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const session = clientSession;
-
-/** A task-augmented tools/call, followed to its end (SDK v1's experimental tasks): its result's
- * text, or the error the stream ended with. */
-async function callAsTask(client: Client, name: string, args: Record<string, unknown>): Promise<{ text: string; isError: boolean }> {
-  // The SDK calls a tool as a task once tools/list has said it takes one.
-  await client.listTools();
-  let out = { text: "", isError: true };
-  for await (const m of client.experimental.tasks.callToolStream({ name, arguments: args })) {
-    if (m.type === "result") {
-      const r = m.result as { content?: Array<{ text?: string }>; isError?: boolean };
-      out = { text: (r.content ?? []).map((c) => c.text ?? "").join(""), isError: r.isError === true };
-    } else if (m.type === "error") out = { text: String(m.error.message), isError: true };
-  }
-  return out;
-}
 
 describe("red-team 11 findings", () => {
   // RT11-1. Attribution joins a supervisor event to the client requests in flight when it happened

@@ -63,6 +63,10 @@ export interface ProxyOptions {
   /** Called when a tools/call result arrives: a note to add to it (the jail's refusals during the
    * call, from the CLI's attribution), or null to forward it as received. */
   toolResultNote?: (call: InFlightRequest) => ToolResultNote | null;
+  /** Called when a tools/call's answer started a task (`task`, TASK_WORK), before the answer goes
+   * on: what would have been noted on the call belongs to the task's result (the call's own
+   * answer carries no content to note). */
+  taskStarted?: (call: InFlightRequest, task: InFlightRequest) => void;
   /** Tools the caller hides and refuses beyond the tool policy (pinning). */
   toolGate?: ToolGate;
   /** Resolves once every report of the jail made before now has been handed to the caller (the
@@ -131,6 +135,7 @@ interface CheckedOptions {
   log: (line: string) => void;
   attribution: boolean;
   toolResultNote: ((call: InFlightRequest) => ToolResultNote | null) | null;
+  taskStarted: ((call: InFlightRequest, task: InFlightRequest) => void) | null;
   toolGate: ToolGate | null;
   settle: ((call: InFlightRequest) => Promise<unknown>) | null;
 }
@@ -156,6 +161,7 @@ function checkOptions(options: ProxyOptions): CheckedOptions {
     log: options.log ?? (() => {}),
     attribution: options.attribution === true,
     toolResultNote: options.toolResultNote ?? null,
+    taskStarted: options.taskStarted ?? null,
     toolGate: options.toolGate ?? null,
     settle: options.settle ?? null,
   };
@@ -655,7 +661,14 @@ class Session implements ProxySession {
     const tool = request.toolName ?? (request.task !== undefined ? this.tasks.toolOf(request.task) : null);
     if (tool !== null) {
       const call = request.toolName !== null ? { id: request.id, method: request.method, tool } : { id: request.task!, method: TASK_WORK, tool };
-      const note = toolResultIn(result) !== null ? (this.options.toolResultNote?.(call) ?? null) : null;
+      if (toolResultIn(result) === null) {
+        // The task this call started (and remembered: trackTasks) gets the call's note on its result.
+        const task = request.toolName !== null ? startedTask(result) : null;
+        const taskId = task !== null ? (task["taskId"] as string) : null;
+        if (taskId !== null && this.tasks.toolOf(taskId) === tool) this.options.taskStarted?.(call, { id: taskId, method: TASK_WORK, tool });
+        return unchanged();
+      }
+      const note = this.options.toolResultNote?.(call) ?? null;
       return note !== null ? this.withNote(response.raw, wire, note) : unchanged();
     }
     const policy = this.options.policy;

@@ -252,6 +252,35 @@ test("a task a tools/call started is in flight for its tool until it ends, and i
   await until(() => h.session.inFlightAt(monotonicNow())?.length === 0, "the failed task no longer in flight");
 });
 
+test("a tools/call's answer that starts a task hands the call's note to the task (both task shapes; never for a task not remembered)", async () => {
+  const started: Array<[InFlightRequest, InFlightRequest]> = [];
+  const h = new Harness({ attribution: true, taskStarted: (c, t) => started.push([c, t]), toolResultNote: () => null });
+  await h.initialize("2025-11-25");
+  const long = "x".repeat(100_000);
+  const answers = [
+    { task: { taskId: "t-1", status: "working", createdAt: "2026-12-01T00:00:00Z", ttl: null } },
+    { resultType: "task", taskId: "t-2", status: "working" },
+    { task: { taskId: long, status: "working", createdAt: "2026-12-01T00:00:00Z", ttl: null } },
+    { content: [{ type: "text", text: "no task" }] },
+  ];
+  for (const [i, result] of answers.entries()) {
+    h.fromClient({ jsonrpc: "2.0", id: i + 1, method: "tools/call", params: { name: "slow", arguments: {}, task: {} } });
+    await h.toServer.waitFor(i + 2);
+    h.fromServer({ jsonrpc: "2.0", id: i + 1, result });
+    await h.toClient.waitFor(i + 2);
+  }
+  assert.deepEqual(started, [
+    [
+      { id: 1, method: "tools/call", tool: "slow" },
+      { id: "t-1", method: TASK_WORK, tool: "slow" },
+    ],
+    [
+      { id: 2, method: "tools/call", tool: "slow" },
+      { id: "t-2", method: TASK_WORK, tool: "slow" },
+    ],
+  ]);
+});
+
 test("a task forgotten to make room is no longer in flight either: what a server's never-ending tasks hold stays bounded", async () => {
   const forgotten: string[] = [];
   const registry = new TaskRegistry(2, (id) => forgotten.push(id));
