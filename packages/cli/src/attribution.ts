@@ -11,6 +11,7 @@ import {
   listedTool,
   PinBook,
   PinFileError,
+  mergePinFile,
   readPinFile,
   refusalOfEgress,
   refusalOfSyscall,
@@ -19,15 +20,16 @@ import {
   touchOfEgress,
   touchOfSyscall,
   within,
+  writeOwnFile,
   writePinFile,
   type Change,
   type EgressEvent,
+  type PinFile,
   type Policy,
   type Refusal,
   type SupervisorEvent,
   type Touch,
 } from "@mcp-j/engine/core";
-import { writeFileSync } from "node:fs";
 import type { AuditRequests, AuditSink } from "./audit-sink.js";
 import { RefusalNotes } from "./notes.js";
 
@@ -61,6 +63,8 @@ export class Attribution {
   private audit: AuditSink | null = null;
   private readonly recorder: FootprintRecorder | null;
   private readonly pins: PinBook | null;
+  /** The pin file as this run read it at start (null: none yet). */
+  private readonly pinBase: PinFile | null;
   private readonly roots: string[];
   /** Refusals during each tools/call in flight, by request id. */
   private readonly notes = new RefusalNotes();
@@ -72,7 +76,8 @@ export class Attribution {
   constructor(private readonly o: AttributionOptions) {
     const pinFile = o.policy.pin.file;
     if (o.policy.pin.enforce && pinFile === undefined) throw new PinFileError("--pin-enforce needs a pin file: add --pin FILE (or pin.file in the policy)");
-    this.pins = pinFile !== undefined ? new PinBook(readPinFile(pinFile)) : null;
+    this.pinBase = pinFile !== undefined ? readPinFile(pinFile) : null;
+    this.pins = pinFile !== undefined ? new PinBook(this.pinBase) : null;
     this.recorder = o.learnOut !== undefined || this.pins !== null ? new FootprintRecorder() : null;
     this.needsAllowed = this.recorder !== null;
     this.roots = grantViews(o.policy).map((v) => v.jail);
@@ -226,7 +231,15 @@ export class Attribution {
     if (this.pins !== null && recorder !== null) {
       this.pins.footprints((tool) => (recorder.labels().includes(tool) ? recorder.footprint(tool, this.roots) : null));
       try {
-        writePinFile(this.o.policy.pin.file!, this.pins.file());
+        // Another mcp-j may share the file and have written it since: its findings stay.
+        const file = this.o.policy.pin.file!;
+        let now: PinFile | null = null;
+        try {
+          now = readPinFile(file);
+        } catch (e) {
+          this.o.say(`the pin file ${file} changed into something else during the run (${(e as Error).message}): writing this run's pins over it`);
+        }
+        writePinFile(file, mergePinFile(this.pinBase, this.pins.file(), now));
       } catch (e) {
         this.o.say(`cannot write the pin file ${this.o.policy.pin.file}: ${(e as Error).message}`);
       }
@@ -234,7 +247,7 @@ export class Attribution {
     if (this.o.learnOut !== undefined && recorder !== null) {
       const learned = learnPolicy({ policy: this.o.policy, command: this.o.command, recorder, refusals: this.refusals, when: new Date().toISOString() });
       try {
-        writeFileSync(this.o.learnOut, learned.text, { mode: 0o644 });
+        writeOwnFile(this.o.learnOut, learned.text, 0o644);
         this.o.say(
           `learned policy written to ${this.o.learnOut}: ${learned.ro.length} read-only, ${learned.rw.length} read-write, ${learned.exec.length} exec, ${learned.net.length} host(s)`,
         );

@@ -40,6 +40,9 @@ export async function main(argv: string[], io?: CommandIo): Promise<number> {
 
 async function dispatch(argv: string[], io?: CommandIo): Promise<number> {
   const cio: CommandIo = io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  // A client that closed its end of our stderr (EPIPE) must not end mcp-j: the lines for people
+  // are lost then, the audit log and the exit code are not.
+  cio.stderr.on("error", () => {});
   const [first, ...rest] = argv;
   switch (first) {
     case undefined:

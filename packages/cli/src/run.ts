@@ -1,7 +1,22 @@
 // `mcp-j [flags] -- CMD ARGS`: resolve the policy, start the jail, put the JSON-RPC proxy between
 // the client (our stdio) and the server (the jail's stdio), and leave with an exit code that says
 // what happened.
-import { EXIT, helpText, loadNamedServer, mergePolicyInputs, parseRunArgs, resolveRun, PolicyError, traceMark, type ResolvedRun, type RunArgs } from "@mcp-j/engine/core";
+import {
+  EXIT,
+  helpText,
+  loadNamedServer,
+  mergePolicyInputs,
+  parseRunArgs,
+  policyHostFiles,
+  refuseHostFilesInGrants,
+  resolveRun,
+  serversConfigPath,
+  PolicyError,
+  traceMark,
+  type HostFile,
+  type ResolvedRun,
+  type RunArgs,
+} from "@mcp-j/engine/core";
 import { type CommandIo, say } from "./io.js";
 import { runSession, type SessionExtras } from "./session.js";
 
@@ -22,6 +37,7 @@ export async function runCommand(argv: string[], io: CommandIo, extras: SessionE
       env: io.env,
       command: args.command,
     });
+    refuseHostFilesInGrants(run.policy, ownFiles(run, io, extras.learnOut !== undefined ? [{ what: "the learned policy (--out)", path: extras.learnOut }] : []));
   } catch (e) {
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
@@ -68,12 +84,19 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
       env: io.env,
       command: server.command,
     });
+    const servers = serversConfigPath({ env: io.env, cwd: io.cwd, ...(config !== undefined ? { config } : {}) }).path;
+    refuseHostFilesInGrants(run.policy, ownFiles(run, io, [{ what: "the servers file", path: servers }]));
   } catch (e) {
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
   }
   if (run.note !== null) say(io, run.note);
   return runSession(run.policy, run.command, io);
+}
+
+/** The files mcp-j reads or writes on the host for this run (none may be in a writable grant). */
+function ownFiles(run: ResolvedRun, io: CommandIo, more: HostFile[]): HostFile[] {
+  return [...policyHostFiles(run.policy, io.cwd), ...run.files.map((path) => ({ what: "the policy file", path })), ...more];
 }
 
 /** One stderr line per problem, and the PolicyError's exit code. */

@@ -30,7 +30,7 @@ import {
   type ResourcePlan,
 } from "@mcp-j/engine/core";
 import { Attribution } from "./attribution.js";
-import { openAuditSink } from "./audit-sink.js";
+import { openAuditSink, type AuditSink } from "./audit-sink.js";
 import { type CommandIo, say } from "./io.js";
 
 function mib(n: number): string {
@@ -41,6 +41,9 @@ export interface SessionExtras {
   /** Learn mode (`mcp-j learn`): write the learned policy here at the end. */
   learnOut?: string;
 }
+
+/** How long a server may take to leave once the client, after closing our input, signals mcp-j. */
+const LAST_WORD_MS = 500;
 
 export async function runSession(policy: Policy, command: string[], io: CommandIo, extras: SessionExtras = {}): Promise<number> {
   const jailId = randomBytes(6).toString("hex");
@@ -103,6 +106,15 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   } catch (e) {
     return startFailed(e);
   }
+  // The audit log before the jail: one that cannot be opened stops here, with nothing started.
+  let audit: AuditSink;
+  try {
+    audit = openAuditSink(policy, jailId, prepared.secrets);
+  } catch (e) {
+    await cgroup?.remove();
+    say(io, `cannot open the audit log ${policy.audit.file ?? ""}: ${(e as Error).message} (give --audit-log a file in a directory that exists and that you can write)`);
+    return EXIT.usage;
+  }
   // 3. The jail, and the proxy between the client and it (messages queue in the pipes until the
   //    server reads them, so the proxy starts at once).
   // In a user manager's scope the jail's cgroup is made around the running helper, which then
@@ -133,7 +145,6 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   } catch (e) {
     return startFailed(e);
   }
-  const audit = openAuditSink(policy, jailId, prepared.secrets);
   const network = prepared.network;
   const serverIn = jail.stdin;
   const serverOut = jail.stdout;
@@ -247,24 +258,45 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     );
   };
   // The client is done: the server saw EOF on stdin (the proxy ended it); give it `grace` to leave.
-  void session.clientInputEnded.then(() => stop("the client closed its input", policy.grace));
+  let inputEnded = false;
+  void session.clientInputEnded.then(() => {
+    inputEnded = true;
+    stop("the client closed its input", policy.grace);
+  });
   // The server closed stdout: it can no longer answer; stop it (ESCAPES 54).
   void session.serverOutputEnded.then(() => stop("it closed its output", 200));
 
-  // A signal to mcp-j goes to the server. Once the jail has exited, it only cuts short the wait for
-  // a client that no longer reads (below). The handlers stay until the process exits: removing the
-  // last one restores the default action, and a client's SIGTERM (the SDKs send one 2 s after
-  // closing our input, when `--grace` also ends) would then end mcp-j before it had written the pin
-  // file, the learned policy and the audit log's last lines.
+  // A signal to mcp-j goes to the server. After the client closed our input, it also means the
+  // client will not wait (the SDKs send SIGTERM 2 s after closing it, SIGKILL 2 s later): a server
+  // still there LAST_WORD_MS later is killed, so that the pin file, the learned policy and the audit
+  // log's last lines are written before the client's SIGKILL. Once the jail has exited, a signal
+  // only cuts short the wait for a client that no longer reads (below). The handlers stay until
+  // the process exits: removing the last one restores the default action, and the next signal
+  // would end mcp-j before it had written them.
   let hurry = (): void => {};
   const hurried = new Promise<void>((r) => (hurry = r));
-  const forward = (sig: NodeJS.Signals): void => (exited ? hurry() : jail.signal(sig));
+  let killing = false;
+  const forward = (sig: NodeJS.Signals): void => {
+    if (exited) return hurry();
+    jail.signal(sig);
+    if (!inputEnded || killing) return;
+    killing = true;
+    timers.push(
+      setTimeout(() => {
+        if (exited) return;
+        stoppedBy = `it was still running when mcp-j got ${sig} after the client closed its input`;
+        jail.signal("SIGKILL");
+      }, LAST_WORD_MS),
+    );
+  };
   for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, forward);
 
   // 4. Once the jail is up: the audit's start event, and the resolver and the egress proxy on the
   //    sockets the jail created inside its network namespace.
+  let jailRan = false;
   try {
     const ready = await jail.ready;
+    jailRan = true;
     if (resourceWarning !== undefined) io.stderr.write(`${resourceWarning}\n`);
     audit.write({
       type: "jail.start",
@@ -327,7 +359,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     jail: jailId,
     code: exit.serverCode ?? (exit.serverSignal === null ? code : null),
     signal: exit.serverSignal !== null ? signalName(exit.serverSignal) : null,
-    reason: oomKilled ? "oom" : exit.error !== null ? "setup_failed" : stoppedBy !== null ? "stopped" : exit.serverSignal !== null ? "signaled" : "exited",
+    reason: oomKilled ? "oom" : exit.error !== null ? (jailRan ? "supervisor_died" : "setup_failed") : stoppedBy !== null ? "stopped" : exit.serverSignal !== null ? "signaled" : "exited",
     duration_ms: Date.now() - started,
   });
   await audit.close();

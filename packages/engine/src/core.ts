@@ -33,4 +33,5 @@ export * as seccomp from "./seccomp/index.js";
 export { decodeEvent, denialReporter, formatDenial, networkRefusalNote, type SupervisorEvent, type SupervisorSyscall } from "./supervisor/index.js";
 export { EGRESS_PORT, prepareJail, startJail, type PrepareOptions, type PreparedJail } from "./launch.js";
 export { TRACE, traceMark, traceNodeStart } from "./trace.js";
+export { HostFileError, readOwnFile, writeOwnFile } from "./host-file.js";
 export * from "./footprint/index.js";

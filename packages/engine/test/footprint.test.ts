@@ -16,7 +16,9 @@ import {
   generalize,
   hasHidingCharacters,
   learnPolicy,
+  mergePinFile,
   PinBook,
+  type PinFile,
   PolicySchema,
   readPinFile,
   refusalOfEgress,
@@ -159,4 +161,30 @@ test("policy diff: entries added and removed, values changed", () => {
     ["+ filesystem.ro: /b", '~ limits.memory: "512M" → "1G"', "- network.allow: a.com", ""].join("\n"),
   );
   assert.equal(formatPolicyDiff(diffPolicies(a, a)), "the policies are the same\n");
+});
+
+test("mergePinFile: what this run changed goes into the file as another mcp-j left it; what the other wrote stays", () => {
+  const fp = (read: string[]) => ({ read, write: [], exec: [], net: [] });
+  const tool = (d: string, footprint: ReturnType<typeof fp> | null) => ({ description_sha256: d, schema_sha256: "s", footprint });
+  const base: PinFile = { version: 1, tools: { a: tool("a1", fp(["/x"])), b: tool("b1", null) }, pending: {} };
+  // This run: set b's footprint, recorded c, found a change of a.
+  const ours: PinFile = {
+    version: 1,
+    tools: { a: tool("a1", fp(["/x"])), b: tool("b1", fp(["/y"])), c: tool("c1", null) },
+    pending: { a: { ...tool("a1", fp(["/x"])), changes: [{ change: "footprint", detail: "read /secret" }] } },
+  };
+  // Meanwhile the other: recorded c differently, found another change of a, recorded d.
+  const now: PinFile = {
+    version: 1,
+    tools: { a: tool("a1", fp(["/x"])), b: tool("b1", null), c: tool("c-other", null), d: tool("d1", null) },
+    pending: { a: { ...tool("a1", fp(["/x"])), changes: [{ change: "description" }] } },
+  };
+  const merged = mergePinFile(base, ours, now);
+  assert.deepEqual(merged.tools["b"], tool("b1", fp(["/y"])), "this run's footprint, where the other changed nothing");
+  assert.deepEqual(merged.tools["c"], tool("c-other", null), "the other's record where both recorded");
+  assert.deepEqual(merged.tools["d"], tool("d1", null), "the other's tool stays");
+  assert.deepEqual(merged.pending["a"]?.changes, [{ change: "description" }, { change: "footprint", detail: "read /secret" }], "both changes found stay pending");
+  // No file any more: this run's book as it is; nothing changed by this run: the file as it is.
+  assert.deepEqual(mergePinFile(base, ours, null), ours);
+  assert.deepEqual(mergePinFile(base, base, now), now);
 });

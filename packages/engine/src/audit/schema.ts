@@ -132,7 +132,11 @@ export const ExitEvent = z
     type: z.literal("exit"),
     code: z.number().int().nullable(),
     signal: z.string().nullable(),
-    reason: z.string().describe("exited, signaled, oom, pids, grace_timeout, setup_failed, supervisor_died, ..."),
+    reason: z
+      .enum(["exited", "signaled", "stopped", "oom", "setup_failed", "supervisor_died"])
+      .describe(
+        "exited or signaled (the server on its own), stopped (by mcp-j: the client left, --grace), oom, setup_failed (the jail never ran), supervisor_died (it ran, then the supervisor died)",
+      ),
     duration_ms: z.number().nonnegative().optional(),
   })
   .strict();

@@ -7,6 +7,7 @@ export {
   PinBook,
   PinFileError,
   PinFileSchema,
+  mergePinFile,
   readPinFile,
   writePinFile,
   acceptPending,

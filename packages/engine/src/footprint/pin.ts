@@ -5,7 +5,7 @@
 // tool's footprint. Changes are reported and kept in the file as pending until `mcp-j pin accept`;
 // under --pin-enforce the tool is hidden and refused meanwhile.
 import { createHash } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readOwnFile, writeOwnFile } from "../host-file.js";
 import { z } from "zod";
 import { covers, type Footprint } from "./record.js";
 import { minimalCover } from "./generalize.js";
@@ -54,13 +54,13 @@ export class PinFileError extends Error {
 
 /** The pin file, or null when there is none yet (the first run records it). */
 export function readPinFile(file: string): PinFile | null {
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(file, "utf8");
+    text = readOwnFile(file, "the pin file");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new PinFileError(`cannot read the pin file ${file}: ${(e as Error).message}`);
+    throw new PinFileError((e as Error).message);
   }
+  if (text === null) return null;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -75,11 +75,32 @@ export function readPinFile(file: string): PinFile | null {
   return r.data;
 }
 
-/** Writes the file whole (a temporary file renamed over it), mode 0600. */
+/** Writes the file whole (host-file.ts: a fresh temporary file renamed over it), mode 0600. */
 export function writePinFile(file: string, pins: PinFile): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(pins, null, 2) + "\n", { mode: 0o600 });
-  renameSync(tmp, file);
+  writeOwnFile(file, JSON.stringify(pins, null, 2) + "\n", 0o600);
+}
+
+/**
+ * This run's pin book merged into the file as it is now (`now`, which another mcp-j sharing the
+ * file may have written since this run read it as `base`): what this run changed against `base`
+ * (a tool recorded, a footprint set, a change found) goes in, and what the other wrote stays. A
+ * tool both recorded keeps the file's entry; a change both found keeps both details.
+ */
+export function mergePinFile(base: PinFile | null, ours: PinFile, now: PinFile | null): PinFile {
+  if (now === null) return ours;
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const out: PinFile = structuredClone(now);
+  for (const [name, entry] of Object.entries(ours.tools)) {
+    const before = base?.tools[name];
+    if (!same(entry, before) && (out.tools[name] === undefined || same(out.tools[name], before))) out.tools[name] = entry;
+  }
+  for (const [name, entry] of Object.entries(ours.pending)) {
+    if (same(entry, base?.pending[name])) continue;
+    const theirs = out.pending[name];
+    const changes = [...(theirs?.changes ?? []), ...entry.changes.filter((c) => !(theirs?.changes ?? []).some((t) => same(t, c)))];
+    out.pending[name] = { ...entry, changes };
+  }
+  return out;
 }
 
 function sha256(text: string): string {

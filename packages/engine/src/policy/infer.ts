@@ -27,7 +27,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { resolvePolicy } from "./resolve.js";
+import { resolvePolicyLayers } from "./resolve.js";
 import type { PolicyInput, ResolvedGrant, ResolvedPolicy } from "./schema.js";
 import { isDir, isExecutableFile, readHead, realOr, tooWide, underSystem, uniq, whichSync, within, type ProfileContext } from "./profiles/common.js";
 import { isNodeName, nodeRuntime } from "./profiles/node.js";
@@ -53,6 +53,8 @@ export interface ResolvedRun {
   command: string[];
   /** One line for stderr saying what was inferred, or null when nothing was. */
   note: string | null;
+  /** The policy files read (absolute): the one given and those it extends. */
+  files: string[];
 }
 
 /** The first line of a script, when it is one: `#!/usr/bin/env node` → ["/usr/bin/env", "node"]. */
@@ -212,7 +214,7 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
   }
 
   const key = serverKey(r);
-  let policy = await resolvePolicy({
+  const resolved = await resolvePolicyLayers({
     profiles,
     overlay: r.overlay,
     cwd: r.cwd,
@@ -221,7 +223,9 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
     serverKey: key,
     ...(r.policyFile !== undefined ? { policyFile: r.policyFile } : {}),
   });
-  if (strict) return { policy, command, note: null };
+  let policy = resolved.policy;
+  const files = resolved.layers.flatMap((l) => (l.file !== undefined ? [l.file] : []));
+  if (strict) return { policy, command, note: null, files };
 
   const { needs, scriptArg } = commandNeeds(command, runtime, { ...ctx, command });
   const grants = [...policy.filesystem.ro, ...policy.filesystem.rw];
@@ -256,5 +260,5 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
   if (added.length > 0) parts.push(`read-only ${added.map((a) => `${a.path} (${a.why})`).join(", ")}`);
   if (programs.length > 0) parts.push(`exec ${programs.map((p) => `${p.path} (${p.why})`).join(", ")}`);
   const note = parts.length > 0 ? `mcp-j: inferred from the command: ${parts.join("; ")} (--profile none for a strict start)` : null;
-  return { policy, command, note };
+  return { policy, command, note, files };
 }

@@ -219,7 +219,7 @@ async function fileLayers(file: string, ctx: Ctx): Promise<PolicyLayer[]> {
     const where = `${shown}: extends${Array.isArray(data.extends) ? `[${i}]` : ""}`;
     layers.push(...(await profileOrFileLayers(name, dirname(absFile), sub, where)));
   }
-  layers.push({ source: shown, commandLine: false, input: normalizeLayer(data, dirname(absFile), shown, ctx) });
+  layers.push({ source: shown, file: absFile, commandLine: false, input: normalizeLayer(data, dirname(absFile), shown, ctx) });
   return layers;
 }
 
@@ -272,6 +272,8 @@ export async function resolvePolicy(args: ResolveArgs): Promise<ResolvedPolicy> 
 export interface PolicyLayer {
   /** "policy.yaml", "profile node", "command line". */
   source: string;
+  /** The policy file it was read from (absolute). */
+  file?: string;
   /** The flags' layer: its values are named by flag. */
   commandLine: boolean;
   input: PolicyInput;

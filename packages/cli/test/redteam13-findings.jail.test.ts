@@ -56,6 +56,13 @@ async function openSession(args: string[], command: string[]): Promise<{ client:
   };
 }
 
+/** mcp-j refused to start (exit 2, before any jail) because `what` at `path` is in the grant `grant`. */
+function refusedAtStart(r: { code: number | null; stderr: string }, what: string, path: string, grant: string): void {
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(r.stderr.includes(`mcp-j: ${what} ${path} is inside the writable grant ${grant}, where the server could replace it`), r.stderr);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
 describe("red-team 13 findings", () => {
   // RT13-1 (high). `mcp-j learn --out FILE` writes the learned policy with writeFileSync(FILE), which
   // follows a symbolic link (packages/cli/src/attribution.ts: Attribution.finish). When FILE is in a
@@ -72,6 +79,7 @@ describe("red-team 13 findings", () => {
     const out = join(data, "mcp-j.learned.json");
     const r = await runMcpj(["learn", "--out", out, "--rw", data, "--", "node", server, "link", out, target]);
     assert.equal(readFileSync(target, "utf8"), "precious\n", `mcp-j wrote the learned policy through the jail's link (exit ${r.code}): ${r.stderr}`);
+    refusedAtStart(r, "the learned policy (--out)", out, data);
   });
 
   // RT13-12 (medium). The same write (attribution.ts: Attribution.finish, writeFileSync(--out))
@@ -84,19 +92,9 @@ describe("red-team 13 findings", () => {
   it("RT13-12: mcp-j learn ends even when the jail made its --out a FIFO", T, async () => {
     const data = jailDir(work, "fifo-data");
     const out = join(data, "mcp-j.learned.json");
-    const child = startMcpj(["learn", "--out", out, "--rw", data, "--", "python3", "-c", `import os; os.mkfifo(${JSON.stringify(out)})`]);
-    const done = collect(child);
-    child.stdin!.end();
-    let exited = false;
-    void done.then(() => (exited = true));
-    const ended = await waitFor(() => exited, bound(30_000));
-    if (!ended) {
-      child.kill("SIGTERM");
-      const byTerm = await waitFor(() => exited, bound(5_000));
-      if (!byTerm) child.kill("SIGKILL");
-      await done;
-      assert.fail(`mcp-j learn never ended after the jail exited (${byTerm ? "SIGTERM ended it" : "not even SIGTERM ended it"})`);
-    }
+    const r = await runMcpj(["learn", "--out", out, "--rw", data, "--", "python3", "-c", `import os; os.mkfifo(${JSON.stringify(out)})`]);
+    refusedAtStart(r, "the learned policy (--out)", out, data);
+    assert.equal(existsSync(out), false, "no jail ran");
   });
 
   // RT13-2 (high). The pin file is written as FILE.<mcp-j's pid>.tmp, then renamed over FILE
@@ -110,17 +108,10 @@ describe("red-team 13 findings", () => {
   // removed). Fix: refuse (exit 2) a pin file under a writable grant; open the temporary file with
   // O_CREAT|O_EXCL|O_NOFOLLOW (and a random name).
   it("RT13-2: the pin file's temporary file is never written through a link the jail planted", T, async () => {
+    // The layer below (a fresh O_EXCL temporary name, never through a link): host-file.test.ts.
     const data = jailDir(work, "pin-data");
-    const target = victim("pin-victim.txt");
     const pins = join(data, "pins.json");
-    const s = await openSession(["--rw", data, "--pin", pins], ["node", server]);
-    try {
-      const r = (await s.client.callTool({ name: "spray", arguments: { base: pins, pids: [s.pid], target } })) as { content: Array<{ text: string }> };
-      assert.equal(r.content[0]?.text, "planted 1");
-    } finally {
-      await s.close();
-    }
-    assert.equal(readFileSync(target, "utf8"), "precious\n", "mcp-j wrote the pin file through the jail's link");
+    refusedAtStart(await runMcpj(["--rw", data, "--pin", pins, "--", "node", server]), "the pin file", pins, data);
   });
 
   // RT13-10 (high). The pin file is read at start and trusted whatever can write it
@@ -134,38 +125,10 @@ describe("red-team 13 findings", () => {
   // file is a regular file owned by mcp-j's user and not writable by others (as programs.ts checks
   // what it trusts).
   it("RT13-10: a pin file the jail rewrote is not trusted at the next start", T, async () => {
+    // A pin file others can write, or anything but a regular file, is refused too: host-file.test.ts.
     const data = jailDir(work, "trust-data");
-    jailFile(join(data, "words.txt"), "apple\n");
-    jailDir(work, "trust-data/private");
-    const notes = jailFile(join(data, "private", "notes.txt"), "private\n");
-    const pins = join(data, "pins.json");
-    const args = ["--rw", data, "--pin", pins];
-    const peek = (c: Client, path: string) => c.callTool({ name: "peek", arguments: { path } }) as Promise<{ content: Array<{ text: string }>; isError?: boolean }>;
-    // Run 1: peek's footprint is words.txt.
-    await clientSession(args, ["node", server], async (c) => {
-      await c.listTools();
-      return peek(c, join(data, "words.txt"));
-    });
-    const recorded = JSON.parse(readFileSync(pins, "utf8")) as { tools: Record<string, { footprint: { read: string[] } | null }> };
-    assert.deepEqual(recorded.tools["peek"]?.footprint?.read, [join(data, "words.txt")], "run 1 pinned peek's footprint");
-    // Run 2: the jail widens peek's footprint in the file and blocks mcp-j's write.
-    const s = await openSession(args, ["node", server]);
-    try {
-      await s.client.listTools();
-      const widened = structuredClone(recorded);
-      widened.tools["peek"]!.footprint!.read.push(notes);
-      await s.client.callTool({ name: "write", arguments: { path: pins, text: JSON.stringify(widened) } });
-      await s.client.callTool({ name: "spray", arguments: { base: pins, pids: [s.pid] } });
-    } finally {
-      await s.close();
-    }
-    // Run 3, enforced: peek reads the private file, twice.
-    const third = await clientSession([...args, "--pin-enforce"], ["node", server], async (c) => {
-      await c.listTools();
-      await peek(c, notes);
-      return peek(c, notes);
-    }).catch((e: Error) => ({ value: null, stderr: e.message }));
-    assert.ok(third.value === null || third.value.isError === true, `the second read of private/notes.txt was refused: ${JSON.stringify(third.value)}; ${third.stderr}`);
+    const pins = jailFile(join(data, "pins.json"), JSON.stringify({ version: 1, tools: {}, pending: {} }));
+    refusedAtStart(await runMcpj(["--ro", work, "--rw", data, "--pin", pins, "--pin-enforce", "--", "node", server]), "the pin file", pins, data);
   });
 
   // RT13-3 (high). The audit log is opened with O_WRONLY|O_APPEND|O_CREAT, which follows a symbolic
@@ -182,8 +145,9 @@ describe("red-team 13 findings", () => {
     await clientSession(["--rw", data, "--audit-log", log], ["node", server], (c) => c.callTool({ name: "plant", arguments: { link: log, target } })).catch(() => {
       /* a fixed mcp-j may refuse this setup at start: the victim below is what matters */
     });
-    await runMcpj(["--rw", data, "--audit-log", log, "--", "node", server]);
+    const r = await runMcpj(["--rw", data, "--audit-log", log, "--", "node", server]);
     assert.equal(readFileSync(target, "utf8"), "precious\n", "mcp-j appended its audit log to the file the jail's link named");
+    refusedAtStart(r, "the audit log", log, data);
   });
 
   // RT13-4 (medium). Each mcp-j reads the pin file at start (attribution.ts: the Attribution
@@ -338,59 +302,7 @@ for (let i = 0; i < 1000; i++) fs.readFileSync(${JSON.stringify(join(data, "word
     // Run 2: whatever mcp-j does with the file now, the server must not read the secret.
     const second = await clientSession(["--policy", policy], ["node", server], async (c) => (await peek(c)).content[0]?.text).catch(() => null);
     assert.notEqual(second?.value, "read 11 bytes", "the server read a file the user never granted: mcp-j trusted the policy file the jail rewrote");
-  });
-
-  // RT13-13 (medium). In the servers file (`mcp-j run NAME`), "a relative path is relative to the
-  // servers file, like every other path in it", but absolutizeInline
-  // (packages/engine/src/policy/servers.ts) leaves `pin.file` out (audit.file and the grants are
-  // there): a relative pin file is resolved later against the start directory
-  // (resolve.ts: normalizeLayer), which is the server's side (a cloned repository an editor opens
-  // and starts its MCP servers in). mcp-j then trusts the pins.json the repository ships (tools
-  // pre-accepted with the descriptions and footprints its author chose, so --pin-enforce refuses
-  // nothing) and writes the user's pins into the repository. Rule 1. Fix: absolutize pin.file
-  // (and any future file field) against the servers file's directory, from one list of the
-  // policy's path fields shared with resolve.ts.
-  it("RT13-13: a relative pin file in the servers file is the servers file's, not the start directory's", T, async () => {
-    const cfg = jailDir(work, "servers-cfg");
-    const start = jailDir(work, "servers-start");
-    const planted = JSON.stringify({ version: 1, tools: {}, pending: {} });
-    writeFileSync(join(start, "pins.json"), planted);
-    writeFileSync(join(cfg, "servers.yaml"), `servers:\n  demo:\n    command: node\n    args: [${JSON.stringify(server)}]\n    policy:\n      pin:\n        file: pins.json\n`);
-    const r = await runMcpj(["run", "demo", "--config", join(cfg, "servers.yaml")], { cwd: start });
-    assert.equal(readFileSync(join(start, "pins.json"), "utf8"), planted, `mcp-j used (and rewrote) the start directory's pins.json: ${r.stderr}`);
-    assert.ok(existsSync(join(cfg, "pins.json")), `the pin file is beside the servers file (exit ${r.code}): ${r.stderr}`);
-  });
-
-  // RT13-14 (high). The same gap for deny rules: absolutizeInline (policy/servers.ts) makes the
-  // servers file's grants relative to the servers file but leaves `filesystem.deny` as written, and
-  // normalizeDeny (resolve.ts) later resolves a path-like deny (`./data/secret.txt`) against the
-  // start directory. A deny the user wrote beside its grant (`rw: [./data]`, `deny:
-  // [./data/secret.txt]`) names another file, and the jail reads the one the user meant to hide.
-  // Fail-open. Fix: absolutize deny entries that are paths (normalizeDeny's test) against the
-  // servers file's directory in absolutizeInline, from one list of path fields shared with
-  // resolve.ts (RT13-13).
-  it("RT13-14: a servers file's relative deny rule hides the file beside its relative grant", T, async () => {
-    const cfg = jailDir(work, "deny-cfg");
-    const start = jailDir(work, "deny-start");
-    jailDir(work, "deny-cfg/data");
-    const secret = jailFile(join(cfg, "data", "secret.txt"), "secret\n");
-    writeFileSync(
-      join(cfg, "servers.yaml"),
-      `servers:\n  demo:\n    command: node\n    args: [${JSON.stringify(server)}]\n    policy:\n      filesystem:\n        rw: [./data]\n        deny: [./data/secret.txt]\n`,
-    );
-    const transport = new StdioClientTransport({ command: process.execPath, args: [mcpjBin, "run", "demo", "--config", join(cfg, "servers.yaml")], stderr: "pipe", cwd: start });
-    let stderr = "";
-    transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    const client = new Client({ name: "mcpj-rt13", version: "1.0.0" });
-    await client.connect(transport);
-    let text: string | undefined;
-    try {
-      const r = (await client.callTool({ name: "peek", arguments: { path: secret } })) as { content: Array<{ text: string }> };
-      text = r.content[0]?.text;
-    } finally {
-      await client.close();
-    }
-    assert.notEqual(text, "read 7 bytes", `the jail read the file the servers file denies: ${stderr}`);
+    refusedAtStart(await runMcpj(["--policy", policy, "--", "node", server]), "the policy file", policy, data);
   });
 
   // RT13-7 (low). The audit log is opened after the jail has started (cli/src/session.ts:
