@@ -106,7 +106,7 @@ test("named servers: lookup, command, inline policy, policy file relative to the
   assert.equal(pol.limits.pids, 7);
   assert.ok(pol.filesystem.ro.some((g) => g.path === join(d, "srv")));
   const ig = loadNamedServer("inline-grants", opts);
-  assert.deepEqual(ig.policy?.filesystem, { ro: [{ path: join(d, "data"), dest: join(d, "data") }], rw: [{ path: join(d, "out"), dest: "/out" }] });
+  assert.deepEqual(ig.policy?.filesystem, { ro: [{ path: join(d, "data") }], rw: [{ path: join(d, "out"), dest: "/out" }] });
 });
 
 test("named servers: errors (unknown name, bad inline policy, missing config)", () => {

@@ -17,6 +17,7 @@ import { FLAGS } from "./flags.js";
 import { parseConfigText } from "./jsonc.js";
 import { traceMark } from "../trace.js";
 import { builtinProfile, homeOf, isBuiltinProfile, whichSync, BUILTIN_PROFILES, type ProfileContext } from "./profiles/index.js";
+import { execIsPath, mapPathFields, pathLikeDeny, refIsFile, type FieldAt, type PathKind } from "./paths.js";
 
 export interface ResolveArgs {
   policyFile?: string;
@@ -100,54 +101,61 @@ export function normalizeGrant(g: Grant | ResolvedGrant, baseDir: string, env: N
  * are; other relative globs (".env", "**\/secrets/*") match at any depth and stay as written.
  */
 export function normalizeDeny(glob: string, baseDir: string, env: NodeJS.ProcessEnv): string {
-  const pathLike = glob === "~" || glob.startsWith("~/") || glob === "." || glob === ".." || glob.startsWith("./") || glob.startsWith("../");
-  return pathLike ? resolve(baseDir, expandHome(glob, env)) : glob;
+  return pathLikeDeny(glob) ? resolve(baseDir, expandHome(glob, env)) : glob;
 }
 
-/** The grants of a raw layer, normalized. `flags`: the layer is the command line, where a string
- * entry is what a --ro/--rw flag said. */
-function normalizeGrants(fs: Obj, baseDir: string, source: string, ctx: ProfileContext, flags: boolean, errors: string[]): void {
-  for (const key of ["ro", "rw"] as const) {
-    const list = fs[key];
-    if (!Array.isArray(list)) continue;
-    fs[key] = list.map((g: Grant, i: number) => {
-      const field = [source, formatPath(["filesystem", key, i])].filter(Boolean).join(": ");
-      const r = normalizeGrant(g, baseDir, ctx.env, flags && typeof g === "string" ? `--${key} ${g}` : field);
-      if (r.dest !== undefined && !isAbsolute(r.dest)) errors.push(`${r.from}: ${JSON.stringify(r.dest)} is not an absolute path inside the jail`);
-      return r;
-    });
-  }
-}
+/** How absolutizePaths maps one value of a path field of some kind; `at` says where it is. */
+export type PathMapper = (value: unknown, at: FieldAt) => unknown;
 
-/** Makes a validated raw layer absolute: grants, deny paths, exec paths, cwd, audit and pin files, secret files. */
-function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext, flags = false): PolicyInput {
+/**
+ * A copy of a raw layer with the value of every path field (paths.ts: POLICY_PATH_FIELDS) made
+ * absolute against baseDir (`~` expanded), what is not a path left as written: a deny glob that is
+ * not ./x, ../x or ~/x, an exec or extends entry that is a name. A grant keeps its DEST when it has
+ * one. `how` replaces the mapping of a kind.
+ */
+export function absolutizePaths(raw: Obj, baseDir: string, env: NodeJS.ProcessEnv, how: Partial<Record<PathKind, PathMapper>> = {}): Obj {
   const out: Obj = structuredClone(raw);
-  delete out.extends;
-  delete out.$schema;
-  const abs = (p: string) => resolve(baseDir, expandHome(p, ctx.env));
+  const abs = (p: string) => resolve(baseDir, expandHome(p, env));
+  const byKind: Record<PathKind, PathMapper> = {
+    path: (v) => abs(v as string),
+    grant: (g) => {
+      const { path, dest } = splitGrant(g as Grant);
+      return dest === undefined ? { path: abs(path) } : { path: abs(path), dest };
+    },
+    deny: (d) => normalizeDeny(d as string, baseDir, env),
+    exec: (p) => (execIsPath(p as string) ? abs(p as string) : p),
+    ref: (r) => (refIsFile(r as string) ? abs(r as string) : r),
+    ...how,
+  };
+  mapPathFields(out, (v, kind, at) => byKind[kind](v, at));
+  return out;
+}
+
+/** A grant of a raw layer, normalized. `flags`: the layer is the command line, where a string
+ * entry is what a --ro/--rw flag said. */
+function layerGrant(g: Grant, at: FieldAt, baseDir: string, source: string, ctx: ProfileContext, flags: boolean, errors: string[]): ResolvedGrant {
+  const field = [source, formatPath(at)].filter(Boolean).join(": ");
+  const r = normalizeGrant(g, baseDir, ctx.env, flags && typeof g === "string" ? `--${at[1] as string} ${g}` : field);
+  if (r.dest !== undefined && !isAbsolute(r.dest)) errors.push(`${r.from}: ${JSON.stringify(r.dest)} is not an absolute path inside the jail`);
+  return r;
+}
+
+/** Makes a validated raw layer absolute (absolutizePaths), its grants resolved grants, its exec
+ * names the programs PATH finds. */
+function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileContext, flags = false): PolicyInput {
+  const layer: Obj = { ...raw };
+  delete layer.extends; // the caller resolved them into layers of their own
+  delete layer.$schema;
   const errors: string[] = [];
-  const fs = out.filesystem;
-  if (isObj(fs)) {
-    normalizeGrants(fs, baseDir, flags ? "" : source, ctx, flags, errors);
-    if (Array.isArray(fs.deny)) fs.deny = fs.deny.map((d: string) => normalizeDeny(d, baseDir, ctx.env));
-    if (Array.isArray(fs.exec)) {
-      fs.exec = fs.exec.map((p: string, i: number) => {
-        if (p.includes("/") || p.startsWith("~")) return abs(p);
-        const found = whichSync(p, ctx.env, ctx.cwd);
-        if (!found) errors.push(`${[source, formatPath(["filesystem", "exec", i])].filter(Boolean).join(": ")}: ${JSON.stringify(p)} is not found in PATH; give its absolute path`);
-        return found ?? p;
-      });
-    }
-    if (typeof fs.cwd === "string") fs.cwd = abs(fs.cwd);
-  }
-  const audit = out.audit;
-  if (isObj(audit) && typeof audit.file === "string") audit.file = abs(audit.file);
-  const pin = out.pin;
-  if (isObj(pin) && typeof pin.file === "string") pin.file = abs(pin.file);
-  const env = out.env;
-  if (isObj(env) && Array.isArray(env.secrets)) {
-    env.secrets = env.secrets.map((s: Obj) => (typeof s.fromFile === "string" ? { ...s, fromFile: abs(s.fromFile) } : s));
-  }
+  const out = absolutizePaths(layer, baseDir, ctx.env, {
+    grant: (g, at) => layerGrant(g as Grant, at, baseDir, flags ? "" : source, ctx, flags, errors),
+    exec: (p, at) => {
+      if (execIsPath(p as string)) return resolve(baseDir, expandHome(p as string, ctx.env));
+      const found = whichSync(p as string, ctx.env, ctx.cwd);
+      if (!found) errors.push(`${[source, formatPath(at)].filter(Boolean).join(": ")}: ${JSON.stringify(p)} is not found in PATH; give its absolute path`);
+      return found ?? p;
+    },
+  });
   if (errors.length) throw new PolicyError("E_POLICY", errors);
   return out as PolicyInput;
 }
@@ -155,9 +163,13 @@ function normalizeLayer(raw: Obj, baseDir: string, source: string, ctx: ProfileC
 /** A profile's layer: its paths are absolute already; its grants get their origin. */
 function profileLayer(layer: PolicyInput, name: string, ctx: ProfileContext): PolicyInput {
   const out = structuredClone(layer) as Obj;
-  if (isObj(out.filesystem)) {
+  const fs = out.filesystem;
+  if (isObj(fs)) {
     const errors: string[] = [];
-    normalizeGrants(out.filesystem, "/", `profile ${name}`, ctx, false, errors);
+    for (const key of ["ro", "rw"] as const) {
+      const list = fs[key];
+      if (Array.isArray(list)) fs[key] = list.map((g: Grant, i: number) => layerGrant(g, ["filesystem", key, i], "/", `profile ${name}`, ctx, false, errors));
+    }
     if (errors.length) throw new PolicyError("E_PROFILE", errors);
   }
   return out as PolicyInput;
@@ -223,12 +235,8 @@ async function fileLayers(file: string, ctx: Ctx): Promise<PolicyLayer[]> {
   return layers;
 }
 
-function looksLikeFile(name: string): boolean {
-  return name.includes("/") || name.startsWith("~") || /\.(ya?ml|jsonc?)$/i.test(name);
-}
-
 async function profileOrFileLayers(name: string, baseDir: string, ctx: Ctx, where: string): Promise<PolicyLayer[]> {
-  if (looksLikeFile(name)) return fileLayers(resolve(baseDir, expandHome(name, ctx.env)), ctx);
+  if (refIsFile(name)) return fileLayers(resolve(baseDir, expandHome(name, ctx.env)), ctx);
   if (!isBuiltinProfile(name)) {
     throw new PolicyError("E_POLICY", `${where}: unknown profile ${JSON.stringify(name)} (built-in: ${BUILTIN_PROFILES.join(", ")}; a file needs a path such as ./${name}.yaml)`);
   }

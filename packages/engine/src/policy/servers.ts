@@ -14,8 +14,10 @@
 //       policy: ./files.yaml
 //
 // `mcpServers` (the Claude Desktop / Cursor key) is accepted in place of `servers`, so a client
-// config can be used directly as --config. Relative paths (policy files, grants, extends, the
-// command when it has a slash, arguments written ./X or ../X) are relative to the servers file. The inline policy comes back normalized (absolute paths), ready to be merged
+// config can be used directly as --config. Relative paths are relative to the servers file: policy
+// files, the command when it has a slash, arguments written ./X or ../X, and every path field of an
+// inline policy (paths.ts: grants, deny paths, exec, cwd, audit and pin files, secret files,
+// extends), as in a policy file. The inline policy comes back with absolute paths, ready to be merged
 // under the command-line overlay: resolvePolicy({ policyFile, profiles, overlay:
 // mergePolicyInputs(server.policy ?? {}, flags.overlay) }).
 import { existsSync, readFileSync } from "node:fs";
@@ -25,7 +27,7 @@ import { PolicySchema, type PolicyInput } from "./schema.js";
 import { PolicyError, formatIssues } from "./errors.js";
 import { parseConfigText } from "./jsonc.js";
 import { homeOf } from "./profiles/index.js";
-import { expandHome, splitGrant } from "./resolve.js";
+import { absolutizePaths, expandHome } from "./resolve.js";
 
 export const ServerEntrySchema = z
   .object({
@@ -89,34 +91,6 @@ export function listNamedServers(opts: NamedServerOptions = {}): string[] {
   return Object.keys(readServers(opts).servers);
 }
 
-/** Makes an inline policy's paths absolute against `baseDir` (extends files, grants, exec, files). */
-function absolutizeInline(p: Record<string, unknown>, baseDir: string, env: NodeJS.ProcessEnv): PolicyInput {
-  const out = structuredClone(p) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const abs = (s: string) => resolve(baseDir, expandHome(s, env));
-  const isFileRef = (s: string) => s.includes("/") || s.startsWith("~") || /\.(ya?ml|jsonc?)$/i.test(s);
-  if (typeof out.extends === "string") out.extends = isFileRef(out.extends) ? abs(out.extends) : out.extends;
-  else if (Array.isArray(out.extends)) out.extends = out.extends.map((e: string) => (isFileRef(e) ? abs(e) : e));
-  const fs = out.filesystem;
-  if (fs && typeof fs === "object") {
-    for (const k of ["ro", "rw"]) {
-      if (Array.isArray(fs[k])) {
-        fs[k] = fs[k].map((g: string | { path: string; dest?: string }) => {
-          const { path, dest } = splitGrant(g);
-          const hp = abs(path);
-          return { path: hp, dest: dest ?? hp };
-        });
-      }
-    }
-    if (Array.isArray(fs.exec)) fs.exec = fs.exec.map((e: string) => (e.includes("/") || e.startsWith("~") ? abs(e) : e));
-    if (typeof fs.cwd === "string") fs.cwd = abs(fs.cwd);
-  }
-  if (out.audit && typeof out.audit.file === "string") out.audit.file = abs(out.audit.file);
-  if (out.env && Array.isArray(out.env.secrets)) {
-    out.env.secrets = out.env.secrets.map((s: Record<string, unknown>) => (typeof s.fromFile === "string" ? { ...s, fromFile: abs(s.fromFile) } : s));
-  }
-  return out as PolicyInput;
-}
-
 /**
  * A relative path in a server's command is relative to the servers file, like every other path in
  * it (the jail's working directory is not the file's): the program when it has a slash
@@ -174,6 +148,7 @@ export function loadNamedServer(name: string, opts: NamedServerOptions = {}): Na
     const pr = PolicySchema.safeParse(policy);
     if (!pr.success) throw new PolicyError("E_POLICY", formatIssues(pr.error.issues, policy, `${shown}: servers.${name}`));
   }
-  if (policy) out.policy = absolutizeInline(policy, baseDir, env);
+  // Every path field (paths.ts) is the servers file's, as a policy file's are that file's.
+  if (policy) out.policy = absolutizePaths(policy, baseDir, env) as PolicyInput;
   return out;
 }
