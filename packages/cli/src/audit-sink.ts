@@ -19,13 +19,16 @@ export interface AuditSink {
 
 const DENIAL_TYPES = new Set(["jail.start", "exit", "limit", "rpc", "pin", "audit.dropped", "audit.rotated"]);
 
-export function openAuditSink(policy: Policy, jailId: string, secrets: string[]): AuditSink {
+/** Opens the policy's audit log (throws AuditLogError when it cannot be); `say` hears of a
+ * rotation or a write that failed (once each: the log goes on). */
+export function openAuditSink(policy: Policy, jailId: string, secrets: string[], say: (line: string) => void): AuditSink {
   const log: AuditLog | null =
     policy.audit.file !== undefined
       ? openAuditLog(policy.audit.file, {
           secrets,
           rotateBytes: parseSize(policy.audit.rotateBytes),
           keepFiles: policy.audit.keepFiles,
+          log: say,
         })
       : null;
   const keep = (e: AuditEventInput): boolean => {

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
 import { startProxy, type InFlightRequest } from "@mcp-j/proxy";
 import {
+  AuditLogError,
   decodeEvent,
   denialReporter,
   DOWNGRADES,
@@ -109,11 +110,12 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // The audit log before the jail: one that cannot be opened stops here, with nothing started.
   let audit: AuditSink;
   try {
-    audit = openAuditSink(policy, jailId, prepared.secrets);
+    audit = openAuditSink(policy, jailId, prepared.secrets, (line) => say(io, line));
   } catch (e) {
+    if (!(e instanceof AuditLogError)) throw e;
     await cgroup?.remove();
-    say(io, `cannot open the audit log ${policy.audit.file ?? ""}: ${(e as Error).message} (give --audit-log a file in a directory that exists and that you can write)`);
-    return EXIT.usage;
+    say(io, e.message);
+    return e.exitCode;
   }
   // 3. The jail, and the proxy between the client and it (messages queue in the pipes until the
   //    server reads them, so the proxy starts at once).

@@ -27,7 +27,7 @@ test("lost reports while a pinned tool runs, or a result that could not wait for
   const client = { input: new PassThrough(), output: new PassThrough() };
   const server = { input: new PassThrough(), output: new PassThrough() };
   const session = startProxy(client, server, { attribution: true, ...(attr.gate !== null ? { toolGate: attr.gate } : {}) });
-  const audit = openAuditSink(policy, "j1", []);
+  const audit = openAuditSink(policy, "j1", [], () => {});
   attr.bind(session, audit);
   client.input.write(`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "lookup", arguments: {} } })}\n`);
   for (let i = 0; i < 1000 && session.pendingCount() === 0; i++) await new Promise((r) => setImmediate(r));
