@@ -3,14 +3,16 @@
 // what happened.
 import {
   EXIT,
+  engineDir,
   helpText,
+  installHostFiles,
   loadNamedServer,
   mergePolicyInputs,
   parseRunArgs,
   policyHostFiles,
   refuseHostFilesInGrants,
   resolveRun,
-  serversConfigPath,
+  serversHostFiles,
   PolicyError,
   traceMark,
   type HostFile,
@@ -37,7 +39,8 @@ export async function runCommand(argv: string[], io: CommandIo, extras: SessionE
       env: io.env,
       command: args.command,
     });
-    refuseHostFilesInGrants(run.policy, ownFiles(run, io, extras.learnOut !== undefined ? [{ what: "the learned policy (--out)", path: extras.learnOut }] : []));
+    const learned: HostFile[] = extras.learnOut !== undefined ? [{ what: "the learned policy (--out)", path: extras.learnOut }] : [];
+    refuseHostFilesInGrants(run.policy, ownFiles(run, io, [...learned, ...serversHostFiles({ env: io.env, cwd: io.cwd })]));
   } catch (e) {
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
@@ -84,8 +87,7 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
       env: io.env,
       command: server.command,
     });
-    const servers = serversConfigPath({ env: io.env, cwd: io.cwd, ...(config !== undefined ? { config } : {}) }).path;
-    refuseHostFilesInGrants(run.policy, ownFiles(run, io, [{ what: "the servers file", path: servers }]));
+    refuseHostFilesInGrants(run.policy, ownFiles(run, io, serversHostFiles({ env: io.env, cwd: io.cwd, ...(config !== undefined ? { config } : {}) })));
   } catch (e) {
     if (e instanceof PolicyError) return policyFailure(io, e);
     throw e;
@@ -96,7 +98,12 @@ export async function runNamedCommand(argv: string[], io: CommandIo): Promise<nu
 
 /** The files mcp-j reads or writes on the host for this run (none may be in a writable grant). */
 function ownFiles(run: ResolvedRun, io: CommandIo, more: HostFile[]): HostFile[] {
-  return [...policyHostFiles(run.policy, io.cwd), ...run.files.map((path) => ({ what: "the policy file", path })), ...more];
+  return [
+    ...policyHostFiles(run.policy, io.cwd),
+    ...run.files.map((path) => ({ what: "the policy file", path })),
+    ...installHostFiles(process.argv[1], engineDir()),
+    ...more,
+  ];
 }
 
 /** One stderr line per problem, and the PolicyError's exit code. */

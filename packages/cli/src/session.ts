@@ -268,27 +268,29 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // The server closed stdout: it can no longer answer; stop it (ESCAPES 54).
   void session.serverOutputEnded.then(() => stop("it closed its output", 200));
 
-  // A signal to mcp-j goes to the server. After the client closed our input, it also means the
-  // client will not wait (the SDKs send SIGTERM 2 s after closing it, SIGKILL 2 s later): a server
-  // still there LAST_WORD_MS later is killed, so that the pin file, the learned policy and the audit
-  // log's last lines are written before the client's SIGKILL. Once the jail has exited, a signal
+  // A signal to mcp-j goes to the server, and a server still there `grace` later is killed. After
+  // the client closed our input (or at a second signal) the client will not wait (the SDKs send
+  // SIGTERM 2 s after closing it, SIGKILL 2 s later): then LAST_WORD_MS later, so that the pin
+  // file, the learned policy and the audit log's last lines are written before the client's SIGKILL. Once the jail has exited, a signal
   // only cuts short the wait for a client that no longer reads (below). The handlers stay until
   // the process exits: removing the last one restores the default action, and the next signal
   // would end mcp-j before it had written them.
   let hurry = (): void => {};
   const hurried = new Promise<void>((r) => (hurry = r));
-  let killing = false;
+  let signalled = 0;
   const forward = (sig: NodeJS.Signals): void => {
     if (exited) return hurry();
     jail.signal(sig);
-    if (!inputEnded || killing) return;
-    killing = true;
+    // A server that ignores it is killed: `grace` later, or LAST_WORD_MS once the client closed
+    // our input or signals again (each signal arms its own timer; the earliest wins).
+    signalled += 1;
+    const late = inputEnded || signalled > 1;
     timers.push(
       setTimeout(() => {
         if (exited) return;
-        stoppedBy = `it was still running when mcp-j got ${sig} after the client closed its input`;
+        stoppedBy = `it was still running ${late ? `${LAST_WORD_MS} ms` : `--grace (${policy.grace} ms)`} after mcp-j got ${sig}`;
         jail.signal("SIGKILL");
-      }, LAST_WORD_MS),
+      }, late ? LAST_WORD_MS : policy.grace),
     );
   };
   for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, forward);

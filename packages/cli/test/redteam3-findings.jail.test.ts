@@ -5,12 +5,11 @@
 // failed on a19ae2b; they pass and keep it so. Real jails, the real CLI; root and unprivileged
 // (RT3-2 and RT3-6 need root: they build directories under /usr).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { collect, runMcpj, startMcpj, waitFor } from "./helpers.js";
+import { runMcpj } from "./helpers.js";
 
 const T = { timeout: 120_000 };
 const root = process.getuid?.() === 0;
@@ -169,29 +168,16 @@ describe("red-team 3 findings", () => {
     mkdirSync(bin, { mode: 0o755 });
     const tool = join(bin, "tool");
     script(tool, "root's tool");
-    const fifo = join(dir(), "secret");
-    assert.equal(spawnSync("mkfifo", ["-m", "0600", fifo]).status, 0, "mkfifo");
-    const policy = join(dir(), "policy.yaml");
-    writeFileSync(policy, `env:\n  secrets:\n    - name: S\n      fromFile: ${fifo}\n`);
-
-    const child = startMcpj(["--policy", policy, "--env", `TOOL=${tool}`, "--", "node", "-e", spawnCode(tool)], { env, cwd: "/" });
-    const done = collect(child);
-    child.stdin?.end();
-    let err = "";
-    child.stderr?.on("data", (d: Buffer | string) => (err += d.toString()));
+    // (This test once held mcp-j between its inference and the jail's start with a FIFO as a
+    // secret's file, to swap the program in between; mcp-j no longer reads a FIFO there
+    // (host-file.ts). The swap is moot once the program is not inferred: what the jail may run
+    // is decided at inference, so the jail's attempt is refused whatever is at the path then.)
+    const r = await runMcpj(["--env", `TOOL=${tool}`, "--", "node", "-e", spawnCode(tool)], { env, cwd: "/" });
     // Fixed: an ancestor the user owns disqualifies it; the note says nothing of exec.
-    assert.ok(await waitFor(() => /inferred from the command: /.test(err), 20_000), `no inference note: ${err}`);
-    assert.doesNotMatch(err, /inferred from the command: .*exec /);
-    // The user's swap: the root-owned directory away, one of the user's own in its place.
-    renameSync(bin, join(u, "bin.old"));
-    mkdirSync(bin, { mode: 0o755 });
-    script(tool, "the unprivileged user wrote this");
-    chownSync(bin, userUid, userUid);
-    chownSync(tool, userUid, userUid);
-    writeFileSync(fifo, "secret\n");
-    const r = await done;
+    assert.match(r.stderr, /inferred from the command: /);
+    assert.doesNotMatch(r.stderr, /inferred from the command: .*exec /);
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stderr + r.stdout, /the unprivileged user wrote this/, "the jail ran a file an unprivileged user owns");
+    assert.doesNotMatch(r.stderr + r.stdout, /root's tool/, "the jail ran the program");
     assert.match(r.stderr, /^refused: EACCES$/m);
   });
 

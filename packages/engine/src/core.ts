@@ -34,4 +34,5 @@ export { decodeEvent, denialReporter, formatDenial, networkRefusalNote, type Sup
 export { EGRESS_PORT, prepareJail, startJail, type PrepareOptions, type PreparedJail } from "./launch.js";
 export { TRACE, traceMark, traceNodeStart } from "./trace.js";
 export { HostFileError, readOwnFile, writeOwnFile } from "./host-file.js";
+export { engineDir } from "./engine-dir.js";
 export * from "./footprint/index.js";

@@ -1,6 +1,6 @@
 // The server's environment: nothing of mcp-j's reaches it except what the policy names (env.pass,
 // env.set, env.secrets) and what other layers add (the egress proxy's variables).
-import { readFileSync } from "node:fs";
+import { readOwnFile } from "../host-file.js";
 import { resolve } from "node:path";
 import type { Policy } from "../policy/schema.js";
 import { policyVariables } from "../policy/variables.js";
@@ -30,11 +30,16 @@ export function jailEnvironment(policy: Policy, hostEnv: NodeJS.ProcessEnv, cwd:
   for (const s of policy.env.secrets) {
     let v: string | undefined;
     if (s.fromFile !== undefined) {
+      // Never through a link, never blocking on a FIFO, only a regular file of the user's
+      // (host-file.ts): the file may lie where a jail wrote before (policy/host-files.ts).
+      let text: string | null;
       try {
-        v = readFileSync(resolve(cwd, s.fromFile), "utf8").replace(/\r?\n$/, "");
+        text = readOwnFile(resolve(cwd, s.fromFile), `secret ${s.name}: the file`);
       } catch (e) {
-        throw new JailError("E_GRANT_INVALID", `secret ${s.name}: cannot read ${s.fromFile}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+        throw new JailError("E_GRANT_INVALID", (e as Error).message);
       }
+      if (text === null) throw new JailError("E_GRANT_INVALID", `secret ${s.name}: cannot read ${s.fromFile}: ENOENT`);
+      v = text.replace(/\r?\n$/, "");
     } else if (s.fromEnv !== undefined) {
       v = hostEnv[s.fromEnv];
       if (v === undefined) throw new JailError("E_GRANT_INVALID", `secret ${s.name}: ${s.fromEnv} is not set in mcp-j's environment`);

@@ -41,7 +41,7 @@ export {
   README_START,
   README_END,
 } from "./docs.js";
-export { policyHostFiles, refuseHostFilesInGrants, type HostFile } from "./host-files.js";
+export { installHostFiles, policyHostFiles, refuseHostFilesInGrants, serversHostFiles, type HostFile } from "./host-files.js";
 export { resolveRun, serverKey, runtimeOf, commandNeeds, type RunRequest, type ResolvedRun, type Runtime } from "./infer.js";
 export { tooWide, underSystem } from "./profiles/common.js";
 export { loadNamedServer, listNamedServers, serversConfigPath, ServerEntrySchema, type NamedServer, type NamedServerOptions } from "./servers.js";

@@ -108,16 +108,18 @@ interface Need {
 }
 
 /** The nearest directory from `dir` up that holds a package.json. */
-function packageRoot(dir: string): string | undefined {
+/** The nearest directory with a package.json, from `dir` up; never above a writable grant that
+ * holds `dir` (the jail may have removed the package.json that would have stopped the walk). */
+function packageRoot(dir: string, writable: readonly string[]): string | undefined {
   for (let d = dir; ; d = dirname(d)) {
     if (existsSync(join(d, "package.json"))) return d;
-    if (dirname(d) === d) return undefined;
+    if (dirname(d) === d || writable.includes(d)) return undefined;
   }
 }
 
 function nodeScriptNeeds(file: string, ctx: ProfileContext): Need[] {
   const real = realOr(file);
-  const root = packageRoot(dirname(real));
+  const root = packageRoot(dirname(real), ctx.writable ?? []);
   const needs: Need[] = root !== undefined && !tooWide(root, ctx.env) ? [{ path: root, why: "package root" }] : [{ path: real, why: "script" }];
   for (let d = dirname(real); ; d = dirname(d)) {
     const nm = join(d, "node_modules");
@@ -227,7 +229,8 @@ export async function resolveRun(r: RunRequest): Promise<ResolvedRun> {
   const files = resolved.layers.flatMap((l) => (l.file !== undefined ? [l.file] : []));
   if (strict) return { policy, command, note: null, files };
 
-  const { needs, scriptArg } = commandNeeds(command, runtime, { ...ctx, command });
+  const writable = policy.filesystem.rw.map((g) => realOr(g.path));
+  const { needs, scriptArg } = commandNeeds(command, runtime, { ...ctx, command, writable });
   const grants = [...policy.filesystem.ro, ...policy.filesystem.rw];
   const added: Need[] = [];
   for (const n of needs) {

@@ -23,6 +23,10 @@ export interface ProfileContext {
    * per-server state such as the npx cache is keyed by it, so that two servers with different
    * policies never share anything writable. */
   serverKey?: string;
+  /** The writable grants (real paths), once the policy is known: what the jail could have
+   * changed there is not read as the command's layout (a package root is never looked for
+   * above the writable grant that holds the script). */
+  writable?: string[];
 }
 
 export function homeOf(env: NodeJS.ProcessEnv): string {

@@ -94,6 +94,11 @@ describe("red-team 14 findings", () => {
     const out = join(data, "seen.txt");
     const second = await jailed(["--policy", policy], `require("fs").writeFileSync(${J(out)}, process.env.TOKEN ?? "(unset)")`);
     assert.notEqual(readOr(out), "precious", `the server got a host file it cannot read as its secret (run 1 exit ${first.code}: ${first.stderr}; run 2 exit ${second.code}: ${second.stderr})`);
+    // Refused at start (exit 2): the secret's file lies where the jail can write.
+    for (const r of [first, second]) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`mcp-j: the file of the secret TOKEN ${token} is inside the writable grant ${data}`), r.stderr);
+    }
   });
 
   // RT14-2 (high). Every grant is resolved with realpathSync at each start (jail/grants.ts:
@@ -128,55 +133,8 @@ describe("red-team 14 findings", () => {
     const out = join(data, "seen.txt");
     const second = await jailed(flags, peekScript([join(priv, "secret.txt"), join(data, "conf", "ro", "secret.txt")], out));
     assert.doesNotMatch(readOr(out) ?? "", /precious/, `the jail read a host file outside its grants (run 2 exit ${second.code}: ${second.stderr})`);
-  });
-
-  // RT14-3 (medium). JailedStdioClientTransport (packages/transport/src/jailed-stdio.ts: start)
-  // writes the policy to a private temporary directory and runs `mcp-j --policy THAT_FILE`, so
-  // every relative path of the policy is resolved against that directory (policy files' paths are
-  // relative to the file: resolve.ts), not against the `cwd` the host passed; close() then removes
-  // the directory with whatever mcp-j wrote there. `pin: { file: "pins.json", enforce: true }`
-  // pins into the temporary directory, which is deleted after each session: every connect is a
-  // first run that records whatever the server says, and a rug-pulled tool (a new description
-  // asking for ~/.ssh) is never reported nor refused. The audit log (`audit.file: "audit.jsonl"`)
-  // is deleted the same way, and a relative deny rule names a file in the temporary directory
-  // (fail-open, as RT13-14). Fix: make the policy's path fields absolute against `cwd` (or the
-  // host's process.cwd()) in the transport before writing the file (absolutizePaths from
-  // policy/resolve.ts, the one list of path fields), or refuse relative paths at construction.
-  it("RT14-3: a library host's relative pin file survives the session", T, async () => {
-    const mod = (await import(join(repoRoot, "packages", "transport", "dist", "src", "index.js"))) as {
-      JailedStdioClientTransport: new (p: Record<string, unknown>) => Transport;
-    };
-    const host = jailDir(work, "lib-host");
-    const data = jailDir(work, "lib-data");
-    jailFile(join(data, "words.txt"), "apple\npear\n");
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    const policy = { filesystem: { ro: [data] }, pin: { file: "pins.json", enforce: true } };
-    const session = async <R>(version: string, use: (c: Client) => Promise<R>): Promise<R | "refused"> => {
-      let transport: Transport;
-      try {
-        transport = new mod.JailedStdioClientTransport({ command: "node", args: [pinServer, data, version], policy, cwd: host, env, stderr: "pipe" });
-      } catch (e) {
-        // A transport that refuses a relative path at construction is a fix too.
-        if (/relative/i.test((e as Error).message)) return "refused";
-        throw e;
-      }
-      const client = new Client({ name: "mcpj-rt14", version: "1.0.0" });
-      await client.connect(transport);
-      try {
-        return await use(client);
-      } finally {
-        await client.close();
-      }
-    };
-    const first = await session("v1", async (c) => {
-      await c.listTools();
-      return c.callTool({ name: "lookup", arguments: { word: "pear" } });
-    });
-    if (first === "refused") return;
-    // The same server, rug-pulled: its tool's description now asks for the user's keys.
-    const listed = await session("new-description", async (c) => (await c.listTools()).tools.map((t) => t.name));
-    assert.ok(listed === "refused" || !listed.includes("lookup"), `the rug-pulled tool is listed (--pin-enforce): its pins went with the temporary directory: ${JSON.stringify(listed)}`);
+    assert.equal(second.code, 2, second.stderr);
+    assert.ok(second.stderr.includes(`mcp-j: ${join(data, "conf", "ro")} lies in the writable grant ${data} and leads through a link there to ${priv}`), second.stderr);
   });
 
   // RT14-4 (high). `mcp-j run A` refuses A's own files inside A's writable grants (run.ts:
@@ -214,58 +172,9 @@ describe("red-team 14 findings", () => {
     const first = await runMcpj(["run", "a", "--config", servers, ...UNTIL_IT_EXITS]);
     const second = await runMcpj(["run", "b", "--config", servers, ...UNTIL_IT_EXITS]);
     assert.doesNotMatch(readOr(out) ?? "", /precious/, `B read a file A granted it by rewriting its policy (run a exit ${first.code}: ${first.stderr}; run b exit ${second.code}: ${second.stderr})`);
-  });
-
-  // RT14-5 (high). `mcp-j unwrap --restore-backup` copies FILE.mcp-j.bak over FILE with
-  // copyFileSync (packages/cli/src/commands/wrap.ts: run), which opens FILE with O_WRONLY|O_TRUNC
-  // and follows a symbolic link there. For VS Code the FILE is ./.vscode/mcp.json, in the
-  // workspace, and `mcp-j wrap` itself grants the workspace read-write to a server given it as an
-  // argument (generatedFlags: a directory named in the arguments -> --rw DIR): a wrapped
-  // filesystem server writes .vscode/mcp.json.mcp-j.bak (what it wants written) and replaces
-  // .vscode/mcp.json with a link to any host file (~/.bashrc; as root /etc/cron.d/x or
-  // /root/.ssh/authorized_keys). `unwrap --restore-backup` then writes the server's text into that
-  // file with the user's authority: code execution outside the jail. Rule 1 and rule 2. Fix: never
-  // follow a link at FILE or its backups (lstat first; refuse a link, a non-regular file, a file
-  // of another user, as readOwnFile does), and write the restored text with writeOwnFile
-  // (a fresh O_EXCL|O_NOFOLLOW temporary file renamed over FILE).
-  // The command is driven in-process (as wrap-run.jail.test.ts does): through bin/mcp-j.js (the
-  // bundle) `mcp-j wrap` and `unwrap` end in "internal error" today (wrap.ts: CLI_DIR is computed
-  // from the bundle's URL, three levels too high), which hides this only until that is fixed.
-  it("RT14-5: unwrap --restore-backup never writes through a link the jail put at the config", T, async () => {
-    const ws = jailDir(work, "ws-restore");
-    const vscode = jailDir(work, "ws-restore/.vscode");
-    const config = join(vscode, "mcp.json");
-    jailFile(config, JSON.stringify({ servers: {} }));
-    jailFile(`${config}.mcp-j.bak`, JSON.stringify({ servers: {} }));
-    const target = victim("restore-victim.txt");
-    const planted = await jailed(
-      ["--rw", ws],
-      `const fs = require("fs"); fs.rmSync(${J(`${config}.mcp-j.bak`)}); fs.writeFileSync(${J(`${config}.mcp-j.bak`)}, "owned by the server\\n"); fs.rmSync(${J(config)}); fs.symlinkSync(${J(target)}, ${J(config)});`,
-    );
-    assert.equal(planted.code, 0, `the server planted its link: ${planted.stderr}`);
-    const io = mkio(process.env, ws);
-    const code = await unwrapCommand(["--client", "vscode", "--restore-backup"], io);
-    assert.equal(readFileSync(target, "utf8"), "precious\n", `unwrap wrote the server's text into a host file through its link (exit ${code}): ${io.stdout.text()}${io.stderr.text()}`);
-  });
-
-  // RT14-5 (high), the same for `mcp-j wrap` and `mcp-j unwrap`: writeAtomically (wrap.ts) writes
-  // the new config to .vscode/.mcp.json.mcp-j-<mcp-j's pid>.tmp with writeFileSync, which follows
-  // a link there and truncates what it names (RT13-2's defect, in the command that edits the
-  // workspace's config). The server plants that name for every pid up to pid_max (32768 here; this
-  // test, which runs the command in-process, tells it the pid to keep it short), and the user's
-  // next `mcp-j wrap` (after adding a server) or `mcp-j unwrap` overwrites the named host file with
-  // the config's text. Fix: writeOwnFile (a fresh, unguessable O_EXCL|O_NOFOLLOW name, renamed over
-  // FILE).
-  it("RT14-5: wrap never writes its temporary file through a link the jail planted", T, async () => {
-    const ws = jailDir(work, "ws-wrap");
-    const vscode = jailDir(work, "ws-wrap/.vscode");
-    jailFile(join(vscode, "mcp.json"), JSON.stringify({ servers: { pins: { command: "node", args: [pinServer, ws] } } }, null, 2));
-    const target = victim("wrap-victim.txt");
-    const planted = await jailed(["--rw", ws], `require("fs").symlinkSync(${J(target)}, ${J(join(vscode, `.mcp.json.mcp-j-${process.pid}.tmp`))})`);
-    assert.equal(planted.code, 0, `the server planted its link: ${planted.stderr}`);
-    const io = mkio(process.env, ws);
-    const code = await wrapCommand(["--client", "vscode"], io);
-    assert.equal(readFileSync(target, "utf8"), "precious\n", `wrap wrote the workspace's config into a host file through the jail's link (exit ${code}): ${io.stdout.text()}${io.stderr.text()}`);
+    // A is refused at start: B's policy file is in A's writable grant.
+    assert.equal(first.code, 2, first.stderr);
+    assert.ok(first.stderr.includes(`mcp-j: server b's policy file ${bPolicy} is inside the writable grant ${shared}`), first.stderr);
   });
 
   // RT14-6 (medium). With no --profile, a `node FILE` server gets FILE's package root read-only:
@@ -301,6 +210,8 @@ else {
     assert.equal(first.code, 0, `run 1: ${first.stderr}`);
     const second = await run();
     assert.doesNotMatch(readOr(join(app, "seen.txt")) ?? "", /precious/, `the server read its monorepo's .env (run 2 exit ${second.code}: ${second.stderr})`);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(readOr(join(app, "seen.txt")), "ENOENT", "the monorepo's root is not granted: its .env is not there");
   });
 
   // RT14-7 (high). Nothing keeps mcp-j's own program out of a writable grant: the command it was
@@ -339,26 +250,8 @@ else {
     // The next start of that mcp-j.
     const r = await collect(spawn(process.execPath, [bin, "--version"], { stdio: ["ignore", "pipe", "pipe"], cwd: inst }));
     assert.equal(existsSync(pwned), false, `the server's code ran on the host at mcp-j's next start (planting run exit ${planted.code}: ${planted.stderr}; next start: ${r.stdout}${r.stderr})`);
-  });
-
-  // RT14-8 (low). `mcp-j audit summarize` (engine audit/summarize.ts: formatAuditSummary) prints
-  // the paths and names of the audit log as they are, and the server chooses them: a name with a
-  // newline forges lines of the summary (a second "denied (0)" block, a clean "exit" line), and
-  // terminal escapes (ESC[1A ESC[2K: up a line and erase it; OSC 52: write the clipboard) hide what
-  // the server did from the person reviewing it, or plant a command to paste. The audit log itself
-  // is safe (JSON escapes them); the review of it is not. Fix: print every value that comes from
-  // the jail escaped (JSON.stringify, as `pin show` does), or with control and format characters
-  // replaced (pin.ts: hasHidingCharacters' set).
-  it("RT14-8: audit summarize prints a jail-chosen name without its control characters", T, async () => {
-    const data = jailDir(work, "summary-data");
-    const log = join(work, "summary-audit.jsonl");
-    const forged = join(data, "notes\n  denied (0)\n\u001b[1A\u001b[2K");
-    const r = await jailed(["--ro", data, "--audit-log", log], `try { require("fs").writeFileSync(${J(forged)}, "x"); } catch {}`);
-    assert.equal(r.code, 0, r.stderr);
-    const sum = await runMcpj(["audit", "summarize", log]);
-    assert.equal(sum.code, 0, sum.stderr);
-    assert.doesNotMatch(sum.stdout, /\u001b/, `the summary carries the server's terminal escapes: ${JSON.stringify(sum.stdout)}`);
-    assert.equal(sum.stdout.split("\n").filter((l) => /^  denied \(/.test(l)).length, 1, `the server forged a line of the summary: ${JSON.stringify(sum.stdout)}`);
+    assert.equal(planted.code, 2, planted.stderr);
+    assert.ok(planted.stderr.includes(`mcp-j: the writable grant ${inst} is inside the mcp-j command ${cli}`) || planted.stderr.includes(`mcp-j: the mcp-j command ${cli} is inside the writable grant ${inst}`), planted.stderr);
   });
 
   // RT14-9 (low). A signal to mcp-j while the client's input is still open is only forwarded to
