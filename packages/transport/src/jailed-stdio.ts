@@ -12,6 +12,10 @@
 //
 // start() writes the policy to a private temporary file (directory 0700, file 0600) and spawns
 // `mcp-j [flags] --policy FILE -- command args...`; close() (or the server exiting) removes it.
+// A policy file's relative paths are relative to the file, and this file is temporary: start()
+// first makes every path of the policy (pin and audit files, grants, deny paths, secrets' files,
+// extends files) absolute against the `cwd` given (or the host's current directory), where mcp-j
+// runs and where its flags' relative paths point too.
 //
 // It spawns and frames by itself rather than wrapping an SDK's transport, so it depends on neither
 // SDK. That matters for SDK v2 in `versionNegotiation: { mode: "auto" }`: for its own base
@@ -21,10 +25,10 @@
 import { spawn, type ChildProcess, type IOType } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { PassThrough, type Stream } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { PolicyError, PolicySchema, formatIssues, type PolicyInput } from "@mcp-j/engine/core";
+import { PolicyError, PolicySchema, absolutizePaths, formatIssues, type PolicyInput } from "@mcp-j/engine/core";
 
 /** A JSON-RPC message as the SDKs' transports carry it (both SDKs' message types fit). */
 export type JsonRpcMessage = { jsonrpc: "2.0" } & { [key: string]: unknown };
@@ -99,15 +103,19 @@ export class JailedStdioClientTransport {
     if (this.child !== undefined) throw new Error("JailedStdioClientTransport already started (Client.connect() starts it)");
     const mcpj = this.params.mcpjPath ?? defaultMcpjPath();
     if (mcpj.includes("/") && !existsSync(mcpj)) throw new Error(`mcp-j not found at ${mcpj}; pass mcpjPath`);
+    const env = { ...defaultEnvironment(), ...this.params.env };
+    const cwd = resolve(this.params.cwd ?? ".");
+    // Relative to mcp-j's directory, not to the temporary file's (`~`: the HOME mcp-j gets).
+    const policy = absolutizePaths(this.params.policy ?? {}, cwd, env);
     this.tmpDir = mkdtempSync(join(tmpdir(), "mcp-j-policy-"));
     const file = join(this.tmpDir, "policy.json");
-    writeFileSync(file, JSON.stringify(this.params.policy ?? {}), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify(policy), { mode: 0o600 });
     const { command, args } = this.commandLine(file);
     const child = spawn(command, args, {
-      env: { ...defaultEnvironment(), ...this.params.env },
+      env,
       stdio: ["pipe", "pipe", this.stderrStream !== null ? "pipe" : (this.params.stderr ?? "inherit")],
       shell: false,
-      ...(this.params.cwd !== undefined ? { cwd: this.params.cwd } : {}),
+      cwd,
     });
     this.child = child;
     await new Promise<void>((resolve, reject) => {

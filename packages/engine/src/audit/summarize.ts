@@ -3,6 +3,7 @@
 // read, wrote, executed and contacted, what was denied, which tools it ran, how it ended. Look-ups of
 // paths that do not exist (ENOENT, ENOTDIR: runtimes probe dozens at start) are counted, not listed
 // among the causes (issue 12 item 10).
+import { escapeHidingCharacters } from "../footprint/pin.js";
 import { AuditEventSchema, type AuditEvent } from "./schema.js";
 
 export interface JailSummary {
@@ -213,7 +214,9 @@ export function summarizeAudit(lines: Iterable<string>): AuditSummary {
   return { jails: [...jails.values()].map((j) => j.s), invalidLines: invalid, totalEvents: total };
 }
 
-/** The human report printed by `mcp-j audit summarize`. */
+/** The human report printed by `mcp-j audit summarize`. The paths, addresses and names in it are
+ * the server's choice: each line is printed escaped (escapeHidingCharacters; mcp-j's own words hold
+ * nothing it escapes), so a name can neither forge a line of the report nor act on the terminal. */
 export function formatAuditSummary(sum: AuditSummary): string {
   const out: string[] = [];
   const list = (title: string, xs: string[]) => {
@@ -248,5 +251,5 @@ export function formatAuditSummary(sum: AuditSummary): string {
     out.push("");
   }
   out.push(`${sum.totalEvents} events, ${sum.jails.length} jail${sum.jails.length === 1 ? "" : "s"}${sum.invalidLines ? `, ${sum.invalidLines} invalid lines skipped` : ""}`);
-  return out.join("\n") + "\n";
+  return out.map(escapeHidingCharacters).join("\n") + "\n";
 }

@@ -12,6 +12,7 @@ export {
   writePinFile,
   acceptPending,
   hasHidingCharacters,
+  escapeHidingCharacters,
   listedTool,
   CHANGE_KINDS,
   type PinFile,

@@ -129,6 +129,19 @@ export function hasHidingCharacters(text: string): boolean {
   return HIDING.test(text);
 }
 
+const ESCAPED = new RegExp(`${HIDING.source}|[\\t\\n\\r\\\\]`, "gu");
+const SHORT_ESCAPES: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\" };
+
+/** `text` for a terminal: one line in which nothing acts. Each hiding character, tab, line break
+ * and backslash is written as its escape (\u001b, \u{e0041}, \t, \n, \\), so what a server chose
+ * reads back exactly, and cannot forge a line or hide one. */
+export function escapeHidingCharacters(text: string): string {
+  return text.replace(ESCAPED, (c) => {
+    const cp = c.codePointAt(0)!;
+    return SHORT_ESCAPES[c] ?? (cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, "0")}`);
+  });
+}
+
 export interface ListedTool {
   name: string;
   description: string;

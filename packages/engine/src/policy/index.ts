@@ -13,6 +13,7 @@ export {
   normalizeDeny,
   splitGrant,
   expandHome,
+  absolutizePaths,
   readPolicyFile,
   type ResolveArgs,
   type PolicyLayer,
