@@ -12,6 +12,7 @@ import {
   decodeEvent,
   diffPolicies,
   FootprintRecorder,
+  formatDenial,
   formatPolicyDiff,
   generalize,
   hasHidingCharacters,
@@ -187,4 +188,13 @@ test("mergePinFile: what this run changed goes into the file as another mcp-j le
   // No file any more: this run's book as it is; nothing changed by this run: the file as it is.
   assert.deepEqual(mergePinFile(base, ours, null), ours);
   assert.deepEqual(mergePinFile(base, base, now), now);
+});
+
+test("a denial line on stderr carries a jail-chosen path's control characters escaped: no forged line, no terminal escape", () => {
+  const e = decodeEvent({ act: "deny", pid: "3", t: "1", errno: "13", sc: "openat", path: "/data/a\nmcp-j: denied: nothing\u001b[2J\u202e", why: "outside" })!;
+  const line = formatDenial(e)!;
+  assert.equal(line.includes("\n"), false);
+  assert.equal(line.includes("\u001b"), false);
+  assert.equal(line.includes("\u202e"), false);
+  assert.ok(line.includes("/data/a\\nmcp-j: denied: nothing\\u001b[2J\\u202e"), line);
 });

@@ -1,6 +1,7 @@
 // The supervisor's audit events: "ev k=v ..." lines from the C loop (parsed by jail/reports.ts into
 // { type: "event", fields }), decoded into a typed event, and the one human line mcp-j prints on
 // stderr for a denial.
+import { escapeHidingCharacters } from "../footprint/pin.js";
 import { errnoName } from "../jail/errno.js";
 
 /** Every syscall the supervisor decides, and the verb a denial line uses for it (the C side names
@@ -153,7 +154,9 @@ export function formatDenial(e: SupervisorEvent): string | null {
   const verb = e.syscall !== null ? VERB[e.syscall] : "use";
   const why = e.reason !== undefined ? (REASONS[e.reason]?.(e) ?? e.reason) : "policy";
   const err = e.errno !== 0 ? ` (${errnoName(e.errno)})` : "";
-  return `mcp-j: denied: the server tried to ${verb} ${target(e)}: ${why}${err}${e.pid !== null ? ` [pid ${e.pid}]` : ""}`;
+  // The path is the jail's choice: a newline or an escape sequence in it must not forge a line or
+  // reach the terminal (mcp-j's own words have none of these characters).
+  return escapeHidingCharacters(`mcp-j: denied: the server tried to ${verb} ${target(e)}: ${why}${err}${e.pid !== null ? ` [pid ${e.pid}]` : ""}`);
 }
 
 const ENOENT = 2;
