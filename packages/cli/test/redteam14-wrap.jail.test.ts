@@ -3,7 +3,7 @@
 // through the real bin (the bundle), which ended in "internal error" (wrap.ts found its package
 // three directories too high from the bundle). Real jails, the real CLI.
 import assert from "node:assert/strict";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -88,6 +88,8 @@ describe("red-team 14: wrap and unwrap", () => {
 });
 
 describe("mcp-j wrap and unwrap through the real bin", () => {
+  // The README's example, in a workspace: `mcp-j wrap --client vscode`, `mcp-j unwrap --client
+  // vscode`, `mcp-j unwrap --client vscode --restore-backup`.
   it("wrap, unwrap and unwrap --restore-backup of a workspace's .vscode/mcp.json", T, async () => {
     const ws = join(work, "ws-bin");
     const data = join(ws, "data");
@@ -153,6 +155,19 @@ describe("mcp-j wrap and unwrap through the real bin", () => {
     const wrapped = await runMcpj(["wrap", "--client", "vscode"], { cwd: ws });
     assert.equal(wrapped.code, 1, wrapped.stderr);
     assert.match(wrapped.stderr, /can be written by others \(mode 666\): chmod go-w it; nothing was written\n$/);
+    assert.equal(readFileSync(config, "utf8"), text);
+  });
+
+  it("another user's config is refused with the fix (run as that user)", { ...T, skip: process.geteuid?.() !== 0 && "only root can give a file to another user" }, async () => {
+    const ws = join(work, "ws-bin-owner");
+    mkdirSync(join(ws, ".vscode"), { recursive: true });
+    const config = join(ws, ".vscode", "mcp.json");
+    const text = JSON.stringify({ servers: { s: { command: "node", args: [pinServer] } } });
+    writeFileSync(config, text, { mode: 0o644 });
+    chownSync(config, 65534, 65534);
+    const wrapped = await runMcpj(["wrap", "--client", "vscode"], { cwd: ws });
+    assert.equal(wrapped.code, 1, wrapped.stderr);
+    assert.equal(wrapped.stderr, `mcp-j: wrap: vscode (${config}): the configuration ${config} belongs to user 65534: run mcp-j wrap as that user; nothing was written\n`);
     assert.equal(readFileSync(config, "utf8"), text);
   });
 });

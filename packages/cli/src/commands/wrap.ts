@@ -347,6 +347,19 @@ function modeOf(p: string): number {
   return 0o600;
 }
 
+/** readOwnFile for a client's config or its backup. Its refusals say the fix for mcp-j's own files;
+ * a config of another user (root wrapping a user's, say) is fixed by running as that user. */
+function readConfig(path: string, what: string, mode: "wrap" | "unwrap"): string | null {
+  try {
+    return readOwnFile(path, what);
+  } catch (e) {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    const me = process.geteuid?.();
+    if (st?.isFile() && me !== undefined && st.uid !== me && st.uid !== 0) throw new HostFileError("E_HOST_FILE", `${what} ${path} belongs to user ${st.uid}: run mcp-j ${mode} as that user`);
+    throw e;
+  }
+}
+
 interface Parsed {
   targets: ClientConfigLocation[];
   dryRun: boolean;
@@ -425,13 +438,13 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
     try {
       if (parsed.restoreBackup) {
         const bak = t.path + BACKUP_SUFFIX;
-        const old = readOwnFile(bak, "the backup");
+        const old = readConfig(bak, "the backup", mode);
         if (old === null) {
           io.stderr.write(`mcp-j: unwrap: ${label}: no backup ${bak}\n`);
           status = EXIT.failure;
           continue;
         }
-        const cur = readOwnFile(t.path, "the configuration") ?? "";
+        const cur = readConfig(t.path, "the configuration", mode) ?? "";
         io.stdout.write(unifiedDiff(cur, old, t.path, `${t.path} (from ${basename(bak)})`));
         if (!parsed.dryRun) {
           writeOwnFile(t.path, old, modeOf(bak));
@@ -439,7 +452,7 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
         } else io.stdout.write(`${label}: dry run, nothing written\n`);
         continue;
       }
-      const text = readOwnFile(t.path, "the configuration");
+      const text = readConfig(t.path, "the configuration", mode);
       if (text === null) {
         io.stderr.write(`mcp-j: ${mode}: ${label}: cannot read (ENOENT)\n`);
         status = EXIT.failure;
