@@ -34,11 +34,14 @@
 // lost. Before writing, the previous content is saved: the first time as FILE.mcp-j.bak, later as
 // FILE.mcp-j.bak.1, .2, ... (a backup is never overwritten); the new content is written to a
 // temporary file and renamed over FILE.
-import { constants, copyFileSync, existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, chmodSync } from "node:fs";
+// A server wrapped with --rw WORKSPACE can write the workspace's .vscode: FILE, its backups and
+// the temporary names beside them are read and written without following a link there, as
+// mcp-j's own files are (engine host-file.ts: readOwnFile, writeOwnFile).
+import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { homedir } from "node:os";
-import { fileURLToPath } from "node:url";
-import { blankJsonComments, commandNeeds, EXIT, runtimeOf, tooWide, underSystem } from "@mcp-j/engine/core";
+import { blankJsonComments, commandNeeds, EXIT, HostFileError, readOwnFile, runtimeOf, tooWide, underSystem, writeOwnFile } from "@mcp-j/engine/core";
 import { type CmdIo, usageError } from "./common.js";
 import { indentUnit, lineIndent, objectMembers, serializeAt, type Member } from "./jsonc-edit.js";
 
@@ -85,10 +88,17 @@ export interface Launcher {
   how: string;
 }
 
-const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The CLI's package directory (package.json, bin/), from wherever this code runs: its dist/src/
+ * (the package's own build, or an npm install) or the mcp-j command's bundle in its dist/
+ * (scripts/build-cli.mjs, where import.meta.url is the bundle's URL). Resolved by the package's own
+ * name, as the engine finds its package (engine-dir.ts): the "." export is <cli>/dist/src/main.js. */
+function cliDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve("@mcp-j/cli")), "..", "..");
+}
 
 /** The launcher for `--mcpj` (undefined: the CLI installed here). */
 export function launcher(mcpj: string | undefined): Launcher {
+  const CLI_DIR = cliDir();
   const pkg = JSON.parse(readFileSync(join(CLI_DIR, "package.json"), "utf8")) as { name: string; version: string };
   const npx: Launcher = { command: "npx", args: ["-y", `${pkg.name}@${pkg.version}`], how: `npx -y ${pkg.name}@${pkg.version} (the published package)` };
   if (mcpj === "npx") return npx;
@@ -307,19 +317,47 @@ export function transformConfig(
   return { changed: out !== text, text: out, report };
 }
 
-/** FILE.mcp-j.bak, or the first FILE.mcp-j.bak.N that does not exist: no backup is overwritten. */
-export function freeBackup(path: string): string {
-  const first = path + BACKUP_SUFFIX;
-  if (!existsSync(first)) return first;
-  for (let n = 1; ; n++) if (!existsSync(`${first}.${n}`)) return `${first}.${n}`;
+/** Whether anything is at `p`, a link included (never followed). */
+function present(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-function writeAtomically(path: string, text: string): void {
-  const mode = statSync(path).mode & 0o7777;
-  const tmp = join(dirname(path), `.${basename(path)}.mcp-j-${process.pid}.tmp`);
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
+/** FILE.mcp-j.bak, or the first FILE.mcp-j.bak.N where nothing is (a link counts): no backup is
+ * overwritten. */
+export function freeBackup(path: string): string {
+  const first = path + BACKUP_SUFFIX;
+  if (!present(first)) return first;
+  for (let n = 1; ; n++) if (!present(`${first}.${n}`)) return `${first}.${n}`;
+}
+
+/** The mode to write a copy of the regular file at `p` with: its own, less write for others (which
+ * readOwnFile refuses); 0600 when there is no regular file there. */
+function modeOf(p: string): number {
+  try {
+    const st = lstatSync(p);
+    if (st.isFile()) return st.mode & 0o7777 & ~0o022;
+  } catch {
+    /* 0600 */
+  }
+  return 0o600;
+}
+
+/** readOwnFile for a client's config or its backup. Its refusals say the fix for mcp-j's own files;
+ * a config of another user (root wrapping a user's, say) is fixed by running as that user. */
+function readConfig(path: string, what: string, mode: "wrap" | "unwrap"): string | null {
+  try {
+    return readOwnFile(path, what);
+  } catch (e) {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    const me = process.geteuid?.();
+    if (st?.isFile() && me !== undefined && st.uid !== me && st.uid !== 0) throw new HostFileError("E_HOST_FILE", `${what} ${path} belongs to user ${st.uid}: run mcp-j ${mode} as that user`);
+    throw e;
+  }
 }
 
 interface Parsed {
@@ -355,7 +393,7 @@ function parseArgs(argv: string[], io: CmdIo, allowRestore: boolean): Parsed | s
   if (!p.explicit) {
     for (const c of ["claude", "vscode", "cursor"] as const) {
       const path = clientConfigPath(c, io);
-      if (existsSync(path)) p.targets.push({ client: c, path });
+      if (present(path)) p.targets.push({ client: c, path });
     }
   }
   return p;
@@ -397,56 +435,66 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
   if (mode === "wrap") io.stdout.write(`mcp-j is started as ${via.how}\n`);
   for (const t of parsed.targets) {
     const label = t.client === "file" ? t.path : `${t.client} (${t.path})`;
-    if (parsed.restoreBackup) {
-      const bak = t.path + BACKUP_SUFFIX;
-      if (!existsSync(bak)) {
-        io.stderr.write(`mcp-j: unwrap: ${label}: no backup ${bak}\n`);
+    try {
+      if (parsed.restoreBackup) {
+        const bak = t.path + BACKUP_SUFFIX;
+        const old = readConfig(bak, "the backup", mode);
+        if (old === null) {
+          io.stderr.write(`mcp-j: unwrap: ${label}: no backup ${bak}\n`);
+          status = EXIT.failure;
+          continue;
+        }
+        const cur = readConfig(t.path, "the configuration", mode) ?? "";
+        io.stdout.write(unifiedDiff(cur, old, t.path, `${t.path} (from ${basename(bak)})`));
+        if (!parsed.dryRun) {
+          writeOwnFile(t.path, old, modeOf(bak));
+          io.stdout.write(`${label}: restored from ${bak}\n`);
+        } else io.stdout.write(`${label}: dry run, nothing written\n`);
+        continue;
+      }
+      const text = readConfig(t.path, "the configuration", mode);
+      if (text === null) {
+        io.stderr.write(`mcp-j: ${mode}: ${label}: cannot read (ENOENT)\n`);
         status = EXIT.failure;
         continue;
       }
-      const cur = existsSync(t.path) ? readFileSync(t.path, "utf8") : "";
-      const old = readFileSync(bak, "utf8");
-      io.stdout.write(unifiedDiff(cur, old, t.path, `${t.path} (from ${basename(bak)})`));
-      if (!parsed.dryRun) {
-        copyFileSync(bak, t.path);
-        io.stdout.write(`${label}: restored from ${bak}\n`);
-      } else io.stdout.write(`${label}: dry run, nothing written\n`);
-      continue;
-    }
-    let text: string;
-    try {
-      text = readFileSync(t.path, "utf8");
+      status = Math.max(status, edit(mode, t.path, label, text, parsed.dryRun, via, io));
     } catch (e) {
-      io.stderr.write(`mcp-j: ${mode}: ${label}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})\n`);
+      if (e instanceof HostFileError) io.stderr.write(`mcp-j: ${mode}: ${label}: ${e.message}; nothing was written\n`);
+      else if (typeof (e as NodeJS.ErrnoException).code === "string") io.stderr.write(`mcp-j: ${mode}: ${label}: cannot write: ${(e as Error).message}\n`);
+      else throw e;
       status = EXIT.failure;
-      continue;
     }
-    let r: FileResult;
-    try {
-      r = transformConfig(text, mode, via, io);
-    } catch (e) {
-      io.stderr.write(`mcp-j: ${mode}: ${label}: cannot parse: ${(e as Error).message}; the file was not changed\n`);
-      status = Math.max(status, EXIT.usage);
-      continue;
-    }
-    io.stdout.write(`${label}:\n`);
-    for (const line of r.report) io.stdout.write(`  ${line}\n`);
-    if (!r.changed) {
-      io.stdout.write(`  unchanged\n`);
-      continue;
-    }
-    io.stdout.write(unifiedDiff(text, r.text, t.path, `${t.path} (${mode}ped)`));
-    if (parsed.dryRun) {
-      io.stdout.write(`  dry run: nothing written\n`);
-      continue;
-    }
-    const bak = freeBackup(t.path);
-    copyFileSync(t.path, bak, constants.COPYFILE_EXCL);
-    chmodSync(bak, statSync(t.path).mode & 0o7777);
-    writeAtomically(t.path, r.text);
-    io.stdout.write(`  written; previous version saved as ${bak}\n`);
   }
   return status;
+}
+
+/** Rewrites one config (`text`, read from `path`): the report, the diff, the backup, the new file. */
+function edit(mode: "wrap" | "unwrap", path: string, label: string, text: string, dryRun: boolean, via: Launcher, io: CmdIo): number {
+  let r: FileResult;
+  try {
+    r = transformConfig(text, mode, via, io);
+  } catch (e) {
+    io.stderr.write(`mcp-j: ${mode}: ${label}: cannot parse: ${(e as Error).message}; the file was not changed\n`);
+    return EXIT.usage;
+  }
+  io.stdout.write(`${label}:\n`);
+  for (const line of r.report) io.stdout.write(`  ${line}\n`);
+  if (!r.changed) {
+    io.stdout.write(`  unchanged\n`);
+    return EXIT.ok;
+  }
+  io.stdout.write(unifiedDiff(text, r.text, path, `${path} (${mode}ped)`));
+  if (dryRun) {
+    io.stdout.write(`  dry run: nothing written\n`);
+    return EXIT.ok;
+  }
+  const bak = freeBackup(path);
+  const fileMode = modeOf(path);
+  writeOwnFile(bak, text, fileMode);
+  writeOwnFile(path, r.text, fileMode);
+  io.stdout.write(`  written; previous version saved as ${bak}\n`);
+  return EXIT.ok;
 }
 
 export async function wrapCommand(argv: string[], io: CmdIo): Promise<number> {
