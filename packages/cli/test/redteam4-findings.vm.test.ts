@@ -144,7 +144,7 @@ sys.stderr.write("allocated\\n"); sys.stderr.flush()
 
 // ---------------------------------------------------------------- findings (fail on 8462fd5)
 
-test("held: a jail with a writable grant of ~/.config does not weaken the scope of a later jail (a drop-in for mcp-j-.scope)", async () => {
+test("held: a jail with a writable grant of ~/.config/systemd does not weaken the scope of a later jail (a drop-in for mcp-j-.scope)", async () => {
   // A user who has user units of their own: ~/.config/systemd/user exists when the manager starts.
   const config = join(USER.home, ".config");
   for (const d of [config, join(config, "systemd"), join(config, "systemd", "user")]) {
@@ -154,9 +154,10 @@ test("held: a jail with a writable grant of ~/.config does not weaken the scope 
   await restartManager();
   const dropin = join(config, "systemd", "user", "mcp-j-.scope.d");
   try {
-    // The first server has its configuration directory granted (as an editor or dotfiles server
-    // would), and leaves a drop-in every later mcp-j scope of this user loads.
-    const writer = await runUntil(["--rw", config, "--", "/usr/bin/python3", "-c", `import os, sys\nd = ${JSON.stringify(dropin)}\nos.makedirs(d)\nopen(d + "/lift.conf", "w").write("[Scope]\\nMemoryMax=infinity\\nTasksMax=infinity\\n")\n${WAIT}`], /done|Traceback/);
+    // The first server has the user's systemd configuration granted (as a dotfiles server would;
+    // the whole ~/.config is refused at start, since mcp-j's servers file lives there), and leaves
+    // a drop-in every later mcp-j scope of this user loads.
+    const writer = await runUntil(["--rw", join(config, "systemd"), "--", "/usr/bin/python3", "-c", `import os, sys\nd = ${JSON.stringify(dropin)}\nos.makedirs(d)\nopen(d + "/lift.conf", "w").write("[Scope]\\nMemoryMax=infinity\\nTasksMax=infinity\\n")\n${WAIT}`], /done|Traceback/);
     assert.equal(writer.code, 0, writer.stderr);
     assert.ok(existsSync(join(dropin, "lift.conf")), "the first jail wrote the drop-in (inside its grant)");
     // A later, unrelated server with no grant at all: its limits are what mcp-j asked for.
