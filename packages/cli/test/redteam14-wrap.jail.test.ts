@@ -125,6 +125,31 @@ describe("mcp-j wrap and unwrap through the real bin", () => {
     assert.equal(readFileSync(config, "utf8"), original);
   });
 
+  it("a server given the whole workspace gets it read-write but not the client's .vscode: the wrapped command denies it", T, async () => {
+    // The workspace granted read-write holds .vscode/mcp.json, the file that starts the server: a
+    // server that rewrote it would run without the jail at the client's next start.
+    const ws = jailDir(work, "ws-whole");
+    jailDir(ws, ".vscode");
+    const config = join(ws, ".vscode", "mcp.json");
+    writeFileSync(config, JSON.stringify({ servers: { files: { command: "node", args: [pinServer, ws] } } }), { mode: 0o600 });
+    const wrapped = await runMcpj(["wrap", "--client", "vscode"], { cwd: ws });
+    assert.equal(wrapped.code, 0, wrapped.stderr);
+    const entry = (JSON.parse(readFileSync(config, "utf8")) as { servers: Record<string, { args: string[] }> }).servers["files"]!;
+    const flags = entry.args.slice(1, entry.args.indexOf("--"));
+    assert.deepEqual(flags, ["--rw", ws, "--deny", join(ws, ".vscode")]);
+    assert.match(wrapped.stdout, /note: denied .*\.vscode \(the client's configuration, in a read-write grant/);
+    // The wrapped flags, run: the workspace is writable, the client's configuration is not.
+    const r = await jailed(
+      flags,
+      `const fs = require("fs"); const out = [];
+for (const p of [${J(join(ws, "data.txt"))}, ${J(config)}]) { try { fs.writeFileSync(p, "x"); out.push("ok"); } catch (e) { out.push(e.code); } }
+process.stderr.write("writes: " + out.join(",") + "\\n");`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^writes: ok,EACCES$/m);
+    assert.equal((JSON.parse(readFileSync(config, "utf8")) as { servers: Record<string, unknown> }).servers["files"] !== undefined, true, "the config is the one wrap wrote");
+  });
+
   it("a link at the config or its backup is refused with the fix, and nothing is written through it", T, async () => {
     const ws = join(work, "ws-bin-link");
     mkdirSync(join(ws, ".vscode"), { recursive: true });

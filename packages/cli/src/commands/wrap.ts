@@ -134,7 +134,20 @@ function kind(p: string): "dir" | "file" | "missing" {
 }
 
 /** The mcp-j flags a server needs, from its command, arguments and env (see the top of this file). */
-export function generatedFlags(command: string, args: string[], env: Record<string, unknown> | undefined, io: Pick<CmdIo, "env" | "cwd">): { flags: string[]; notes: string[] } {
+/** Where a server is wrapped: mcp-j's environment, and the client config being rewritten (the
+ * file that starts the server: it is kept from the server, below). */
+export type WrapContext = Pick<CmdIo, "env" | "cwd"> & { configFile?: string };
+
+/** The path as the host resolves it, or as given when it does not exist. */
+function real(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+export function generatedFlags(command: string, args: string[], env: Record<string, unknown> | undefined, io: WrapContext): { flags: string[]; notes: string[] } {
   const flags: string[] = [];
   const notes: string[] = [];
   const name = basename(command);
@@ -150,9 +163,11 @@ export function generatedFlags(command: string, args: string[], env: Record<stri
   for (const k of Object.keys(env ?? {})) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) flags.push("--env", k);
 
   const granted = new Set<string>();
+  const writable: string[] = [];
   const grant = (flag: "--ro" | "--rw", path: string, why: string) => {
     if (granted.has(path)) return;
     granted.add(path);
+    if (flag === "--rw") writable.push(real(path));
     flags.push(flag, path);
     notes.push(`granted ${path} ${flag === "--rw" ? "read-write" : "read-only"} (${why})`);
   };
@@ -178,10 +193,20 @@ export function generatedFlags(command: string, args: string[], env: Record<stri
     consider(a, `argument ${i + 1}`, false);
   });
   for (const [k, v] of Object.entries(env ?? {})) if (typeof v === "string") consider(v, k, true);
+  // The client config that starts this server, inside a directory granted read-write: a server
+  // that rewrote it would run without the jail at the client's next start. Denied, with the client's
+  // own directory (.vscode, .cursor: its other files, tasks, run commands too).
+  const cfg = io.configFile;
+  if (cfg !== undefined && writable.some((g) => cfg === g || cfg.startsWith(`${g}/`))) {
+    const parent = dirname(cfg);
+    const denied = basename(parent).startsWith(".") && !writable.includes(parent) ? parent : cfg;
+    flags.push("--deny", denied);
+    notes.push(`denied ${denied} (the client's configuration, in a read-write grant: a server that changed it would run outside the jail)`);
+  }
   return { flags, notes };
 }
 
-export function wrapEntry(e: Entry, via: Launcher, io: Pick<CmdIo, "env" | "cwd">): { entry: Entry; notes: string[] } {
+export function wrapEntry(e: Entry, via: Launcher, io: WrapContext): { entry: Entry; notes: string[] } {
   const command = e.command as string;
   const args = Array.isArray(e.args) ? (e.args as unknown[]).map(String) : [];
   const { flags, notes } = generatedFlags(command, args, e.env as Record<string, unknown> | undefined, io);
@@ -264,7 +289,7 @@ export function transformConfig(
   text: string,
   mode: "wrap" | "unwrap",
   via: Launcher,
-  io: Pick<CmdIo, "env" | "cwd">,
+  io: WrapContext,
 ): FileResult {
   const blanked = blankJsonComments(text);
   const start = blanked.search(/\S/);
@@ -473,7 +498,7 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
 function edit(mode: "wrap" | "unwrap", path: string, label: string, text: string, dryRun: boolean, via: Launcher, io: CmdIo): number {
   let r: FileResult;
   try {
-    r = transformConfig(text, mode, via, io);
+    r = transformConfig(text, mode, via, { env: io.env, cwd: io.cwd, configFile: real(path) });
   } catch (e) {
     io.stderr.write(`mcp-j: ${mode}: ${label}: cannot parse: ${(e as Error).message}; the file was not changed\n`);
     return EXIT.usage;
