@@ -245,17 +245,23 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   let stoppedBy: string | null = null;
   let exited = false;
   const timers: NodeJS.Timeout[] = [];
+  /** `sig` to the server `delayMs` from now, unless the jail has exited by then. */
+  const signalLater = (sig: NodeJS.Signals, delayMs: number, why: string | null): void => {
+    timers.push(
+      setTimeout(() => {
+        if (exited) return;
+        if (why !== null) stoppedBy = why;
+        jail.signal(sig);
+      }, delayMs),
+    );
+  };
+  /** SIGTERM `delayMs` from now, then SIGKILL as long again (100 ms at least). */
   const stop = (why: string, delayMs: number): void => {
     timers.push(
       setTimeout(() => {
         if (exited) return;
-        stoppedBy = why;
-        jail.signal("SIGTERM");
-        timers.push(
-          setTimeout(() => {
-            if (!exited) jail.signal("SIGKILL");
-          }, Math.max(delayMs, 100)),
-        );
+        signalLater("SIGTERM", 0, why);
+        signalLater("SIGKILL", Math.max(delayMs, 100), null);
       }, delayMs),
     );
   };
@@ -271,10 +277,10 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // A signal to mcp-j goes to the server, and a server still there `grace` later is killed. After
   // the client closed our input (or at a second signal) the client will not wait (the SDKs send
   // SIGTERM 2 s after closing it, SIGKILL 2 s later): then LAST_WORD_MS later, so that the pin
-  // file, the learned policy and the audit log's last lines are written before the client's SIGKILL. Once the jail has exited, a signal
-  // only cuts short the wait for a client that no longer reads (below). The handlers stay until
-  // the process exits: removing the last one restores the default action, and the next signal
-  // would end mcp-j before it had written them.
+  // file, the learned policy and the audit log's last lines are written before the client's
+  // SIGKILL. Once the jail has exited, a signal only cuts short the wait for a client that no
+  // longer reads (below). The handlers stay until the process exits: removing the last one
+  // restores the default action, and the next signal would end mcp-j before it had written them.
   let hurry = (): void => {};
   const hurried = new Promise<void>((r) => (hurry = r));
   let signalled = 0;
@@ -285,13 +291,8 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     // our input or signals again (each signal arms its own timer; the earliest wins).
     signalled += 1;
     const late = inputEnded || signalled > 1;
-    timers.push(
-      setTimeout(() => {
-        if (exited) return;
-        stoppedBy = `it was still running ${late ? `${LAST_WORD_MS} ms` : `--grace (${policy.grace} ms)`} after mcp-j got ${sig}`;
-        jail.signal("SIGKILL");
-      }, late ? LAST_WORD_MS : policy.grace),
-    );
+    const delayMs = late ? LAST_WORD_MS : policy.grace;
+    signalLater("SIGKILL", delayMs, `it was still running ${delayMs} ms after mcp-j got ${sig}`);
   };
   for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, forward);
 

@@ -41,7 +41,7 @@ import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { homedir } from "node:os";
-import { blankJsonComments, commandNeeds, EXIT, HostFileError, readOwnFile, runtimeOf, tooWide, underSystem, writeOwnFile } from "@mcp-j/engine/core";
+import { blankJsonComments, commandNeeds, EXIT, HostFileError, readOwnFile, realOr, runtimeOf, tooWide, underSystem, writeOwnFile } from "@mcp-j/engine/core";
 import { type CmdIo, usageError } from "./common.js";
 import { indentUnit, lineIndent, objectMembers, serializeAt, type Member } from "./jsonc-edit.js";
 
@@ -138,15 +138,6 @@ function kind(p: string): "dir" | "file" | "missing" {
  * file that starts the server: it is kept from the server, below). */
 export type WrapContext = Pick<CmdIo, "env" | "cwd"> & { configFile?: string };
 
-/** The path as the host resolves it, or as given when it does not exist. */
-function real(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return p;
-  }
-}
-
 export function generatedFlags(command: string, args: string[], env: Record<string, unknown> | undefined, io: WrapContext): { flags: string[]; notes: string[] } {
   const flags: string[] = [];
   const notes: string[] = [];
@@ -167,7 +158,7 @@ export function generatedFlags(command: string, args: string[], env: Record<stri
   const grant = (flag: "--ro" | "--rw", path: string, why: string) => {
     if (granted.has(path)) return;
     granted.add(path);
-    if (flag === "--rw") writable.push(real(path));
+    if (flag === "--rw") writable.push(realOr(path));
     flags.push(flag, path);
     notes.push(`granted ${path} ${flag === "--rw" ? "read-write" : "read-only"} (${why})`);
   };
@@ -498,7 +489,7 @@ async function run(mode: "wrap" | "unwrap", argv: string[], io: CmdIo): Promise<
 function edit(mode: "wrap" | "unwrap", path: string, label: string, text: string, dryRun: boolean, via: Launcher, io: CmdIo): number {
   let r: FileResult;
   try {
-    r = transformConfig(text, mode, via, { env: io.env, cwd: io.cwd, configFile: real(path) });
+    r = transformConfig(text, mode, via, { env: io.env, cwd: io.cwd, configFile: realOr(path) });
   } catch (e) {
     io.stderr.write(`mcp-j: ${mode}: ${label}: cannot parse: ${(e as Error).message}; the file was not changed\n`);
     return EXIT.usage;

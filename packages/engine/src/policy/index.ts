@@ -44,7 +44,7 @@ export {
 } from "./docs.js";
 export { installHostFiles, policyHostFiles, refuseHostFilesInGrants, serversHostFiles, type HostFile } from "./host-files.js";
 export { resolveRun, serverKey, runtimeOf, commandNeeds, type RunRequest, type ResolvedRun, type Runtime } from "./infer.js";
-export { tooWide, underSystem } from "./profiles/common.js";
+export { realOr, tooWide, underSystem } from "./profiles/common.js";
 export { loadNamedServer, listNamedServers, serversConfigPath, ServerEntrySchema, type NamedServer, type NamedServerOptions } from "./servers.js";
 export { learnPolicy, grantViews, type LearnInput, type LearnedPolicy, type GrantView } from "./learn.js";
 export { diffPolicies, formatPolicyDiff, type PolicyChange } from "./diff.js";
