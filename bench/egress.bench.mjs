@@ -1,9 +1,10 @@
 // Egress figures (issues 4 and 15), same-run ratios against direct loopback:
 //   1. throughput of a 100 MB download: direct; through the proxy as plain HTTP (absolute URI);
-//      through a CONNECT tunnel relayed by the kernel (splice) and, for comparison, by Node's
-//      pipe(); and from inside a jail, by a program that knows no proxy (curl --noproxy '*'), its
-//      connect() redirected to the proxy by the supervisor; and, as the yardstick of what any relay
-//      costs here, a minimal C relay (lib/splice-relay.c: blocking splice, no policy). Client: curl (its own process, curl's
+//      through a CONNECT tunnel relayed by the native relay (recv/send in a thread of its own) and,
+//      for comparison, by Node's pipe(); and from inside a jail, by a program that knows no proxy
+//      (curl --noproxy '*'), its connect() redirected to the proxy by the supervisor; and, as the
+//      yardsticks of what any relay costs here, a minimal C relay (lib/min-relay.c: blocking, no
+//      policy) copying through a 4 MiB buffer and splicing through a pipe. Client: curl (its own process, curl's
 //      own timing: the jail's start is not counted); origin: node:http (its own process); proxy:
 //      startEgressProxy (its own process) or mcp-j's. Median of RUNS runs each, interleaved.
 //   2. connection set-up latency, p50/p99 over ITER sequential set-ups: from this process, TCP
@@ -223,13 +224,15 @@ async function main() {
   const origin = await startChild(originSrc);
   const proxy = await startChild(proxySrc(origin.port));
   const piped = await startChild(proxySrc(origin.port, false));
-  const bare = await startChild(null, [buildC("splice-relay", ["-pthread"]), "0", String(origin.port)]);
+  const minRelay = buildC("min-relay", ["-pthread"]);
+  const bare = await startChild(null, [minRelay, "copy", "0", String(origin.port)]);
+  const bareSplice = await startChild(null, [minRelay, "splice", "0", String(origin.port)]);
   const target = `127.0.0.1:${origin.port}`;
   const url = `http://${target}/bytes/${BYTES}`;
   const proxyUrl = `http://127.0.0.1:${proxy.port}`;
   try {
     console.log(`egress bench: ${MB} MB x ${RUNS} runs; ${ITER} set-ups each; node ${process.version}; ${new Date().toISOString()}`);
-    const tp = { direct: [], bare: [], plain: [], tunnel: [], piped: [], jail: [] };
+    const tp = { direct: [], bare: [], bareSplice: [], plain: [], tunnel: [], piped: [], jail: [] };
     const pipeUrl = `http://127.0.0.1:${piped.port}`;
     const inJail = async () => {
       const [size, secs] = (await jailed(["--allow-net", target, "--", "/usr/bin/curl", "-sS", "--noproxy", "*", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", url])).trim().split(" ").map(Number);
@@ -240,6 +243,7 @@ async function main() {
     for (let i = 0; i < RUNS; i++) {
       tp.direct.push(await curl([url]));
       tp.bare.push(await curl([`http://127.0.0.1:${bare.port}/bytes/${BYTES}`]));
+      tp.bareSplice.push(await curl([`http://127.0.0.1:${bareSplice.port}/bytes/${BYTES}`]));
       tp.plain.push(await curl(["-x", proxyUrl, url]));
       tp.tunnel.push(await curl(["-p", "-x", proxyUrl, url]));
       tp.piped.push(await curl(["-p", "-x", pipeUrl, url]));
@@ -249,11 +253,12 @@ async function main() {
     const row = (name, xs) => console.log(`  ${name.padEnd(42)} ${fmtMBs(median(xs))}   ratio ${(median(xs) / d).toFixed(2)}`);
     console.log("\nthroughput (curl, median)");
     console.log(`  ${"direct loopback".padEnd(42)} ${fmtMBs(d)}`);
-    row("minimal C splice relay (the yardstick)", tp.bare);
+    row("minimal C relay, copying (the yardstick)", tp.bare);
+    row("minimal C relay, splice(2)", tp.bareSplice);
     row("proxy, plain HTTP", tp.plain);
-    row("proxy, CONNECT tunnel (kernel relay)", tp.tunnel);
+    row("proxy, CONNECT tunnel (native relay)", tp.tunnel);
     row("proxy, CONNECT tunnel (Node pipe, before)", tp.piped);
-    row("jail, connect() redirected (kernel relay)", tp.jail);
+    row("jail, connect() redirected (native relay)", tp.jail);
 
     const rows = [
       ["TCP connect, direct", await series(() => tcpConnect(origin.port))],
@@ -291,7 +296,7 @@ async function main() {
       median(tp.plain) / d >= 0.8 && median(tp.tunnel) / d >= 0.8 && median(tp.jail) / d >= 0.8 && p50(1) - p50(0) <= 1 && p50(3) - p50(2) <= 1 && addedGet <= 1;
     console.log(`\ngoals (>= 80% throughput, <= 1 ms added set-up at p50): ${ok ? "met" : "NOT met"}`);
   } finally {
-    for (const c of [origin, proxy, piped, bare]) {
+    for (const c of [origin, proxy, piped, bare, bareSplice]) {
       c.child.removeAllListeners("exit");
       c.child.kill();
     }

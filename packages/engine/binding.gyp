@@ -3,7 +3,7 @@
   # local Node). mcpj-jail is a plain executable (the jail and the seccomp supervisor); mcpj_native
   # is a small N-API addon for what Node cannot do itself: receive a file descriptor over a unix
   # socket (SCM_RIGHTS), used to take the jail's network sockets out of it, and relay bytes between
-  # two sockets with splice(2) (the egress proxy's tunnels).
+  # two sockets on a thread of its own (the egress proxy's tunnels).
   "target_defaults": {
     "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-D_GNU_SOURCE"],
     "cflags!": ["-fno-exceptions"],

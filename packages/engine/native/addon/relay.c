@@ -1,28 +1,37 @@
 /*
- * The egress proxy's byte relay in the kernel (docs/design.md, "Network"): once the proxy has
+ * The egress proxy's byte relay in native code (docs/design.md, "The relay"): once the proxy has
  * decided a connection and connected its upstream (in TypeScript), the two sockets are handed to
- * one thread that moves bytes between them with splice(2) through a pipe per direction, so no
- * byte is copied into Node's heap or touched by JavaScript:
+ * one thread that moves bytes between them with recv(2) and send(2) through one buffer of its own,
+ * so no byte is copied into Node's heap or touched by JavaScript:
  *
  *   relayInit(done)               done(id, bytesAtoB, bytesBtoA, error | null), called on the JS
  *                                 thread when a relay is over (error: "ECONNRESET", "idle", ...)
  *   relayStart(fdA, fdB, idleMs, firstAtoB, firstBtoA[, dropAtoB])
  *                                 -> id: takes duplicates of both descriptors (the caller closes
  *                                 its own); the two buffers (what the caller already read from one
- *                                 side, or has to say first) are written before anything is
- *                                 spliced; each direction ends with shutdown(SHUT_WR) of its
- *                                 destination at the source's EOF (half-close relayed); both
- *                                 ended, an error, or idleMs without a byte either way: both closed.
+ *                                 side, or has to say first) are written before anything else;
+ *                                 each direction ends with shutdown(SHUT_WR) of its destination at
+ *                                 the source's EOF (half-close relayed); both ended, an error, or
+ *                                 idleMs without a byte either way: both closed.
  *                                 dropAtoB: after firstAtoB, what A sends is read and dropped, not
  *                                 relayed (a plain-HTTP client's bytes after its one request)
  *   relayStop(id)                 ends it now (error "stopped")
  *
  * One thread for every relay (epoll, edge-triggered): on any event of a pair, both directions are
  * pumped until nothing moves, which is what edge triggering needs (a source is read until EAGAIN
- * unless its pipe is full, and a full pipe is emptied before the source is read again).
+ * unless its destination is full, and a direction whose destination was full waits for EPOLLOUT).
+ *
+ * Why recv/send and not splice(2) through a pipe: on loopback TCP, splice costs more CPU than two
+ * large copies and moved about half as much (bench/egress.bench.mjs prints both yardsticks). Each
+ * recv takes up to RELAY_BUF bytes, so the thread wakes seldom. Only what the destination can take
+ * is read (the room in its send buffer), so the bytes a slow reader has not taken stay in the
+ * source's kernel queue, where TCP's window holds the sender back, not in this process; what a
+ * send did not take after all (the kernel's own overhead counts against the buffer) is kept for the
+ * pair in its `first` buffer, a small remainder of one read.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <pthread.h>
@@ -37,15 +46,17 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Pipe capacity asked for each direction (the kernel's pipe-max-size, 1 MiB by default, caps it
- * for unprivileged users; whatever we get is used). */
-#define PIPE_BYTES (1 << 20)
+/* The thread's one buffer: the most one recv takes. Large, because each wake-up of the thread
+ * then moves much (loopback TCP has a few MiB ready for one read); one for all pairs, because a
+ * direction is pumped from its recv to its send without yielding. */
+#define RELAY_BUF (4 << 20)
+/* The least a recv asks for when the destination's room is unknown or nearly none: the send that
+ * follows then fails with EAGAIN (which arms EPOLLOUT) and leaves at most this much to keep. */
+#define RELAY_MIN (64 * 1024)
 
 struct dir {
     int from, to;
-    int pipe[2];
-    size_t fill, cap;
-    unsigned char *first; /* written to `to` before any splice (malloc'd, may be NULL) */
+    unsigned char *first; /* written to `to` before anything else is read (malloc'd, may be NULL) */
     size_t first_len, first_off;
     unsigned long long bytes;
     int eof, shut;
@@ -85,6 +96,7 @@ static struct pair *graveyard; /* finished in this batch of events */
 static uint32_t next_id = 1;
 static napi_threadsafe_function tsfn;
 static int closing; /* Node's environment is going away: the thread no longer calls into it (under mu) */
+static unsigned char *buf; /* RELAY_BUF bytes, the thread's */
 
 static uint64_t now_ms(void)
 {
@@ -109,8 +121,6 @@ static void finish(struct pair *p, const char *err)
     epoll_ctl(ep, EPOLL_CTL_DEL, p->fd[1], NULL);
     for (int i = 0; i < 2; i++) {
         close(p->fd[i]);
-        close(p->d[i].pipe[0]);
-        close(p->d[i].pipe[1]);
         free(p->d[i].first);
     }
     struct done *dn = calloc(1, sizeof *dn);
@@ -137,103 +147,92 @@ static void finish(struct pair *p, const char *err)
     graveyard = p;
 }
 
-/* Bytes read past the urgent mark: at most this many at a time. */
-#define MARK_BYTES (64 * 1024)
-
 /*
- * splice(2) from a TCP socket stops at urgent data (a byte the peer sent with MSG_OOB): it says
- * EAGAIN, or 0 once the peer has shut down, while bytes wait behind the mark, which would stall the
- * direction or end it early with those bytes lost. recv() reads past the mark (the urgent byte
- * itself stays out of band, as Node's own sockets leave it); what it read goes out as `first` does.
- * Called with `first` all sent and the pipe empty, so the order of bytes holds. Returns 1 if bytes
- * were read, 0 if none (not at a mark, nothing behind it yet, or the end: eof set), -errno on error.
+ * How much `to` can take now: its send buffer less what waits in it (unsent or unacknowledged).
+ * At least RELAY_MIN, so that a full destination is found by a send that fails (which arms
+ * EPOLLOUT), never by this estimate alone.
  */
-static int past_mark(struct dir *d)
+static size_t room(int to)
 {
-    int at = 0;
-    if (ioctl(d->from, SIOCATMARK, &at) < 0 || !at)
-        return 0; /* not at a mark (or not TCP: no urgent data to be at) */
-    free(d->first);
-    d->first = malloc(MARK_BYTES);
-    d->first_len = d->first_off = 0;
-    if (d->first == NULL)
-        return -ENOMEM;
-    ssize_t n = recv(d->from, d->first, MARK_BYTES, MSG_DONTWAIT);
-    if (n < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-    if (n == 0) {
-        d->eof = 1;
-        return 0;
-    }
-    d->first_len = (size_t)n;
-    d->eof = 0; /* splice's 0 was the mark, not the end */
-    return 1;
+    int sndbuf = 0, queued = 0;
+    socklen_t len = sizeof sndbuf;
+    if (getsockopt(to, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 || ioctl(to, SIOCOUTQ, &queued) < 0 || sndbuf - queued < RELAY_MIN)
+        return RELAY_MIN;
+    return (size_t)(sndbuf - queued) < RELAY_BUF ? (size_t)(sndbuf - queued) : RELAY_BUF;
 }
 
-/* Moves what can move in one direction. Returns 1 if bytes moved, 0 if not, -errno on error. */
+/* Keeps buf[off, n) for the next send: the destination took less than was read. */
+static int keep(struct dir *d, size_t off, size_t n)
+{
+    free(d->first);
+    d->first_len = d->first_off = 0;
+    d->first = malloc(n - off);
+    if (d->first == NULL)
+        return -ENOMEM;
+    memcpy(d->first, buf + off, n - off);
+    d->first_len = n - off;
+    return 0;
+}
+
+/*
+ * Moves what can move in one direction. Returns 1 if bytes moved, 0 if not, -errno on error.
+ * TCP urgent data needs nothing here: recv(2) stops at the mark once and then reads past it,
+ * leaving the urgent byte out of band, as Node's own sockets leave it.
+ */
 static int pump(struct dir *d)
 {
     int moved = 0;
-again:
-    while (d->first_off < d->first_len) {
-        ssize_t n = send(d->to, d->first + d->first_off, d->first_len - d->first_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    for (;;) {
+        while (d->first_off < d->first_len) {
+            ssize_t n = send(d->to, d->first + d->first_off, d->first_len - d->first_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return moved;
+            if (n < 0)
+                return -errno;
+            d->first_off += (size_t)n;
+            d->bytes += (unsigned long long)n;
+            moved = 1;
+        }
+        if (d->eof)
+            break;
+        if (d->drop) {
+            /* MSG_TRUNC: the bytes are dropped in the kernel, not even copied */
+            ssize_t n = recv(d->from, NULL, RELAY_BUF, MSG_TRUNC | MSG_DONTWAIT);
+            if (n == 0)
+                d->eof = 1;
+            else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                break;
+            else if (n < 0)
+                return -errno;
+            else
+                moved = 1;
+            continue;
+        }
+        ssize_t n = recv(d->from, buf, room(d->to), MSG_DONTWAIT);
+        if (n == 0) {
+            d->eof = 1;
+            break;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return moved;
+            break;
         if (n < 0)
             return -errno;
-        d->first_off += (size_t)n;
-        d->bytes += (unsigned long long)n;
         moved = 1;
-    }
-    while (d->drop && !d->eof) {
-        ssize_t n = recv(d->from, NULL, d->cap, MSG_TRUNC | MSG_DONTWAIT);
-        if (n == 0)
-            d->eof = 1;
-        else if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            break;
-        else if (n < 0)
+        ssize_t m = send(d->to, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (m < 0 && errno != EAGAIN && errno != EINTR)
             return -errno;
-        else
-            moved = 1;
-    }
-    for (;;) {
-        int progress = 0;
-        if (!d->drop && !d->eof && d->fill < d->cap) {
-            ssize_t n = splice(d->from, NULL, d->pipe[1], NULL, d->cap - d->fill, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (n > 0) {
-                d->fill += (size_t)n;
-                progress = 1;
-            } else if (n == 0) {
-                d->eof = 1;
-            } else if (errno != EAGAIN && errno != EINTR) {
-                return -errno;
-            }
-        }
-        if (d->fill > 0) {
-            ssize_t n = splice(d->pipe[0], NULL, d->to, NULL, d->fill, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-            if (n > 0) {
-                d->fill -= (size_t)n;
-                d->bytes += (unsigned long long)n;
-                progress = 1;
-            } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                return -errno;
-            }
-        }
-        if (!progress)
-            break;
-        moved = 1;
-    }
-    if (!d->drop && d->fill == 0 && !d->shut) {
-        /* The source said nothing more (or its end): urgent data may be holding the rest back. */
-        int r = past_mark(d);
-        if (r < 0)
-            return r;
-        if (r > 0) {
-            moved = 1;
-            goto again;
+        if (m < 0)
+            m = 0;
+        d->bytes += (unsigned long long)m;
+        if (m < n) {
+            /* The destination is full: the rest waits in `first`, whose next send (at the top
+             * of the loop) fails with EAGAIN, arming EPOLLOUT, or goes if room was made. */
+            int r = keep(d, (size_t)m, (size_t)n);
+            if (r < 0)
+                return r;
         }
     }
-    if (d->eof && d->fill == 0 && !d->shut) {
+    if (d->eof && d->first_off == d->first_len && !d->shut) {
         /* The source ended and everything it sent is delivered: relay the half-close. */
         d->shut = 1;
         if (shutdown(d->to, SHUT_WR) < 0 && errno != ENOTCONN)
@@ -403,6 +402,9 @@ napi_value relay_init(napi_env env, napi_callback_info info)
     napi_unref_threadsafe_function(env, tsfn);
     if (napi_add_env_cleanup_hook(env, env_gone, NULL) != napi_ok)
         return NULL;
+    buf = malloc(RELAY_BUF);
+    if (buf == NULL)
+        return throw_errno(env, "relayInit", ENOMEM);
     ep = epoll_create1(EPOLL_CLOEXEC);
     wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (ep < 0 || wake < 0)
@@ -429,17 +431,11 @@ static void poke(void)
     }
 }
 
-static int make_dir(struct dir *d, int from, int to)
+static void make_dir(struct dir *d, int from, int to)
 {
     memset(d, 0, sizeof *d);
     d->from = from;
     d->to = to;
-    if (pipe2(d->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-        return -errno;
-    (void)fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_BYTES);
-    int cap = fcntl(d->pipe[1], F_GETPIPE_SZ);
-    d->cap = cap > 0 ? (size_t)cap : 65536;
-    return 0;
 }
 
 /* A copy of a Buffer argument (NULL, 0 for an empty one); -1 when it is not a Buffer. */
@@ -501,15 +497,8 @@ napi_value relay_start(napi_env env, napi_callback_info info)
     if (e == 0 && (fl0 < 0 || fl1 < 0 || fcntl(p->fd[0], F_SETFL, fl0 | O_NONBLOCK) < 0 || fcntl(p->fd[1], F_SETFL, fl1 | O_NONBLOCK) < 0))
         e = errno;
     if (e == 0) {
-        int r = make_dir(&p->d[0], p->fd[0], p->fd[1]);
-        if (r == 0) {
-            r = make_dir(&p->d[1], p->fd[1], p->fd[0]);
-            if (r < 0) {
-                close(p->d[0].pipe[0]);
-                close(p->d[0].pipe[1]);
-            }
-        }
-        e = -r;
+        make_dir(&p->d[0], p->fd[0], p->fd[1]);
+        make_dir(&p->d[1], p->fd[1], p->fd[0]);
     }
     if (e != 0) {
         if (p->fd[0] >= 0)

@@ -29,7 +29,7 @@ export interface ProxyContext {
     maxHeaderBytes: number;
     connectTimeoutMs: number;
     resolveTimeoutMs: number;
-    /** Tunnels relayed by the kernel (splice), or by Node (false: for comparisons). */
+    /** Tunnels relayed by the native relay's thread, or by Node (false: for comparisons). */
     kernelRelay: boolean;
   };
   emit: (e: EgressEvent) => void;

@@ -7,7 +7,7 @@
 // - The request head is read raw (no node:http), capped at maxHeaderBytes (431) and headerTimeoutMs
 //   from accept (408; slowloris). A malformed head is 400.
 // - CONNECT host:port -> decide -> connect to a checked address -> "200 Connection established" ->
-//   bytes relayed both ways by the kernel (relay.ts: splice; backpressure and half-close honoured).
+//   bytes relayed both ways by the native relay (relay.ts; backpressure and half-close honoured).
 // - A redirected connect() (redirect.ts): the destination from the supervisor's report, then the
 //   same decide, connect and relay; a refusal resets the connection.
 // - GET http://host[:port]/path (any method) -> decide -> connect -> the head rewritten to origin
@@ -70,7 +70,7 @@ export interface EgressOptions {
   /** The redirect listener (a listening socket the jail made), and the names the jail's resolver
    * handed addresses out for. Reports come in through EgressProxy.redirected(). */
   redirect?: { listen: { fd: number } | { host: string; port: number }; names: NameMap; table?: RedirectTable };
-  /** Relay tunnels in the kernel (splice, the default) or through Node (false: for comparisons). */
+  /** Relay tunnels on the native relay's thread (the default) or through Node (false: for comparisons). */
   kernelRelay?: boolean;
 }
 

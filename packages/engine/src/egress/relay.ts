@@ -1,6 +1,6 @@
 // The bytes of a decided connection: once a tunnel (CONNECT) or a redirected connection has its
-// upstream, both sockets go to the native relay (native/addon/relay.c: splice(2) through a pipe per
-// direction, on one thread), so the data never enters Node's heap. Where the addon cannot take them
+// upstream, both sockets go to the native relay (native/addon/relay.c: recv(2)/send(2) on a thread
+// of its own, through its own buffer), so the data never enters Node's heap. Where the addon cannot take them
 // (no descriptor, no addon), Node's own pipe() does the same job, slower.
 import type net from "node:net";
 import { nativeAddon } from "../jail/native.js";

@@ -26,7 +26,7 @@ export function helperPath(): string {
 interface NativeAddon {
   socketpair(): [number, number];
   recvFd(fd: number): { tag: string; fd: number };
-  /** native/addon/relay.c: the egress proxy's splice relay. */
+  /** native/addon/relay.c: the egress proxy's byte relay (its own thread). */
   relayInit(done: (id: number, bytesAtoB: number, bytesBtoA: number, error: string | null) => void): void;
   relayStart(fdA: number, fdB: number, idleMs: number, firstAtoB: Buffer, firstBtoA: Buffer, dropAtoB?: boolean): number;
   relayStop(id: number): void;
