@@ -8,8 +8,6 @@ import { runCommand, runNamedCommand } from "./run.js";
 
 const commands = () => import("./commands/index.js");
 
-const VERSION = "0.1.0";
-
 function usage(): string {
   return [
     "usage: mcp-j [options] -- COMMAND [ARGS...]   run an MCP server in a jail",
@@ -54,7 +52,7 @@ async function dispatch(argv: string[], io?: CommandIo): Promise<number> {
       cio.stdout.write(usage());
       return EXIT.ok;
     case "--version":
-      cio.stdout.write(`mcp-j ${VERSION}\n`);
+      cio.stdout.write(`mcp-j ${(await import("./cli-package.js")).cliPackage().version}\n`);
       return EXIT.ok;
     case "doctor":
       return (await import("./doctor.js")).doctorCommand(rest, cio);

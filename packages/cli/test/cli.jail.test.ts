@@ -13,6 +13,13 @@ test("--help lists the run options and exits 0", async () => {
   assert.match(r.stdout, /mcp-j doctor/);
 });
 
+test("--version prints the version in the CLI's package.json (written there only) and exits 0", async () => {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const r = await runMcpj(["--version"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, `mcp-j ${pkg.version}\n`);
+});
+
 test("an unknown flag is a usage error (2) naming the flag, without a stack trace", async () => {
   const r = await runMcpj(["--frobnicate", "--", "/bin/true"]);
   assert.equal(r.code, 2);

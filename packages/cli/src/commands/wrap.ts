@@ -37,11 +37,11 @@
 // A server wrapped with --rw WORKSPACE can write the workspace's .vscode: FILE, its backups and
 // the temporary names beside them are read and written without following a link there, as
 // mcp-j's own files are (engine host-file.ts: readOwnFile, writeOwnFile).
-import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
+import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { homedir } from "node:os";
 import { blankJsonComments, commandNeeds, EXIT, HostFileError, readOwnFile, realOr, runtimeOf, tooWide, underSystem, writeOwnFile } from "@mcp-j/engine/core";
+import { cliDir, cliPackage } from "../cli-package.js";
 import { type CmdIo, usageError } from "./common.js";
 import { indentUnit, lineIndent, objectMembers, serializeAt, type Member } from "./jsonc-edit.js";
 
@@ -88,18 +88,10 @@ export interface Launcher {
   how: string;
 }
 
-/** The CLI's package directory (package.json, bin/), from wherever this code runs: its dist/src/
- * (the package's own build, or an npm install) or the mcp-j command's bundle in its dist/
- * (scripts/build-cli.mjs, where import.meta.url is the bundle's URL). Resolved by the package's own
- * name, as the engine finds its package (engine-dir.ts): the "." export is <cli>/dist/src/main.js. */
-function cliDir(): string {
-  return join(dirname(createRequire(import.meta.url).resolve("@mcp-j/cli")), "..", "..");
-}
-
 /** The launcher for `--mcpj` (undefined: the CLI installed here). */
 export function launcher(mcpj: string | undefined): Launcher {
   const CLI_DIR = cliDir();
-  const pkg = JSON.parse(readFileSync(join(CLI_DIR, "package.json"), "utf8")) as { name: string; version: string };
+  const pkg = cliPackage();
   const npx: Launcher = { command: "npx", args: ["-y", `${pkg.name}@${pkg.version}`], how: `npx -y ${pkg.name}@${pkg.version} (the published package)` };
   if (mcpj === "npx") return npx;
   if (mcpj !== undefined) return { command: mcpj, args: [], how: mcpj };
