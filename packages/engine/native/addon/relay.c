@@ -27,7 +27,8 @@
  * is read (the room in its send buffer), so the bytes a slow reader has not taken stay in the
  * source's kernel queue, where TCP's window holds the sender back, not in this process; what a
  * send did not take after all (the kernel's own overhead counts against the buffer) is kept for the
- * pair in its `first` buffer, a small remainder of one read.
+ * pair in its `first` buffer: a few KiB as a rule, but up to about 2 MB when the peer advertises a
+ * tiny window, whose tiny packets each carry their own overhead (known, not yet bounded).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +52,7 @@
  * direction is pumped from its recv to its send without yielding. */
 #define RELAY_BUF (4 << 20)
 /* The least a recv asks for when the destination's room is unknown or nearly none: the send that
- * follows then fails with EAGAIN (which arms EPOLLOUT) and leaves at most this much to keep. */
+ * follows then fails with EAGAIN (which arms EPOLLOUT). */
 #define RELAY_MIN (64 * 1024)
 
 struct dir {
