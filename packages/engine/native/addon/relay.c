@@ -23,12 +23,13 @@
  *
  * Why recv/send and not splice(2) through a pipe: on loopback TCP, splice costs more CPU than two
  * large copies and moved about half as much (bench/egress.bench.mjs prints both yardsticks). Each
- * recv takes up to RELAY_BUF bytes, so the thread wakes seldom. Only what the destination can take
- * is read (the room in its send buffer), so the bytes a slow reader has not taken stay in the
- * source's kernel queue, where TCP's window holds the sender back, not in this process; what a
- * send did not take after all (the kernel's own overhead counts against the buffer) is kept for the
- * pair in its `first` buffer: a few KiB as a rule, but up to about 2 MB when the peer advertises a
- * tiny window, whose tiny packets each carry their own overhead (known, not yet bounded).
+ * read takes up to RELAY_BUF bytes, so the thread wakes seldom. The bytes are peeked (MSG_PEEK),
+ * sent, and only what the send took is then taken from the source (MSG_TRUNC: dropped in the
+ * kernel, not copied again): what the destination cannot take yet stays in the source's kernel
+ * queue, where TCP's window holds the sender back, and none of it in this process, however small
+ * the window the destination's peer advertises (a window of a few bytes makes the kernel build
+ * tiny packets, each with its own overhead, so a send may take a fraction of what the room in its
+ * buffer promised: red team of the relay, egress-relay-memory.test.ts).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,16 +52,18 @@
  * then moves much (loopback TCP has a few MiB ready for one read); one for all pairs, because a
  * direction is pumped from its recv to its send without yielding. */
 #define RELAY_BUF (4 << 20)
-/* The least a recv asks for when the destination's room is unknown or nearly none: the send that
- * follows then fails with EAGAIN (which arms EPOLLOUT). */
+/* The most a peek asks for when the destination's room is unknown or nearly none, or its last send
+ * took less than it was given: the send that follows then fails with EAGAIN (which arms EPOLLOUT)
+ * having cost at most this much copying. */
 #define RELAY_MIN (64 * 1024)
 
 struct dir {
     int from, to;
-    unsigned char *first; /* written to `to` before anything else is read (malloc'd, may be NULL) */
+    unsigned char *first; /* what the caller had read or has to say: written to `to` first (malloc'd, may be NULL) */
     size_t first_len, first_off;
     unsigned long long bytes;
     int eof, shut;
+    int short_send; /* the last send took less than it was given: the next peeks are RELAY_MIN */
     int drop; /* the source's bytes are read and dropped (recv MSG_TRUNC: not even copied) */
 };
 
@@ -149,9 +152,10 @@ static void finish(struct pair *p, const char *err)
 }
 
 /*
- * How much `to` can take now: its send buffer less what waits in it (unsent or unacknowledged).
- * At least RELAY_MIN, so that a full destination is found by a send that fails (which arms
- * EPOLLOUT), never by this estimate alone.
+ * How much to peek for `to`: its send buffer less what waits in it (unsent or unacknowledged). An
+ * estimate: the kernel also counts each packet's overhead, so a send may take less, and what it
+ * leaves is only peeked again later. At least RELAY_MIN, so that a full destination is found by a
+ * send that fails (which arms EPOLLOUT), never by this estimate alone.
  */
 static size_t room(int to)
 {
@@ -162,76 +166,62 @@ static size_t room(int to)
     return (size_t)(sndbuf - queued) < RELAY_BUF ? (size_t)(sndbuf - queued) : RELAY_BUF;
 }
 
-/* Keeps buf[off, n) for the next send: the destination took less than was read. */
-static int keep(struct dir *d, size_t off, size_t n)
-{
-    free(d->first);
-    d->first_len = d->first_off = 0;
-    d->first = malloc(n - off);
-    if (d->first == NULL)
-        return -ENOMEM;
-    memcpy(d->first, buf + off, n - off);
-    d->first_len = n - off;
-    return 0;
-}
-
 /*
  * Moves what can move in one direction. Returns 1 if bytes moved, 0 if not, -errno on error.
- * TCP urgent data needs nothing here: recv(2) stops at the mark once and then reads past it,
- * leaving the urgent byte out of band, as Node's own sockets leave it.
+ * TCP urgent data needs nothing here: a read stops at the mark once and then reads past it, leaving
+ * the urgent byte out of band, as Node's own sockets leave it; a peek and the read that follows it
+ * stop and skip alike, so they agree on which bytes were sent.
  */
 static int pump(struct dir *d)
 {
     int moved = 0;
-    for (;;) {
-        while (d->first_off < d->first_len) {
-            ssize_t n = send(d->to, d->first + d->first_off, d->first_len - d->first_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (d->first_off < d->first_len) {
+        ssize_t n = send(d->to, d->first + d->first_off, d->first_len - d->first_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return moved;
+        if (n < 0)
+            return -errno;
+        d->first_off += (size_t)n;
+        d->bytes += (unsigned long long)n;
+        moved = 1;
+    }
+    while (!d->eof) {
+        size_t take = RELAY_BUF; /* drop mode: whatever is there */
+        if (!d->drop) {
+            ssize_t n = recv(d->from, buf, d->short_send ? RELAY_MIN : room(d->to), MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0) {
+                d->eof = 1;
+                break;
+            }
             if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return moved;
+                break;
             if (n < 0)
                 return -errno;
-            d->first_off += (size_t)n;
-            d->bytes += (unsigned long long)n;
-            moved = 1;
-        }
-        if (d->eof)
-            break;
-        if (d->drop) {
-            /* MSG_TRUNC: the bytes are dropped in the kernel, not even copied */
-            ssize_t n = recv(d->from, NULL, RELAY_BUF, MSG_TRUNC | MSG_DONTWAIT);
-            if (n == 0)
-                d->eof = 1;
-            else if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                break;
-            else if (n < 0)
+            ssize_t m = send(d->to, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (m < 0 && errno != EAGAIN && errno != EINTR)
                 return -errno;
-            else
-                moved = 1;
-            continue;
+            if (m <= 0) {
+                /* Full: this EAGAIN armed EPOLLOUT; the bytes stay in the source. */
+                d->short_send = 1;
+                break;
+            }
+            d->short_send = m < n;
+            d->bytes += (unsigned long long)m;
+            take = (size_t)m;
         }
-        ssize_t n = recv(d->from, buf, room(d->to), MSG_DONTWAIT);
-        if (n == 0) {
+        /* MSG_TRUNC: taken from the source without a copy (peeked and sent, or dropped). */
+        ssize_t t = recv(d->from, NULL, take, MSG_TRUNC | MSG_DONTWAIT);
+        if (t == 0 && d->drop) {
             d->eof = 1;
             break;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        if (t < 0 && d->drop && (errno == EAGAIN || errno == EINTR))
             break;
-        if (n < 0)
+        if (t < 0)
             return -errno;
+        if (!d->drop && (size_t)t != take)
+            return -EIO; /* this thread is the source's only reader: what was peeked is there */
         moved = 1;
-        ssize_t m = send(d->to, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (m < 0 && errno != EAGAIN && errno != EINTR)
-            return -errno;
-        if (m < 0)
-            m = 0;
-        d->bytes += (unsigned long long)m;
-        if (m < n) {
-            /* The destination is full: the rest waits in `first`, whose next send (at the top
-             * of the loop) fails with EAGAIN, arming EPOLLOUT, or goes if room was made. */
-            int r = keep(d, (size_t)m, (size_t)n);
-            if (r < 0)
-                return r;
-        }
     }
     if (d->eof && d->first_off == d->first_len && !d->shut) {
         /* The source ended and everything it sent is delivered: relay the half-close. */
