@@ -4,9 +4,10 @@
 //      for comparison, by Node's pipe(); and from inside a jail, by a program that knows no proxy
 //      (curl --noproxy '*'), its connect() redirected to the proxy by the supervisor; and, as the
 //      yardsticks of what any relay costs here, a minimal C relay (lib/min-relay.c: blocking, no
-//      policy) copying through a 4 MiB buffer and splicing through a pipe. Client: curl (its own process, curl's
-//      own timing: the jail's start is not counted); origin: node:http (its own process); proxy:
-//      startEgressProxy (its own process) or mcp-j's. Median of RUNS runs each, interleaved.
+//      policy) copying through a 4 MiB buffer and splicing through a pipe. Client: curl (its own
+//      process, curl's own timing: the jail's start is not counted); origin: node:http (its own
+//      process); proxy: startEgressProxy (its own process) or mcp-j's. Median of RUNS runs each,
+//      interleaved.
 //   2. connection set-up latency, p50/p99 over ITER sequential set-ups: from this process, TCP
 //      connect to the origin vs a CONNECT tunnel established through the proxy, and a
 //      fresh-connection GET of a tiny body, direct vs via the proxy; from a Python program, the
@@ -52,9 +53,9 @@ s.keepAliveTimeout = 1000;
 s.listen(0, "127.0.0.1", () => console.log("PORT " + s.address().port));
 `;
 
-const proxySrc = (originPort, kernelRelay = true) => `
+const proxySrc = (originPort, nativeRelay = true) => `
 const { startEgressProxy } = await import(${JSON.stringify(egressIndex)});
-const p = await startEgressProxy({ listen: { host: "127.0.0.1", port: 0 }, allow: ["127.0.0.1:${originPort}"], maxConnections: 1024, kernelRelay: ${kernelRelay} });
+const p = await startEgressProxy({ listen: { host: "127.0.0.1", port: 0 }, allow: ["127.0.0.1:${originPort}"], maxConnections: 1024, nativeRelay: ${nativeRelay} });
 console.log("PORT " + p.port);
 `;
 const mcpj = join(root, "packages/cli/bin/mcp-j.js");

@@ -1,5 +1,5 @@
 // The tunnel relay (relay.ts, native/addon/relay.c) with dropFromClient, the mode plain HTTP uses
-// since its responses go through the kernel (issue 15, throughput): what the proxy says first reaches
+// since its responses go through the native relay (issue 15, throughput): what the proxy says first reaches
 // the upstream, nothing the client sends after it does, the client's half-close still does, and the
 // upstream's bytes arrive whole. The native relay and Node's pipe() must behave the same. Real
 // sockets on loopback.
@@ -39,14 +39,14 @@ before(async () => {
 after(() => new Promise((r) => upstream.close(r)));
 
 /** A front end that hands each accepted connection and its upstream to startTunnel. */
-async function front(kernel: boolean, dropFromClient = true): Promise<{ server: net.Server; port: number; tunnels: Promise<Tunnel>[] }> {
+async function front(native: boolean, dropFromClient = true): Promise<{ server: net.Server; port: number; tunnels: Promise<Tunnel>[] }> {
   const tunnels: Promise<Tunnel>[] = [];
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (a) => {
     tunnels.push(
       new Promise((resolve) => {
         const b = net.connect({ port: upPort, host: "127.0.0.1", allowHalfOpen: true }, () => {
           b.pause();
-          resolve(startTunnel(a, b, { idleMs: bound(20_000), kernel, toUpstream: Buffer.from("REQUEST\n"), dropFromClient }));
+          resolve(startTunnel(a, b, { idleMs: bound(20_000), native, toUpstream: Buffer.from("REQUEST\n"), dropFromClient }));
         });
       }),
     );
@@ -54,9 +54,9 @@ async function front(kernel: boolean, dropFromClient = true): Promise<{ server: 
   return { server, port: await listenLocal(server), tunnels };
 }
 
-for (const kernel of [true, false]) {
-  test(`dropFromClient (${kernel ? "native relay" : "Node pipe"}): the first bytes go up, the client's do not, its half-close does; the response arrives whole`, async () => {
-    const f = await front(kernel);
+for (const native of [true, false]) {
+  test(`dropFromClient (${native ? "native relay" : "Node pipe"}): the first bytes go up, the client's do not, its half-close does; the response arrives whole`, async () => {
+    const f = await front(native);
     try {
       const client = net.connect({ port: f.port, host: "127.0.0.1", allowHalfOpen: true });
       const got: Buffer[] = [];
@@ -71,7 +71,7 @@ for (const kernel of [true, false]) {
       await ended;
       client.destroy();
       const t = await f.tunnels[0]!;
-      assert.equal(t.kernel, kernel, "the relay asked for");
+      assert.equal(t.native, native, "the relay asked for");
       const end = await t.done;
       const up = await received[received.length - 1]!;
       assert.equal(up.toString("latin1"), "REQUEST\n", "only what the proxy said first reached the upstream");
@@ -89,9 +89,9 @@ for (const kernel of [true, false]) {
 // stops at the mark), and at the client's half-close ended it with what followed the byte lost
 // (red team 5). recv(2) stops at the mark once and reads past it; this keeps it so. Python sends it
 // (Node cannot); the urgent byte itself stays out of band, as Node's own sockets leave it.
-for (const kernel of [true, false]) {
-  test(`urgent data (MSG_OOB) neither stalls nor cuts a direction (${kernel ? "native relay" : "Node pipe"}): what follows it arrives`, async () => {
-    const f = await front(kernel, false);
+for (const native of [true, false]) {
+  test(`urgent data (MSG_OOB) neither stalls nor cuts a direction (${native ? "native relay" : "Node pipe"}): what follows it arrives`, async () => {
+    const f = await front(native, false);
     try {
       const py = `import socket
 s = socket.create_connection(("127.0.0.1", ${f.port}))
@@ -107,7 +107,7 @@ print(n)`;
       );
       assert.equal(out.trim(), String(RESPONSE.length));
       const t = await f.tunnels[0]!;
-      assert.equal(t.kernel, kernel);
+      assert.equal(t.native, native);
       const end = await t.done;
       const up = await received[received.length - 1]!;
       assert.equal(up.toString("latin1"), "REQUEST\nACDEF");
@@ -124,9 +124,9 @@ print(n)`;
 const UP = Buffer.alloc(32 << 20);
 for (let i = 0; i < UP.length; i++) UP[i] = (i * 13 + (i >> 16)) & 0xff;
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
-for (const kernel of [true, false]) {
-  test(`both directions at once, a client reading in bursts (${kernel ? "native relay" : "Node pipe"}): every byte arrives once, in order, counted`, async () => {
-    const f = await front(kernel, false);
+for (const native of [true, false]) {
+  test(`both directions at once, a client reading in bursts (${native ? "native relay" : "Node pipe"}): every byte arrives once, in order, counted`, async () => {
+    const f = await front(native, false);
     try {
       const client = net.connect({ port: f.port, host: "127.0.0.1", allowHalfOpen: true });
       const got: Buffer[] = [];

@@ -125,11 +125,11 @@ function kind(p: string): "dir" | "file" | "missing" {
   }
 }
 
-/** The mcp-j flags a server needs, from its command, arguments and env (see the top of this file). */
 /** Where a server is wrapped: mcp-j's environment, and the client config being rewritten (the
  * file that starts the server: it is kept from the server, below). */
 export type WrapContext = Pick<CmdIo, "env" | "cwd"> & { configFile?: string };
 
+/** The mcp-j flags a server needs, from its command, arguments and env (see the top of this file). */
 export function generatedFlags(command: string, args: string[], env: Record<string, unknown> | undefined, io: WrapContext): { flags: string[]; notes: string[] } {
   const flags: string[] = [];
   const notes: string[] = [];

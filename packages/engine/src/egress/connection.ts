@@ -30,7 +30,7 @@ export interface ProxyContext {
     connectTimeoutMs: number;
     resolveTimeoutMs: number;
     /** Tunnels relayed by the native relay's thread, or by Node (false: for comparisons). */
-    kernelRelay: boolean;
+    nativeRelay: boolean;
   };
   emit: (e: EgressEvent) => void;
   log: (line: string) => void;
@@ -297,7 +297,7 @@ export class EgressConnection {
       // while the request was decided go first; a half-close it made meanwhile is relayed.
       const t = startTunnel(client, upstream, {
         idleMs: ctx.cfg.idleTimeoutMs,
-        kernel: ctx.cfg.kernelRelay,
+        native: ctx.cfg.nativeRelay,
         toClient: Buffer.from("HTTP/1.1 200 Connection established\r\n\r\n", "latin1"),
         toUpstream: Buffer.concat(early),
       });
@@ -312,7 +312,7 @@ export class EgressConnection {
       // is relayed by the kernel, and what the client sends after the request is dropped.
       const t = startTunnel(client, upstream, {
         idleMs: ctx.cfg.idleTimeoutMs,
-        kernel: ctx.cfg.kernelRelay,
+        native: ctx.cfg.nativeRelay,
         toUpstream: Buffer.concat([Buffer.from(head, "latin1"), whole]),
         dropFromClient: true,
       });
@@ -339,7 +339,7 @@ export class EgressConnection {
     if (this.gone()) return;
     const toUpstream = await checkNames(ctx, this, "CONNECT", upstream, { host: this.host ?? "", port: this.port ?? 0 }, early, this.clientEnded);
     if (toUpstream === null) return;
-    const t = startTunnel(client, upstream, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, toUpstream });
+    const t = startTunnel(client, upstream, { idleMs: ctx.cfg.idleTimeoutMs, native: ctx.cfg.nativeRelay, toUpstream });
     this.tunnel = t;
     void t.done.then((end) => this.finish(end.up, end.down, end.error));
   }

@@ -581,7 +581,7 @@ export async function checkFirstBytes(client: net.Socket, upstream: net.Socket, 
   const why = mismatch(word, host);
   if (why !== null) return { go: false, refused: `mcp-j: ${why} (blocked)` };
   // What went back to the client while its h2c start was awaited is delivered before the relay
-  // takes the socket (the kernel relay takes only a socket with nothing left to write).
+  // takes the socket (the native relay takes only a socket with nothing left to write).
   if (client.writableLength > 0 && !client.destroyed) await new Promise<void>((res) => client.once("drain", res).once("close", res));
   return { go: true, toUpstream: first.data.subarray(first.passed) };
 }

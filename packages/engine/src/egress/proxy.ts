@@ -13,7 +13,7 @@
 // - GET http://host[:port]/path (any method) -> decide -> connect -> the head rewritten to origin
 //   form (Host from the URI, hop-by-hop and Proxy-* headers removed, "Connection: close") -> the
 //   body, exactly as its Content-Length or chunked framing delimits it, and the response relayed
-//   raw (by the kernel relay when the whole body came with the head). ONE REQUEST PER CONNECTION: nothing the client sends after the first request reaches the
+//   raw (by the native relay when the whole body came with the head). ONE REQUEST PER CONNECTION: nothing the client sends after the first request reaches the
 //   origin (a pipelined request is dropped unread: every head the origin sees is one the proxy
 //   wrote); the origin is asked to close after its response and the proxy closes the client side
 //   when it does; clients send the next request again on a new connection (curl, urllib, undici
@@ -71,7 +71,7 @@ export interface EgressOptions {
    * handed addresses out for. Reports come in through EgressProxy.redirected(). */
   redirect?: { listen: { fd: number } | { host: string; port: number }; names: NameMap; table?: RedirectTable };
   /** Relay tunnels on the native relay's thread (the default) or through Node (false: for comparisons). */
-  kernelRelay?: boolean;
+  nativeRelay?: boolean;
 }
 
 export interface EgressStats {
@@ -155,7 +155,7 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
     allow,
     resolve,
     connect: connectUpstreamSocket,
-    cfg: { ...cfg, kernelRelay: o.kernelRelay !== false },
+    cfg: { ...cfg, nativeRelay: o.nativeRelay !== false },
     emit,
     log,
     lingering: new Set<net.Socket>(),

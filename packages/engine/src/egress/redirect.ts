@@ -198,7 +198,7 @@ export class RedirectConnection {
     const allowedAt = Date.now();
     const base = { id: this.id, client: this.peer, method: "TCP" as const, host: d.host, port: d.port, address: up.address.address };
     ctx.emit({ type: "net_allow", ts: allowedAt, ...base, family: up.address.family, rule: d.rule });
-    this.tunnel = startTunnel(client, up.socket, { idleMs: ctx.cfg.idleTimeoutMs, kernel: ctx.cfg.kernelRelay, ...(toUpstream !== undefined ? { toUpstream } : {}) });
+    this.tunnel = startTunnel(client, up.socket, { idleMs: ctx.cfg.idleTimeoutMs, native: ctx.cfg.nativeRelay, ...(toUpstream !== undefined ? { toUpstream } : {}) });
     const end = await this.tunnel.done;
     const ev = { type: "net_close" as const, ts: Date.now(), ...base, bytesUp: end.up, bytesDown: end.down, durationMs: Date.now() - allowedAt };
     const why = this.stopped ?? end.error;

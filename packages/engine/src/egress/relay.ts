@@ -18,8 +18,8 @@ export interface Tunnel {
   readonly done: Promise<TunnelEnd>;
   /** Ends it now (both sockets closed); done resolves with `error: why`. */
   stop(why: string): void;
-  /** Whether the kernel relay carries it (false: Node's pipe()). */
-  readonly kernel: boolean;
+  /** Whether the native relay carries it (false: Node's pipe()). */
+  readonly native: boolean;
 }
 
 export interface TunnelOptions {
@@ -49,9 +49,9 @@ function fdOf(s: net.Socket): number | null {
   return typeof fd === "number" && fd >= 0 ? fd : null;
 }
 
-let kernelRelay: Relay | null | undefined;
+let nativeRelay: Relay | null | undefined;
 
-function loadKernelRelay(): Relay | null {
+function loadNativeRelay(): Relay | null {
   let addon: ReturnType<typeof nativeAddon>;
   try {
     addon = nativeAddon();
@@ -90,12 +90,12 @@ function loadKernelRelay(): Relay | null {
       }
       const done = new Promise<TunnelEnd>((res) => waiting.set(id, { done: res, ours: o.toClient?.length ?? 0 }));
       alive ??= setInterval(() => {}, 1 << 30);
-      return { done, kernel: true, stop: () => addon.relayStop(id) };
+      return { done, native: true, stop: () => addon.relayStop(id) };
     },
   };
 }
 
-/** Node's pipe() both ways, half-close honoured, for when the kernel relay cannot be used. */
+/** Node's pipe() both ways, half-close honoured, for when the native relay cannot be used. */
 function pipeTunnel(client: net.Socket, upstream: net.Socket, o: TunnelOptions): Tunnel {
   let error: string | undefined;
   let finished = false;
@@ -137,18 +137,18 @@ function pipeTunnel(client: net.Socket, upstream: net.Socket, o: TunnelOptions):
   }
   client.resume();
   upstream.resume();
-  return { done, kernel: false, stop };
+  return { done, native: false, stop };
 }
 
 /**
  * Relays client <-> upstream until both are done. Both sockets must be paused with no 'data'
- * listener; from here on the tunnel owns them. `kernel: false` forces Node's pipe() (benchmarks
+ * listener; from here on the tunnel owns them. `native: false` forces Node's pipe() (benchmarks
  * compare the two).
  */
-export function startTunnel(client: net.Socket, upstream: net.Socket, o: TunnelOptions & { kernel?: boolean }): Tunnel {
-  if (o.kernel !== false) {
-    if (kernelRelay === undefined) kernelRelay = loadKernelRelay();
-    const t = kernelRelay?.start(client, upstream, o);
+export function startTunnel(client: net.Socket, upstream: net.Socket, o: TunnelOptions & { native?: boolean }): Tunnel {
+  if (o.native !== false) {
+    if (nativeRelay === undefined) nativeRelay = loadNativeRelay();
+    const t = nativeRelay?.start(client, upstream, o);
     if (t) return t;
   }
   return pipeTunnel(client, upstream, o);
