@@ -123,6 +123,12 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
   // gets its plan (cgroup/user-scope.ts); its events are watched from then on.
   let scopeCgroup: Promise<JailCgroup> | null = null;
   let jail: Jail;
+  // Signals are taken from before the jail is spawned: one that came between the spawn and the
+  // handlers' installation would find the default action and end mcp-j with the jail running. Node
+  // runs a handler only after this synchronous stretch, by when `onSignal` forwards (below); if
+  // the start fails, it stays a no-op while mcp-j cleans up and exits with the failure.
+  let onSignal = (_sig: NodeJS.Signals): void => {};
+  for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, (sig) => onSignal(sig));
   try {
     if (resources.kind === "scope") {
       const scope = resources.scope;
@@ -294,7 +300,7 @@ export async function runSession(policy: Policy, command: string[], io: CommandI
     const delayMs = late ? LAST_WORD_MS : policy.grace;
     signalLater("SIGKILL", delayMs, `it was still running ${delayMs} ms after mcp-j got ${sig}`);
   };
-  for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, forward);
+  onSignal = forward;
 
   // 4. Once the jail is up: the audit's start event, and the resolver and the egress proxy on the
   //    sockets the jail created inside its network namespace.

@@ -118,10 +118,20 @@ static void take_listener(int jail_sock, struct supervisor *sup, const char *lin
     int n = -1;
     if (sscanf(line, "listener fd=%d", &n) != 1 || n < 0 || pid <= 0)
         die_step("seccomp", EINVAL, "malformed listener record");
+    /* ESRCH: the sender is gone before its listener could be taken (a signal mcp-j forwarded
+     * during set-up ended it). Nothing of the server's ran: it runs nothing before our byte. So
+     * there is nothing to supervise, and its end is reported as any exit is, not as a failure of
+     * ours. */
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0 && errno == ESRCH)
+        return;
     if (pfd < 0)
         die_step("seccomp", errno, "pidfd_open of the server");
     int fd = (int)syscall(SYS_pidfd_getfd, pfd, n, 0);
+    if (fd < 0 && errno == ESRCH) {
+        close(pfd);
+        return;
+    }
     if (fd < 0)
         die_step("seccomp", errno, "cannot take the listener from the server (pidfd_getfd)");
     close(pfd);
